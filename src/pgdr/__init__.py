@@ -1,0 +1,3 @@
+"""pgdr — backup and disaster recovery for PostgreSQL."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from pgdr.cli.main import run
+
+run()

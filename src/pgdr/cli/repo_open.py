@@ -1,0 +1,63 @@
+"""Turning configured repository settings into an open Repository: the backend, the key
+source, and the unencrypted opt-in. Shared by every command that touches a repository."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pgdr.errors import ConfigError
+from pgdr.repo.keys import DEFAULT_SCRYPT_N, KeyFile, KeySource, KmsKey, Passphrase
+from pgdr.repo.repository import Repository
+from pgdr.storage import StorageOptions, open_backend
+from pgdr.storage.base import Backend
+
+
+@dataclass(frozen=True)
+class RepoTarget:
+    """Everything needed to reach one repository, secrets already resolved."""
+
+    url: str
+    storage: StorageOptions
+    passphrase: str | None = None
+    key_file: Path | None = None
+    kms_key_id: str | None = None
+    kms_region: str | None = None
+    kms_endpoint: str | None = None
+    pack_size: int | None = None
+    compression_level: int | None = None
+    unencrypted: bool = False
+
+
+def kdf_n_from_env() -> int:
+    raw = os.environ.get("PGDR_KDF_N")
+    if not raw:
+        return DEFAULT_SCRYPT_N
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ConfigError(f"PGDR_KDF_N: not a number: {raw!r}") from None
+    if n < 2 or n & (n - 1):
+        raise ConfigError(f"PGDR_KDF_N: must be a power of two >= 2 (got {n})")
+    return n
+
+
+def key_source(target: RepoTarget, kdf_n: int | None = None) -> KeySource | None:
+    if target.kms_key_id:
+        return KmsKey(target.kms_key_id, target.kms_region, target.kms_endpoint)
+    if target.key_file:
+        return KeyFile(target.key_file)
+    if target.passphrase is not None:
+        return Passphrase(target.passphrase, scrypt_n=kdf_n or kdf_n_from_env())
+    return None
+
+
+def backend(target: RepoTarget) -> Backend:
+    return open_backend(target.url, target.storage)
+
+
+def open_repository(target: RepoTarget) -> Repository:
+    return Repository.open(
+        backend(target), key_source(target), allow_unencrypted=target.unencrypted
+    )

@@ -1,0 +1,159 @@
+"""What `pgdr repo …` and `pgdr key …` do, as plain functions returning result objects.
+The Typer commands in repo_cmd.py / key_cmd.py only parse arguments and call these."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+from pgdr.cli.repo_open import RepoTarget, backend, key_source, open_repository
+from pgdr.cli.results import InitResult, KeyChange, KeyList, Message, RepoInfo, VerifyResult
+from pgdr.errors import UsageError, VerifyFailed
+from pgdr.repo import format as fmt
+from pgdr.repo.keys import KeySource, generate_key_file
+from pgdr.repo.locks import LockManager
+from pgdr.repo.repository import Repository
+from pgdr.repo.verify import Progress, rebuild_index, verify
+
+
+def init(target: RepoTarget, label: str = "initial") -> InitResult:
+    kwargs = {}
+    if target.pack_size:
+        kwargs["pack_size"] = target.pack_size
+    if target.compression_level is not None:
+        kwargs["compression_level"] = target.compression_level
+    src = key_source(target)
+    repo = Repository.init(backend(target), src, unencrypted=target.unencrypted, label=label,
+                           **kwargs)  # type: ignore[arg-type]
+    slots = repo.key_slots()
+    slot = slots[0][1] if slots else None
+    return InitResult(
+        url=repo.backend.url,
+        repo_id=repo.config.repo_id,
+        encryption=repo.config.encryption,
+        key_slot=slot.slot_id if slot else None,
+        key_kind=slot.kind if slot else None,
+    )
+
+
+def info(target: RepoTarget) -> RepoInfo:
+    repo = open_repository(target)
+    b = repo.backend
+    sizes: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    manifests: Counter[str] = Counter()
+    for obj in b.list():
+        top = obj.key.split("/", 1)[0]
+        sizes[top] += obj.size
+        counts[top] += 1
+        if top == "manifests":
+            manifests[obj.key.split("/")[1]] += 1
+    cfg = repo.config
+    return RepoInfo(
+        url=b.url,
+        repo_id=cfg.repo_id,
+        created=cfg.created,
+        encryption=cfg.encryption,
+        format_version=cfg.format_version,
+        pack_size=cfg.pack_size,
+        compression_level=cfg.compression_level,
+        key_slots=counts["keys"],
+        packs=counts["data"],
+        pack_bytes=sizes["data"],
+        index_files=counts["index"],
+        blobs=len(repo.index),
+        manifests=dict(sorted(manifests.items())),
+        locks=counts["locks"],
+        total_bytes=sum(sizes.values()),
+    )
+
+
+def run_verify(
+    target: RepoTarget, *, read_data: bool, rebuild: bool, progress: Progress | None = None
+) -> VerifyResult:
+    t0 = time.monotonic()
+    repo = open_repository(target)
+    rebuilt = None
+    if rebuild:
+        with LockManager(repo.backend).acquire("exclusive", "rebuild-index"):
+            r = rebuild_index(repo)
+        rebuilt = {
+            "packs_scanned": r.packs_scanned,
+            "blobs_indexed": r.blobs_indexed,
+            "old_index_files": r.old_index_files,
+            "damaged_packs": r.damaged_packs,
+        }
+    rep = verify(repo, read_data=read_data, progress=progress)
+    result = VerifyResult(
+        url=repo.backend.url,
+        ok=rep.ok,
+        read_data=read_data,
+        checked=dict(rep.checked),
+        problems=[{"object": p.object, "message": p.message} for p in rep.problems],
+        unreferenced_packs=rep.unreferenced_packs,
+        bytes_read=rep.bytes_read,
+        seconds=time.monotonic() - t0,
+        rebuilt_index=rebuilt,
+    )
+    return result
+
+
+def verify_failed(result: VerifyResult) -> VerifyFailed:
+    first = result.problems[0]
+    more = f" (and {len(result.problems) - 1} more)" if len(result.problems) > 1 else ""
+    return VerifyFailed(f"verify found damage: {first['object']}: {first['message']}{more}")
+
+
+def unlock(target: RepoTarget, *, remove_all: bool) -> Message:
+    locks = LockManager(backend(target))
+    removed = locks.remove_all(force=True) if remove_all else locks.remove_stale()
+    return Message(f"removed {len(removed)} lock(s)")
+
+
+def key_list(target: RepoTarget) -> KeyList:
+    repo = open_repository(target)
+    out = []
+    for key, slot in repo.key_slots():
+        if slot is None:
+            out.append({"id": key.removeprefix(fmt.KEYS_PREFIX), "problem": "damaged"})
+            continue
+        d = slot.describe()
+        d["current"] = slot.slot_id == repo.unlocked_slot
+        out.append(d)
+    return KeyList(out)
+
+
+def key_add(target: RepoTarget, new: KeySource, label: str) -> KeyChange:
+    repo = open_repository(target)
+    slot = repo.add_key(new, label)
+    return KeyChange("add", added=slot.slot_id)
+
+
+def key_remove(target: RepoTarget, slot_id: str, *, force: bool) -> KeyChange:
+    repo = open_repository(target)
+    repo.remove_key(slot_id, allow_current=force)
+    return KeyChange("remove", removed=slot_id)
+
+
+def key_rotate(target: RepoTarget, new: KeySource, label: str) -> KeyChange:
+    """Replace the key-encryption key we unlocked with: add the new slot, prove it opens the
+    repository, then delete the old slot. No data object is rewritten."""
+    repo = open_repository(target)
+    old = repo.unlocked_slot
+    if old is None:
+        raise UsageError("an unencrypted repository has no keys to rotate")
+    slot = repo.add_key(new, label)
+    check = Repository.open(repo.backend, new)
+    if check.master != repo.master:
+        repo.remove_key(slot.slot_id, allow_current=True)
+        raise UsageError("the new key did not open the repository; nothing changed")
+    repo.remove_key(old, allow_current=True)
+    return KeyChange("rotate", added=slot.slot_id, removed=old)
+
+
+def key_generate_file(path: Path) -> Message:
+    if path.exists():
+        raise UsageError(f"{path} already exists; refusing to overwrite a key file")
+    generate_key_file(path)
+    return Message(f"wrote a new key file {path} (mode 0600); store a copy somewhere safe")

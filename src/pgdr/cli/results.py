@@ -1,0 +1,152 @@
+"""Result objects of the repository and key commands, each with a text rendering.
+``--json`` renders the same objects as JSON (pgdr.cli.output)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+@dataclass
+class InitResult:
+    url: str
+    repo_id: str
+    encryption: str
+    key_slot: str | None
+    key_kind: str | None
+
+    def render_text(self, console: Console) -> None:
+        console.print(f"created pgdr repository {self.repo_id} at {self.url}")
+        if self.key_slot:
+            console.print(f"encryption: {self.encryption}, key slot {self.key_slot} ({self.key_kind})")
+            console.print("keep the passphrase / key file safe: without it the backups are lost")
+        else:
+            console.print("[bold red]unencrypted[/] repository (created with --unencrypted)")
+        console.print(f"next: pgdr --repo {self.url} repo info")
+
+
+@dataclass
+class RepoInfo:
+    url: str
+    repo_id: str
+    created: float
+    encryption: str
+    format_version: int
+    pack_size: int
+    compression_level: int
+    key_slots: int
+    packs: int
+    pack_bytes: int
+    index_files: int
+    blobs: int
+    manifests: dict[str, int]
+    locks: int
+    total_bytes: int
+
+    def render_text(self, console: Console) -> None:
+        t = Table(show_header=False, box=None, pad_edge=False)
+        t.add_column(style="bold")
+        t.add_column()
+        rows = [
+            ("repository", self.url),
+            ("id", self.repo_id),
+            ("created", _when(self.created)),
+            ("format", str(self.format_version)),
+            ("encryption", self.encryption),
+            ("key slots", str(self.key_slots)),
+            ("packs", f"{self.packs} ({human(self.pack_bytes)}, target {human(self.pack_size)})"),
+            ("blobs", f"{self.blobs} in {self.index_files} index file(s)"),
+            ("manifests", ", ".join(f"{k}: {v}" for k, v in self.manifests.items()) or "none"),
+            ("locks", str(self.locks)),
+            ("total size", human(self.total_bytes)),
+        ]
+        for k, v in rows:
+            t.add_row(k, v)
+        console.print(t)
+
+
+@dataclass
+class VerifyResult:
+    url: str
+    ok: bool
+    read_data: bool
+    checked: dict[str, int]
+    problems: list[dict[str, str]]
+    unreferenced_packs: int
+    bytes_read: int
+    seconds: float
+    rebuilt_index: dict[str, Any] | None = None
+
+    def render_text(self, console: Console) -> None:
+        if self.rebuilt_index:
+            r = self.rebuilt_index
+            console.print(
+                f"rebuilt the index from {r['packs_scanned']} pack(s): {r['blobs_indexed']} blob(s)"
+                f", replaced {r['old_index_files']} index file(s)"
+            )
+        counts = ", ".join(f"{v} {k}" for k, v in sorted(self.checked.items()))
+        mode = "structure and data" if self.read_data else "structure (add --read-data to read every pack)"
+        console.print(f"checked {mode}: {counts} in {self.seconds:.1f} s")
+        if self.unreferenced_packs:
+            console.print(f"{self.unreferenced_packs} pack(s) not in any index (garbage from an "
+                          "interrupted write; harmless)")
+        if self.ok:
+            console.print("[green]no problems found[/]")
+            return
+        for p in self.problems:
+            console.print(f"[red]damaged[/] {p['object']}: {p['message']}")
+
+
+@dataclass
+class KeyList:
+    slots: list[dict[str, Any]] = field(default_factory=list)
+
+    def render_text(self, console: Console) -> None:
+        t = Table("slot", "kind", "label", "created", "detail", "")
+        for s in self.slots:
+            t.add_row(
+                s["id"], s.get("kind", "?"), s.get("label", ""),
+                _when(s["created"]) if "created" in s else "",
+                s.get("kdf") or s.get("kms_key_id") or s.get("problem", ""),
+                "unlocked with" if s.get("current") else "",
+            )
+        console.print(t)
+
+
+@dataclass
+class KeyChange:
+    action: str
+    added: str | None = None
+    removed: str | None = None
+
+    def render_text(self, console: Console) -> None:
+        if self.added:
+            console.print(f"added key slot {self.added}")
+        if self.removed:
+            console.print(f"removed key slot {self.removed}")
+        if self.action == "rotate":
+            console.print("rotated: no data was re-uploaded; the old key no longer opens the repository")
+
+
+@dataclass
+class Message:
+    text: str
+
+    def render_text(self, console: Console) -> None:
+        console.print(self.text)

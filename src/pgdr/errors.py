@@ -1,0 +1,178 @@
+"""One error hierarchy for all of pgdr.
+
+Every error carries a one-line message for the operator, the process exit code the CLI
+uses for it, and whether retrying the same operation can help. The CLI maps errors to exit
+codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
+
+    PgdrError (1)
+    ├── UsageError (2)                     bad arguments
+    ├── ConfigError (2)                    bad configuration file or value
+    ├── StorageError (20)                  base of everything a backend raises
+    │   ├── StorageUnreachable (21)        connection refused, DNS, timeouts  [retryable]
+    │   ├── StoragePermissionDenied (22)   403 / EACCES
+    │   ├── ObjectNotFound (23)            a key that should exist does not
+    │   ├── ObjectLocked (24)              delete refused by Object Lock / WORM
+    │   └── StorageFull (25)               ENOSPC, quota  [retryable]
+    ├── RepositoryError (30)
+    │   ├── NotARepository (31)            no pgdr repository at that location
+    │   ├── RepositoryExists (32)          init on a location that already has one
+    │   ├── UnsupportedFormat (33)         written by a newer pgdr
+    │   ├── IntegrityError (34)            an object failed its checksum / authentication
+    │   ├── RepositoryLocked (35)          a conflicting lock is held  [retryable]
+    │   └── VerifyFailed (36)              `repo verify` found damage
+    ├── KeyProblem (40)
+    │   ├── WrongKey (41)                  passphrase/key file/KMS key does not open any slot
+    │   ├── KeyMissing (42)                no key source configured or key file missing
+    │   └── KmsError (43)                  the KMS refused or failed
+    ├── PostgresError (50)
+    └── Interrupted (130)
+"""
+
+from __future__ import annotations
+
+
+class PgdrError(Exception):
+    """Base of every error pgdr reports to an operator."""
+
+    exit_code: int = 1
+    retryable: bool = False
+    #: Short machine-readable name used in --json output.
+    kind: str = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(PgdrError):
+    exit_code = 2
+    kind = "usage"
+
+
+class ConfigError(PgdrError):
+    exit_code = 2
+    kind = "config"
+
+
+# --- storage -------------------------------------------------------------------------------
+
+
+class StorageError(PgdrError):
+    exit_code = 20
+    kind = "storage"
+
+
+class StorageUnreachable(StorageError):
+    exit_code = 21
+    retryable = True
+    kind = "storage-unreachable"
+
+
+class StoragePermissionDenied(StorageError):
+    exit_code = 22
+    kind = "permission-denied"
+
+
+class ObjectNotFound(StorageError):
+    exit_code = 23
+    kind = "not-found"
+
+
+class ObjectLocked(StorageError):
+    exit_code = 24
+    kind = "object-locked"
+
+
+class StorageFull(StorageError):
+    exit_code = 25
+    retryable = True
+    kind = "storage-full"
+
+
+class TransientStorageError(StorageError):
+    """A backend hiccup (5xx, throttling, reset connection) worth retrying."""
+
+    exit_code = 26
+    retryable = True
+    kind = "storage-transient"
+
+
+# --- repository ----------------------------------------------------------------------------
+
+
+class RepositoryError(PgdrError):
+    exit_code = 30
+    kind = "repository"
+
+
+class NotARepository(RepositoryError):
+    exit_code = 31
+    kind = "not-a-repository"
+
+
+class RepositoryExists(RepositoryError):
+    exit_code = 32
+    kind = "repository-exists"
+
+
+class UnsupportedFormat(RepositoryError):
+    exit_code = 33
+    kind = "unsupported-format"
+
+
+class IntegrityError(RepositoryError):
+    """An object failed authentication or its checksum. Never returns wrong bytes."""
+
+    exit_code = 34
+    kind = "integrity"
+
+
+class RepositoryLocked(RepositoryError):
+    exit_code = 35
+    retryable = True
+    kind = "locked"
+
+
+class VerifyFailed(RepositoryError):
+    exit_code = 36
+    kind = "verify-failed"
+
+
+# --- keys ----------------------------------------------------------------------------------
+
+
+class KeyProblem(PgdrError):
+    exit_code = 40
+    kind = "key"
+
+
+class WrongKey(KeyProblem):
+    exit_code = 41
+    kind = "wrong-key"
+
+
+class KeyMissing(KeyProblem):
+    exit_code = 42
+    kind = "key-missing"
+
+
+class KmsError(KeyProblem):
+    exit_code = 43
+    kind = "kms"
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+class PostgresError(PgdrError):
+    exit_code = 50
+    kind = "postgres"
+
+
+class Interrupted(PgdrError):
+    exit_code = 130
+    kind = "interrupted"

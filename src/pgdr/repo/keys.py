@@ -1,0 +1,279 @@
+"""Key hierarchy.
+
+    key-encryption key (KEK) ── wraps ──▶ master key M (32 random bytes, one per repository)
+      passphrase → scrypt                  │ HKDF-SHA256
+      key file   → HKDF                    ├─▶ id key      keyed BLAKE3 for blob ids
+      AWS KMS    → Encrypt/Decrypt         ├─▶ mac key     MAC of config and key slots
+                                           └─▶ keyring key encrypts the keyring: data keys by id
+
+A key slot (``keys/<slot-id>``) holds M wrapped by one KEK. Adding, removing or rotating a
+KEK writes or deletes slots only; no data is re-uploaded. Data keys live in the keyring
+(``keyring/<id>``) so new data keys can be introduced without touching the slots.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import blake3
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from pgdr.errors import IntegrityError, KeyMissing, WrongKey
+from pgdr.repo.envelope import HEADER, HEADER_LEN, NO_KEY_ID, NO_NONCE, parse_header
+from pgdr.repo.format import FORMAT_VERSION, KEY_ID_LEN, MAGIC, ObjectType
+
+MAC_LEN = 32
+DEFAULT_SCRYPT_N = 1 << 17  # 128 MiB with r=8: ~0.3 s here
+SCRYPT_R = 8
+SCRYPT_P = 1
+
+
+def hkdf(secret: bytes, info: str, length: int = 32, salt: bytes | None = None) -> bytes:
+    return HKDF(hashes.SHA256(), length, salt, info.encode()).derive(secret)
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    secret: bytes
+
+    @property
+    def id_key(self) -> bytes:
+        return hkdf(self.secret, "pgdr blob-id v1")
+
+    @property
+    def mac_key(self) -> bytes:
+        return hkdf(self.secret, "pgdr object-mac v1")
+
+    @property
+    def keyring_key(self) -> bytes:
+        return hkdf(self.secret, "pgdr keyring v1")
+
+    def mac(self, data: bytes) -> bytes:
+        return blake3.blake3(data, key=self.mac_key).digest()
+
+
+# --- key sources (what the operator offers to unlock or to add a slot) -----------------------
+
+
+@dataclass(frozen=True)
+class Passphrase:
+    value: str = field(repr=False)
+    scrypt_n: int = DEFAULT_SCRYPT_N
+    kind: str = "passphrase"
+
+
+@dataclass(frozen=True)
+class KeyFile:
+    path: Path
+    kind: str = "keyfile"
+
+    def read(self) -> bytes:
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            raise KeyMissing(f"key file {self.path} does not exist") from None
+        except OSError as e:
+            raise KeyMissing(f"cannot read key file {self.path}: {e.strerror}") from None
+        if len(data) < 32:
+            raise WrongKey(f"key file {self.path} is too short (needs at least 32 bytes)")
+        return data
+
+
+@dataclass(frozen=True)
+class KmsKey:
+    key_id: str
+    region: str | None = None
+    endpoint: str | None = None
+    kind: str = "kms"
+
+
+KeySource = Passphrase | KeyFile | KmsKey
+
+
+def generate_key_file(path: Path) -> None:
+    """Write 64 random bytes (base64) to a new file readable only by its owner."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(base64.b64encode(os.urandom(64)) + b"\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+# --- key slots -------------------------------------------------------------------------------
+
+KmsWrap = Callable[[KmsKey, bytes, dict[str, str]], bytes]
+KmsUnwrap = Callable[[KmsKey, bytes, dict[str, str]], bytes]
+
+
+@dataclass
+class KeySlot:
+    slot_id: str
+    kind: str
+    label: str
+    created: float
+    params: dict[str, Any]
+    wrapped: bytes
+
+    def describe(self) -> dict[str, Any]:
+        info = {"id": self.slot_id, "kind": self.kind, "label": self.label, "created": self.created}
+        if self.kind == "passphrase":
+            info["kdf"] = f"scrypt n={self.params['n']} r={self.params['r']} p={self.params['p']}"
+        if self.kind == "kms":
+            info["kms_key_id"] = self.params["key_id"]
+        return info
+
+
+def _slot_body(slot: KeySlot, repo_id: str) -> bytes:
+    doc = {
+        "id": slot.slot_id,
+        "repo_id": repo_id,
+        "kind": slot.kind,
+        "label": slot.label,
+        "created": slot.created,
+        "params": slot.params,
+        "wrapped": base64.b64encode(slot.wrapped).decode(),
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+def encode_slot(slot: KeySlot, repo_id: str, master: MasterKey) -> bytes:
+    header = HEADER.pack(MAGIC, FORMAT_VERSION, ObjectType.KEY, 0, 0, NO_KEY_ID, NO_NONCE)
+    body = _slot_body(slot, repo_id)
+    framed = header + struct.pack("<I", len(body)) + body
+    return framed + master.mac(framed)
+
+
+def decode_slot(data: bytes, what: str) -> tuple[KeySlot, bytes, bytes]:
+    """Parse a slot object; returns (slot, signed part, mac). The MAC can only be checked
+    once the master key is known."""
+    h = parse_header(data, what)
+    if h.type != ObjectType.KEY:
+        raise IntegrityError(f"{what}: not a key slot")
+    try:
+        (n,) = struct.unpack_from("<I", data, HEADER_LEN)
+        body = data[HEADER_LEN + 4 : HEADER_LEN + 4 + n]
+        signed, mac = data[: HEADER_LEN + 4 + n], data[HEADER_LEN + 4 + n :]
+        doc = json.loads(body)
+        slot = KeySlot(
+            slot_id=doc["id"],
+            kind=doc["kind"],
+            label=doc["label"],
+            created=float(doc["created"]),
+            params=doc["params"],
+            wrapped=base64.b64decode(doc["wrapped"], validate=True),
+        )
+    except (ValueError, KeyError, TypeError, struct.error):
+        raise IntegrityError(f"{what}: damaged key slot") from None
+    if len(mac) != MAC_LEN:
+        raise IntegrityError(f"{what}: damaged key slot (bad length)")
+    return slot, signed, mac
+
+
+def _kek_for(source: KeySource, params: dict[str, Any], repo_id: str) -> bytes:
+    if isinstance(source, Passphrase):
+        salt = base64.b64decode(params["salt"])
+        kdf = Scrypt(salt=salt, length=32, n=params["n"], r=params["r"], p=params["p"])
+        return kdf.derive(source.value.encode())
+    if isinstance(source, KeyFile):
+        return hkdf(source.read(), "pgdr key-file kek v1", salt=base64.b64decode(params["salt"]))
+    raise TypeError(source)
+
+
+def make_slot(
+    source: KeySource,
+    master: MasterKey,
+    repo_id: str,
+    label: str,
+    kms_wrap: KmsWrap | None = None,
+) -> KeySlot:
+    slot_id = os.urandom(8).hex()
+    params: dict[str, Any]
+    if isinstance(source, KmsKey):
+        if kms_wrap is None:
+            raise KeyMissing("no KMS client available")
+        params = {"key_id": source.key_id, "region": source.region}
+        context = {"pgdr-repo": repo_id, "pgdr-slot": slot_id}
+        wrapped = kms_wrap(source, master.secret, context)
+        return KeySlot(slot_id, "kms", label, time.time(), params, wrapped)
+    salt = base64.b64encode(os.urandom(16)).decode()
+    if isinstance(source, Passphrase):
+        params = {"kdf": "scrypt", "n": source.scrypt_n, "r": SCRYPT_R, "p": SCRYPT_P, "salt": salt}
+    else:
+        params = {"kdf": "hkdf-sha256", "salt": salt}
+    kek = _kek_for(source, params, repo_id)
+    nonce = os.urandom(12)
+    wrapped = nonce + AESGCM(kek).encrypt(nonce, master.secret, f"{repo_id}/{slot_id}".encode())
+    return KeySlot(slot_id, source.kind, label, time.time(), params, wrapped)
+
+
+def unwrap_slot(
+    slot: KeySlot, source: KeySource, repo_id: str, kms_unwrap: KmsUnwrap | None = None
+) -> MasterKey | None:
+    """Try to open one slot; None if this source does not fit it."""
+    if slot.kind != source.kind:
+        return None
+    if isinstance(source, KmsKey):
+        if kms_unwrap is None:
+            raise KeyMissing("no KMS client available")
+        context = {"pgdr-repo": repo_id, "pgdr-slot": slot.slot_id}
+        src = KmsKey(slot.params["key_id"], source.region, source.endpoint)
+        return MasterKey(kms_unwrap(src, slot.wrapped, context))
+    kek = _kek_for(source, slot.params, repo_id)
+    nonce, ct = slot.wrapped[:12], slot.wrapped[12:]
+    try:
+        return MasterKey(AESGCM(kek).decrypt(nonce, ct, f"{repo_id}/{slot.slot_id}".encode()))
+    except InvalidTag:
+        return None
+
+
+# --- keyring ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Keyring:
+    """Data keys by id; ``current`` seals new objects, all of them open old ones."""
+
+    keys: dict[bytes, bytes]
+    current: bytes
+    created: float = field(default_factory=time.time)
+
+    @classmethod
+    def new(cls) -> Keyring:
+        kid = os.urandom(KEY_ID_LEN)
+        return cls({kid: os.urandom(32)}, kid)
+
+    def to_json(self) -> bytes:
+        doc = {
+            "current": self.current.hex(),
+            "created": self.created,
+            "keys": {k.hex(): base64.b64encode(v).decode() for k, v in self.keys.items()},
+        }
+        return json.dumps(doc, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Keyring:
+        doc = json.loads(data)
+        keys = {bytes.fromhex(k): base64.b64decode(v) for k, v in doc["keys"].items()}
+        return cls(keys, bytes.fromhex(doc["current"]), float(doc["created"]))
+
+    @staticmethod
+    def merge(rings: list[Keyring]) -> Keyring:
+        """Several keyring objects may exist after concurrent rotations: all keys stay
+        usable; the newest ring's current key seals new data."""
+        newest = max(rings, key=lambda r: r.created)
+        keys: dict[bytes, bytes] = {}
+        for r in rings:
+            keys.update(r.keys)
+        return Keyring(keys, newest.current, newest.created)

@@ -1,0 +1,54 @@
+"""AWS KMS as a key-encryption key: the master key is encrypted by KMS with an encryption
+context naming the repository and slot, so a wrapped key cannot be moved between slots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+from pgdr.errors import KmsError, WrongKey
+from pgdr.repo.keys import KmsKey
+
+
+def _client(key: KmsKey) -> Any:
+    cfg = Config(
+        connect_timeout=5, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"}
+    )
+    return boto3.client("kms", region_name=key.region, endpoint_url=key.endpoint, config=cfg)
+
+
+def kms_wrap(key: KmsKey, plaintext: bytes, context: dict[str, str]) -> bytes:
+    try:
+        resp = _client(key).encrypt(
+            KeyId=key.key_id, Plaintext=plaintext, EncryptionContext=context
+        )
+    except EndpointConnectionError as e:
+        raise KmsError(f"cannot reach KMS: {e}") from None
+    except ClientError as e:
+        raise KmsError(f"KMS refused to encrypt with {key.key_id}: {_msg(e)}") from None
+    except BotoCoreError as e:
+        raise KmsError(f"KMS error: {e}") from None
+    return bytes(resp["CiphertextBlob"])
+
+
+def kms_unwrap(key: KmsKey, wrapped: bytes, context: dict[str, str]) -> bytes:
+    try:
+        resp = _client(key).decrypt(CiphertextBlob=wrapped, EncryptionContext=context)
+    except EndpointConnectionError as e:
+        raise KmsError(f"cannot reach KMS: {e}") from None
+    except ClientError as e:
+        code = e.response.get("Error", {}).get("Code", "")
+        if code in ("InvalidCiphertextException", "IncorrectKeyException"):
+            raise WrongKey(f"KMS key {key.key_id} does not open this key slot") from None
+        raise KmsError(f"KMS refused to decrypt with {key.key_id}: {_msg(e)}") from None
+    except BotoCoreError as e:
+        raise KmsError(f"KMS error: {e}") from None
+    return bytes(resp["Plaintext"])
+
+
+def _msg(e: ClientError) -> str:
+    err = e.response.get("Error", {})
+    return f"{err.get('Code', '?')}: {err.get('Message', '')}".strip()

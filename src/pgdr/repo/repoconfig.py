@@ -1,0 +1,75 @@
+"""The ``config`` object: what a reader must know before anything else.
+
+    header (28 bytes, type CONFIG, flags 0) || body length u32le || JSON body || tag (32 bytes)
+
+The body is plaintext so the format version and encryption mode can be read before a key is
+offered. The tag is keyed BLAKE3 under the master key's MAC key for encrypted repositories
+(checked right after unlocking) and plain BLAKE3 for unencrypted ones.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import blake3
+
+from pgdr.errors import IntegrityError, UnsupportedFormat
+from pgdr.repo.envelope import HEADER, HEADER_LEN, NO_KEY_ID, NO_NONCE, parse_header
+from pgdr.repo.format import FORMAT_VERSION, MAGIC, ObjectType
+from pgdr.repo.keys import MAC_LEN, MasterKey
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    repo_id: str
+    created: float
+    encryption: str  # "aes-256-gcm" | "none"
+    pack_size: int
+    compression_level: int
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption != "none"
+
+
+def encode_config(cfg: RepoConfig, master: MasterKey | None) -> bytes:
+    header = HEADER.pack(MAGIC, cfg.format_version, ObjectType.CONFIG, 0, 0, NO_KEY_ID, NO_NONCE)
+    body = json.dumps(asdict(cfg), sort_keys=True).encode()
+    signed = header + struct.pack("<I", len(body)) + body
+    return signed + _tag(signed, master)
+
+
+def _tag(signed: bytes, master: MasterKey | None) -> bytes:
+    return master.mac(signed) if master else blake3.blake3(signed).digest()
+
+
+def decode_config(data: bytes) -> tuple[RepoConfig, bytes, bytes]:
+    """Parse without a key; returns (config, signed part, tag) for ``check_config_tag``."""
+    h = parse_header(data, "config")
+    if h.type != ObjectType.CONFIG:
+        raise IntegrityError("config: not a repository config object")
+    try:
+        (n,) = struct.unpack_from("<I", data, HEADER_LEN)
+        signed = data[: HEADER_LEN + 4 + n]
+        tag = data[HEADER_LEN + 4 + n :]
+        doc: dict[str, Any] = json.loads(data[HEADER_LEN + 4 : HEADER_LEN + 4 + n])
+        cfg = RepoConfig(**doc)
+    except (ValueError, TypeError, struct.error):
+        raise IntegrityError("config: damaged repository config") from None
+    if cfg.format_version > FORMAT_VERSION:
+        raise UnsupportedFormat(
+            f"repository format {cfg.format_version} is newer than this pgdr supports "
+            f"({FORMAT_VERSION}); upgrade pgdr"
+        )
+    if len(tag) != MAC_LEN:
+        raise IntegrityError("config: damaged repository config (bad length)")
+    return cfg, signed, tag
+
+
+def check_config_tag(signed: bytes, tag: bytes, master: MasterKey | None) -> None:
+    if _tag(signed, master) != tag:
+        raise IntegrityError("config: authentication failed (damaged or forged)")

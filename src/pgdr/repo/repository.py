@@ -1,0 +1,379 @@
+"""Repository: opening, unlocking, named objects, manifests, index loading, key slots.
+
+Write order (docs/design.md, "Invariants"): packs -> index -> manifest. Read order is the
+reverse. ``config`` is written last at init, so a location holds a repository exactly when
+its ``config`` exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import blake3
+
+from pgdr.errors import (
+    IntegrityError,
+    KeyMissing,
+    NotARepository,
+    ObjectNotFound,
+    RepositoryExists,
+    UsageError,
+    WrongKey,
+)
+from pgdr.repo import format as fmt
+from pgdr.repo.envelope import Sealer
+from pgdr.repo.format import ObjectType
+from pgdr.repo.index import BlobIndex, IndexFile, Location
+from pgdr.repo.keys import (
+    Keyring,
+    KeySlot,
+    KeySource,
+    KmsKey,
+    MasterKey,
+    decode_slot,
+    encode_slot,
+    make_slot,
+    unwrap_slot,
+)
+from pgdr.repo.repoconfig import RepoConfig, check_config_tag, decode_config, encode_config
+from pgdr.storage.base import Backend
+
+log = logging.getLogger(__name__)
+INDEX_CONTEXT = b"pgdr-index"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    kind: str
+    manifest_id: str
+    doc: dict[str, Any]
+    refs: bytes  # concatenated 32-byte blob ids
+
+    def ref(self, i: int) -> bytes:
+        return self.refs[i * fmt.ID_LEN : (i + 1) * fmt.ID_LEN]
+
+    def ref_count(self) -> int:
+        return len(self.refs) // fmt.ID_LEN
+
+
+def _kms_funcs() -> tuple[Any, Any]:
+    from pgdr.repo.kms import kms_unwrap, kms_wrap
+
+    return kms_wrap, kms_unwrap
+
+
+class Repository:
+    def __init__(
+        self,
+        backend: Backend,
+        config: RepoConfig,
+        master: MasterKey | None,
+        keyring: Keyring | None,
+        slot_id: str | None = None,
+    ) -> None:
+        self.backend = backend
+        self.config = config
+        self.master = master
+        self.keyring = keyring
+        self.unlocked_slot = slot_id
+        self.sealer = Sealer(
+            keyring.keys if keyring else None,
+            keyring.current if keyring else None,
+            config.compression_level,
+        )
+        self._id_key = master.id_key if master else None
+        self._index: BlobIndex | None = None
+
+    # --- creation and opening ------------------------------------------------------------
+
+    @classmethod
+    def init(
+        cls,
+        backend: Backend,
+        key: KeySource | None,
+        *,
+        unencrypted: bool = False,
+        pack_size: int = fmt.DEFAULT_PACK_SIZE,
+        compression_level: int = 1,
+        label: str = "initial",
+    ) -> Repository:
+        if backend.stat(fmt.CONFIG_KEY) is not None:
+            raise RepositoryExists(f"{backend.url} already holds a pgdr repository")
+        if key is None and not unencrypted:
+            raise KeyMissing(
+                "no key given: set a passphrase (PGDR_PASSPHRASE), a key file or a KMS key, "
+                "or pass --unencrypted explicitly"
+            )
+        if key is not None and unencrypted:
+            raise UsageError("--unencrypted cannot be combined with a key")
+        repo_id = os.urandom(16).hex()
+        cfg = RepoConfig(
+            repo_id=repo_id,
+            created=time.time(),
+            encryption="none" if unencrypted else "aes-256-gcm",
+            pack_size=pack_size,
+            compression_level=compression_level,
+        )
+        written: list[str] = []
+        master = keyring = None
+        try:
+            if key is not None:
+                master = MasterKey(os.urandom(32))
+                kms_wrap = _kms_funcs()[0] if isinstance(key, KmsKey) else None
+                slot = make_slot(key, master, repo_id, label, kms_wrap)  # may fail: nothing written
+                keyring = Keyring.new()
+                repo = cls(backend, cfg, master, keyring)
+                written.append(repo._write_keyring(keyring))
+                written.append(repo._write_slot(slot))
+            backend.put(fmt.CONFIG_KEY, encode_config(cfg, master))
+        except BaseException:
+            for k in written:
+                backend.delete(k)
+            raise
+        return cls(backend, cfg, master, keyring)
+
+    @classmethod
+    def read_config(cls, backend: Backend) -> tuple[RepoConfig, bytes, bytes]:
+        try:
+            raw = backend.get(fmt.CONFIG_KEY)
+        except ObjectNotFound:
+            raise NotARepository(
+                f"no pgdr repository at {backend.url} (no 'config' object); "
+                "create one with `pgdr repo init`"
+            ) from None
+        return decode_config(raw)
+
+    @classmethod
+    def open(
+        cls, backend: Backend, key: KeySource | None, *, allow_unencrypted: bool = False
+    ) -> Repository:
+        cfg, signed, tag = cls.read_config(backend)
+        if not cfg.encrypted:
+            if not allow_unencrypted:
+                raise UsageError(
+                    f"repository at {backend.url} is unencrypted; pass --unencrypted to use it"
+                )
+            check_config_tag(signed, tag, None)
+            return cls(backend, cfg, None, None)
+        if key is None:
+            raise KeyMissing(
+                f"repository at {backend.url} is encrypted: give a passphrase "
+                '(PGDR_PASSPHRASE or passphrase = "env:NAME"), a key file or a KMS key'
+            )
+        master, slot_id = cls._unlock(backend, cfg, key)
+        check_config_tag(signed, tag, master)
+        repo = cls(backend, cfg, master, None, slot_id)
+        repo.keyring = repo._read_keyring()
+        repo.sealer = Sealer(repo.keyring.keys, repo.keyring.current, cfg.compression_level)
+        return repo
+
+    @staticmethod
+    def _unlock(backend: Backend, cfg: RepoConfig, key: KeySource) -> tuple[MasterKey, str]:
+        kms_unwrap = _kms_funcs()[1] if isinstance(key, KmsKey) else None
+        tried = 0
+        damaged: list[str] = []
+        for info in backend.list(fmt.KEYS_PREFIX):
+            try:
+                slot, signed, mac = decode_slot(backend.get(info.key), info.key)
+            except IntegrityError:
+                damaged.append(info.key)
+                continue
+            if slot.kind != key.kind:
+                continue
+            tried += 1
+            try:
+                master = unwrap_slot(slot, key, cfg.repo_id, kms_unwrap)
+            except WrongKey:
+                continue
+            if master is None:
+                continue
+            if master.mac(signed) != mac:
+                damaged.append(info.key)
+                continue
+            return master, slot.slot_id
+        extra = f" ({len(damaged)} damaged slot(s): {', '.join(damaged)})" if damaged else ""
+        if tried == 0 and damaged:
+            raise IntegrityError(f"cannot unlock: every key slot is damaged: {', '.join(damaged)}")
+        if tried == 0:
+            raise WrongKey(f"no {key.kind} key slot in repository at {backend.url}{extra}")
+        what = {"passphrase": "passphrase", "keyfile": "key file", "kms": "KMS key"}[key.kind]
+        raise WrongKey(f"wrong {what}: it opens none of the {tried} {key.kind} key slot(s){extra}")
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def _write_slot(self, slot: KeySlot) -> str:
+        assert self.master is not None
+        key = f"{fmt.KEYS_PREFIX}{slot.slot_id}"
+        self.backend.put(key, encode_slot(slot, self.config.repo_id, self.master))
+        return key
+
+    def _write_keyring(self, ring: Keyring) -> str:
+        assert self.master is not None
+        ring_sealer = Sealer({bytes(8): self.master.keyring_key}, bytes(8))
+        name = f"{fmt.KEYRING_PREFIX}{int(ring.created * 1e6):020d}-{os.urandom(4).hex()}"
+        data = ring_sealer.seal(ObjectType.KEYRING, ring.to_json(), name.encode(), compress=False)
+        self.backend.put(name, data)
+        return name
+
+    def _read_keyring_object(self, key: str) -> Keyring:
+        assert self.master is not None
+        ring_sealer = Sealer({bytes(8): self.master.keyring_key}, bytes(8))
+        data = ring_sealer.open(self.backend.get(key), key.encode(), key, ObjectType.KEYRING)
+        try:
+            return Keyring.from_json(data)
+        except (ValueError, KeyError):
+            raise IntegrityError(f"{key}: damaged keyring") from None
+
+    def _read_keyring(self) -> Keyring:
+        rings = [self._read_keyring_object(i.key) for i in self.backend.list(fmt.KEYRING_PREFIX)]
+        if not rings:
+            raise IntegrityError("keyring: repository has no keyring object")
+        return Keyring.merge(rings)
+
+    def key_slots(self) -> list[tuple[str, KeySlot | None]]:
+        """All slots, each with its parsed content or None when damaged."""
+        out: list[tuple[str, KeySlot | None]] = []
+        for info in self.backend.list(fmt.KEYS_PREFIX):
+            try:
+                slot, signed, mac = decode_slot(self.backend.get(info.key), info.key)
+                ok = self.master is not None and self.master.mac(signed) == mac
+                out.append((info.key, slot if ok else None))
+            except IntegrityError:
+                out.append((info.key, None))
+        return out
+
+    def add_key(self, source: KeySource, label: str) -> KeySlot:
+        if self.master is None:
+            raise UsageError("an unencrypted repository has no keys")
+        kms_wrap = _kms_funcs()[0] if isinstance(source, KmsKey) else None
+        slot = make_slot(source, self.master, self.config.repo_id, label, kms_wrap)
+        self._write_slot(slot)
+        return slot
+
+    def remove_key(self, slot_id: str, *, allow_current: bool = False) -> None:
+        slots = {s.slot_id: k for k, s in self.key_slots() if s is not None}
+        if slot_id not in slots:
+            raise UsageError(f"no key slot {slot_id}; see `pgdr key list`")
+        if len(slots) == 1:
+            raise UsageError("refusing to remove the last key slot: the repository would be lost")
+        if slot_id == self.unlocked_slot and not allow_current:
+            raise UsageError(
+                f"slot {slot_id} is the one you unlocked with; unlock with another key to remove it"
+            )
+        self.backend.delete(slots[slot_id])
+
+    # --- blob ids and named objects -------------------------------------------------------
+
+    def blob_id(self, data: bytes | memoryview) -> bytes:
+        if self._id_key is None:
+            return blake3.blake3(data).digest()
+        return blake3.blake3(data, key=self._id_key).digest()
+
+    def put_manifest(
+        self, kind: str, manifest_id: str, doc: dict[str, Any], refs: bytes = b""
+    ) -> str:
+        """Store a manifest. Callers MUST have made every referenced blob durable and
+        indexed first (BlobWriter.flush)."""
+        import json
+
+        if len(refs) % fmt.ID_LEN:
+            raise ValueError("refs must be a concatenation of 32-byte ids")
+        key = fmt.manifest_key(kind, manifest_id)
+        body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+        plain = struct.pack("<I", len(body)) + body + refs
+        self.backend.put(key, self.sealer.seal(ObjectType.MANIFEST, plain, key.encode()))
+        return key
+
+    def get_manifest(self, kind: str, manifest_id: str) -> Manifest:
+        import json
+
+        key = fmt.manifest_key(kind, manifest_id)
+        plain = self.sealer.open(self.backend.get(key), key.encode(), key, ObjectType.MANIFEST)
+        try:
+            (n,) = struct.unpack_from("<I", plain, 0)
+            doc = json.loads(plain[4 : 4 + n])
+        except (ValueError, struct.error):
+            raise IntegrityError(f"{key}: damaged manifest body") from None
+        refs = plain[4 + n :]
+        if len(refs) % fmt.ID_LEN:
+            raise IntegrityError(f"{key}: damaged manifest reference table")
+        return Manifest(kind, manifest_id, doc, refs)
+
+    def list_manifests(self, kind: str) -> list[str]:
+        prefix = fmt.manifest_key(kind, "")
+        return [info.key[len(prefix) :] for info in self.backend.list(prefix)]
+
+    def manifest_kinds(self) -> list[str]:
+        kinds = {i.key.split("/")[1] for i in self.backend.list(fmt.MANIFESTS_PREFIX)}
+        return sorted(kinds)
+
+    def delete_manifest(self, kind: str, manifest_id: str) -> None:
+        self.backend.delete(fmt.manifest_key(kind, manifest_id))
+
+    # --- index ---------------------------------------------------------------------------
+
+    @property
+    def index(self) -> BlobIndex:
+        if self._index is None:
+            self._index = self.load_index()
+        return self._index
+
+    def invalidate_index(self) -> None:
+        self._index = None
+
+    def read_index_file(self, key: str) -> IndexFile:
+        data = self.backend.get(key)
+        name = key[len(fmt.INDEX_PREFIX) :]
+        if blake3.blake3(data).hexdigest() != name:
+            raise IntegrityError(f"{key}: content does not match its name (damaged)")
+        plain = self.sealer.open(data, INDEX_CONTEXT, key, ObjectType.INDEX)
+        return IndexFile.decode(plain, key)
+
+    def load_index(self) -> BlobIndex:
+        idx = BlobIndex()
+        keys = [i.key for i in self.backend.list(fmt.INDEX_PREFIX)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for key, f in zip(keys, pool.map(self.read_index_file, keys), strict=True):
+                idx.load(bytes.fromhex(key[len(fmt.INDEX_PREFIX) :]), f)
+        return idx
+
+    def write_index(
+        self, items: list[tuple[bytes, Location]], supersedes: list[bytes] | None = None
+    ) -> bytes:
+        """Write one index object; the packs it names MUST already be durable."""
+        f = IndexFile.build(items, supersedes or [])
+        data = self.sealer.seal(ObjectType.INDEX, f.encode(), INDEX_CONTEXT)
+        index_id = blake3.blake3(data).digest()
+        self.backend.put(fmt.index_key(index_id), data)
+        return index_id
+
+    def iter_index_keys(self) -> Iterator[str]:
+        return (i.key for i in self.backend.list(fmt.INDEX_PREFIX))
+
+    # --- blobs ---------------------------------------------------------------------------
+
+    def read_blob(self, blob_id: bytes, loc: Location | None = None) -> bytes:
+        """Read one blob. Raises IntegrityError rather than ever returning wrong bytes."""
+        if loc is None:
+            loc = self.index.get(blob_id)
+            if loc is None:
+                raise IntegrityError(f"blob {blob_id.hex()} is not in the index")
+        what = f"{fmt.pack_key(loc.pack_id)}@{loc.offset}"
+        data = self.backend.get(fmt.pack_key(loc.pack_id), loc.offset, loc.length)
+        return self.open_blob(blob_id, data, what)
+
+    def open_blob(self, blob_id: bytes, envelope: bytes | memoryview, what: str) -> bytes:
+        plain = self.sealer.open(envelope, blob_id, what, ObjectType.BLOB)
+        if self.blob_id(plain) != blob_id:
+            raise IntegrityError(f"{what}: blob content does not match its id {blob_id.hex()}")
+        return plain
+
+    def close(self) -> None:
+        self.backend.close()

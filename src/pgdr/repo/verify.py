@@ -1,0 +1,232 @@
+"""Repository verification and index rebuild.
+
+``verify`` checks structure (every object decodes and authenticates, every index entry points
+into an existing pack, every manifest reference is indexed); with ``read_data`` it also reads
+every pack, checks its name against its content, authenticates every blob and re-derives its
+id. Problems are collected, each naming the damaged object; nothing is repaired.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pgdr.errors import IntegrityError, PgdrError
+from pgdr.repo import format as fmt
+from pgdr.repo.index import BlobIndex, Location
+from pgdr.repo.keys import decode_slot
+from pgdr.repo.pack import pack_id_of, scan_pack
+from pgdr.repo.repoconfig import check_config_tag
+from pgdr.repo.repository import Repository
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Problem:
+    object: str
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    read_data: bool
+    checked: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    problems: list[Problem] = field(default_factory=list)
+    unreferenced_packs: int = 0
+    bytes_read: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, obj: str, err: Exception | str) -> None:
+        msg = err.message if isinstance(err, PgdrError) else str(err)
+        # Messages usually start with the object's name already; avoid saying it twice.
+        if msg.startswith(obj + ":"):
+            msg = msg[len(obj) + 1 :].strip()
+        self.problems.append(Problem(obj, msg))
+
+
+def verify(
+    repo: Repository, *, read_data: bool = False, progress: Progress | None = None
+) -> VerifyReport:
+    rep = VerifyReport(read_data=read_data)
+    b = repo.backend
+    # config
+    try:
+        _cfg, signed, tag = Repository.read_config(b)
+        check_config_tag(signed, tag, repo.master)
+    except PgdrError as e:
+        rep.add(fmt.CONFIG_KEY, e)
+    rep.checked["config"] += 1
+    # key slots and keyring
+    if repo.master is not None:
+        for info in b.list(fmt.KEYS_PREFIX):
+            rep.checked["key"] += 1
+            try:
+                _slot, signed, mac = decode_slot(b.get(info.key), info.key)
+                if repo.master.mac(signed) != mac:
+                    rep.add(info.key, "authentication failed (damaged or forged)")
+            except PgdrError as e:
+                rep.add(info.key, e)
+        for info in b.list(fmt.KEYRING_PREFIX):
+            rep.checked["keyring"] += 1
+            try:
+                repo._read_keyring_object(info.key)
+            except PgdrError as e:
+                rep.add(info.key, e)
+    # index files
+    index = BlobIndex()
+    for key in list(repo.iter_index_keys()):
+        rep.checked["index"] += 1
+        try:
+            index.load(bytes.fromhex(key[len(fmt.INDEX_PREFIX) :]), repo.read_index_file(key))
+        except (PgdrError, ValueError) as e:
+            rep.add(key, e)
+    # packs: existence, size, and with read_data full content
+    packs = {i.key: i.size for i in b.list(fmt.DATA_PREFIX)}
+    by_pack: dict[bytes, list[tuple[bytes, Location]]] = defaultdict(list)
+    for bid, loc in index.items():
+        by_pack[loc.pack_id].append((bid, loc))
+    for pack_id, entries in by_pack.items():
+        key = fmt.pack_key(pack_id)
+        size = packs.get(key)
+        if size is None:
+            rep.add(key, f"missing, but the index lists {len(entries)} blob(s) in it")
+        elif any(loc.offset + loc.length > size for _, loc in entries):
+            rep.add(key, "shorter than the index says (truncated)")
+    rep.unreferenced_packs = sum(
+        1 for k in packs if bytes.fromhex(k.rsplit("/", 1)[1]) not in by_pack
+    )
+    if read_data:
+        _read_packs(repo, packs, by_pack, rep, progress)
+    # manifests: decode and check every reference is indexed
+    known = index.blob_ids()
+    for kind in repo.manifest_kinds():
+        for mid in repo.list_manifests(kind):
+            key = fmt.manifest_key(kind, mid)
+            rep.checked["manifest"] += 1
+            try:
+                m = repo.get_manifest(kind, mid)
+            except PgdrError as e:
+                rep.add(key, e)
+                continue
+            refs = np.unique(np.frombuffer(m.refs, dtype="S32"))
+            pos = np.searchsorted(known, refs)
+            pos[pos >= len(known)] = 0
+            missing = refs[known[pos] != refs] if len(known) else refs
+            if len(missing):
+                rep.add(
+                    key,
+                    f"references {len(missing)} blob(s) not in the index, "
+                    f"e.g. {bytes(missing[0]).hex()}",
+                )
+    return rep
+
+
+def _read_packs(
+    repo: Repository,
+    packs: dict[str, int],
+    by_pack: dict[bytes, list[tuple[bytes, Location]]],
+    rep: VerifyReport,
+    progress: Progress | None,
+) -> None:
+    keys = sorted(packs)
+    total = sum(packs.values())
+
+    def check(key: str) -> tuple[str, list[str], int, int]:
+        errs: list[str] = []
+        try:
+            data = repo.backend.get(key)
+        except PgdrError as e:
+            return key, [e.message], 0, 0
+        pack_id = bytes.fromhex(key.rsplit("/", 1)[1])
+        if pack_id_of(data) != pack_id:
+            errs.append("content does not match its name (damaged)")
+        expected = {bid: loc for bid, loc in by_pack.get(pack_id, [])}
+        blobs = 0
+        try:
+            for rec in scan_pack(data, key):
+                blobs += 1
+                env = memoryview(data)[rec.offset : rec.offset + rec.length]
+                try:
+                    repo.open_blob(rec.blob_id, env, f"{key}@{rec.offset}")
+                except IntegrityError as e:
+                    errs.append(e.message.split(": ", 1)[-1] + f" (blob at offset {rec.offset})")
+                loc = expected.pop(rec.blob_id, None)
+                if loc is not None and (loc.offset, loc.length) != (rec.offset, rec.length):
+                    errs.append(f"index entry for blob {rec.blob_id.hex()[:16]} has wrong position")
+        except IntegrityError as e:
+            errs.append(e.message.split(": ", 1)[-1])
+        if expected:
+            errs.append(f"{len(expected)} indexed blob(s) not found in the pack")
+        return key, errs, len(data), blobs
+
+    done = 0
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for key, errs, n, blobs in pool.map(check, keys):
+            rep.checked["pack"] += 1
+            rep.checked["blob"] += blobs
+            rep.bytes_read += n
+            done += n
+            for e in dict.fromkeys(errs):
+                rep.add(key, e)
+            if progress:
+                progress("read-data", done, total)
+
+
+@dataclass
+class RebuildReport:
+    packs_scanned: int
+    blobs_indexed: int
+    damaged_packs: list[str]
+    old_index_files: int
+
+
+def rebuild_index(repo: Repository) -> RebuildReport:
+    """Scan every pack and write a fresh index that supersedes all existing index files.
+    Damaged records are left out (and reported); the old index objects are deleted only
+    after the new one is durable."""
+    old = [bytes.fromhex(k[len(fmt.INDEX_PREFIX) :]) for k in repo.iter_index_keys()]
+    items: list[tuple[bytes, Location]] = []
+    damaged: list[str] = []
+    packs = [i.key for i in repo.backend.list(fmt.DATA_PREFIX)]
+
+    def scan(key: str) -> tuple[str, list[tuple[bytes, Location]], bool]:
+        data = repo.backend.get(key)
+        pack_id = bytes.fromhex(key.rsplit("/", 1)[1])
+        found: list[tuple[bytes, Location]] = []
+        bad = pack_id_of(data) != pack_id
+        try:
+            for rec in scan_pack(data, key):
+                env = memoryview(data)[rec.offset : rec.offset + rec.length]
+                try:
+                    plain = repo.open_blob(rec.blob_id, env, key)
+                except IntegrityError:
+                    bad = True
+                    continue
+                found.append((rec.blob_id, Location(pack_id, rec.offset, rec.length, len(plain))))
+        except IntegrityError:
+            bad = True
+        return key, found, bad
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for key, found, bad in pool.map(scan, packs):
+            items.extend(found)
+            if bad:
+                damaged.append(key)
+    chunk = 1 << 20
+    for i in range(0, max(len(items), 1), chunk):
+        repo.write_index(items[i : i + chunk], supersedes=old if i == 0 else [])
+    new_keys = set(repo.iter_index_keys())
+    for index_id in old:
+        key = fmt.index_key(index_id)
+        if key in new_keys:
+            repo.backend.delete(key)
+    repo.invalidate_index()
+    return RebuildReport(len(packs), len(items), damaged, len(old))

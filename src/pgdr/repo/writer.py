@@ -1,0 +1,237 @@
+"""The streaming store API: chunks in, blob ids out, deduplicated against everything stored.
+
+Work is spread over threads: keyed BLAKE3, zstd and AES-GCM run per chunk in a pool (zstd
+releases the GIL), sealed blobs go into packs, full packs upload on a separate I/O pool.
+Write order: a pack is uploaded before any index names it; ``flush`` writes the index for
+every uploaded pack; only then may a caller write a manifest (``commit_manifest``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from pgdr.repo import format as fmt
+from pgdr.repo.format import ObjectType
+from pgdr.repo.index import Location
+from pgdr.repo.pack import PackBuilder
+from pgdr.repo.repository import Repository
+
+
+@dataclass
+class WriteStats:
+    blobs_new: int = 0
+    blobs_dedup: int = 0
+    bytes_raw: int = 0  # all bytes offered
+    bytes_new_raw: int = 0  # bytes of new blobs before compression
+    bytes_stored: int = 0  # pack bytes uploaded
+    packs: int = 0
+    index_files: int = 0
+
+
+@dataclass
+class StoredData:
+    """The result of storing one stream: its blob ids in order and its total size."""
+
+    ids: bytearray = field(default_factory=bytearray)
+    size: int = 0
+
+    def id_list(self) -> list[bytes]:
+        return [bytes(self.ids[i : i + fmt.ID_LEN]) for i in range(0, len(self.ids), fmt.ID_LEN)]
+
+
+class BlobWriter:
+    def __init__(
+        self,
+        repo: Repository,
+        *,
+        workers: int | None = None,
+        pack_size: int | None = None,
+        upload_workers: int = 4,
+        index_every_packs: int = 8,
+    ) -> None:
+        self.repo = repo
+        self.index = repo.index
+        self.stats = WriteStats()
+        self._workers = workers or os.cpu_count() or 2
+        self._pack_size = pack_size or repo.config.pack_size
+        self._index_every = index_every_packs
+        self._cpu = ThreadPoolExecutor(self._workers, thread_name_prefix="pgdr-seal")
+        self._io = ThreadPoolExecutor(upload_workers, thread_name_prefix="pgdr-upload")
+        self._inflight = threading.BoundedSemaphore(upload_workers + 1)
+        self._lock = threading.Lock()
+        self._claimed: set[bytes] = set()
+        self._pack = PackBuilder()
+        self._uploads: list[Future[None]] = []
+        self._unindexed: list[tuple[bytes, Location]] = []
+        self._packs_since_index = 0
+        self._zero_ids: dict[int, bytes] = {}
+
+    # --- public API ---------------------------------------------------------------------
+
+    def store_chunks(self, chunks: Iterable[bytes | memoryview]) -> StoredData:
+        out = StoredData()
+        window: deque[Future[tuple[bytes, bytes | None, int]]] = deque()
+        limit = self._workers * 4
+        for chunk in chunks:
+            window.append(self._cpu.submit(self._prepare, chunk))
+            if len(window) >= limit:
+                self._accept(window.popleft().result(), out)
+        while window:
+            self._accept(window.popleft().result(), out)
+        return out
+
+    def store_stream(self, f: BinaryIO, chunk_size: int) -> StoredData:
+        return self.store_chunks(_read_chunks(f, chunk_size))
+
+    def store_file(self, path: str | Path, chunk_size: int) -> StoredData:
+        with open(path, "rb", buffering=0) as f:
+            return self.store_stream(f, chunk_size)  # type: ignore[arg-type]
+
+    def store_blob(self, data: bytes) -> bytes:
+        return bytes(self.store_chunks([data]).ids)
+
+    def flush(self) -> None:
+        """Upload the open pack, wait for all uploads, index everything uploaded.
+        After flush returns, every id handed out so far is durable and indexed."""
+        if len(self._pack):
+            self._submit_pack()
+        self._wait_uploads()
+        self._write_index()
+
+    def commit_manifest(
+        self, kind: str, manifest_id: str, doc: dict[str, Any], refs: bytes | bytearray = b""
+    ) -> str:
+        self.flush()
+        return self.repo.put_manifest(kind, manifest_id, doc, bytes(refs))
+
+    def close(self) -> None:
+        self._cpu.shutdown(wait=True, cancel_futures=True)
+        self._io.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- pipeline -----------------------------------------------------------------------
+
+    def _prepare(self, chunk: bytes | memoryview) -> tuple[bytes, bytes | None, int]:
+        n = len(chunk)
+        bid = self._zero_id(chunk) or self.repo.blob_id(chunk)
+        with self._lock:
+            if bid in self._claimed or self.index.get(bid) is not None:
+                return bid, None, n
+            self._claimed.add(bid)
+        return bid, self.repo.sealer.seal(ObjectType.BLOB, chunk, bid), n
+
+    def _zero_id(self, chunk: bytes | memoryview) -> bytes | None:
+        # Holes in sparse files and zeroed pages are common: skip hashing them.
+        n = len(chunk)
+        if n == 0 or chunk[0] != 0 or chunk[-1] != 0:
+            return None
+        zid = self._zero_ids.get(n)
+        zeros = bytes(n)
+        if chunk != zeros:
+            return None
+        if zid is None:
+            zid = self._zero_ids[n] = self.repo.blob_id(zeros)
+        return zid
+
+    def _accept(self, item: tuple[bytes, bytes | None, int], out: StoredData) -> None:
+        bid, envelope, n = item
+        out.ids += bid
+        out.size += n
+        self.stats.bytes_raw += n
+        if envelope is None:
+            self.stats.blobs_dedup += 1
+            return
+        self.stats.blobs_new += 1
+        self.stats.bytes_new_raw += n
+        self._pack.add(bid, envelope, n)
+        if self._pack.size >= self._pack_size:
+            self._submit_pack()
+
+    def _submit_pack(self) -> None:
+        self._raise_failed_uploads()
+        pack, self._pack = self._pack, PackBuilder()
+        self._inflight.acquire()
+        try:
+            self._uploads.append(self._io.submit(self._upload, pack))
+        except BaseException:
+            self._inflight.release()
+            raise
+
+    def _upload(self, pack: PackBuilder) -> None:
+        try:
+            pack_id, data = pack.finish()
+            self.repo.backend.put(fmt.pack_key(pack_id), data)
+            with self._lock:
+                for bid, off, length, raw in pack.entries:
+                    loc = Location(pack_id, off, length, raw)
+                    self.index.add(bid, loc)
+                    self._unindexed.append((bid, loc))
+                    self._claimed.discard(bid)
+                self.stats.bytes_stored += len(data)
+                self.stats.packs += 1
+                self._packs_since_index += 1
+                due = self._packs_since_index >= self._index_every
+            if due:
+                self._write_index()
+        finally:
+            self._inflight.release()
+
+    def _write_index(self) -> None:
+        with self._lock:
+            items, self._unindexed = self._unindexed, []
+            self._packs_since_index = 0
+        if not items:
+            return
+        try:
+            self.repo.write_index(items)
+        except BaseException:
+            with self._lock:
+                self._unindexed = items + self._unindexed
+            raise
+        with self._lock:
+            self.stats.index_files += 1
+
+    def _raise_failed_uploads(self) -> None:
+        pending = []
+        for fut in self._uploads:
+            if fut.done():
+                fut.result()  # raises the upload's error
+            else:
+                pending.append(fut)
+        self._uploads = pending
+
+    def _wait_uploads(self) -> None:
+        uploads, self._uploads = self._uploads, []
+        errors = []
+        for fut in uploads:
+            try:
+                fut.result()
+            except BaseException as e:
+                errors.append(e)
+        if errors:
+            raise errors[0]
+
+
+def _read_chunks(f: BinaryIO, chunk_size: int) -> Iterator[bytes]:
+    while True:
+        chunk = f.read(chunk_size)
+        if not chunk:
+            return
+        while len(chunk) < chunk_size:  # short reads from pipes
+            more = f.read(chunk_size - len(chunk))
+            if not more:
+                break
+            chunk += more
+        yield chunk

@@ -1,0 +1,72 @@
+"""docs/design.md is normative: its layout, object types, sizes and exit codes match the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pgdr import errors
+from pgdr.repo import format as fmt
+from pgdr.repo.envelope import HEADER_LEN
+from pgdr.repo.index import ENTRY_DTYPE
+
+pytestmark = pytest.mark.component
+DOC = (Path(__file__).parents[2] / "docs" / "design.md").read_text()
+
+
+def section(title: str) -> str:
+    start = DOC.index(f"## {title}")
+    end = DOC.find("\n## ", start + 1)
+    return DOC[start : end if end > 0 else None]
+
+
+def test_layout_prefixes_are_documented() -> None:
+    layout = section("2. Layout")
+    for prefix in (
+        fmt.CONFIG_KEY,
+        fmt.KEYS_PREFIX,
+        fmt.KEYRING_PREFIX,
+        fmt.DATA_PREFIX,
+        fmt.INDEX_PREFIX,
+        fmt.MANIFESTS_PREFIX,
+        fmt.WAL_PREFIX,
+        fmt.LOCKS_PREFIX,
+    ):
+        assert re.search(rf"^{re.escape(prefix)}", layout, re.M), prefix
+
+
+def test_object_types_match() -> None:
+    env = section("3. The envelope")
+    listed = dict(
+        (name, int(num))
+        for num, name in re.findall(r"(\d) (\w+)", env.split("object type:")[1].split("\n")[0])
+    )
+    assert listed == {t.name.lower(): t.value for t in fmt.ObjectType}
+
+
+def test_sizes_match() -> None:
+    assert HEADER_LEN == 28 and "28-byte authenticated header" in DOC
+    assert ENTRY_DTYPE.itemsize == 48 and "n_entries × 48 bytes" in DOC
+    assert f'magic "{fmt.MAGIC.decode()}"' in DOC and f'"{fmt.PACK_MAGIC.decode()}"' in DOC
+    assert f"format version ({fmt.FORMAT_VERSION})" in DOC
+
+
+def test_exit_codes_match() -> None:
+    table = section("13. Exit codes")
+    for cls in (
+        errors.UsageError,
+        errors.StorageUnreachable,
+        errors.StoragePermissionDenied,
+        errors.NotARepository,
+        errors.UnsupportedFormat,
+        errors.IntegrityError,
+        errors.RepositoryLocked,
+        errors.VerifyFailed,
+        errors.WrongKey,
+        errors.KeyMissing,
+        errors.KmsError,
+        errors.Interrupted,
+    ):
+        assert str(cls.exit_code) in table, cls.__name__
