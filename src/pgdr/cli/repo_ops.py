@@ -24,8 +24,9 @@ def init(target: RepoTarget, label: str = "initial") -> InitResult:
     if target.compression_level is not None:
         kwargs["compression_level"] = target.compression_level
     src = key_source(target)
-    repo = Repository.init(backend(target), src, unencrypted=target.unencrypted, label=label,
-                           **kwargs)  # type: ignore[arg-type]
+    repo = Repository.init(
+        backend(target), src, unencrypted=target.unencrypted, label=label, **kwargs
+    )  # type: ignore[arg-type]
     slots = repo.key_slots()
     slot = slots[0][1] if slots else None
     return InitResult(

@@ -34,7 +34,9 @@ class InitResult:
     def render_text(self, console: Console) -> None:
         console.print(f"created pgdr repository {self.repo_id} at {self.url}")
         if self.key_slot:
-            console.print(f"encryption: {self.encryption}, key slot {self.key_slot} ({self.key_kind})")
+            console.print(
+                f"encryption: {self.encryption}, key slot {self.key_slot} ({self.key_kind})"
+            )
             console.print("keep the passphrase / key file safe: without it the backups are lost")
         else:
             console.print("[bold red]unencrypted[/] repository (created with --unencrypted)")
@@ -101,11 +103,17 @@ class VerifyResult:
                 f", replaced {r['old_index_files']} index file(s)"
             )
         counts = ", ".join(f"{v} {k}" for k, v in sorted(self.checked.items()))
-        mode = "structure and data" if self.read_data else "structure (add --read-data to read every pack)"
+        mode = (
+            "structure and data"
+            if self.read_data
+            else "structure (add --read-data to read every pack)"
+        )
         console.print(f"checked {mode}: {counts} in {self.seconds:.1f} s")
         if self.unreferenced_packs:
-            console.print(f"{self.unreferenced_packs} pack(s) not in any index (garbage from an "
-                          "interrupted write; harmless)")
+            console.print(
+                f"{self.unreferenced_packs} pack(s) not in any index (garbage from an "
+                "interrupted write; harmless)"
+            )
         if self.ok:
             console.print("[green]no problems found[/]")
             return
@@ -121,7 +129,9 @@ class KeyList:
         t = Table("slot", "kind", "label", "created", "detail", "")
         for s in self.slots:
             t.add_row(
-                s["id"], s.get("kind", "?"), s.get("label", ""),
+                s["id"],
+                s.get("kind", "?"),
+                s.get("label", ""),
                 _when(s["created"]) if "created" in s else "",
                 s.get("kdf") or s.get("kms_key_id") or s.get("problem", ""),
                 "unlocked with" if s.get("current") else "",
@@ -141,7 +151,9 @@ class KeyChange:
         if self.removed:
             console.print(f"removed key slot {self.removed}")
         if self.action == "rotate":
-            console.print("rotated: no data was re-uploaded; the old key no longer opens the repository")
+            console.print(
+                "rotated: no data was re-uploaded; the old key no longer opens the repository"
+            )
 
 
 @dataclass

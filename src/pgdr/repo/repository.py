@@ -123,11 +123,13 @@ class Repository:
         )
         written: list[str] = []
         master = keyring = None
+        slot_id = None
         try:
             if key is not None:
                 master = MasterKey(os.urandom(32))
                 kms_wrap = _kms_funcs()[0] if isinstance(key, KmsKey) else None
                 slot = make_slot(key, master, repo_id, label, kms_wrap)  # may fail: nothing written
+                slot_id = slot.slot_id
                 keyring = Keyring.new()
                 repo = cls(backend, cfg, master, keyring)
                 written.append(repo._write_keyring(keyring))
@@ -137,7 +139,7 @@ class Repository:
             for k in written:
                 backend.delete(k)
             raise
-        return cls(backend, cfg, master, keyring)
+        return cls(backend, cfg, master, keyring, slot_id)
 
     @classmethod
     def read_config(cls, backend: Backend) -> tuple[RepoConfig, bytes, bytes]:

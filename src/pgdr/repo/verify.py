@@ -103,10 +103,14 @@ def verify(
     rep.unreferenced_packs = sum(
         1 for k in packs if bytes.fromhex(k.rsplit("/", 1)[1]) not in by_pack
     )
+    found: set[bytes] = set()
     if read_data:
-        _read_packs(repo, packs, by_pack, rep, progress)
-    # manifests: decode and check every reference is indexed
+        found = _read_packs(repo, packs, by_pack, rep, progress)
+    # manifests: decode and check every reference is indexed (or, reading data, found intact
+    # in a pack: a damaged index is reported once, not again for every manifest)
     known = index.blob_ids()
+    if found:
+        known = np.union1d(known, np.array(sorted(found), dtype="S32"))
     for kind in repo.manifest_kinds():
         for mid in repo.list_manifests(kind):
             key = fmt.manifest_key(kind, mid)
@@ -135,27 +139,29 @@ def _read_packs(
     by_pack: dict[bytes, list[tuple[bytes, Location]]],
     rep: VerifyReport,
     progress: Progress | None,
-) -> None:
+) -> set[bytes]:
+    """Read every pack; returns the ids of all blobs found intact."""
     keys = sorted(packs)
+    intact: set[bytes] = set()
     total = sum(packs.values())
 
-    def check(key: str) -> tuple[str, list[str], int, int]:
+    def check(key: str) -> tuple[str, list[str], int, list[bytes]]:
         errs: list[str] = []
+        good: list[bytes] = []
         try:
             data = repo.backend.get(key)
         except PgdrError as e:
-            return key, [e.message], 0, 0
+            return key, [e.message], 0, good
         pack_id = bytes.fromhex(key.rsplit("/", 1)[1])
         if pack_id_of(data) != pack_id:
             errs.append("content does not match its name (damaged)")
         expected = {bid: loc for bid, loc in by_pack.get(pack_id, [])}
-        blobs = 0
         try:
             for rec in scan_pack(data, key):
-                blobs += 1
                 env = memoryview(data)[rec.offset : rec.offset + rec.length]
                 try:
                     repo.open_blob(rec.blob_id, env, f"{key}@{rec.offset}")
+                    good.append(rec.blob_id)
                 except IntegrityError as e:
                     errs.append(e.message.split(": ", 1)[-1] + f" (blob at offset {rec.offset})")
                 loc = expected.pop(rec.blob_id, None)
@@ -165,19 +171,21 @@ def _read_packs(
             errs.append(e.message.split(": ", 1)[-1])
         if expected:
             errs.append(f"{len(expected)} indexed blob(s) not found in the pack")
-        return key, errs, len(data), blobs
+        return key, errs, len(data), good
 
     done = 0
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for key, errs, n, blobs in pool.map(check, keys):
+        for key, errs, n, good in pool.map(check, keys):
             rep.checked["pack"] += 1
-            rep.checked["blob"] += blobs
+            rep.checked["blob"] += len(good)
+            intact.update(good)
             rep.bytes_read += n
             done += n
             for e in dict.fromkeys(errs):
                 rep.add(key, e)
             if progress:
                 progress("read-data", done, total)
+    return intact
 
 
 @dataclass

@@ -1,0 +1,65 @@
+"""Storage backends and the one place they are composed with wrappers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qs, urlsplit
+
+from pgdr.errors import UsageError
+from pgdr.storage.base import Backend, ObjectInfo, PutOptions
+
+__all__ = ["Backend", "ObjectInfo", "PutOptions", "StorageOptions", "open_backend"]
+
+
+@dataclass(frozen=True)
+class StorageOptions:
+    endpoint: str | None = None
+    region: str | None = None
+    path_style: bool = False
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    sse_kms_key_id: str | None = None
+    storage_class: str | None = None
+    object_lock_mode: str | None = None
+    object_lock_days: int | None = None
+    multipart_threshold: int = 64 << 20
+    multipart_chunksize: int = 16 << 20
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    retries: int = 5
+    retry_base_delay: float = 0.2
+    retry_max_delay: float = 10.0
+    concurrency: int = 16
+
+
+def open_backend(url: str, options: StorageOptions | None = None) -> Backend:
+    opts = options or StorageOptions()
+    if url.startswith("/"):
+        url = "file://" + url
+    parts = urlsplit(url)
+    base: Backend
+    if parts.scheme == "mem":
+        from pgdr.storage.memory import MemoryBackend
+
+        base = MemoryBackend(parts.netloc + parts.path)
+    elif parts.scheme == "file":
+        from pgdr.storage.local import LocalBackend
+
+        if not parts.path.startswith("/"):
+            raise UsageError(f"file:// URLs need an absolute path: {url}")
+        base = LocalBackend(parts.path)
+    elif parts.scheme == "s3":
+        from pgdr.storage.s3 import S3Backend
+
+        q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        if "endpoint" in q:
+            opts = replace(opts, endpoint=q["endpoint"])
+        if "region" in q:
+            opts = replace(opts, region=q["region"])
+        if "path_style" in q:
+            opts = replace(opts, path_style=q["path_style"].lower() in ("1", "true", "yes"))
+        base = S3Backend(parts.netloc, parts.path.strip("/"), opts)
+    else:
+        raise UsageError(f"unsupported repository URL {url!r}: use file://, s3:// or mem://")
+    return base

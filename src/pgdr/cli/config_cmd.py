@@ -1,0 +1,77 @@
+"""`pgdr config show | check | path`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.syntax import Syntax
+
+from pgdr.cli.context import get_context
+from pgdr.cli.output import emit
+from pgdr.config import Config, find_config
+from pgdr.errors import ConfigError
+
+app = typer.Typer(help="Show and check the configuration.", no_args_is_help=True)
+
+
+@dataclass
+class ConfigView:
+    source: str
+    config: dict[str, Any]
+
+    def render_text(self, console: Console) -> None:
+        import json
+
+        console.print(f"# from {self.source}; secrets are shown as their references only")
+        console.print(Syntax(json.dumps(self.config, indent=2), "json", theme="ansi_dark"))
+
+
+def _view(cfg: Config) -> ConfigView:
+    return ConfigView(str(cfg.source or "(embedded defaults)"), cfg.model_dump(mode="json"))
+
+
+@app.command()
+def show(ctx: typer.Context) -> None:
+    """Print the effective configuration (secrets redacted to their references)."""
+    cli = get_context(ctx)
+    emit(cli, _view(cli.config))
+
+
+@app.command()
+def check(ctx: typer.Context) -> None:
+    """Validate the file and check that every secret reference resolves."""
+    cli = get_context(ctx)
+    cfg = cli.config
+    problems = []
+    for name, repo in cfg.repositories.items():
+        for key, ref in (
+            ("passphrase", repo.passphrase),
+            ("s3.access_key_id", repo.s3.access_key_id),
+            ("s3.secret_access_key", repo.s3.secret_access_key),
+        ):
+            if ref is not None and (why := ref.resolvable()):
+                problems.append(f"repositories.{name}.{key}: {why}")
+        if repo.key_file is not None and not repo.key_file.is_file():
+            problems.append(f"repositories.{name}.key_file: {repo.key_file} does not exist")
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"{cfg.source}: {problems[0]}{more}")
+    emit(
+        cli,
+        {
+            "source": str(cfg.source or "(embedded defaults)"),
+            "ok": True,
+            "repositories": sorted(cfg.repositories),
+        },
+    )
+
+
+@app.command()
+def path(ctx: typer.Context) -> None:
+    """Print which config file is used."""
+    cli = get_context(ctx)
+    p = find_config(cli.config_path)
+    emit(cli, {"path": str(p) if p else None})

@@ -1,0 +1,73 @@
+"""`pgdr repo init | info | verify | unlock`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pgdr.cli import repo_ops
+from pgdr.cli.context import get_context
+from pgdr.cli.output import emit
+from pgdr.cli.progress import progress_bar
+
+app = typer.Typer(help="Create, inspect and verify repositories.", no_args_is_help=True)
+
+Unencrypted = Annotated[
+    bool, typer.Option("--unencrypted", help="Explicitly use a repository without encryption.")
+]
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    unencrypted: Unencrypted = False,
+    label: Annotated[str, typer.Option(help="Label of the first key slot.")] = "initial",
+) -> None:
+    """Create a new repository (key from the config, PGDR_PASSPHRASE or PGDR_KEY_FILE)."""
+    cli = get_context(ctx)
+    emit(cli, repo_ops.init(cli.target(unencrypted=unencrypted), label))
+
+
+@app.command()
+def info(ctx: typer.Context, unencrypted: Unencrypted = False) -> None:
+    """Show what the repository holds."""
+    cli = get_context(ctx)
+    emit(cli, repo_ops.info(cli.target(unencrypted=unencrypted)))
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    read_data: Annotated[
+        bool, typer.Option("--read-data", help="Read and authenticate every pack.")
+    ] = False,
+    rebuild_index: Annotated[
+        bool, typer.Option("--rebuild-index", help="Rebuild the index from the packs first.")
+    ] = False,
+    unencrypted: Unencrypted = False,
+) -> None:
+    """Check every object; exits 36 naming each damaged object."""
+    cli = get_context(ctx)
+    with progress_bar(cli, "reading packs") as progress:
+        result = repo_ops.run_verify(
+            cli.target(unencrypted=unencrypted),
+            read_data=read_data,
+            rebuild=rebuild_index,
+            progress=progress,
+        )
+    emit(cli, result)
+    if not result.ok:
+        raise repo_ops.verify_failed(result)
+
+
+@app.command()
+def unlock(
+    ctx: typer.Context,
+    all_locks: Annotated[
+        bool, typer.Option("--all", help="Remove live locks too (dangerous).")
+    ] = False,
+) -> None:
+    """Remove stale locks (or, with --all, every lock)."""
+    cli = get_context(ctx)
+    emit(cli, repo_ops.unlock(cli.target(), remove_all=all_locks))

@@ -1,0 +1,217 @@
+"""The configuration file: one TOML file validated into frozen typed objects.
+
+Found by ``--config``, else ``$PGDR_CONFIG``, else the first of ./pgdr.toml,
+~/.config/pgdr/pgdr.toml, /etc/pgdr/pgdr.toml; with none, embedded defaults apply. Any error
+is one line naming the file, the line where known, and the dotted key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
+
+from pgdr.errors import ConfigError
+from pgdr.secrets import SecretRef
+
+
+def _to_secret(v: Any) -> SecretRef:
+    if isinstance(v, SecretRef):
+        return v
+    if not isinstance(v, str):
+        raise ValueError("must be a string reference like env:NAME or file:/path")
+    return SecretRef.parse(v)
+
+
+Secret = Annotated[SecretRef, BeforeValidator(_to_secret), PlainSerializer(str, return_type=str)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class S3Settings(_Model):
+    endpoint: str | None = None
+    region: str | None = None
+    path_style: bool = False
+    access_key_id: Secret | None = None
+    secret_access_key: Secret | None = None
+    sse_kms_key_id: str | None = None
+    storage_class: str | None = None
+    object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] | None = None
+    object_lock_days: int | None = Field(default=None, ge=1, le=36500)
+
+
+class Limits(_Model):
+    concurrency: int = Field(default=16, ge=1, le=256)
+    retries: int = Field(default=5, ge=0, le=50)
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=600)
+    read_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+
+
+class RepositorySettings(_Model):
+    url: str
+    passphrase: Secret | None = None
+    key_file: Path | None = None
+    kms_key_id: str | None = None
+    kms_region: str | None = None
+    kms_endpoint: str | None = None
+    unencrypted: bool = False
+    pack_size_mib: int = Field(default=16, ge=1, le=512)
+    compression_level: int = Field(default=1, ge=-7, le=19)
+    s3: S3Settings = S3Settings()
+    limits: Limits = Limits()
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> RepositorySettings:
+        given = [k for k in ("passphrase", "key_file", "kms_key_id") if getattr(self, k)]
+        if len(given) > 1:
+            raise ValueError(f"give only one of {' / '.join(given)}")
+        if given and self.unencrypted:
+            raise ValueError(f"unencrypted = true cannot be combined with {given[0]}")
+        return self
+
+
+class PostgresSettings(_Model):
+    data_dir: Path | None = None
+    host: str = "/var/run/postgresql"
+    port: int = Field(default=5432, ge=1, le=65535)
+    user: str = "postgres"
+    dbname: str = "postgres"
+    bin_dir: Path | None = None
+
+
+class RetentionSettings(_Model):
+    window_days: int = Field(default=35, ge=1, le=3650)
+
+
+class General(_Model):
+    default_repository: str = "main"
+
+
+class Config(_Model):
+    pgdr: General = General()
+    repositories: dict[str, RepositorySettings] = {}
+    postgres: PostgresSettings = PostgresSettings()
+    retention: RetentionSettings = RetentionSettings()
+    #: Where this config came from (None: embedded defaults). Not a TOML key.
+    source: Path | None = Field(default=None, exclude=True)
+
+
+SEARCH_PATH = ("./pgdr.toml", "~/.config/pgdr/pgdr.toml", "/etc/pgdr/pgdr.toml")
+
+
+def find_config(explicit: str | Path | None) -> Path | None:
+    if explicit:
+        p = Path(explicit).expanduser()
+        if not p.is_file():
+            raise ConfigError(f"config file {p} does not exist")
+        return p
+    env = os.environ.get("PGDR_CONFIG")
+    if env:
+        p = Path(env).expanduser()
+        if not p.is_file():
+            raise ConfigError(f"config file {p} (from PGDR_CONFIG) does not exist")
+        return p
+    for candidate in SEARCH_PATH:
+        p = Path(candidate).expanduser()
+        if p.is_file():
+            return p
+    return None
+
+
+def load_config(explicit: str | Path | None = None) -> Config:
+    path = find_config(explicit)
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        where = f"{path}:{m.group(1)}" if m else str(path)
+        raise ConfigError(f"{where}: invalid TOML: {str(e).split(' (at')[0]}") from None
+    try:
+        return Config.model_validate({**data, "source": path})
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        key = ".".join(loc) or "(top level)"
+        line = _line_of(text, loc)
+        where = f"{path}:{line}" if line else str(path)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif (
+            "input" in err
+            and err["type"] not in ("missing",)
+            and not isinstance(err["input"], dict)
+        ):
+            secret = "passphrase" in loc or "secret" in key or "access_key" in key
+            if not secret:  # never echo what may be a secret
+                msg = f"{msg} (got {err['input']!r})"
+        raise ConfigError(f"{where}: {key}: {msg}") from None
+
+
+def _line_of(text: str, loc: list[str]) -> int | None:
+    """Best-effort line number of a dotted key: the key's line under its table header."""
+    if not loc:
+        return None
+    lines = text.splitlines()
+    for depth in range(len(loc) - 1, -1, -1):
+        table, key = loc[:depth], loc[depth]
+        current: list[str] = []
+        for no, raw in enumerate(lines, 1):
+            line = raw.split("#", 1)[0].strip()
+            m = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?$", line)
+            if m:
+                current = [p.strip().strip('"') for p in m.group(1).split(".")]
+                if current == loc[: depth + 1]:
+                    return no
+                continue
+            if current == table and re.match(rf'^"?{re.escape(key)}"?\s*=', line):
+                return no
+    return None
+
+
+def resolve_repository(config: Config, name_or_url: str | None) -> tuple[str, RepositorySettings]:
+    """A configured repository by name, or an ad-hoc one from a URL (key from the
+    environment: PGDR_PASSPHRASE or PGDR_KEY_FILE)."""
+    sel = name_or_url or config.pgdr.default_repository
+    if "://" in sel or sel.startswith("/"):
+        env: dict[str, Any] = {"url": sel}
+        if os.environ.get("PGDR_KEY_FILE"):
+            env["key_file"] = Path(os.environ["PGDR_KEY_FILE"])
+        elif "PGDR_PASSPHRASE" in os.environ:
+            env["passphrase"] = "env:PGDR_PASSPHRASE"
+        if os.environ.get("PGDR_UNENCRYPTED") == "1" and "passphrase" not in env:
+            env["unencrypted"] = True
+        return sel, RepositorySettings.model_validate(env)
+    repo = config.repositories.get(sel)
+    if repo is None:
+        known = ", ".join(sorted(config.repositories)) or "none configured"
+        where = config.source or "embedded defaults"
+        raise ConfigError(
+            f"no repository named {sel!r} in {where} (known: {known}); "
+            "pass --repo URL or add [repositories.NAME]"
+        )
+    return sel, repo

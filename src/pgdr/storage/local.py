@@ -1,0 +1,155 @@
+"""file:// — objects as files under a root directory.
+
+put writes a temporary file beside the target, fsyncs it, renames it over the target and
+fsyncs the directory: readers see the whole object or nothing, and after put returns the
+object survives a power loss. Temporary files start with ``.tmp-`` and are never listed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, NoReturn
+
+from pgdr.errors import (
+    ObjectNotFound,
+    StorageError,
+    StorageFull,
+    StoragePermissionDenied,
+)
+from pgdr.storage.base import ObjectInfo, PutOptions
+
+TMP_PREFIX = ".tmp-"
+
+
+def raise_os_error(e: OSError, path: Path | str, what: str) -> NoReturn:
+    reason = e.strerror or str(e)
+    if e.errno == errno.ENOENT:
+        raise ObjectNotFound(f"{path}: no such object") from None
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        raise StoragePermissionDenied(f"permission denied: cannot {what} {path}") from None
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise StorageFull(f"no space left: cannot {what} {path}") from None
+    raise StorageError(f"cannot {what} {path}: {reason}") from None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBackend:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.url = f"file://{self.root}"
+
+    def _path(self, key: str) -> Path:
+        if key.startswith("/") or ".." in key.split("/"):
+            raise StorageError(f"invalid object key {key!r}")
+        return self.root / key
+
+    def _makedirs(self, d: Path) -> None:
+        missing = []
+        while not d.exists():
+            missing.append(d)
+            d = d.parent
+        for m in reversed(missing):
+            try:
+                m.mkdir()
+            except FileExistsError:
+                continue
+            _fsync_dir(m.parent)
+
+    def put(self, key: str, data: bytes | BinaryIO, options: PutOptions | None = None) -> None:
+        if options is not None and options.retain_until is not None:
+            raise StorageError(f"{self.url}: file:// storage cannot lock objects (Object Lock)")
+        path = self._path(key)
+        tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+        try:
+            self._makedirs(path.parent)
+            with open(tmp, "xb") as f:
+                if isinstance(data, bytes | bytearray | memoryview):
+                    f.write(data)
+                else:
+                    shutil.copyfileobj(data, f, 1 << 20)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise_os_error(e, path, "write")
+
+    def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
+        path = self._path(key)
+        try:
+            with open(path, "rb") as f:
+                if offset:
+                    f.seek(offset)
+                return f.read() if length is None else f.read(length)
+        except OSError as e:
+            raise_os_error(e, path, "read")
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise_os_error(e, path, "stat")
+        return ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        # Walk only the directory the prefix points into.
+        head = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self.root / head if head else self.root
+        found: list[ObjectInfo] = []
+        try:
+            for dirpath, _dirs, files in os.walk(start, onerror=_raise_walk):
+                for name in files:
+                    if name.startswith(TMP_PREFIX):
+                        continue
+                    full = Path(dirpath) / name
+                    key = full.relative_to(self.root).as_posix()
+                    if not key.startswith(prefix):
+                        continue
+                    try:
+                        st = full.stat()
+                    except FileNotFoundError:
+                        continue
+                    found.append(
+                        ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+                    )
+        except OSError as e:
+            if e.errno == errno.ENOENT:
+                return iter(())
+            raise_os_error(e, start, "list")
+        found.sort(key=lambda o: o.key)
+        return iter(found)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise_os_error(e, path, "delete")
+
+    def close(self) -> None:
+        pass
+
+
+def _raise_walk(e: OSError) -> None:
+    if e.errno != errno.ENOENT:
+        raise e
