@@ -88,7 +88,9 @@ def cat_speed(files: list[Path], nbytes: int) -> float:
     return rate(nbytes, run, repeat=3)
 
 
-def store_speed(files: list[Path], nbytes: int, repo_dir: Path, chunk: int) -> tuple[float, float, int]:
+def store_speed(
+    files: list[Path], nbytes: int, repo_dir: Path, chunk: int
+) -> tuple[float, float, int]:
     if repo_dir.exists():
         shutil.rmtree(repo_dir)
     repo = Repository.init(open_backend(f"file://{repo_dir}"), Passphrase("bench", scrypt_n=1024))
@@ -120,8 +122,19 @@ def main() -> None:
     cluster, sets = make_data(work, args.scale)
     try:
         print(f"cores: {os.cpu_count()}   chunk: {args.chunk_kib} KiB   all speeds MB/s (MiB)")
-        header = ("data", "size MiB", "cat", "zstd-1 1core", "blake3", "aes-gcm", "pgdr store",
-                  "pgdr dedup", "store/zstd", "stored MiB", "zstd ratio")
+        header = (
+            "data",
+            "size MiB",
+            "cat",
+            "zstd-1 1core",
+            "blake3",
+            "aes-gcm",
+            "pgdr store",
+            "pgdr dedup",
+            "store/zstd",
+            "stored MiB",
+            "zstd ratio",
+        )
         print(" | ".join(header))
         for name, files in sets.items():
             nbytes = sum(f.stat().st_size for f in files)
@@ -136,9 +149,19 @@ def main() -> None:
             del blocks
             cat = cat_speed(files, nbytes)
             first, again, stored = store_speed(files, nbytes, work / "repo", chunk)
-            row = (name, f"{nbytes / MiB:.0f}", f"{cat:.0f}", f"{zstd_rate:.0f}", f"{b3_rate:.0f}",
-                   f"{aes_rate:.0f}", f"{first:.0f}", f"{again:.0f}", f"{first / zstd_rate:.2f}x",
-                   f"{stored / MiB:.0f}", f"{nbytes / compressed:.1f}:1")
+            row = (
+                name,
+                f"{nbytes / MiB:.0f}",
+                f"{cat:.0f}",
+                f"{zstd_rate:.0f}",
+                f"{b3_rate:.0f}",
+                f"{aes_rate:.0f}",
+                f"{first:.0f}",
+                f"{again:.0f}",
+                f"{first / zstd_rate:.2f}x",
+                f"{stored / MiB:.0f}",
+                f"{nbytes / compressed:.1f}:1",
+            )
             print(" | ".join(row))
     finally:
         cluster.destroy()

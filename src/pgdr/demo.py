@@ -103,8 +103,8 @@ def run_demo(workdir: Path | None = None) -> None:
         with open(data / "photos.bin", "r+b") as f:
             f.seek(3 << 20)
             f.write(rng.randbytes(64 * 1024))
-        with open(data / "recalls.csv", "a") as f:
-            f.write("120000,2026-11-24,brand7,crib bumper,suffocation,new recall added today\n")
+        with open(data / "recalls.csv", "a") as csv:
+            csv.write("120000,2026-11-24,brand7,crib bumper,suffocation,new recall added today\n")
         stats2, _ = store_files(
             Repository.open(repo.backend, passphrase), [data], "tuesday", 64 * 1024
         )
@@ -139,10 +139,10 @@ def run_demo(workdir: Path | None = None) -> None:
 
         say("Verify every object, reading all data")
         report = verify(repo, read_data=True)
-        t = Table("object kind", "checked")
+        table = Table("object kind", "checked")
         for kind, count in sorted(report.checked.items()):
-            t.add_row(kind, str(count))
-        console.print(t)
+            table.add_row(kind, str(count))
+        console.print(table)
         console.print(f"   result: [bold green]{'no problems' if report.ok else 'PROBLEMS'}[/]")
 
         say("Flip one byte in one pack: reading and verify both catch it")

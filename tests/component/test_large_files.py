@@ -6,12 +6,12 @@ import hashlib
 import os
 
 import pytest
-from tests.component.conftest import PASS
 
 from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Repository
 from pgdr.repo.writer import BlobWriter
 from pgdr.storage import open_backend
+from tests.component.conftest import PASS
 
 pytestmark = [pytest.mark.component, pytest.mark.slow]
 GiB = 1 << 30

@@ -7,7 +7,6 @@ import os
 import random
 
 import pytest
-from tests.component.conftest import PASS
 
 from pgdr.errors import (
     IntegrityError,
@@ -22,6 +21,7 @@ from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import rebuild_index, verify
 from pgdr.repo.writer import BlobWriter
+from tests.component.conftest import PASS
 
 pytestmark = pytest.mark.component
 CHUNK = 64 * 1024

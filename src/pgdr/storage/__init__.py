@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pgdr.errors import UsageError
 from pgdr.storage.base import Backend, ObjectInfo, PutOptions
+from pgdr.storage.wrappers import FaultPlan, FaultyBackend, LimitedBackend, RetryingBackend
 
 __all__ = ["Backend", "ObjectInfo", "PutOptions", "StorageOptions", "open_backend"]
 
@@ -31,6 +32,8 @@ class StorageOptions:
     retry_base_delay: float = 0.2
     retry_max_delay: float = 10.0
     concurrency: int = 16
+    #: Fault injection for tests (pgdr.storage.wrappers.FaultPlan).
+    faults: FaultPlan | None = None
 
 
 def open_backend(url: str, options: StorageOptions | None = None) -> Backend:
@@ -62,4 +65,9 @@ def open_backend(url: str, options: StorageOptions | None = None) -> Backend:
         base = S3Backend(parts.netloc, parts.path.strip("/"), opts)
     else:
         raise UsageError(f"unsupported repository URL {url!r}: use file://, s3:// or mem://")
-    return base
+    # The one place wrappers are composed: faults (tests) -> retry -> concurrency limit.
+    wrapped: Backend = base
+    if opts.faults is not None:
+        wrapped = FaultyBackend(wrapped, opts.faults)
+    wrapped = RetryingBackend(wrapped, opts.retries, opts.retry_base_delay, opts.retry_max_delay)
+    return LimitedBackend(wrapped, opts.concurrency)

@@ -1,0 +1,81 @@
+"""Retry, limit and fault-injection wrappers, with a fake clock and no mocks."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import pytest
+
+from pgdr.errors import StoragePermissionDenied, TransientStorageError
+from pgdr.storage.memory import MemoryBackend
+from pgdr.storage.wrappers import (
+    FaultPlan,
+    FaultRule,
+    FaultyBackend,
+    LimitedBackend,
+    RetryingBackend,
+)
+
+pytestmark = pytest.mark.unit
+_n = itertools.count()
+
+
+def faulty(*rules: FaultRule) -> FaultyBackend:
+    return FaultyBackend(MemoryBackend(f"wrap-{next(_n)}"), FaultPlan(list(rules)))
+
+
+def test_retry_succeeds_after_transient_faults() -> None:
+    inner = faulty(FaultRule(frozenset({"put"}), calls=frozenset({1, 2})))
+    sleeps: list[float] = []
+    b = RetryingBackend(inner, attempts=3, base_delay=0.1, sleep=sleeps.append)
+    b.put("k", b"v")
+    assert b.get("k") == b"v" and len(sleeps) == 2 and all(0 <= s <= 0.2 for s in sleeps)
+
+
+def test_retry_gives_up_with_the_last_error() -> None:
+    inner = faulty(FaultRule(frozenset({"get"}), probability=1.0))
+    b = RetryingBackend(inner, attempts=4, sleep=lambda s: None)
+    with pytest.raises(TransientStorageError):
+        b.get("k")
+    assert inner.plan.rules[0].fired == 4
+
+
+def test_non_retryable_errors_are_not_retried() -> None:
+    inner = faulty(FaultRule(frozenset({"put"}), probability=1.0, error=StoragePermissionDenied))
+    b = RetryingBackend(inner, attempts=5, sleep=lambda s: None)
+    with pytest.raises(StoragePermissionDenied):
+        b.put("k", b"v")
+    assert inner.plan.rules[0].fired == 1
+
+
+def test_limit_is_never_exceeded() -> None:
+    active, peak, lock = 0, 0, threading.Lock()
+
+    class Slow(MemoryBackend):
+        def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
+            nonlocal active, peak
+            with lock:
+                active += 1
+                peak = max(peak, active)
+            time.sleep(0.01)
+            with lock:
+                active -= 1
+            return b""
+
+    b = LimitedBackend(Slow(f"slow-{next(_n)}"), 3)
+    threads = [threading.Thread(target=lambda: [b.get("x") for _ in range(5)]) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak == 3
+
+
+def test_fault_plan_corrupts_deterministically() -> None:
+    b = faulty(FaultRule(frozenset({"get"}), prefix="data/", calls=frozenset({2}), corrupt=True))
+    b.put("data/x", b"abcdef")
+    assert b.get("data/x") == b"abcdef"
+    assert b.get("data/x") != b"abcdef"
+    assert b.get("data/x") == b"abcdef"
