@@ -19,8 +19,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pgdr.cli.results import human
 from pgdr.errors import IntegrityError
+from pgdr.humanize import human
 from pgdr.repo import format as fmt
 from pgdr.repo.files import fetch_files, store_files
 from pgdr.repo.keys import Passphrase

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 from dataclasses import dataclass
 
 import blake3
@@ -88,6 +89,19 @@ class Sealer:
         self._aeads = {kid: AESGCM(k) for kid, k in (data_keys or {}).items()}
         self._key_id = current_key_id if current_key_id is not None else NO_KEY_ID
         self._level = compression_level
+        self._local = threading.local()  # zstd contexts are costly to create, not thread-safe
+
+    def _compressor(self) -> zstandard.ZstdCompressor:
+        c = getattr(self._local, "c", None)
+        if c is None:
+            c = self._local.c = zstandard.ZstdCompressor(level=self._level)
+        return c
+
+    def _decompressor(self) -> zstandard.ZstdDecompressor:
+        d = getattr(self._local, "d", None)
+        if d is None:
+            d = self._local.d = zstandard.ZstdDecompressor()
+        return d
 
     def seal(
         self,
@@ -99,7 +113,7 @@ class Sealer:
         flags = 0
         payload: bytes | memoryview = plaintext
         if compress and len(plaintext) > 0:
-            packed = zstandard.ZstdCompressor(level=self._level).compress(plaintext)
+            packed = self._compressor().compress(plaintext)
             if len(packed) < len(plaintext):
                 payload, flags = packed, FLAG_ZSTD
         if self.encrypted:
@@ -142,7 +156,7 @@ class Sealer:
                 raise IntegrityError(f"{what}: checksum mismatch (damaged)")
         if h.flags & FLAG_ZSTD:
             try:
-                return zstandard.ZstdDecompressor().decompress(payload, max_output_size=MAX_PLAIN)
+                return self._decompressor().decompress(payload, max_output_size=MAX_PLAIN)
             except zstandard.ZstdError as e:
                 raise IntegrityError(f"{what}: cannot decompress: {e}") from None
         return payload

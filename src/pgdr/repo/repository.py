@@ -32,6 +32,7 @@ from pgdr.repo.envelope import Sealer
 from pgdr.repo.format import ObjectType
 from pgdr.repo.index import BlobIndex, IndexFile, Location
 from pgdr.repo.keys import (
+    KeyFile,
     Keyring,
     KeySlot,
     KeySource,
@@ -178,6 +179,8 @@ class Repository:
 
     @staticmethod
     def _unlock(backend: Backend, cfg: RepoConfig, key: KeySource) -> tuple[MasterKey, str]:
+        if isinstance(key, KeyFile):
+            key.read()  # a missing or unreadable key file is its own error, before anything else
         kms_unwrap = _kms_funcs()[1] if isinstance(key, KmsKey) else None
         tried = 0
         damaged: list[str] = []

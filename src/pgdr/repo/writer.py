@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,27 +72,39 @@ class BlobWriter:
         self._unindexed: list[tuple[bytes, Location]] = []
         self._packs_since_index = 0
         self._zero_ids: dict[int, bytes] = {}
+        self._zeros: dict[int, bytes] = {}
 
     # --- public API ---------------------------------------------------------------------
 
     def store_chunks(self, chunks: Iterable[bytes | memoryview]) -> StoredData:
+        """Store chunks given one by one (grouped into batches for the workers)."""
+        return self._store_batches(_group(chunks, BATCH_BYTES))
+
+    def store_stream(self, f: BinaryIO, chunk_size: int) -> StoredData:
+        """Store a stream cut into ``chunk_size`` pieces (the last one may be shorter)."""
+        block = max(chunk_size, BATCH_BYTES // chunk_size * chunk_size)
+        return self._store_batches(
+            [memoryview(b)[i : i + chunk_size] for i in range(0, len(b), chunk_size)]
+            for b in _read_blocks(f, block)
+        )
+
+    def store_file(self, path: str | Path, chunk_size: int) -> StoredData:
+        with open(path, "rb", buffering=0) as f:
+            return self.store_stream(f, chunk_size)  # type: ignore[arg-type]
+
+    def _store_batches(
+        self, batches: Iterable[list[memoryview] | list[bytes | memoryview]]
+    ) -> StoredData:
         out = StoredData()
-        window: deque[Future[tuple[bytes, bytes | None, int]]] = deque()
-        limit = self._workers * 4
-        for chunk in chunks:
-            window.append(self._cpu.submit(self._prepare, chunk))
+        window: deque[Future[list[tuple[bytes, bytes | None, int]]]] = deque()
+        limit = self._workers * 2
+        for batch in batches:
+            window.append(self._cpu.submit(self._prepare, batch))
             if len(window) >= limit:
                 self._accept(window.popleft().result(), out)
         while window:
             self._accept(window.popleft().result(), out)
         return out
-
-    def store_stream(self, f: BinaryIO, chunk_size: int) -> StoredData:
-        return self.store_chunks(_read_chunks(f, chunk_size))
-
-    def store_file(self, path: str | Path, chunk_size: int) -> StoredData:
-        with open(path, "rb", buffering=0) as f:
-            return self.store_stream(f, chunk_size)  # type: ignore[arg-type]
 
     def store_blob(self, data: bytes) -> bytes:
         return bytes(self.store_chunks([data]).ids)
@@ -123,41 +135,51 @@ class BlobWriter:
 
     # --- pipeline -----------------------------------------------------------------------
 
-    def _prepare(self, chunk: bytes | memoryview) -> tuple[bytes, bytes | None, int]:
-        n = len(chunk)
-        bid = self._zero_id(chunk) or self.repo.blob_id(chunk)
+    def _prepare(
+        self, chunks: Sequence[bytes | memoryview]
+    ) -> list[tuple[bytes, bytes | None, int]]:
+        ids = [self._zero_id(c) or self.repo.blob_id(c) for c in chunks]
+        fresh = []
         with self._lock:
-            if bid in self._claimed or self.index.get(bid) is not None:
-                return bid, None, n
-            self._claimed.add(bid)
-        return bid, self.repo.sealer.seal(ObjectType.BLOB, chunk, bid), n
+            for bid in ids:
+                new = bid not in self._claimed and self.index.get(bid) is None
+                if new:
+                    self._claimed.add(bid)
+                fresh.append(new)
+        seal = self.repo.sealer.seal
+        return [
+            (bid, seal(ObjectType.BLOB, c, bid) if new else None, len(c))
+            for bid, c, new in zip(ids, chunks, fresh, strict=True)
+        ]
 
     def _zero_id(self, chunk: bytes | memoryview) -> bytes | None:
         # Holes in sparse files and zeroed pages are common: skip hashing them.
         n = len(chunk)
         if n == 0 or chunk[0] != 0 or chunk[-1] != 0:
             return None
-        zid = self._zero_ids.get(n)
-        zeros = bytes(n)
+        zeros = self._zeros.get(n)
+        if zeros is None:
+            zeros = self._zeros[n] = bytes(n)
         if chunk != zeros:
             return None
+        zid = self._zero_ids.get(n)
         if zid is None:
             zid = self._zero_ids[n] = self.repo.blob_id(zeros)
         return zid
 
-    def _accept(self, item: tuple[bytes, bytes | None, int], out: StoredData) -> None:
-        bid, envelope, n = item
-        out.ids += bid
-        out.size += n
-        self.stats.bytes_raw += n
-        if envelope is None:
-            self.stats.blobs_dedup += 1
-            return
-        self.stats.blobs_new += 1
-        self.stats.bytes_new_raw += n
-        self._pack.add(bid, envelope, n)
-        if self._pack.size >= self._pack_size:
-            self._submit_pack()
+    def _accept(self, items: list[tuple[bytes, bytes | None, int]], out: StoredData) -> None:
+        for bid, envelope, n in items:
+            out.ids += bid
+            out.size += n
+            self.stats.bytes_raw += n
+            if envelope is None:
+                self.stats.blobs_dedup += 1
+                continue
+            self.stats.blobs_new += 1
+            self.stats.bytes_new_raw += n
+            self._pack.add(bid, envelope, n)
+            if self._pack.size >= self._pack_size:
+                self._submit_pack()
 
     def _submit_pack(self) -> None:
         self._raise_failed_uploads()
@@ -224,14 +246,31 @@ class BlobWriter:
             raise errors[0]
 
 
-def _read_chunks(f: BinaryIO, chunk_size: int) -> Iterator[bytes]:
+BATCH_BYTES = 1 << 20  # work handed to a worker at once: amortizes per-task overhead
+
+
+def _read_blocks(f: BinaryIO, size: int) -> Iterator[bytes]:
+    """Blocks of exactly ``size`` bytes (the last may be shorter), despite short reads."""
     while True:
-        chunk = f.read(chunk_size)
-        if not chunk:
+        block = f.read(size)
+        if not block:
             return
-        while len(chunk) < chunk_size:  # short reads from pipes
-            more = f.read(chunk_size - len(chunk))
+        while len(block) < size:
+            more = f.read(size - len(block))
             if not more:
                 break
-            chunk += more
-        yield chunk
+            block += more
+        yield block
+
+
+def _group(chunks: Iterable[bytes | memoryview], target: int) -> Iterator[list[bytes | memoryview]]:
+    batch: list[bytes | memoryview] = []
+    size = 0
+    for c in chunks:
+        batch.append(c)
+        size += len(c)
+        if size >= target:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch

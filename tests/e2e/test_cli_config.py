@@ -1,0 +1,42 @@
+"""`pgdr config show | check` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.cli import pgdr
+
+pytestmark = pytest.mark.e2e
+
+
+def test_show_redacts_secrets(tmp_path: Path) -> None:
+    cfg = tmp_path / "pgdr.toml"
+    cfg.write_text('[repositories.main]\nurl = "file:///r"\npassphrase = "env:MY_PASS"\n')
+    r = pgdr("--config", cfg, "config", "show", env={"MY_PASS": "super-secret-value"})
+    assert r.returncode == 0 and "env:MY_PASS" in r.stdout
+    assert "super-secret-value" not in r.stdout + r.stderr
+    doc = json.loads(pgdr("--json", "--config", cfg, "config", "show").stdout)
+    assert doc["config"]["repositories"]["main"]["passphrase"] == "env:MY_PASS"
+
+
+def test_check_reports_unresolvable_secret_and_bad_values(tmp_path: Path) -> None:
+    cfg = tmp_path / "pgdr.toml"
+    cfg.write_text('[repositories.main]\nurl = "file:///r"\npassphrase = "env:MY_PASS"\n')
+    assert pgdr("--config", cfg, "config", "check", env={"MY_PASS": "x"}).returncode == 0
+    r = pgdr("--config", cfg, "config", "check")
+    assert r.returncode == 2 and "MY_PASS" in r.stderr and len(r.stderr.splitlines()) == 1
+    cfg.write_text(
+        '[repositories.main]\nurl = "file:///r"\n\n[repositories.main.limits]\nretries = -1\n'
+    )
+    r = pgdr("--config", cfg, "config", "check")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith(f"pgdr: error: {cfg}:5: repositories.main.limits.retries")
+
+
+def test_pgdr_config_env_and_example(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "examples" / "pgdr.toml"
+    r = pgdr("config", "path", env={"PGDR_CONFIG": str(example)}, cwd=tmp_path)
+    assert str(example) in r.stdout

@@ -1,0 +1,114 @@
+"""Configuration: typed validation, one-line errors with key and line, search path, secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pgdr.config import find_config, load_config, parse_config, resolve_repository
+from pgdr.errors import ConfigError, KeyMissing
+from pgdr.secrets import SecretRef
+
+pytestmark = pytest.mark.unit
+EXAMPLE = Path(__file__).parents[2] / "examples" / "pgdr.toml"
+
+
+def test_example_config_is_valid() -> None:
+    cfg = load_config(EXAMPLE)
+    assert cfg.retention.window_days == 35
+    assert set(cfg.repositories) == {"main", "replica"}
+    assert cfg.repositories["main"].s3.object_lock_days == 40
+
+
+def test_empty_config_is_valid_defaults() -> None:
+    cfg = parse_config("", Path("empty.toml"))
+    assert cfg.repositories == {} and cfg.retention.window_days == 35
+
+
+BAD = [
+    (
+        "[repositories.main]\nurl = 'file:///r'\npack_size_mib = 0\n",
+        "3",
+        "repositories.main.pack_size_mib",
+        "greater than or equal to 1",
+    ),
+    (
+        "[repositories.main]\nurl = 'file:///r'\n\n[repositories.main.s3]\nobject_lock_mode = 'FOREVER'\n",
+        "5",
+        "repositories.main.s3.object_lock_mode",
+        "GOVERNANCE",
+    ),
+    ("[postgres]\nport = 'five'\n", "2", "postgres.port", "integer"),
+    ("[retention]\nwindow_dayz = 3\n", "2", "retention.window_dayz", "unknown key"),
+    (
+        "[repositories.main]\nurl = 'x'\npassphrase = 'hunter2'\n",
+        "3",
+        "repositories.main.passphrase",
+        "env:NAME",
+    ),
+    (
+        "[repositories.main]\nurl = 'x'\npassphrase = 'env:P'\nkey_file = '/k'\n",
+        "1",
+        "repositories.main",
+        "only one of passphrase / key_file",
+    ),
+    ("[repositories.main\nurl = 'x'\n", "1", "invalid TOML", ""),
+    ("[repositories.main]\npassphrase = 'env:P'\n", "1", "repositories.main.url", "required"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "key", "words"), BAD)
+def test_bad_values_are_one_line_with_key_and_line(
+    text: str, line: str, key: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_config(text, Path("pgdr.toml"))
+    msg = str(e.value)
+    assert "\n" not in msg and e.value.exit_code == 2
+    assert msg.startswith(f"pgdr.toml:{line}: "), msg
+    assert key in msg and words in msg
+    assert "hunter2" not in msg
+
+
+def test_search_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PGDR_CONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert find_config(None) in (None, Path("/etc/pgdr/pgdr.toml"))
+    (tmp_path / "pgdr.toml").write_text("")
+    assert find_config(None) == Path("./pgdr.toml")
+    other = tmp_path / "other.toml"
+    other.write_text("")
+    monkeypatch.setenv("PGDR_CONFIG", str(other))
+    assert find_config(None) == other
+    assert find_config(tmp_path / "pgdr.toml") == tmp_path / "pgdr.toml"
+    with pytest.raises(ConfigError, match="does not exist"):
+        find_config(tmp_path / "missing.toml")
+
+
+def test_resolve_repository_by_name_and_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = load_config(EXAMPLE)
+    assert resolve_repository(cfg, None)[1].url == "s3://safety-app-pgdr/prod"
+    assert resolve_repository(cfg, "replica")[1].kms_region == "us-east-1"
+    with pytest.raises(ConfigError, match="known: main, replica"):
+        resolve_repository(cfg, "nope")
+    monkeypatch.setenv("PGDR_PASSPHRASE", "x")
+    _name, adhoc = resolve_repository(cfg, "file:///tmp/r")
+    assert adhoc.url == "file:///tmp/r" and str(adhoc.passphrase) == "env:PGDR_PASSPHRASE"
+
+
+def test_secret_refs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGDR_TEST_SECRET", "s3cr3t")
+    ref = SecretRef.parse("env:PGDR_TEST_SECRET")
+    assert ref.resolve() == "s3cr3t" and "s3cr3t" not in repr(ref) + str(ref)
+    f = tmp_path / "pw"
+    f.write_text("from-file\n")
+    assert SecretRef.parse(f"file:{f}").resolve() == "from-file"
+    monkeypatch.delenv("PGDR_TEST_SECRET")
+    with pytest.raises(KeyMissing, match="PGDR_TEST_SECRET"):
+        ref.resolve()
+    with pytest.raises(KeyMissing, match="does not exist"):
+        SecretRef.parse(f"file:{tmp_path}/none").resolve()
+    with pytest.raises(ValueError):
+        SecretRef.parse("plaintext")
