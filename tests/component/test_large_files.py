@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 
+import blake3
 import pytest
 
 from pgdr.repo.reader import BlobReader
@@ -19,7 +19,7 @@ CHUNK = 1 << 20
 
 
 def digest(path) -> str:
-    h = hashlib.blake2b()
+    h = blake3.blake3()
     with open(path, "rb") as f:
         while block := f.read(8 << 20):
             h.update(block)

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
+
 from pgdr.repo.repository import Repository
 
 
@@ -57,4 +59,6 @@ class BlobReader:
 
 
 def _is_zero(data: bytes) -> bool:
-    return len(data) > 0 and data[0] == 0 and data[-1] == 0 and data == bytes(len(data))
+    return (
+        len(data) > 0 and data[0] == 0 and data[-1] == 0 and not np.frombuffer(data, np.uint8).any()
+    )
