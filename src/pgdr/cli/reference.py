@@ -1,0 +1,65 @@
+"""docs/cli.md is generated from the command tree (``python -m pgdr.cli.reference``) and a
+test checks that it is current, so the reference never drifts from ``--help``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from pgdr.cli.main import app
+
+
+def _walk(cmd: Any, path: list[str], out: list[str]) -> None:
+    name = " ".join(path)
+    if path:
+        out.append(f"{'#' * min(len(path) + 1, 4)} `{name}`\n")
+        if cmd.help:
+            out.append(cmd.help.strip().split("\n\n")[0] + "\n")
+        params = [p for p in cmd.params if p.name != "help"]
+        args = [p for p in params if p.param_type_name == "argument"]
+        opts = [p for p in params if p.param_type_name == "option"]
+        if args:
+            out.append("Arguments: " + ", ".join(f"`{a.name.upper()}`" for a in args) + "\n")
+        if opts:
+            out.append("| option | meaning | default |\n|---|---|---|")
+            for o in opts:
+                flags = ", ".join(f"`{f}`" for f in o.opts + o.secondary_opts)
+                default = (
+                    ""
+                    if o.default in (None, False) or (o.is_flag and not o.default)
+                    else f"`{o.default}`"
+                )
+                env = f" (env `{o.envvar}`)" if o.envvar else ""
+                out.append(f"| {flags} | {(o.help or '').strip()}{env} | {default} |")
+            out.append("")
+    for sub in sorted(getattr(cmd, "commands", {}).values(), key=lambda c: c.name):
+        if not getattr(sub, "hidden", False):
+            _walk(sub, [*path, sub.name], out)
+
+
+def render_reference() -> str:
+    root = typer.main.get_command(app)
+    out = [
+        "# pgdr command reference\n",
+        "Generated from the command tree by `python -m pgdr.cli.reference`; do not edit.\n",
+        "## Global options\n",
+    ]
+    out.append("| option | meaning | default |\n|---|---|---|")
+    for o in root.params:
+        if o.name == "help":
+            continue
+        flags = ", ".join(f"`{f}`" for f in o.opts)
+        env = f" (env `{o.envvar}`)" if getattr(o, "envvar", None) else ""
+        out.append(f"| {flags} | {(getattr(o, 'help', '') or '').strip()}{env} | |")
+    out.append("")
+    _walk(root, [], out)
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/cli.md")
+    target.write_text(render_reference())
+    print(f"wrote {target}")
