@@ -1,3 +1,3 @@
-from pgdr.cli.main import run
+from pgdr.entry import run
 
 run()

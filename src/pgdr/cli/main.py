@@ -3,7 +3,6 @@ exit codes and one-line messages."""
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 from pathlib import Path
@@ -15,6 +14,7 @@ from typer.exceptions import TyperException
 from pgdr import __version__
 from pgdr.cli import config_cmd, dev_cmd, key_cmd, repo_cmd
 from pgdr.cli.context import CliContext
+from pgdr.cli.report import report_error
 from pgdr.errors import PgdrError
 from pgdr.logs import setup_logging
 
@@ -69,6 +69,22 @@ def version() -> None:
     )
 
 
+@app.command("wal-push")
+def wal_push(path: Path) -> None:
+    """archive_command: store one WAL file (returns only once it is durable)."""
+    from pgdr.cli.wal_entry import main as wal_main
+
+    raise typer.Exit(wal_main(["wal-push", str(path)]))
+
+
+@app.command("wal-fetch")
+def wal_fetch(name: str, dest: Path) -> None:
+    """restore_command: write an archived WAL file to DEST; exit 1 if it is not archived."""
+    from pgdr.cli.wal_entry import main as wal_main
+
+    raise typer.Exit(wal_main(["wal-fetch", name, str(dest)]))
+
+
 @app.command()
 def demo(
     workdir: Annotated[Path | None, typer.Option(help="Keep the demo's files here.")] = None,
@@ -79,21 +95,6 @@ def demo(
     run_demo(workdir)
 
 
-def _report(err: PgdrError, as_json: bool) -> int:
-    print(f"pgdr: error: {err.message}", file=sys.stderr)
-    if err.hint:
-        print(f"pgdr: hint: {err.hint}", file=sys.stderr)
-    if as_json:
-        doc = {
-            "kind": err.kind,
-            "message": err.message,
-            "exit_code": err.exit_code,
-            "retryable": err.retryable,
-        }
-        print(json.dumps({"error": doc}))
-    return err.exit_code
-
-
 def run(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     as_json = "--json" in args
@@ -102,7 +103,7 @@ def run(argv: list[str] | None = None) -> None:
         rc = app(args=args, prog_name="pgdr", standalone_mode=False)
         code = rc if isinstance(rc, int) else 0
     except PgdrError as e:
-        code = _report(e, as_json)
+        code = report_error(e, as_json)
     except typer.Exit as e:
         code = e.exit_code
     except typer.Abort:

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pgdr.config import RepositorySettings
 from pgdr.errors import ConfigError
 from pgdr.repo.keys import DEFAULT_SCRYPT_N, KeyFile, KeySource, KmsKey, Passphrase
 from pgdr.repo.repository import Repository
@@ -60,4 +61,34 @@ def backend(target: RepoTarget) -> Backend:
 def open_repository(target: RepoTarget) -> Repository:
     return Repository.open(
         backend(target), key_source(target), allow_unencrypted=target.unencrypted
+    )
+
+
+def target_from_settings(s: RepositorySettings, *, unencrypted: bool = False) -> RepoTarget:
+    storage = StorageOptions(
+        endpoint=s.s3.endpoint,
+        region=s.s3.region,
+        path_style=s.s3.path_style,
+        access_key_id=s.s3.access_key_id.resolve() if s.s3.access_key_id else None,
+        secret_access_key=s.s3.secret_access_key.resolve() if s.s3.secret_access_key else None,
+        sse_kms_key_id=s.s3.sse_kms_key_id,
+        storage_class=s.s3.storage_class,
+        object_lock_mode=s.s3.object_lock_mode,
+        object_lock_days=s.s3.object_lock_days,
+        connect_timeout=s.limits.connect_timeout_s,
+        read_timeout=s.limits.read_timeout_s,
+        retries=s.limits.retries,
+        concurrency=s.limits.concurrency,
+    )
+    return RepoTarget(
+        url=s.url,
+        storage=storage,
+        passphrase=s.passphrase.resolve() if s.passphrase else None,
+        key_file=s.key_file,
+        kms_key_id=s.kms_key_id,
+        kms_region=s.kms_region,
+        kms_endpoint=s.kms_endpoint,
+        pack_size=s.pack_size_mib << 20,
+        compression_level=s.compression_level,
+        unencrypted=s.unencrypted or unencrypted,
     )

@@ -17,6 +17,7 @@ import numpy as np
 
 from pgdr.errors import IntegrityError, PgdrError
 from pgdr.repo import format as fmt
+from pgdr.repo.format import ObjectType
 from pgdr.repo.index import BlobIndex, Location
 from pgdr.repo.keys import decode_slot
 from pgdr.repo.pack import pack_id_of, scan_pack
@@ -106,6 +107,15 @@ def verify(
     found: set[bytes] = set()
     if read_data:
         found = _read_packs(repo, packs, by_pack, rep, progress)
+    # WAL objects: envelopes bound to their key; authenticated when reading data
+    for info in b.list(fmt.WAL_PREFIX):
+        rep.checked["wal"] += 1
+        if read_data:
+            try:
+                repo.sealer.open(b.get(info.key), info.key.encode(), info.key, ObjectType.WAL)
+                rep.bytes_read += info.size
+            except PgdrError as e:
+                rep.add(info.key, e)
     # manifests: decode and check every reference is indexed (or, reading data, found intact
     # in a pack: a damaged index is reported once, not again for every manifest)
     known = index.blob_ids()

@@ -1,0 +1,1 @@
+"""WAL archiving: archive_command / restore_command into the repository."""

@@ -1,0 +1,103 @@
+"""Pushing and fetching WAL files (segments, .partial, .history, .backup).
+
+Each WAL file is one object ``wal/<timeline, 8 hex>/<file name>``, sealed (zstd, AES-256-GCM)
+with its object key as context, so a file can never be served under another name. A push
+returns only after the object is durable; PostgreSQL recycles the segment only then.
+Pushing a file that is already stored with identical content succeeds (archive_command is
+retried after crashes); with different content it fails loudly and changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import blake3
+
+from pgdr.errors import ObjectNotFound, RepositoryError, UsageError
+from pgdr.pg.wal import is_backup_history, is_history, is_partial, is_segment, timeline_of_name
+from pgdr.repo.format import WAL_PREFIX, ObjectType
+from pgdr.repo.repository import Repository
+
+
+class WalConflict(RepositoryError):
+    exit_code = 37
+    kind = "wal-conflict"
+
+
+@dataclass(frozen=True)
+class PushResult:
+    name: str
+    status: str  # "stored" | "already-stored"
+    bytes: int
+    stored_bytes: int
+
+
+def check_wal_name(name: str) -> str:
+    if "/" in name or not (
+        is_segment(name) or is_partial(name) or is_history(name) or is_backup_history(name)
+    ):
+        raise UsageError(f"{name!r} is not a WAL segment, .partial, .history or .backup file name")
+    return name
+
+
+def wal_key(name: str) -> str:
+    check_wal_name(name)
+    return f"{WAL_PREFIX}{timeline_of_name(name):08X}/{name}"
+
+
+def push(repo: Repository, path: Path) -> PushResult:
+    name = check_wal_name(path.name)
+    key = wal_key(name)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such WAL file") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
+    if repo.backend.stat(key) is not None:
+        stored = read(repo, name)
+        if blake3.blake3(stored).digest() != blake3.blake3(data).digest():
+            raise WalConflict(
+                f"WAL file {name} is already archived with different content; refusing to "
+                "overwrite it (is another cluster archiving into this repository?)"
+            )
+        return PushResult(name, "already-stored", len(data), 0)
+    sealed = repo.sealer.seal(ObjectType.WAL, data, key.encode())
+    repo.backend.put(key, sealed)
+    return PushResult(name, "stored", len(data), len(sealed))
+
+
+def read(repo: Repository, name: str) -> bytes:
+    key = wal_key(name)
+    return repo.sealer.open(repo.backend.get(key), key.encode(), key, ObjectType.WAL)
+
+
+def fetch(repo: Repository, name: str, dest: Path) -> bool:
+    """Write WAL file ``name`` to ``dest`` (atomically). False when it is not archived."""
+    try:
+        data = read(repo, name)
+    except ObjectNotFound:
+        return False
+    tmp = dest.with_name(f".{dest.name}.pgdr-tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {dest}: {e.strerror}") from None
+    return True
+
+
+def list_wal(repo: Repository) -> dict[int, list[str]]:
+    """Archived WAL file names per timeline, sorted."""
+    out: dict[int, list[str]] = defaultdict(list)
+    for info in repo.backend.list(WAL_PREFIX):
+        _prefix, tli, name = info.key.split("/", 2)
+        out[int(tli, 16)].append(name)
+    return dict(out)

@@ -1,0 +1,144 @@
+"""WAL archiving through a real PostgreSQL: archive_command = pgdr wal-push, restore via
+pgdr wal-fetch, duplicate and conflicting pushes, and an unreachable repository."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pgdr.pg.cluster import Cluster
+from pgdr.pg.osuser import chown_tree, resolve_runas
+from pgdr.repo.keys import KeyFile, generate_key_file
+from pgdr.repo.repository import Repository
+from pgdr.storage import open_backend
+from tests.fixtures.moto_server import _free_port
+
+pytestmark = pytest.mark.pg
+
+
+def make_interpreter_reachable() -> None:
+    """archive_command runs as the postgres user; when the interpreter lives under a
+    mode-0700 home (root's pyenv), grant traversal (not listing) on the way to it."""
+    if os.geteuid() != 0:
+        return
+    for parent in Path(sys.executable).resolve().parents:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            parent.chmod(mode | 0o001)
+
+
+@pytest.fixture
+def archive_setup(pg_base_dir: Path) -> dict[str, Path | str]:
+    make_interpreter_reachable()
+    root = pg_base_dir / f"archive-{time.monotonic_ns()}"
+    root.mkdir()
+    root.chmod(0o755)
+    key = root / "repo.key"
+    generate_key_file(key)
+    url = f"file://{root}/repo"
+    Repository.init(open_backend(url), KeyFile(key))
+    cfg = root / "pgdr.toml"
+    cfg.write_text(f'[repositories.main]\nurl = "{url}"\nkey_file = "{key}"\n')
+    bad = root / "unreachable.toml"
+    bad.write_text(
+        f'[repositories.main]\nurl = "s3://b/p?endpoint=http://127.0.0.1:{_free_port()}&region=us-east-1"\n'
+        f'key_file = "{key}"\n[repositories.main.limits]\nretries = 1\nconnect_timeout_s = 1\n'
+    )
+    chown_tree(root, resolve_runas())
+    return {"root": root, "cfg": cfg, "bad": bad, "url": url, "key": key}
+
+
+def archive_command(cfg: Path) -> str:
+    return f"{shlex.quote(sys.executable)} -m pgdr --config {shlex.quote(str(cfg))} wal-push %p"
+
+
+def wait_archived(c: Cluster, name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        (last,) = c.sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")[0]
+        if last >= name:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} not archived; log: {c.log_tail(10)}")
+
+
+def switch(c: Cluster) -> str:
+    c.sql("CREATE TABLE IF NOT EXISTS t (x int); INSERT INTO t SELECT generate_series(1, 1000)")
+    (name,) = c.sql("SELECT pg_walfile_name(pg_switch_wal())")[0]
+    return str(name)
+
+
+def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_archive_and_fetch_round_trip(
+    make_cluster: Callable[..., Cluster], archive_setup: dict
+) -> None:
+    cfg = archive_setup["cfg"]
+    c = make_cluster(
+        settings={
+            "archive_mode": "on",
+            "archive_command": archive_command(cfg),
+            "archive_timeout": 0,
+        }
+    )
+    names = [switch(c) for _ in range(3)]
+    wait_archived(c, names[-1])
+    repo = Repository.open(open_backend(str(archive_setup["url"])), KeyFile(archive_setup["key"]))
+    from pgdr.wal.archive import list_wal
+
+    archived = list_wal(repo)[1]
+    assert set(names) <= set(archived)
+    # fetch is byte-identical to what PostgreSQL wrote
+    out = archive_setup["root"] / "fetched"
+    r = pgdr("--config", cfg, "wal-fetch", names[-1], out)
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes() == (c.data_dir / "pg_wal" / names[-1]).read_bytes()
+    # pushing the same file again succeeds; a different file under that name is refused
+    assert pgdr("--config", cfg, "wal-push", c.data_dir / "pg_wal" / names[-1]).returncode == 0
+    forged = archive_setup["root"] / names[-1]
+    forged.write_bytes(os.urandom(16 << 20))
+    r = pgdr("--config", cfg, "wal-push", forged)
+    assert (
+        r.returncode == 37 and "different content" in r.stderr and len(r.stderr.splitlines()) == 1
+    )
+    # a file that was never archived: exit 1 and no noise (PostgreSQL probes for these)
+    r = pgdr("--config", cfg, "wal-fetch", "00000009.history", out)
+    assert r.returncode == 1 and r.stderr == ""
+
+
+def test_unreachable_repository_keeps_wal_in_pg_wal(
+    make_cluster: Callable[..., Cluster], archive_setup: dict
+) -> None:
+    c = make_cluster(
+        settings={
+            "archive_mode": "on",
+            "archive_command": archive_command(archive_setup["bad"]),
+            "archive_timeout": 0,
+        }
+    )
+    name = switch(c)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        (failed,) = c.sql("SELECT failed_count FROM pg_stat_archiver")[0]
+        if failed >= 1:
+            break
+        time.sleep(0.2)
+    assert failed >= 1
+    assert (c.data_dir / "pg_wal" / "archive_status" / f"{name}.ready").exists()
+    assert (c.data_dir / "pg_wal" / name).exists()
+    # the repository comes back: PostgreSQL retries and the segment is archived
+    c.configure({"archive_command": archive_command(archive_setup["cfg"])})
+    c.reload()
+    wait_archived(c, name)
+    assert (c.data_dir / "pg_wal" / "archive_status" / f"{name}.done").exists()
