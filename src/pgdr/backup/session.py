@@ -1,0 +1,113 @@
+"""How PostgreSQL is told about a base backup: one held connection, non-exclusive
+pg_backup_start / pg_backup_stop, and the facts the manifest records."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from pgdr.errors import PostgresError
+from pgdr.pg.wal import parse_lsn
+
+
+@dataclass
+class ServerFacts:
+    system_identifier: str
+    version_num: int
+    data_dir: Path
+    wal_segment_size: int
+    databases: list[str]
+    archive_mode: str
+    archive_command: str
+
+
+@dataclass
+class StopResult:
+    stop_lsn: int
+    backup_label: str
+    tablespace_map: str
+
+
+class BackupSession:
+    def __init__(self, conninfo: str) -> None:
+        try:
+            self.conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as e:
+            reason = str(e).strip().splitlines()[-1] if str(e).strip() else "connection failed"
+            raise PostgresError(f"cannot connect to PostgreSQL: {reason}") from None
+
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        try:
+            row = self.conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
+        except psycopg.Error as e:
+            raise PostgresError(f"PostgreSQL refused: {str(e).strip().splitlines()[0]}") from None
+        assert row is not None
+        return row
+
+    def facts(self) -> ServerFacts:
+        (sysid,) = self._one("SELECT system_identifier::text FROM pg_control_system()")
+        (ver,) = self._one("SELECT current_setting('server_version_num')::int")
+        (data_dir,) = self._one("SELECT current_setting('data_directory')")
+        (segsize,) = self._one(
+            "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'"
+        )
+        (dbs,) = self._one(
+            "SELECT array_agg(datname ORDER BY datname) FROM pg_database WHERE datallowconn"
+        )
+        (mode,) = self._one("SELECT current_setting('archive_mode')")
+        (cmd,) = self._one("SELECT current_setting('archive_command')")
+        return ServerFacts(sysid, ver, Path(data_dir), int(segsize), list(dbs), mode, cmd)
+
+    def start(self, label: str) -> tuple[int, int]:
+        """Returns (start LSN, timeline)."""
+        (lsn,) = self._one("SELECT pg_backup_start(%s, true)::text", (label,))
+        (tli,) = self._one("SELECT timeline_id FROM pg_control_checkpoint()")
+        return parse_lsn(lsn), int(tli)
+
+    def stop(self) -> StopResult:
+        lsn, label, spcmap = self._one(
+            "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(true)"
+        )
+        return StopResult(parse_lsn(lsn), label, spcmap or "")
+
+    def abort(self) -> None:
+        """End a started backup after a failure (closing the session also ends it)."""
+        with contextlib.suppress(psycopg.Error):
+            self.conn.execute("SELECT pg_backup_stop(false)")
+
+    def catalog(self) -> dict[str, Any]:
+        """Tables with row estimates, indexes and constraints of the connected database —
+        what later drills check a restore against."""
+        tables = self.conn.execute(
+            "SELECT n.nspname, c.relname, c.reltuples::bigint, c.relpersistence "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2"
+        ).fetchall()
+        indexes = self.conn.execute(
+            "SELECT schemaname, tablename, indexname FROM pg_indexes "
+            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, 3"
+        ).fetchall()
+        constraints = self.conn.execute(
+            "SELECT n.nspname, c.conrelid::regclass::text, c.conname, c.contype, c.convalidated "
+            "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, 3"
+        ).fetchall()
+        return {
+            "tables": [
+                {"schema": s, "name": n, "rows_estimate": max(int(r), 0), "unlogged": p == "u"}
+                for s, n, r, p in tables
+            ],
+            "indexes": [{"schema": s, "table": t, "name": i} for s, t, i in indexes],
+            "constraints": [
+                {"schema": s, "table": t, "name": n, "type": ty, "validated": v}
+                for s, t, n, ty, v in constraints
+            ],
+        }
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,1 @@
+"""Restore as a chain of steps: plan (pure) -> materialize PGDATA -> recovery config -> start."""

@@ -1,0 +1,167 @@
+"""Restoring: materialize a backup's files into a data directory, write the recovery
+configuration, and optionally start the server and wait until it reached the target."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pgdr.backup.run import KIND, list_backups
+from pgdr.errors import PostgresError, UsageError
+from pgdr.pg.cluster import Cluster
+from pgdr.pg.osuser import chown_tree, resolve_runas
+from pgdr.repo.reader import BlobReader
+from pgdr.repo.repository import Repository
+from pgdr.restore.plan import Target, check_wal, choose_backup, recovery_settings
+from pgdr.wal.archive import list_wal
+
+
+@dataclass
+class RestoreResult:
+    backup_id: str
+    data_dir: str
+    target: str
+    files: int
+    bytes: int
+    phases: dict[str, float] = field(default_factory=dict)
+    port: int | None = None
+    in_recovery: bool | None = None
+
+
+def restore(
+    repo: Repository,
+    data_dir: Path,
+    *,
+    target: Target,
+    restore_command: str,
+    action: str = "promote",
+    timeline: str | None = None,
+    backup: str | None = None,
+    start_port: int | None = None,
+    start_timeout: float = 600.0,
+    server_env: dict[str, str] | None = None,
+) -> RestoreResult:
+    phases: dict[str, float] = {}
+    t = time.monotonic()
+    docs = list_backups(repo)
+    chosen = choose_backup(docs, target, backup)
+    check_wal(chosen, list_wal(repo), target)  # refuse before copying anything
+    if data_dir.exists() and any(data_dir.iterdir()):
+        raise UsageError(f"{data_dir} is not empty; restore into a new or empty directory")
+    manifest = repo.get_manifest(KIND, chosen["id"])
+    phases["plan"] = time.monotonic() - t
+
+    t = time.monotonic()
+    created = not data_dir.exists()
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        nfiles, nbytes = _materialize(repo, manifest.doc["files"], manifest, data_dir)
+        (data_dir / "backup_label").write_text(manifest.doc["backup_label"])
+        _write_recovery(data_dir, restore_command, recovery_settings(target, action, timeline))
+        os.chmod(data_dir, 0o700)
+        if os.geteuid() == 0:
+            chown_tree(data_dir, resolve_runas())
+    except BaseException:
+        if created:
+            import shutil
+
+            shutil.rmtree(data_dir, ignore_errors=True)
+        raise
+    phases["fetch+write"] = time.monotonic() - t
+    result = RestoreResult(chosen["id"], str(data_dir), target.describe(), nfiles, nbytes, phases)
+    if start_port is not None:
+        _start(data_dir, start_port, target, action, start_timeout, result, server_env)
+    return result
+
+
+def _materialize(
+    repo: Repository, files: list[dict[str, Any]], manifest: Any, dest: Path
+) -> tuple[int, int]:
+    n = total = 0
+    with BlobReader(repo) as reader:
+        for f in files:
+            path = dest / f["path"]
+            kind = f["kind"]
+            if kind == "dir":
+                path.mkdir(mode=0o700, exist_ok=True)
+            elif kind == "link":
+                raise UsageError(
+                    f"backup contains tablespace {f['path']} -> {f['target']}; tablespace restore "
+                    "is not implemented yet"
+                )
+            elif kind == "file":
+                start, count = f["refs"]
+                total += reader.write_file(
+                    (manifest.ref(i) for i in range(start, start + count)), path
+                )
+                os.chmod(path, f["mode"] & 0o777)
+                os.utime(path, (f["mtime"], f["mtime"]))
+                n += 1
+    return n, total
+
+
+def _write_recovery(data_dir: Path, restore_command: str, settings: dict[str, str]) -> None:
+    lines = [f"restore_command = '{_q(restore_command)}'"]
+    lines += [f"{k} = '{_q(v)}'" for k, v in settings.items()]
+    with open(data_dir / "postgresql.auto.conf", "a") as f:
+        f.write("\n# written by pgdr restore\n" + "\n".join(lines) + "\n")
+    (data_dir / "recovery.signal").touch()
+
+
+def _q(v: str) -> str:
+    return v.replace("'", "''")
+
+
+def default_restore_command(config: Path | None, repo: str | None) -> str:
+    parts = [sys.executable, "-m", "pgdr"]
+    if config is not None:
+        parts += ["--config", str(config.resolve())]
+    if repo:
+        parts += ["--repo", repo]
+    return " ".join(shlex.quote(p) for p in parts) + " wal-fetch %f %p"
+
+
+def _start(
+    data_dir: Path,
+    port: int,
+    target: Target,
+    action: str,
+    timeout: float,
+    result: RestoreResult,
+    env: dict[str, str] | None,
+) -> None:
+    t = time.monotonic()
+    cluster = Cluster.attach(data_dir, port=port)
+    if env:
+        os.environ.update(env)  # the server inherits it: restore_command may need the key
+    cluster.start(timeout=timeout)
+    result.phases["startup"] = time.monotonic() - t
+    t = time.monotonic()
+    deadline = time.monotonic() + timeout
+    want_promoted = target.kind == "latest" or action == "promote"
+    while True:
+        try:
+            (in_recovery,) = cluster.sql("SELECT pg_is_in_recovery()")[0]
+        except Exception:
+            in_recovery = None
+        if in_recovery is False or (in_recovery and not want_promoted and _paused(cluster)):
+            break
+        if time.monotonic() > deadline:
+            raise PostgresError(
+                f"restored server did not reach {target.describe()} within {timeout:.0f} s; "
+                f"log: {cluster.log_tail(3)}"
+            )
+        time.sleep(0.2)
+    result.phases["wal replay"] = time.monotonic() - t
+    result.port = port
+    result.in_recovery = bool(in_recovery)
+
+
+def _paused(cluster: Cluster) -> bool:
+    (state,) = cluster.sql("SELECT pg_get_wal_replay_pause_state()")[0]
+    return str(state) == "paused"

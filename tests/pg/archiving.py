@@ -1,0 +1,61 @@
+"""Helpers and the ``archive_setup`` fixture for tests that archive WAL through pgdr."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from pgdr.pg.cluster import Cluster
+from pgdr.pg.osuser import chown_tree, resolve_runas
+from pgdr.repo.keys import KeyFile, generate_key_file
+from pgdr.repo.repository import Repository
+from pgdr.storage import open_backend
+from tests.fixtures.moto_server import _free_port
+
+
+def make_interpreter_reachable() -> None:
+    """archive_command runs as the postgres user; when the interpreter lives under a
+    mode-0700 home (root's pyenv), grant traversal (not listing) on the way to it."""
+    if os.geteuid() != 0:
+        return
+    for parent in Path(sys.executable).resolve().parents:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            parent.chmod(mode | 0o001)
+
+
+def _archive_setup(pg_base_dir: Path) -> dict[str, Path | str]:
+    make_interpreter_reachable()
+    root = pg_base_dir / f"archive-{time.monotonic_ns()}"
+    root.mkdir()
+    root.chmod(0o755)
+    key = root / "repo.key"
+    generate_key_file(key)
+    url = f"file://{root}/repo"
+    Repository.init(open_backend(url), KeyFile(key))
+    cfg = root / "pgdr.toml"
+    cfg.write_text(f'[repositories.main]\nurl = "{url}"\nkey_file = "{key}"\n')
+    bad = root / "unreachable.toml"
+    bad.write_text(
+        f'[repositories.main]\nurl = "s3://b/p?endpoint=http://127.0.0.1:{_free_port()}&region=us-east-1"\n'
+        f'key_file = "{key}"\n[repositories.main.limits]\nretries = 1\nconnect_timeout_s = 1\n'
+    )
+    chown_tree(root, resolve_runas())
+    return {"root": root, "cfg": cfg, "bad": bad, "url": url, "key": key}
+
+
+def archive_command(cfg: Path) -> str:
+    return f"{shlex.quote(sys.executable)} -m pgdr --config {shlex.quote(str(cfg))} wal-push %p"
+
+
+def wait_archived(c: Cluster, name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        (last,) = c.sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")[0]
+        if last >= name:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} not archived; log: {c.log_tail(10)}")

@@ -1,0 +1,133 @@
+"""Base backup and point-in-time restore on real clusters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pgdr.backup.run import take_backup
+from pgdr.pg.cluster import Cluster
+from pgdr.repo.keys import KeyFile
+from pgdr.repo.repository import Repository
+from pgdr.restore.plan import Target, WalGap
+from pgdr.restore.run import default_restore_command, restore
+from pgdr.storage import open_backend
+from tests.pg.archiving import archive_command, wait_archived
+
+pytestmark = pytest.mark.pg
+
+
+def open_repo(setup: dict) -> Repository:
+    return Repository.open(open_backend(str(setup["url"])), KeyFile(setup["key"]))
+
+
+def source(make_cluster: Callable[..., Cluster], setup: dict) -> Cluster:
+    c = make_cluster(
+        settings={
+            "archive_mode": "on",
+            "archive_command": archive_command(setup["cfg"]),
+            "archive_timeout": 0,
+        }
+    )
+    c.sql(
+        "CREATE TABLE events (id serial PRIMARY KEY, at timestamptz DEFAULT clock_timestamp(), note text)"
+    )
+    c.sql("CREATE UNLOGGED TABLE scratch AS SELECT generate_series(1, 100) AS x")
+    c.sql("INSERT INTO events (note) SELECT 'before backup ' || g FROM generate_series(1, 500) g")
+    return c
+
+
+def restored(
+    make_cluster: Callable[..., Cluster],
+    pg_base_dir: Path,
+    setup: dict,
+    target: Target,
+    **kw: object,
+) -> Cluster:
+    dest = pg_base_dir / f"restored-{time.monotonic_ns()}"
+    result = restore(
+        open_repo(setup),
+        dest,
+        target=target,
+        restore_command=default_restore_command(setup["cfg"], None),
+        **kw,
+    )  # type: ignore[arg-type]
+    assert result.files > 100
+    c = Cluster.attach(dest, port=_port())
+    c.owned.append(dest)
+    c.start()
+    _wait_promoted(c)
+    return c
+
+
+def _port() -> int:
+    from pgdr.pg.osuser import free_port
+
+    return free_port()
+
+
+def _wait_promoted(c: Cluster, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if c.sql("SELECT NOT pg_is_in_recovery()")[0][0]:
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(c.log_tail(20))
+
+
+def test_backup_then_pitr_and_latest(
+    make_cluster: Callable[..., Cluster], pg_base_dir: Path, archive_setup: dict
+) -> None:
+    src = source(make_cluster, archive_setup)
+    result = take_backup(open_repo(archive_setup), src.conninfo(), label="first")
+    assert result.files > 100 and result.stored_bytes > 0
+    src.sql("INSERT INTO events (note) SELECT 'after backup ' || g FROM generate_series(1, 300) g")
+    time.sleep(1.1)
+    target = datetime.now(UTC)
+    time.sleep(1.1)
+    src.sql("DELETE FROM events WHERE id % 2 = 0")  # the accident
+    src.sql("INSERT INTO events (note) VALUES ('late')")
+    (name,) = src.sql("SELECT pg_walfile_name(pg_switch_wal())")[0]
+    wait_archived(src, str(name))
+
+    pitr = restored(make_cluster, pg_base_dir, archive_setup, Target("time", target.isoformat()))
+    try:
+        assert pitr.sql("SELECT count(*) FROM events")[0][0] == 800
+        assert pitr.sql("SELECT count(*) FROM scratch")[0][0] == 0  # unlogged: empty after restore
+    finally:
+        pitr.destroy()
+    latest = restored(make_cluster, pg_base_dir, archive_setup, Target("latest"))
+    try:
+        assert (
+            latest.sql("SELECT count(*) FROM events")[0][0]
+            == src.sql("SELECT count(*) FROM events")[0][0]
+        )
+        assert latest.sql("SELECT note FROM events ORDER BY id DESC LIMIT 1")[0][0] == "late"
+    finally:
+        latest.destroy()
+
+
+def test_wal_gap_is_refused_before_copying(
+    make_cluster: Callable[..., Cluster], pg_base_dir: Path, archive_setup: dict
+) -> None:
+    src = source(make_cluster, archive_setup)
+    take_backup(open_repo(archive_setup), src.conninfo())
+    names = []
+    for _ in range(3):
+        src.sql("INSERT INTO events (note) VALUES ('x')")
+        names.append(str(src.sql("SELECT pg_walfile_name(pg_switch_wal())")[0][0]))
+    wait_archived(src, names[-1])
+    repo = open_repo(archive_setup)
+    victim = f"wal/00000001/{names[1]}"
+    repo.backend.delete(victim)
+    dest = pg_base_dir / "gap-restore"
+    with pytest.raises(WalGap, match=names[1]):
+        restore(repo, dest, target=Target("latest"), restore_command="false")
+    assert not dest.exists()
