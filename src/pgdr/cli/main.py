@@ -12,7 +12,7 @@ import typer
 from typer.exceptions import TyperException
 
 from pgdr import __version__
-from pgdr.cli import config_cmd, dev_cmd, key_cmd, repo_cmd
+from pgdr.cli import backup_cmd, config_cmd, dev_cmd, key_cmd, repo_cmd
 from pgdr.cli.context import CliContext
 from pgdr.cli.report import report_error
 from pgdr.errors import PgdrError
@@ -35,6 +35,10 @@ GROUPS: list[tuple[str, typer.Typer]] = [
 ]
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)
+# Top-level commands of the backup/restore story.
+app.command("backup")(backup_cmd.backup)
+app.command("restore")(backup_cmd.restore)
+app.command("info")(backup_cmd.info)
 
 
 @app.callback()

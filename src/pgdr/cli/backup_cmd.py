@@ -1,0 +1,128 @@
+"""`pgdr backup`, `pgdr restore`, `pgdr info`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pgdr.cli.context import get_context
+from pgdr.cli.output import emit
+from pgdr.cli.pg_options import PgData, PgDb, PgHost, PgPort, PgUser, conninfo
+from pgdr.cli.progress import progress_bar
+from pgdr.cli.repo_open import open_repository
+from pgdr.errors import UsageError
+from pgdr.restore.plan import Target
+
+
+def backup(
+    ctx: typer.Context,
+    backup_type: Annotated[
+        str, typer.Option("--type", help="full (read every file) or incr.")
+    ] = "incr",
+    label: Annotated[str, typer.Option(help="A label stored with the backup.")] = "",
+    annotation: Annotated[list[str] | None, typer.Option(help="key=value, repeatable.")] = None,
+    pg_host: PgHost = None,
+    pg_port: PgPort = None,
+    pg_user: PgUser = None,
+    pg_dbname: PgDb = None,
+    pg_data: PgData = None,
+    wal_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the backup's WAL.")
+    ] = 300.0,
+) -> None:
+    """Take a base backup into the repository (counts only once its WAL is archived)."""
+    from pgdr.backup.run import take_backup
+
+    cli = get_context(ctx)
+    if backup_type not in ("full", "incr"):
+        raise UsageError("--type must be full or incr")
+    notes = {}
+    for a in annotation or []:
+        k, sep, v = a.partition("=")
+        if not sep or not k:
+            raise UsageError(f"--annotation {a!r}: expected key=value")
+        notes[k] = v
+    repo = open_repository(cli.target())
+    with progress_bar(cli, "backup") as bar:
+        result = take_backup(
+            repo,
+            conninfo(cli, pg_host, pg_port, pg_user, pg_dbname),
+            backup_type=backup_type,
+            label=label,
+            annotations=notes,
+            data_dir=pg_data or cli.config.postgres.data_dir,
+            wal_timeout=wal_timeout,
+            progress=(lambda d, t: bar("backup", d, t)) if bar else None,
+        )
+    emit(cli, result)
+
+
+def restore(
+    ctx: typer.Context,
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="New (or empty) data directory.")],
+    latest: Annotated[
+        bool, typer.Option("--latest", help="Replay all archived WAL (default).")
+    ] = False,
+    time: Annotated[
+        str | None, typer.Option("--time", help="Recover to this time (ISO 8601 with zone).")
+    ] = None,
+    lsn: Annotated[str | None, typer.Option("--lsn", help="Recover to this LSN.")] = None,
+    xid: Annotated[
+        str | None, typer.Option("--xid", help="Recover to this transaction id.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Recover to this restore point.")
+    ] = None,
+    immediate: Annotated[
+        bool, typer.Option("--immediate", help="Stop as soon as consistent.")
+    ] = False,
+    target_action: Annotated[
+        str, typer.Option(help="promote, pause or shutdown at the target.")
+    ] = "promote",
+    timeline: Annotated[
+        str | None, typer.Option(help="Timeline to follow (default latest).")
+    ] = None,
+    backup_id: Annotated[str | None, typer.Option("--backup", help="Use this backup.")] = None,
+    start: Annotated[
+        bool, typer.Option("--start", help="Start the restored server and wait.")
+    ] = False,
+    port: Annotated[int | None, typer.Option(help="Port for --start.")] = None,
+) -> None:
+    """Restore a backup into a data directory, to the latest WAL or a point in time."""
+    from pgdr.restore.run import default_restore_command
+    from pgdr.restore.run import restore as do_restore
+
+    cli = get_context(ctx)
+    given = [(k, v) for k, v in (("time", time), ("lsn", lsn), ("xid", xid), ("name", name)) if v]
+    flags = [k for k, v in (("latest", latest), ("immediate", immediate)) if v]
+    if len(given) + len(flags) > 1:
+        raise UsageError(
+            "give one recovery target: --latest, --time, --lsn, --xid, --name or --immediate"
+        )
+    target = Target(*given[0]) if given else Target(flags[0] if flags else "latest")
+    if target_action not in ("promote", "pause", "shutdown"):
+        raise UsageError("--target-action must be promote, pause or shutdown")
+    if start and port is None:
+        raise UsageError("--start needs --port")
+    repo = open_repository(cli.target())
+    result = do_restore(
+        repo,
+        data_dir.absolute(),
+        target=target,
+        action=target_action,
+        timeline=timeline,
+        backup=backup_id,
+        restore_command=default_restore_command(cli.config.source, cli.repo),
+        start_port=port if start else None,
+    )
+    emit(cli, result)
+
+
+def info(ctx: typer.Context) -> None:
+    """Backups, archived WAL per timeline, gaps, and the recoverable window."""
+    from pgdr.restore.info import repository_info
+
+    cli = get_context(ctx)
+    emit(cli, repository_info(open_repository(cli.target())))

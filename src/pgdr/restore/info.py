@@ -1,0 +1,134 @@
+"""`pgdr info`: what can be restored — backups, WAL per timeline with gaps, and the window
+from the earliest restorable point to the newest archived WAL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from pgdr.backup.run import list_backups
+from pgdr.humanize import human
+from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
+from pgdr.repo.format import WAL_PREFIX
+from pgdr.repo.repository import Repository
+
+SEG_SIZE = 16 << 20
+
+
+@dataclass
+class WalRange:
+    timeline: int
+    first: str
+    last: str
+    segments: int
+    gaps: list[str] = field(default_factory=list)
+    history_files: int = 0
+    newest_archived_at: str | None = None
+
+
+@dataclass
+class Info:
+    repository: str
+    backups: list[dict[str, Any]]
+    wal: list[WalRange]
+    window_start: str | None
+    window_end: str | None
+
+    def render_text(self, console: Console) -> None:
+        t = Table(
+            "backup", "type", "label", "size", "stored", "seconds", "start LSN", "stop LSN", "tl"
+        )
+        for b in self.backups:
+            t.add_row(
+                b["id"],
+                b["type"],
+                b["label"],
+                human(b["bytes"]),
+                human(b["stored_bytes"]),
+                f"{b['seconds']:.1f}",
+                b["start_lsn"],
+                b["stop_lsn"],
+                str(b["timeline"]),
+            )
+        console.print(t)
+        for w in self.wal:
+            gaps = f", [red]{len(w.gaps)} missing: {', '.join(w.gaps[:3])}[/]" if w.gaps else ""
+            console.print(
+                f"WAL timeline {w.timeline}: {w.first} .. {w.last} ({w.segments} segments{gaps})"
+            )
+        if self.window_start:
+            console.print(f"recoverable window: {self.window_start} .. {self.window_end}")
+        else:
+            console.print("[yellow]nothing restorable yet: no backup[/]")
+
+
+def repository_info(repo: Repository) -> Info:
+    backups = sorted(list_backups(repo), key=lambda b: b["stop_time"])
+    seg_size = int(backups[0]["wal_segment_size"]) if backups else SEG_SIZE
+    per_tli: dict[int, list[tuple[int, datetime | None]]] = {}
+    history: dict[int, int] = {}
+    for obj in repo.backend.list(WAL_PREFIX):
+        _p, tli_hex, name = obj.key.split("/", 2)
+        tli = int(tli_hex, 16)
+        if is_segment(name):
+            per_tli.setdefault(tli, []).append(
+                (parse_segment_name(name, seg_size)[1], obj.modified)
+            )
+        else:
+            history[tli] = history.get(tli, 0) + 1
+    ranges = []
+    newest: datetime | None = None
+    for tli, segs in sorted(per_tli.items()):
+        nos = sorted(s for s, _ in segs)
+        have = set(nos)
+        gaps = [segment_name(tli, s, seg_size) for s in range(nos[0], nos[-1] + 1) if s not in have]
+        times = [m for _, m in segs if m is not None]
+        last_at = max(times) if times else None
+        if last_at and (newest is None or last_at > newest):
+            newest = last_at
+        ranges.append(
+            WalRange(
+                tli,
+                segment_name(tli, nos[0], seg_size),
+                segment_name(tli, nos[-1], seg_size),
+                len(nos),
+                gaps,
+                history.get(tli, 0),
+                last_at.isoformat() if last_at else None,
+            )
+        )
+    rows = [
+        {
+            "id": b["id"],
+            "type": b["type"],
+            "label": b["label"],
+            "annotations": b.get("annotations", {}),
+            "start_time": b["start_time"],
+            "stop_time": b["stop_time"],
+            "seconds": (
+                datetime.fromisoformat(b["stop_time"]) - datetime.fromisoformat(b["start_time"])
+            ).total_seconds(),
+            "start_lsn": b["start_lsn"],
+            "stop_lsn": b["stop_lsn"],
+            "timeline": b["timeline"],
+            "bytes": b["stats"]["bytes"],
+            "stored_bytes": b["stats"]["stored_bytes"],
+            "new_bytes": b["stats"]["new_bytes"],
+            "files": b["stats"]["files"],
+            "page_checksum_errors": b.get("page_checksum_errors", []),
+            "pg_version_num": b["pg_version_num"],
+            "system_identifier": b["system_identifier"],
+        }
+        for b in backups
+    ]
+    start = backups[0]["stop_time"] if backups else None
+    end = (
+        newest.isoformat()
+        if (backups and newest)
+        else (backups[-1]["stop_time"] if backups else None)
+    )
+    return Info(repo.backend.url, rows, ranges, start, end)

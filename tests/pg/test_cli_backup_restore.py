@@ -1,0 +1,78 @@
+"""The backup/restore story through the CLI, as an operator runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pgdr.pg.cluster import Cluster
+from pgdr.pg.osuser import free_port
+from tests.pg.archiving import archive_command, wait_archived
+
+pytestmark = [pytest.mark.pg, pytest.mark.e2e]
+
+
+def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_backup_info_restore_start(
+    make_cluster: Callable[..., Cluster], archive_setup: dict, pg_base_dir: Path
+) -> None:
+    cfg: Path = archive_setup["cfg"]
+    src = make_cluster(
+        settings={
+            "archive_mode": "on",
+            "archive_command": archive_command(cfg),
+            "archive_timeout": 0,
+        }
+    )
+    cfg.write_text(
+        cfg.read_text() + f'\n[postgres]\nhost = "{src.socket_dir}"\nport = {src.port}\n'
+        'user = "postgres"\n'
+    )
+    src.sql("CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g")
+    r = pgdr("--config", cfg, "--json", "backup", "--label", "nightly", "--annotation", "env=test")
+    assert r.returncode == 0, r.stderr
+    b = json.loads(r.stdout)
+    assert b["label"] == "nightly" and b["files"] > 100
+    src.sql("INSERT INTO t VALUES (20001, 'after')")
+    wait_archived(src, str(src.sql("SELECT pg_walfile_name(pg_switch_wal())")[0][0]))
+
+    info = json.loads(pgdr("--config", cfg, "--json", "info").stdout)
+    assert [x["id"] for x in info["backups"]] == [b["backup_id"]]
+    assert info["backups"][0]["annotations"] == {"env": "test"}
+    assert info["wal"][0]["timeline"] == 1 and info["wal"][0]["gaps"] == []
+    assert info["window_start"] and info["window_end"] >= info["window_start"]
+
+    dest = pg_base_dir / "cli-restored"
+    port = free_port()
+    r = pgdr(
+        "--config", cfg, "--json", "restore", "--data-dir", dest, "--start", "--port", str(port)
+    )
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["in_recovery"] is False and set(res["phases"]) >= {
+        "fetch+write",
+        "startup",
+        "wal replay",
+    }
+    restored = Cluster.attach(dest, port=port)
+    restored.owned.append(dest)
+    try:
+        assert restored.sql("SELECT count(*), max(v) FILTER (WHERE id = 20001) FROM t")[0] == (
+            20001,
+            "after",
+        )
+    finally:
+        restored.destroy()
+
+    r = pgdr("--config", cfg, "restore", "--data-dir", dest, "--time", "2000-01-01T00:00:00+00:00")
+    assert r.returncode == 2 and "no backup finished before" in r.stderr and not dest.exists()
