@@ -7,6 +7,7 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     PgdrError (1)
     ├── UsageError (2)                     bad arguments
     ├── ConfigError (2)                    bad configuration file or value
+    ├── CheckFailed (3)                    `pgdr check` found a critical problem
     ├── StorageError (20)                  base of everything a backend raises
     │   ├── StorageUnreachable (21)        connection refused, DNS, timeouts  [retryable]
     │   ├── StoragePermissionDenied (22)   403 / EACCES
@@ -56,6 +57,13 @@ class UsageError(PgdrError):
 class ConfigError(PgdrError):
     exit_code = 2
     kind = "config"
+
+
+class CheckFailed(PgdrError):
+    """`pgdr check` found a critical problem in the archive chain."""
+
+    exit_code = 3
+    kind = "check-failed"
 
 
 # --- storage -------------------------------------------------------------------------------

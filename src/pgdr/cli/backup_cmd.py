@@ -126,3 +126,71 @@ def info(ctx: typer.Context) -> None:
 
     cli = get_context(ctx)
     emit(cli, repository_info(open_repository(cli.target())))
+
+
+def setup(
+    ctx: typer.Context,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Set the values through ALTER SYSTEM.")
+    ] = False,
+    archive_timeout: Annotated[
+        int, typer.Option(help="Seconds; bounds the RPO of an idle server.")
+    ] = 60,
+    pg_host: PgHost = None,
+    pg_port: PgPort = None,
+    pg_user: PgUser = None,
+    pg_dbname: PgDb = None,
+) -> None:
+    """Show (and with --apply set) wal_level, archive_mode, archive_command, archive_timeout."""
+    import shlex
+    import shutil
+    import sys
+
+    from pgdr.wal.setup import setup as do_setup
+
+    cli = get_context(ctx)
+    if cli.config.source is None:
+        raise UsageError(
+            "archive_command needs a config file the postgres user can read: "
+            "create /etc/pgdr/pgdr.toml (see examples/pgdr.toml) or pass --config"
+        )
+    exe = shutil.which("pgdr")
+    base = [exe] if exe else [sys.executable, "-m", "pgdr"]
+    cmd = " ".join(shlex.quote(p) for p in [*base, "--config", str(cli.config.source.resolve())])
+    if cli.repo:
+        cmd += f" --repo {shlex.quote(cli.repo)}"
+    result = do_setup(
+        conninfo(cli, pg_host, pg_port, pg_user, pg_dbname),
+        f"{cmd} wal-push %p",
+        archive_timeout,
+        apply,
+    )
+    emit(cli, result)
+
+
+def check(
+    ctx: typer.Context,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the switched segment.")
+    ] = 60.0,
+    pg_host: PgHost = None,
+    pg_port: PgPort = None,
+    pg_user: PgUser = None,
+    pg_dbname: PgDb = None,
+) -> None:
+    """Prove the archive chain: switch a WAL segment and wait until it is in the repository."""
+    from pgdr.errors import CheckFailed
+    from pgdr.wal.setup import check as do_check
+
+    cli = get_context(ctx)
+    result = do_check(
+        conninfo(cli, pg_host, pg_port, pg_user, pg_dbname),
+        open_repository(cli.target()),
+        timeout=timeout,
+    )
+    emit(cli, result)
+    if not result.ok:
+        failed = [f"{c.name} ({c.detail})" for c in result.checks if c.critical and not c.ok]
+        raise CheckFailed(
+            f"check failed: {'; '.join(failed)}", hint="`pgdr setup --apply` fixes the settings"
+        )

@@ -39,6 +39,8 @@ for _name, _group in GROUPS:
 app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)
 app.command("info")(backup_cmd.info)
+app.command("setup")(backup_cmd.setup)
+app.command("check")(backup_cmd.check)
 
 
 @app.callback()

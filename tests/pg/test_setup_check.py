@@ -1,0 +1,45 @@
+"""`pgdr setup` configures archiving on a fresh server; `pgdr check` proves the chain."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pgdr.pg.cluster import Cluster
+
+pytestmark = [pytest.mark.pg, pytest.mark.e2e]
+
+
+def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_setup_apply_restart_then_check(
+    make_cluster: Callable[..., Cluster], archive_setup: dict
+) -> None:
+    c = make_cluster(settings={"wal_level": "minimal", "max_wal_senders": 0, "archive_mode": "off"})
+    cfg: Path = archive_setup["cfg"]
+    cfg.write_text(cfg.read_text() + f'\n[postgres]\nhost = "{c.socket_dir}"\nport = {c.port}\n')
+    shown = json.loads(pgdr("--config", cfg, "--json", "setup").stdout)
+    assert {r["name"]: r["status"] for r in shown["rows"]}["archive_mode"] == "change"
+    assert shown["restart_needed"] is True
+    r = pgdr("--config", cfg, "--json", "check")
+    assert r.returncode == 3 and "archive_mode" in r.stderr
+    applied = json.loads(pgdr("--config", cfg, "--json", "setup", "--apply").stdout)
+    statuses = {r["name"]: r["status"] for r in applied["rows"]}
+    assert statuses["wal_level"] == "restart-needed" and statuses["archive_command"] == "applied"
+    c.configure({"max_wal_senders": 4})  # wal_level=replica needs senders > 0 allowed
+    c.restart()
+    c.sql("CREATE TABLE t AS SELECT 1")
+    r = pgdr("--config", cfg, "--json", "check")
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["archive_seconds"] is not None and doc["archive_seconds"] < 30
+    assert all(x["ok"] for x in doc["checks"] if x["critical"])
