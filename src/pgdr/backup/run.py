@@ -4,6 +4,7 @@ is written only once every WAL file from start to stop LSN is in the repository.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pgdr.backup.checksums import PageChecker
 from pgdr.backup.session import BackupSession
 from pgdr.backup.walk import Entry, walk
 from pgdr.errors import PgdrError, RepositoryError
@@ -25,6 +27,7 @@ KIND = "backup"
 #: whole 1 GiB segment file; 1 TB stays at ~32 M index entries (~2 GB of index memory).
 RELATION_CHUNK = 32 * 1024
 OTHER_CHUNK = 1 << 20
+_RELFILE = re.compile(r"^\d+(_(fsm|vm|init))?(\.\d+)?$")
 Progress = Callable[[int, int], None]
 
 
@@ -46,6 +49,7 @@ class BackupResult:
     new_bytes: int
     stored_bytes: int
     seconds: float
+    page_checksum_errors: list[dict[str, Any]]
 
 
 def backup_id(when: datetime, backup_type: str) -> str:
@@ -85,9 +89,11 @@ def take_backup(
                 total = sum(e.size for e in entries)
                 refs = bytearray()
                 files: list[dict[str, Any]] = []
+                bad_pages: list[dict[str, Any]] = []
+                verify_from = start_lsn if facts.data_checksums else None
                 done = 0
                 for e in entries:
-                    files.append(_store_entry(w, pgdata, e, refs))
+                    files.append(_store_entry(w, pgdata, e, refs, verify_from, bad_pages))
                     done += e.size
                     if progress:
                         progress(done, total)
@@ -123,6 +129,8 @@ def take_backup(
                 "tablespace_map": stop.tablespace_map,
                 "files": files,
                 "catalog": catalog,
+                "page_checksum_errors": bad_pages,
+                "data_checksums": facts.data_checksums,
                 "stats": {
                     "bytes": w.stats.bytes_raw,
                     "new_bytes": w.stats.bytes_new_raw,
@@ -146,19 +154,33 @@ def take_backup(
         stats.bytes_new_raw,
         stats.bytes_stored,
         time.monotonic() - t0,
+        bad_pages,
     )
 
 
-def _store_entry(w: BlobWriter, pgdata: Path, e: Entry, refs: bytearray) -> dict[str, Any]:
+def _store_entry(
+    w: BlobWriter,
+    pgdata: Path,
+    e: Entry,
+    refs: bytearray,
+    start_lsn: int | None,
+    bad_pages: list[dict[str, Any]],
+) -> dict[str, Any]:
     item: dict[str, Any] = {"path": e.rel, "kind": e.kind, "mode": e.mode, "mtime": e.mtime}
     if e.kind == "link":
         item["target"] = e.target
     elif e.kind == "file":
         start = len(refs) // 32
+        name = e.rel.rsplit("/", 1)[-1]
+        checker = None
+        if start_lsn is not None and _chunk_for(e.rel) == RELATION_CHUNK and _RELFILE.match(name):
+            checker = PageChecker(str(pgdata / e.rel), name, start_lsn)
         try:
-            stored = w.store_file(pgdata / e.rel, _chunk_for(e.rel))
+            stored = w.store_file(pgdata / e.rel, _chunk_for(e.rel), checker)
         except FileNotFoundError:
             stored = None  # dropped during the backup: WAL replay recreates or removes it
+        if checker is not None and checker.bad_blocks:
+            bad_pages.append({"file": e.rel, "blocks": checker.bad_blocks})
         if stored is None:
             item.update(kind="gone", size=0)
         else:

@@ -23,6 +23,7 @@ class ServerFacts:
     databases: list[str]
     archive_mode: str
     archive_command: str
+    data_checksums: bool
 
 
 @dataclass
@@ -60,7 +61,10 @@ class BackupSession:
         )
         (mode,) = self._one("SELECT current_setting('archive_mode')")
         (cmd,) = self._one("SELECT current_setting('archive_command')")
-        return ServerFacts(sysid, ver, Path(data_dir), int(segsize), list(dbs), mode, cmd)
+        (sums,) = self._one("SELECT current_setting('data_checksums') = 'on'")
+        return ServerFacts(
+            sysid, ver, Path(data_dir), int(segsize), list(dbs), mode, cmd, bool(sums)
+        )
 
     def start(self, label: str) -> tuple[int, int]:
         """Returns (start LSN, timeline)."""

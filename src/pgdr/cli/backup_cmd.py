@@ -57,6 +57,9 @@ def backup(
             progress=(lambda d, t: bar("backup", d, t)) if bar else None,
         )
     emit(cli, result)
+    for bad in result.page_checksum_errors:
+        blocks = ", ".join(map(str, bad["blocks"][:10]))
+        cli.err.print(f"pgdr: warning: page checksum failure in {bad['file']} block(s) {blocks}")
 
 
 def restore(

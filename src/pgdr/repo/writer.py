@@ -12,7 +12,7 @@ import errno
 import os
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,8 @@ from pgdr.repo.format import ObjectType
 from pgdr.repo.index import Location
 from pgdr.repo.pack import PackBuilder
 from pgdr.repo.repository import Repository
+
+Inspector = Callable[[int, bytes], None]
 
 
 @dataclass
@@ -90,15 +92,24 @@ class BlobWriter:
             for b in _read_blocks(f, block)
         )
 
-    def store_file(self, path: str | Path, chunk_size: int) -> StoredData:
-        """Store a file; holes of sparse files are not read at all."""
+    def store_file(
+        self, path: str | Path, chunk_size: int, inspect: Inspector | None = None
+    ) -> StoredData:
+        """Store a file; holes of sparse files are not read at all. ``inspect(offset,
+        block)`` sees every block exactly as it is stored (e.g. to verify page checksums)."""
         block = max(chunk_size, BATCH_BYTES // chunk_size * chunk_size)
         fd = os.open(path, os.O_RDONLY)
+
+        def blocks() -> Iterator[list[memoryview]]:
+            offset = 0
+            for b in _read_file_blocks(fd, block):
+                if inspect is not None:
+                    inspect(offset, b)
+                offset += len(b)
+                yield [memoryview(b)[i : i + chunk_size] for i in range(0, len(b), chunk_size)]
+
         try:
-            return self._store_batches(
-                [memoryview(b)[i : i + chunk_size] for i in range(0, len(b), chunk_size)]
-                for b in _read_file_blocks(fd, block)
-            )
+            return self._store_batches(blocks())
         finally:
             os.close(fd)
 
