@@ -92,6 +92,9 @@ def restore(
         bool, typer.Option("--start", help="Start the restored server and wait.")
     ] = False,
     port: Annotated[int | None, typer.Option(help="Port for --start.")] = None,
+    tablespace_map: Annotated[
+        list[str] | None, typer.Option(help="OLD_DIR=NEW_DIR (or OID=NEW_DIR), repeatable.")
+    ] = None,
 ) -> None:
     """Restore a backup into a data directory, to the latest WAL or a point in time."""
     from pgdr.restore.run import default_restore_command
@@ -109,6 +112,12 @@ def restore(
         raise UsageError("--target-action must be promote, pause or shutdown")
     if start and port is None:
         raise UsageError("--start needs --port")
+    spaces = {}
+    for m in tablespace_map or []:
+        old, sep, new = m.partition("=")
+        if not sep or not old or not new.startswith("/"):
+            raise UsageError(f"--tablespace-map {m!r}: expected OLD=/absolute/new/dir")
+        spaces[old] = new
     repo = open_repository(cli.target())
     result = do_restore(
         repo,
@@ -119,6 +128,7 @@ def restore(
         backup=backup_id,
         restore_command=default_restore_command(cli.config.source, cli.repo),
         start_port=port if start else None,
+        tablespace_map=spaces,
     )
     emit(cli, result)
 

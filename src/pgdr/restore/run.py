@@ -14,7 +14,7 @@ from typing import Any
 from pgdr.backup.run import KIND, list_backups
 from pgdr.errors import PostgresError, UsageError
 from pgdr.pg.cluster import Cluster
-from pgdr.pg.osuser import chown_tree, resolve_runas
+from pgdr.pg.osuser import RunAs, chown_tree, resolve_runas
 from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Repository
 from pgdr.restore.plan import Target, check_wal, choose_backup, recovery_settings
@@ -45,6 +45,7 @@ def restore(
     start_port: int | None = None,
     start_timeout: float = 600.0,
     server_env: dict[str, str] | None = None,
+    tablespace_map: dict[str, str] | None = None,
 ) -> RestoreResult:
     phases: dict[str, float] = {}
     t = time.monotonic()
@@ -58,18 +59,30 @@ def restore(
 
     t = time.monotonic()
     created = not data_dir.exists()
+    # Files belong to the data directory's owner: an existing (empty) directory keeps its
+    # owner; a new one (or one owned by root, which PostgreSQL refuses) goes to the
+    # unprivileged user PostgreSQL runs as.
+    owner: RunAs | None = resolve_runas() if os.geteuid() == 0 else None
+    if not created and data_dir.stat().st_uid != 0:
+        owner = _owner_of(data_dir)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    spaces: list[Path] = []
     try:
-        nfiles, nbytes = _materialize(repo, manifest.doc["files"], manifest, data_dir)
+        nfiles, nbytes = _materialize(
+            repo, manifest.doc["files"], manifest, data_dir, tablespace_map or {}, spaces
+        )
         (data_dir / "backup_label").write_text(manifest.doc["backup_label"])
         _write_recovery(data_dir, restore_command, recovery_settings(target, action, timeline))
         os.chmod(data_dir, 0o700)
-        if os.geteuid() == 0:
-            chown_tree(data_dir, resolve_runas())
+        if os.geteuid() == 0 and owner is not None:
+            for place in (data_dir, *spaces):
+                chown_tree(place, owner)
     except BaseException:
-        if created:
-            import shutil
+        import shutil
 
+        for place in spaces:
+            shutil.rmtree(place, ignore_errors=True)
+        if created:
             shutil.rmtree(data_dir, ignore_errors=True)
         raise
     phases["fetch+write"] = time.monotonic() - t
@@ -79,8 +92,30 @@ def restore(
     return result
 
 
+def _make_tablespace_link(
+    path: Path, f: dict[str, Any], mapping: dict[str, str], created: list[Path]
+) -> None:
+    """pg_tblspc/<oid> -> its directory: mapped by --tablespace-map (old path or oid), else
+    the original location, which must then be new or empty."""
+    oid = f["path"].rsplit("/", 1)[-1]
+    target = Path(mapping.get(f["target"]) or mapping.get(oid) or f["target"])
+    if target.exists() and any(target.iterdir()):
+        raise UsageError(
+            f"tablespace {oid} would be restored into {target}, which is not empty; "
+            f"map it elsewhere with --tablespace-map {f['target']}=NEW_DIR"
+        )
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    created.append(target)
+    os.symlink(target, path)
+
+
 def _materialize(
-    repo: Repository, files: list[dict[str, Any]], manifest: Any, dest: Path
+    repo: Repository,
+    files: list[dict[str, Any]],
+    manifest: Any,
+    dest: Path,
+    tablespace_map: dict[str, str],
+    created_spaces: list[Path],
 ) -> tuple[int, int]:
     n = total = 0
     with BlobReader(repo) as reader:
@@ -90,10 +125,7 @@ def _materialize(
             if kind == "dir":
                 path.mkdir(mode=0o700, exist_ok=True)
             elif kind == "link":
-                raise UsageError(
-                    f"backup contains tablespace {f['path']} -> {f['target']}; tablespace restore "
-                    "is not implemented yet"
-                )
+                _make_tablespace_link(path, f, tablespace_map, created_spaces)
             elif kind == "file":
                 start, count = f["refs"]
                 total += reader.write_file(
@@ -103,6 +135,17 @@ def _materialize(
                 os.utime(path, (f["mtime"], f["mtime"]))
                 n += 1
     return n, total
+
+
+def _owner_of(path: Path) -> RunAs:
+    import pwd
+
+    st = path.stat()
+    try:
+        pw = pwd.getpwuid(st.st_uid)
+        return RunAs(st.st_uid, st.st_gid, pw.pw_name, pw.pw_dir)
+    except KeyError:
+        return RunAs(st.st_uid, st.st_gid, str(st.st_uid), "/")
 
 
 def _write_recovery(data_dir: Path, restore_command: str, settings: dict[str, str]) -> None:
