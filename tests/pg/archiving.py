@@ -39,9 +39,12 @@ def _archive_setup(pg_base_dir: Path) -> dict[str, Path | str]:
     cfg = root / "pgdr.toml"
     cfg.write_text(f'[repositories.main]\nurl = "{url}"\nkey_file = "{key}"\n')
     bad = root / "unreachable.toml"
+    (root / "aws-key").write_text("testing")
     bad.write_text(
         f'[repositories.main]\nurl = "s3://b/p?endpoint=http://127.0.0.1:{_free_port()}&region=us-east-1"\n'
         f'key_file = "{key}"\n[repositories.main.limits]\nretries = 1\nconnect_timeout_s = 1\n'
+        f'[repositories.main.s3]\naccess_key_id = "file:{root}/aws-key"\n'
+        f'secret_access_key = "file:{root}/aws-key"\n'
     )
     chown_tree(root, resolve_runas())
     return {"root": root, "cfg": cfg, "bad": bad, "url": url, "key": key}

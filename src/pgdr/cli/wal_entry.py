@@ -1,20 +1,24 @@
 """The lean path for archive_command and restore_command.
 
-PostgreSQL starts one process per WAL file, so `pgdr wal-push` / `pgdr wal-fetch` skip the
-full CLI (Typer, rich) and import only what they need. Same options, same error format and
-exit codes as the full CLI.
+PostgreSQL starts one process per WAL file, so these commands skip the full CLI (Typer,
+rich) and, on their fast paths, import nothing beyond the standard library:
 
-    pgdr [--config FILE] [--repo NAME|URL] [-v|-q] wal-push PATH
-    pgdr [--config FILE] [--repo NAME|URL] [-v|-q] wal-fetch NAME DEST
+    pgdr [--config FILE] [--repo NAME|URL] [-v|-q] wal-push [--async --spool DIR] PATH
+    pgdr [--config FILE] [--repo NAME|URL] [-v|-q] wal-fetch [--prefetch N --spool DIR] NAME DEST
+    pgdr ... wal-uploader --spool DIR [--pg-wal DIR]        (started by wal-push --async)
+    pgdr ... wal-prefetcher --spool DIR NAME...             (started by wal-fetch --prefetch)
+
+Same error format and exit codes as the full CLI.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-WAL_COMMANDS = ("wal-push", "wal-fetch")
+WAL_COMMANDS = ("wal-push", "wal-fetch", "wal-uploader", "wal-prefetcher")
 
 
 def wants_lean_path(argv: list[str]) -> bool:
@@ -32,9 +36,7 @@ def wants_lean_path(argv: list[str]) -> bool:
     return False
 
 
-def main(argv: list[str]) -> int:
-    from pgdr.errors import PgdrError
-
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="pgdr", add_help=False)
     ap.add_argument("--config", type=Path)
     ap.add_argument("--repo")
@@ -42,11 +44,24 @@ def main(argv: list[str]) -> int:
     ap.add_argument("-v", "--verbose", action="count", default=0)
     ap.add_argument("-q", "--quiet", action="store_true")
     ap.add_argument("command", choices=WAL_COMMANDS)
+    ap.add_argument("--async", dest="async_", action="store_true")
+    ap.add_argument("--spool", type=Path)
+    ap.add_argument("--prefetch", type=int, default=0)
+    ap.add_argument("--pg-wal", type=Path)
     ap.add_argument("args", nargs="*")
+    return ap
+
+
+def main(argv: list[str]) -> int:
     try:
-        ns = ap.parse_args(argv)
+        ns = _parser().parse_intermixed_args(argv)
     except SystemExit:
         return 2
+    fast = _fast_path(ns)
+    if fast is not None:
+        return fast
+    from pgdr.errors import PgdrError
+
     try:
         return _run(ns)
     except PgdrError as e:
@@ -58,28 +73,79 @@ def main(argv: list[str]) -> int:
         return 130
 
 
-def _run(ns: argparse.Namespace) -> int:
-    import os
+def _fast_path(ns: argparse.Namespace) -> int | None:
+    """Answers that need no repository: an asynchronously pushed file already acknowledged,
+    or a prefetched file ready to hand over."""
+    if ns.spool is None or not ns.args:
+        return None
+    name = Path(ns.args[0]).name
+    if ns.command == "wal-push" and ns.async_ and (ns.spool / "acked" / name).exists():
+        return 0
+    if ns.command == "wal-fetch" and len(ns.args) == 2 and ns.prefetch > 0:
+        from pgdr.wal.prefetch import take_prefetched
 
+        if take_prefetched(ns.spool, name, Path(ns.args[1])):
+            return 0
+    return None
+
+
+def _run(ns: argparse.Namespace) -> int:
     from pgdr.cli.repo_open import open_repository, target_from_settings
     from pgdr.config import load_config, resolve_repository
     from pgdr.errors import UsageError
     from pgdr.logs import setup_logging
+    from pgdr.repo.repository import Repository
     from pgdr.wal import archive
 
     setup_logging(ns.verbose, ns.quiet)
-    want = 1 if ns.command == "wal-push" else 2
-    if len(ns.args) != want:
-        usage = "wal-push PATH" if want == 1 else "wal-fetch NAME DEST"
-        raise UsageError(f"usage: pgdr {usage}")
-    _name, settings = resolve_repository(
-        load_config(ns.config), ns.repo or os.environ.get("PGDR_REPO")
-    )
-    repo = open_repository(target_from_settings(settings))
+    repo_sel = ns.repo or os.environ.get("PGDR_REPO")
+    config = load_config(ns.config)
+
+    def repo() -> Repository:
+        _name, settings = resolve_repository(config, repo_sel)
+        return open_repository(target_from_settings(settings))
+
     if ns.command == "wal-push":
-        result = archive.push(repo, Path(ns.args[0]))
+        if len(ns.args) != 1:
+            raise UsageError("usage: pgdr wal-push [--async --spool DIR] PATH")
+        path = Path(ns.args[0])
+        if ns.async_:
+            from pgdr.wal.spool import push_async, uploader_command
+
+            if ns.spool is None:
+                raise UsageError("wal-push --async needs --spool DIR (a local directory)")
+            pg_wal = path.parent if path.parent.name == "pg_wal" else Path("pg_wal")
+            cmd = uploader_command(config.source, repo_sel, ns.spool, pg_wal.absolute())
+            status = push_async(path, ns.spool, cmd)
+        else:
+            status = archive.push(repo(), path).status
         if ns.verbose:
-            print(f"pgdr: {result.name}: {result.status}", file=sys.stderr)
+            print(f"pgdr: {path.name}: {status}", file=sys.stderr)
         return 0
-    found = archive.fetch(repo, archive.check_wal_name(ns.args[0]), Path(ns.args[1]))
-    return 0 if found else 1  # not archived: PostgreSQL probes for files that may not exist
+    if ns.command == "wal-fetch":
+        if len(ns.args) != 2:
+            raise UsageError("usage: pgdr wal-fetch [--prefetch N --spool DIR] NAME DEST")
+        name = archive.check_wal_name(ns.args[0])
+        found = archive.fetch(repo(), name, Path(ns.args[1]))
+        if found and ns.prefetch > 0 and ns.spool is not None:
+            from pgdr.wal.prefetch import next_segments, spawn_prefetcher
+
+            spawn_prefetcher(config.source, repo_sel, ns.spool, next_segments(name, ns.prefetch))
+        return 0 if found else 1  # not archived: PostgreSQL probes for files that may not exist
+    if ns.spool is None:
+        raise UsageError(f"{ns.command} needs --spool DIR")
+    if ns.command == "wal-uploader":
+        from pgdr.errors import PgdrError
+        from pgdr.wal.spool import record_error, run_uploader
+
+        try:
+            target = repo()
+        except PgdrError as e:  # nobody reads our stderr: the next archive_command reports it
+            record_error(ns.spool, e.message)
+            raise
+        run_uploader(target, ns.spool, ns.pg_wal)
+        return 0
+    from pgdr.wal.prefetch import run_prefetcher
+
+    run_prefetcher(repo(), ns.spool, ns.args)
+    return 0

@@ -1,0 +1,92 @@
+"""Prefetching WAL for restore_command: while PostgreSQL replays segment N, a background
+process fetches the next few into ``DIR/prefetch/`` (authenticated and decrypted, written
+atomically); the next `pgdr wal-fetch` finds its file there and returns at once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pgdr.errors import PgdrError
+from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
+from pgdr.repo.repository import Repository
+from pgdr.wal import archive
+
+STALE_S = 600.0
+
+
+def prefetch_dir(spool: Path) -> Path:
+    d = spool / "prefetch"
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return d
+
+
+def take_prefetched(spool: Path, name: str, dest: Path) -> bool:
+    """Move a prefetched file into place; False if there is none."""
+    src = spool / "prefetch" / name
+    if not src.exists():
+        return False
+    try:
+        os.replace(src, dest)
+    except OSError:  # another filesystem
+        tmp = dest.with_name(f".{dest.name}.pgdr-tmp")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+        src.unlink(missing_ok=True)
+    return True
+
+
+def next_segments(name: str, count: int, seg_size: int = 16 << 20) -> list[str]:
+    if not is_segment(name):
+        return []
+    tli, segno = parse_segment_name(name, seg_size)
+    return [segment_name(tli, segno + i, seg_size) for i in range(1, count + 1)]
+
+
+def run_prefetcher(repo: Repository, spool: Path, names: list[str]) -> int:
+    """Fetch ``names`` in order into the prefetch directory; stop at the first one that is not
+    archived (it does not exist yet). Returns how many were fetched."""
+    d = prefetch_dir(spool)
+    cutoff = time.time() - STALE_S
+    for old in d.iterdir():
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    done = 0
+    for name in names:
+        target = d / name
+        if target.exists():
+            continue
+        tmp = d / f".{name}.tmp"
+        try:
+            found = archive.fetch(repo, name, tmp)
+        except PgdrError:
+            tmp.unlink(missing_ok=True)
+            return done
+        if not found:
+            return done
+        os.replace(tmp, target)
+        done += 1
+    return done
+
+
+def spawn_prefetcher(config: Path | None, repo: str | None, spool: Path, names: list[str]) -> None:
+    if not names:
+        return
+    cmd = [sys.executable, "-m", "pgdr"]
+    if config is not None:
+        cmd += ["--config", str(config.resolve())]
+    if repo:
+        cmd += ["--repo", repo]
+    cmd += ["wal-prefetcher", "--spool", str(spool.resolve()), *names]
+    subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )

@@ -1,0 +1,220 @@
+"""Asynchronous WAL archiving through a local spool.
+
+    DIR/queue/<wal file>    durably spooled, not yet in the repository
+    DIR/acked/<wal file>    empty marker: the file is durable in the repository
+    DIR/error               the uploader's last failure (one line); removed on success
+    DIR/uploader.lock       flock held by the one running uploader
+
+`pgdr wal-push --async --spool DIR %p` (archive_command):
+1. if ``acked/<name>`` exists, exit 0 at once — the uploader already stored it (look-ahead);
+2. copy the file into ``queue/`` (temp file, fsync, rename, directory fsync);
+3. if ``error`` exists, exit non-zero with its message: PostgreSQL keeps the segment in pg_wal
+   and retries, so an unreachable repository is visible in pg_stat_archiver and never drops
+   WAL; the spooled copy is shipped once the repository is back;
+4. start the uploader if none runs, exit 0.
+
+The uploader ships the queue and, looking ahead, every segment PostgreSQL has marked
+``.ready`` in pg_wal/archive_status, several at once; it writes ``acked/<name>`` only after
+the repository put returned (durable), then removes the spooled copy. It exits after a few
+idle seconds (or at the first failure, recorded in ``error``) and removes acks older than an
+hour.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pgdr.errors import PgdrError, UsageError
+from pgdr.repo.repository import Repository
+from pgdr.wal import archive
+
+log = logging.getLogger(__name__)
+IDLE_EXIT_S = 5.0
+ACK_TTL_S = 3600.0
+
+
+def _dirs(spool: Path) -> tuple[Path, Path]:
+    queue, acked = spool / "queue", spool / "acked"
+    queue.mkdir(parents=True, exist_ok=True, mode=0o700)
+    acked.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return queue, acked
+
+
+def _fsync_dir(d: Path) -> None:
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def record_error(spool: Path, message: str) -> None:
+    spool.mkdir(parents=True, exist_ok=True)
+    tmp = spool / ".error.tmp"
+    tmp.write_text(message.strip() + "\n")
+    os.replace(tmp, spool / "error")
+
+
+def spool_file(src: Path, queue: Path) -> Path:
+    """Durably copy a WAL file into the queue."""
+    dest = queue / src.name
+    tmp = queue / f".{src.name}.tmp"
+    try:
+        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+            fout.flush()
+            os.fsync(fout.fileno())
+        os.replace(tmp, dest)
+        _fsync_dir(queue)
+    except FileNotFoundError:
+        raise UsageError(f"{src}: no such WAL file") from None
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot spool {src.name} into {queue}: {e.strerror}") from None
+    return dest
+
+
+def push_async(src: Path, spool: Path, uploader_cmd: list[str]) -> str:
+    """The slow path of an asynchronous push (the fast path is in pgdr.cli.wal_entry)."""
+    archive.check_wal_name(src.name)
+    queue, acked = _dirs(spool)
+    if (acked / src.name).exists():
+        return "already-stored"
+    spool_file(src, queue)
+    error = spool / "error"
+    ensure_uploader(spool, uploader_cmd)
+    if error.exists():
+        reason = error.read_text().strip() or "unknown error"
+        raise PgdrError(
+            f"WAL {src.name} is spooled, but the uploader cannot reach the repository: {reason}"
+        )
+    return "spooled"
+
+
+def ensure_uploader(spool: Path, cmd: list[str]) -> None:
+    lock = spool / "uploader.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # one is running
+    finally:
+        os.close(fd)  # releases our probe lock; the uploader takes its own
+    subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )
+
+
+def run_uploader(repo: Repository, spool: Path, pg_wal: Path | None, workers: int = 4) -> int:
+    """Ship everything spooled (and ready in pg_wal) until idle; returns files stored. Only
+    one uploader works at a time (flock); after letting go of the lock it looks once more,
+    so a file spooled while it was about to exit is not left behind."""
+    queue, acked = _dirs(spool)
+    stored = 0
+    while True:
+        fd = os.open(spool / "uploader.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return stored  # another uploader has it
+            ok, n = _drain(repo, spool, queue, acked, pg_wal, workers)
+            stored += n
+        finally:
+            os.close(fd)
+        if not ok or not _pending(queue, acked, None):
+            return stored
+
+
+def _drain(
+    repo: Repository, spool: Path, queue: Path, acked: Path, pg_wal: Path | None, workers: int
+) -> tuple[bool, int]:
+    """Upload until idle. On a failure, record it in DIR/error and stop: the next
+    archive_command reports it to PostgreSQL and starts a fresh uploader (which re-reads
+    the configuration) — nothing is retried silently forever."""
+    stored = 0
+    idle_since = time.monotonic()
+    with ThreadPoolExecutor(workers) as pool:
+        while True:
+            work = _pending(queue, acked, pg_wal)
+            if not work:
+                if time.monotonic() - idle_since > IDLE_EXIT_S:
+                    break
+                time.sleep(0.05)
+                continue
+            results = list(pool.map(lambda p: _ship(repo, p, queue, acked), work))
+            failures = [r for r in results if r is not None]
+            stored += len(results) - len(failures)
+            if failures:
+                record_error(spool, failures[0])
+                return False, stored
+            (spool / "error").unlink(missing_ok=True)
+            idle_since = time.monotonic()
+    _expire_acks(acked)
+    return True, stored
+
+
+def _pending(queue: Path, acked: Path, pg_wal: Path | None) -> list[Path]:
+    files = {p.name: p for p in queue.iterdir() if not p.name.startswith(".")}
+    if pg_wal is not None:
+        status = pg_wal / "archive_status"
+        try:
+            for ready in status.iterdir():
+                if ready.name.endswith(".ready"):
+                    name = ready.name[: -len(".ready")]
+                    if name not in files and not (acked / name).exists():
+                        files[name] = pg_wal / name
+        except FileNotFoundError:
+            pass
+    return [files[n] for n in sorted(files)]
+
+
+def _ship(repo: Repository, path: Path, queue: Path, acked: Path) -> str | None:
+    try:
+        archive.push(repo, path)
+    except PgdrError as e:
+        if path.parent != queue and not path.exists():
+            return None  # a look-ahead segment PostgreSQL already recycled: nothing to do
+        return f"{path.name}: {e.message}"
+    marker = acked / path.name
+    marker.touch()
+    if path.parent == queue:
+        path.unlink(missing_ok=True)
+    return None
+
+
+def _expire_acks(acked: Path) -> None:
+    cutoff = time.time() - ACK_TTL_S
+    for p in acked.iterdir():
+        try:
+            if p.stat().st_mtime < cutoff:
+                p.unlink()
+        except FileNotFoundError:
+            continue
+
+
+def uploader_command(
+    config: Path | None, repo: str | None, spool: Path, pg_wal: Path | None
+) -> list[str]:
+    cmd = [sys.executable, "-m", "pgdr"]
+    if config is not None:
+        cmd += ["--config", str(config.resolve())]
+    if repo:
+        cmd += ["--repo", repo]
+    cmd += ["wal-uploader", "--spool", str(spool.resolve())]
+    if pg_wal is not None:
+        cmd += ["--pg-wal", str(pg_wal.resolve())]
+    return cmd
