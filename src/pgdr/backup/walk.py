@@ -13,6 +13,7 @@ from pathlib import Path
 EXCLUDED_CONTENTS = frozenset(
     {
         "pg_wal",
+        "pgdr_prefetch",
         "pg_dynshmem",
         "pg_notify",
         "pg_replslot",

@@ -82,7 +82,7 @@ def _fast_path(ns: argparse.Namespace) -> int | None:
     if ns.command == "wal-push" and ns.async_ and (ns.spool / "acked" / name).exists():
         return 0
     if ns.command == "wal-fetch" and len(ns.args) == 2 and ns.prefetch > 0:
-        from pgdr.wal.prefetch import take_prefetched
+        from pgdr.wal.prefetched import take_prefetched
 
         if take_prefetched(ns.spool, name, Path(ns.args[1])):
             return 0

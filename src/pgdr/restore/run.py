@@ -160,13 +160,22 @@ def _q(v: str) -> str:
     return v.replace("'", "''")
 
 
-def default_restore_command(config: Path | None, repo: str | None) -> str:
+PREFETCH_DIR = "pgdr_prefetch"  # inside the restored PGDATA; backups skip it
+
+
+def default_restore_command(config: Path | None, repo: str | None, prefetch: int = 8) -> str:
+    """restore_command for the restored server. With ``prefetch``, each fetch starts a
+    background fetch of the next segments into PGDATA/pgdr_prefetch (restore_command runs
+    with PGDATA as its working directory), so replay rarely waits for the repository."""
     parts = [sys.executable, "-m", "pgdr"]
     if config is not None:
         parts += ["--config", str(config.resolve())]
     if repo:
         parts += ["--repo", repo]
-    return " ".join(shlex.quote(p) for p in parts) + " wal-fetch %f %p"
+    parts.append("wal-fetch")
+    if prefetch:
+        parts += ["--prefetch", str(prefetch), "--spool", PREFETCH_DIR]
+    return " ".join(shlex.quote(p) for p in parts) + " %f %p"
 
 
 def _start(
@@ -201,6 +210,10 @@ def _start(
             )
         time.sleep(0.2)
     result.phases["wal replay"] = time.monotonic() - t
+    if not in_recovery:  # promoted: prefetched segments are of no further use
+        import shutil
+
+        shutil.rmtree(data_dir / PREFETCH_DIR, ignore_errors=True)
     result.port = port
     result.in_recovery = bool(in_recovery)
 

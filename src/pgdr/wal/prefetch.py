@@ -5,7 +5,6 @@ atomically); the next `pgdr wal-fetch` finds its file there and returns at once.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -23,21 +22,6 @@ def prefetch_dir(spool: Path) -> Path:
     d = spool / "prefetch"
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
     return d
-
-
-def take_prefetched(spool: Path, name: str, dest: Path) -> bool:
-    """Move a prefetched file into place; False if there is none."""
-    src = spool / "prefetch" / name
-    if not src.exists():
-        return False
-    try:
-        os.replace(src, dest)
-    except OSError:  # another filesystem
-        tmp = dest.with_name(f".{dest.name}.pgdr-tmp")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-        src.unlink(missing_ok=True)
-    return True
 
 
 def next_segments(name: str, count: int, seg_size: int = 16 << 20) -> list[str]:
