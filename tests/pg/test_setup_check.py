@@ -43,3 +43,22 @@ def test_setup_apply_restart_then_check(
     doc = json.loads(r.stdout)
     assert doc["archive_seconds"] is not None and doc["archive_seconds"] < 30
     assert all(x["ok"] for x in doc["checks"] if x["critical"])
+
+    # Busy servers: the same chain through the asynchronous spool (archive_command reloads).
+    spool = Path(archive_setup["root"]) / "spool"
+    r = pgdr("--config", cfg, "--json", "setup", "--apply", "--async-spool", spool)
+    assert r.returncode == 0, r.stderr
+    statuses = {r["name"]: r["status"] for r in json.loads(r.stdout)["rows"]}
+    assert statuses["archive_command"] == "applied"
+    (command,) = c.sql("SHOW archive_command")[0]
+    assert f"--async --spool {spool}" in command
+    # The archiver picks up the reloaded command at its next cycle: the first check may still
+    # go through the synchronous command, a later one must go through the spool.
+    for i in range(5):
+        c.sql(f"CREATE TABLE t{i} AS SELECT 1")  # something to switch away from
+        r = pgdr("--config", cfg, "--json", "check")
+        assert r.returncode == 0, r.stdout + r.stderr
+        if (spool / "acked").is_dir() and any((spool / "acked").iterdir()):
+            break
+    else:
+        raise AssertionError(f"nothing went through the spool; {c.log_tail(10)}")

@@ -95,6 +95,12 @@ def restore(
     tablespace_map: Annotated[
         list[str] | None, typer.Option(help="OLD_DIR=NEW_DIR (or OID=NEW_DIR), repeatable.")
     ] = None,
+    delta: Annotated[
+        bool,
+        typer.Option(
+            "--delta", help="Rewrite only what differs in an existing (stopped) data directory."
+        ),
+    ] = False,
 ) -> None:
     """Restore a backup into a data directory, to the latest WAL or a point in time."""
     from pgdr.restore.run import default_restore_command
@@ -119,17 +125,20 @@ def restore(
             raise UsageError(f"--tablespace-map {m!r}: expected OLD=/absolute/new/dir")
         spaces[old] = new
     repo = open_repository(cli.target())
-    result = do_restore(
-        repo,
-        data_dir.absolute(),
-        target=target,
-        action=target_action,
-        timeline=timeline,
-        backup=backup_id,
-        restore_command=default_restore_command(cli.config.source, cli.repo),
-        start_port=port if start else None,
-        tablespace_map=spaces,
-    )
+    with progress_bar(cli, "restore") as bar:
+        result = do_restore(
+            repo,
+            data_dir.absolute(),
+            target=target,
+            action=target_action,
+            timeline=timeline,
+            backup=backup_id,
+            restore_command=default_restore_command(cli.config.source, cli.repo),
+            start_port=port if start else None,
+            tablespace_map=spaces,
+            delta=delta,
+            progress=(lambda d, t: bar("restore", d, t)) if bar else None,
+        )
     emit(cli, result)
 
 
@@ -153,6 +162,13 @@ def setup(
     pg_port: PgPort = None,
     pg_user: PgUser = None,
     pg_dbname: PgDb = None,
+    spool: Annotated[
+        Path | None,
+        typer.Option(
+            "--async-spool",
+            help="Archive asynchronously through this local spool directory (busy servers).",
+        ),
+    ] = None,
 ) -> None:
     """Show (and with --apply set) wal_level, archive_mode, archive_command, archive_timeout."""
     import shlex
@@ -172,9 +188,18 @@ def setup(
     cmd = " ".join(shlex.quote(p) for p in [*base, "--config", str(cli.config.source.resolve())])
     if cli.repo:
         cmd += f" --repo {shlex.quote(cli.repo)}"
+    push = "wal-push %p"
+    if spool is not None:
+        from pgdr.pg.osuser import make_dir, resolve_runas
+
+        spool = spool.absolute()
+        if apply:  # the server's OS user writes the spool
+            spool.parent.mkdir(parents=True, exist_ok=True)
+            make_dir(spool, resolve_runas())
+        push = f"wal-push --async --spool {shlex.quote(str(spool))} %p"
     result = do_setup(
         conninfo(cli, pg_host, pg_port, pg_user, pg_dbname),
-        f"{cmd} wal-push %p",
+        f"{cmd} {push}",
         archive_timeout,
         apply,
     )

@@ -40,9 +40,19 @@ class Info:
 
     def render_text(self, console: Console) -> None:
         t = Table(
-            "backup", "type", "label", "size", "stored", "seconds", "start LSN", "stop LSN", "tl"
+            "backup",
+            "type",
+            "label",
+            "size",
+            "stored",
+            "seconds",
+            "start LSN",
+            "stop LSN",
+            "tl",
+            "pages",
         )
         for b in self.backups:
+            bad = sum(len(e["blocks"]) for e in b["page_checksum_errors"])
             t.add_row(
                 b["id"],
                 b["type"],
@@ -53,6 +63,7 @@ class Info:
                 b["start_lsn"],
                 b["stop_lsn"],
                 str(b["timeline"]),
+                f"[red]{bad} bad[/]" if bad else "ok",
             )
         console.print(t)
         for w in self.wal:
@@ -120,6 +131,11 @@ def repository_info(repo: Repository) -> Info:
             "new_bytes": b["stats"]["new_bytes"],
             "files": b["stats"]["files"],
             "page_checksum_errors": b.get("page_checksum_errors", []),
+            "error": bool(b.get("page_checksum_errors")),
+            "wal_start": b["wal"][0] if b.get("wal") else None,
+            "wal_stop": b["wal"][-1] if b.get("wal") else None,
+            "databases": b.get("databases", []),
+            "data_checksums": b.get("data_checksums"),
             "pg_version_num": b["pg_version_num"],
             "system_identifier": b["system_identifier"],
         }

@@ -7,16 +7,21 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from pgdr.backup.run import KIND, list_backups
 from pgdr.errors import PostgresError, UsageError
+from pgdr.humanize import human
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import RunAs, chown_tree, resolve_runas
 from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Repository
+from pgdr.restore.delta import DeltaStats, check_delta_target, delta_restore
 from pgdr.restore.plan import Target, check_wal, choose_backup, recovery_settings
 from pgdr.wal.archive import list_wal
 
@@ -31,6 +36,29 @@ class RestoreResult:
     phases: dict[str, float] = field(default_factory=dict)
     port: int | None = None
     in_recovery: bool | None = None
+    delta: DeltaStats | None = None
+
+    def render_text(self, console: Console) -> None:
+        console.print(
+            f"restored backup [bold]{self.backup_id}[/] into {self.data_dir} "
+            f"(target: {self.target}): {self.files} files, {human(self.bytes)}"
+        )
+        if self.delta is not None:
+            d = self.delta
+            console.print(
+                f"delta: {d.files_changed} of {d.files} files differed, "
+                f"{human(d.bytes_written)} of {human(d.bytes)} rewritten, {d.removed} removed"
+            )
+        console.print(
+            "time per phase: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.phases.items())
+        )
+        if self.port is not None:
+            state = "paused in recovery" if self.in_recovery else "promoted and accepting writes"
+            console.print(f"server running on port {self.port}: {state}")
+        else:
+            console.print(
+                f"next: start it (pg_ctl -D {self.data_dir} start); it replays WAL to the target"
+            )
 
 
 def restore(
@@ -46,14 +74,23 @@ def restore(
     start_timeout: float = 600.0,
     server_env: dict[str, str] | None = None,
     tablespace_map: dict[str, str] | None = None,
+    delta: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RestoreResult:
+    """Restore into a new or empty ``data_dir`` or, with ``delta``, rewrite only what differs
+    in an existing one. Refuses (before touching anything) when the target is unreachable."""
     phases: dict[str, float] = {}
     t = time.monotonic()
     docs = list_backups(repo)
     chosen = choose_backup(docs, target, backup)
     check_wal(chosen, list_wal(repo), target)  # refuse before copying anything
-    if data_dir.exists() and any(data_dir.iterdir()):
-        raise UsageError(f"{data_dir} is not empty; restore into a new or empty directory")
+    if delta:
+        check_delta_target(data_dir)
+    elif data_dir.exists() and any(data_dir.iterdir()):
+        raise UsageError(
+            f"{data_dir} is not empty; restore into a new or empty directory, or pass --delta "
+            "to rewrite only what differs"
+        )
     manifest = repo.get_manifest(KIND, chosen["id"])
     phases["plan"] = time.monotonic() - t
 
@@ -67,10 +104,28 @@ def restore(
         owner = _owner_of(data_dir)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     spaces: list[Path] = []
+    stats: DeltaStats | None = None
     try:
-        nfiles, nbytes = _materialize(
-            repo, manifest.doc["files"], manifest, data_dir, tablespace_map or {}, spaces
-        )
+        if delta:
+            stats = delta_restore(
+                repo,
+                manifest,
+                data_dir,
+                lambda f: _tablespace_dir(f, tablespace_map or {}),
+                spaces,
+                progress,
+            )
+            nfiles, nbytes = stats.files, stats.bytes
+        else:
+            nfiles, nbytes = _materialize(
+                repo,
+                manifest.doc["files"],
+                manifest,
+                data_dir,
+                tablespace_map or {},
+                spaces,
+                progress,
+            )
         (data_dir / "backup_label").write_text(manifest.doc["backup_label"])
         _write_recovery(data_dir, restore_command, recovery_settings(target, action, timeline))
         os.chmod(data_dir, 0o700)
@@ -80,25 +135,34 @@ def restore(
     except BaseException:
         import shutil
 
-        for place in spaces:
-            shutil.rmtree(place, ignore_errors=True)
+        if not delta:  # a delta works on the operator's directory: rerun it to finish
+            for place in spaces:
+                shutil.rmtree(place, ignore_errors=True)
         if created:
             shutil.rmtree(data_dir, ignore_errors=True)
         raise
     phases["fetch+write"] = time.monotonic() - t
-    result = RestoreResult(chosen["id"], str(data_dir), target.describe(), nfiles, nbytes, phases)
+    result = RestoreResult(
+        chosen["id"], str(data_dir), target.describe(), nfiles, nbytes, phases, delta=stats
+    )
     if start_port is not None:
         _start(data_dir, start_port, target, action, start_timeout, result, server_env)
     return result
 
 
+def _tablespace_dir(f: dict[str, Any], mapping: dict[str, str]) -> Path:
+    """Where pg_tblspc/<oid> points after the restore: mapped by --tablespace-map (old path or
+    oid), else the original location."""
+    oid = f["path"].rsplit("/", 1)[-1]
+    return Path(mapping.get(f["target"]) or mapping.get(oid) or f["target"])
+
+
 def _make_tablespace_link(
     path: Path, f: dict[str, Any], mapping: dict[str, str], created: list[Path]
 ) -> None:
-    """pg_tblspc/<oid> -> its directory: mapped by --tablespace-map (old path or oid), else
-    the original location, which must then be new or empty."""
+    """pg_tblspc/<oid> -> its directory, which must be new or empty."""
     oid = f["path"].rsplit("/", 1)[-1]
-    target = Path(mapping.get(f["target"]) or mapping.get(oid) or f["target"])
+    target = _tablespace_dir(f, mapping)
     if target.exists() and any(target.iterdir()):
         raise UsageError(
             f"tablespace {oid} would be restored into {target}, which is not empty; "
@@ -116,8 +180,10 @@ def _materialize(
     dest: Path,
     tablespace_map: dict[str, str],
     created_spaces: list[Path],
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int]:
     n = total = 0
+    expected = sum(int(f.get("size", 0)) for f in files if f["kind"] == "file")
     with BlobReader(repo) as reader:
         for f in files:
             path = dest / f["path"]
@@ -134,6 +200,8 @@ def _materialize(
                 os.chmod(path, f["mode"] & 0o777)
                 os.utime(path, (f["mtime"], f["mtime"]))
                 n += 1
+                if progress:
+                    progress(total, expected)
     return n, total
 
 
