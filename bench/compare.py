@@ -28,6 +28,7 @@ from pgdr.pg.osuser import chown_tree, free_port, resolve_runas
 from pgdr.repo.keys import KeyFile, generate_key_file
 from pgdr.repo.repository import Repository
 from pgdr.storage import open_backend
+from pgdr.wal.spool import async_archive_command
 
 MiB = 1 << 20
 
@@ -104,7 +105,7 @@ class Bench:
         self.br_conf.write_text(
             f"[global]\nrepo1-path={self.br_repo}\ncompress-type=zst\nprocess-max=2\nstart-fast=y\n"
             f"log-level-console=warn\nlog-path={work}/pgbr-log\nlock-path={work}/pgbr-lock\n"
-            f"spool-path={work}/pgbr-spool\narchive-check=n\n\n[bench]\npg1-path={self.src.data_dir}\n"
+            f"spool-path={work}/pgbr-spool\narchive-check=y\n\n[bench]\npg1-path={self.src.data_dir}\n"
             f"pg1-port={self.src.port}\npg1-socket-path={self.src.socket_dir}\n"
         )
         chown_tree(work, runas)
@@ -246,7 +247,7 @@ def main() -> None:
         spool = work / "pgdr-spool"
         drains = {
             "pgdr sync": b.drain(args.segments, f"{pgdr_cmd} wal-push %p"),
-            "pgdr async": b.drain(args.segments, f"{pgdr_cmd} wal-push --async --spool {spool} %p"),
+            "pgdr async": b.drain(args.segments, async_archive_command(pgdr_cmd, spool)),
             "pgBackRest sync": b.drain(args.segments, f"{shlex.join(b.pgbr)} archive-push %p"),
             "pgBackRest async": b.drain(
                 args.segments, f"{shlex.join(b.pgbr)} --archive-async archive-push %p"

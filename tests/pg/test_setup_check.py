@@ -51,7 +51,7 @@ def test_setup_apply_restart_then_check(
     statuses = {r["name"]: r["status"] for r in json.loads(r.stdout)["rows"]}
     assert statuses["archive_command"] == "applied"
     (command,) = c.sql("SHOW archive_command")[0]
-    assert f"--async --spool {spool}" in command
+    assert f"test -f {spool}/acked/%f ||" in command and f"--async --spool {spool}" in command
     # The archiver picks up the reloaded command at its next cycle: the first check may still
     # go through the synchronous command, a later one must go through the spool.
     for i in range(5):

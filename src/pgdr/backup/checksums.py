@@ -58,21 +58,27 @@ BASE_OFFSETS = np.array(
 )
 
 
-def _round(sums: np.ndarray, value: np.ndarray | np.uint32) -> np.ndarray:
-    tmp = sums ^ value
-    return (tmp * FNV_PRIME) ^ (tmp >> np.uint32(17))  # type: ignore[no-any-return]
-
-
 def page_checksums(block: bytes | memoryview, first_blkno: int) -> np.ndarray:
     """The checksum PostgreSQL would compute for each whole page in ``block``."""
     n = len(block) // PAGE
-    words = np.frombuffer(block, dtype="<u4", count=n * PAGE // 4).reshape(n, 64, 32).copy()
-    words[:, 0, 2] &= np.uint32(0xFFFF0000)  # pd_checksum (bytes 8-9) counts as zero
-    sums = np.broadcast_to(BASE_OFFSETS, (n, 32)).copy()
+    words = np.frombuffer(block, dtype="<u4", count=n * PAGE // 4).reshape(n, 64, 32)
+    # Row-major by page row: each of the 64 rounds then reads one contiguous (n, 32) slab.
+    rows = words.transpose(1, 0, 2).copy()  # C order: a writable, contiguous copy
+    rows[0, :, 2] &= np.uint32(0xFFFF0000)  # pd_checksum (bytes 8-9) counts as zero
+    sums = np.tile(BASE_OFFSETS, (n, 1))
+    tmp = np.empty_like(sums)
+    shifted = np.empty_like(sums)
+    shift = np.uint32(17)
+    # One FNV-1a-like round: tmp = sums ^ value; sums = tmp * prime ^ (tmp >> 17) — in place.
     for row in range(64):
-        sums = _round(sums, words[:, row, :])
-    zero = np.uint32(0)
-    sums = _round(_round(sums, zero), zero)
+        np.bitwise_xor(sums, rows[row], out=tmp)
+        np.multiply(tmp, FNV_PRIME, out=sums)
+        np.right_shift(tmp, shift, out=shifted)
+        np.bitwise_xor(sums, shifted, out=sums)
+    for _ in range(2):  # two more rounds with zero
+        np.multiply(sums, FNV_PRIME, out=tmp)
+        np.right_shift(sums, shift, out=shifted)
+        np.bitwise_xor(tmp, shifted, out=sums)
     folded = np.bitwise_xor.reduce(sums, axis=1)
     folded ^= np.arange(first_blkno, first_blkno + n, dtype=np.uint64).astype(np.uint32)
     return (folded % np.uint32(65535) + np.uint32(1)).astype(np.uint16)  # type: ignore[no-any-return]

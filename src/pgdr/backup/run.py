@@ -180,7 +180,7 @@ def _store_entry(
         except FileNotFoundError:
             stored = None  # dropped during the backup: WAL replay recreates or removes it
         if checker is not None and checker.bad_blocks:
-            bad_pages.append({"file": e.rel, "blocks": checker.bad_blocks})
+            bad_pages.append({"file": e.rel, "blocks": sorted(checker.bad_blocks)})
         if stored is None:
             item.update(kind="gone", size=0)
         else:
@@ -195,6 +195,7 @@ def _wait_for_wal(repo: Repository, names: list[str], timeout: float) -> None:
     """The backup counts only once every WAL file from start to stop is archived."""
     deadline = time.monotonic() + timeout
     missing = names
+    pause = 0.02
     while True:
         missing = [n for n in missing if repo.backend.stat(wal_key(n)) is None]
         if not missing:
@@ -205,7 +206,8 @@ def _wait_for_wal(repo: Repository, names: list[str], timeout: float) -> None:
                 f"reach the repository within {timeout:.0f} s",
                 hint="check archive_command (pgdr setup / pgdr check)",
             )
-        time.sleep(0.5)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.5)
 
 
 def list_backups(repo: Repository) -> list[dict[str, Any]]:

@@ -73,8 +73,10 @@ class BackupSession:
         return parse_lsn(lsn), int(tli)
 
     def stop(self) -> StopResult:
+        # wait_for_archive => false: PostgreSQL polls the archiver once a second, a floor of
+        # ~1 s per backup; pgdr waits for the WAL in the repository itself (take_backup).
         lsn, label, spcmap = self._one(
-            "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(true)"
+            "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)"
         )
         return StopResult(parse_lsn(lsn), label, spcmap or "")
 

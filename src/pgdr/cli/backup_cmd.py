@@ -188,18 +188,19 @@ def setup(
     cmd = " ".join(shlex.quote(p) for p in [*base, "--config", str(cli.config.source.resolve())])
     if cli.repo:
         cmd += f" --repo {shlex.quote(cli.repo)}"
-    push = "wal-push %p"
+    archive_command = f"{cmd} wal-push %p"
     if spool is not None:
         from pgdr.pg.osuser import make_dir, resolve_runas
+        from pgdr.wal.spool import async_archive_command
 
         spool = spool.absolute()
         if apply:  # the server's OS user writes the spool
             spool.parent.mkdir(parents=True, exist_ok=True)
             make_dir(spool, resolve_runas())
-        push = f"wal-push --async --spool {shlex.quote(str(spool))} %p"
+        archive_command = async_archive_command(cmd, spool)
     result = do_setup(
         conninfo(cli, pg_host, pg_port, pg_user, pg_dbname),
-        f"{cmd} {push}",
+        archive_command,
         archive_timeout,
         apply,
     )

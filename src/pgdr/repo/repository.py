@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import blake3
 
@@ -30,7 +30,6 @@ from pgdr.errors import (
 from pgdr.repo import format as fmt
 from pgdr.repo.envelope import Sealer
 from pgdr.repo.format import ObjectType
-from pgdr.repo.index import BlobIndex, IndexFile, Location
 from pgdr.repo.keys import (
     KeyFile,
     Keyring,
@@ -45,6 +44,9 @@ from pgdr.repo.keys import (
 )
 from pgdr.repo.repoconfig import RepoConfig, check_config_tag, decode_config, encode_config
 from pgdr.storage.base import Backend
+
+if TYPE_CHECKING:  # NumPy loads only when the index does: WAL pushes never need it
+    from pgdr.repo.index import BlobIndex, IndexFile, Location
 
 log = logging.getLogger(__name__)
 INDEX_CONTEXT = b"pgdr-index"
@@ -334,6 +336,8 @@ class Repository:
         self._index = None
 
     def read_index_file(self, key: str) -> IndexFile:
+        from pgdr.repo.index import IndexFile
+
         data = self.backend.get(key)
         name = key[len(fmt.INDEX_PREFIX) :]
         if blake3.blake3(data).hexdigest() != name:
@@ -342,6 +346,8 @@ class Repository:
         return IndexFile.decode(plain, key)
 
     def load_index(self) -> BlobIndex:
+        from pgdr.repo.index import BlobIndex
+
         idx = BlobIndex()
         keys = [i.key for i in self.backend.list(fmt.INDEX_PREFIX)]
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -353,6 +359,8 @@ class Repository:
         self, items: list[tuple[bytes, Location]], supersedes: list[bytes] | None = None
     ) -> bytes:
         """Write one index object; the packs it names MUST already be durable."""
+        from pgdr.repo.index import IndexFile
+
         f = IndexFile.build(items, supersedes or [])
         data = self.sealer.seal(ObjectType.INDEX, f.encode(), INDEX_CONTEXT)
         index_id = blake3.blake3(data).digest()

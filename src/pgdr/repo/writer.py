@@ -40,6 +40,16 @@ class WriteStats:
     index_files: int = 0
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """Chunks of one read block, with an inspector to run on the block before hashing."""
+
+    chunks: list[memoryview]
+    offset: int
+    block: bytes
+    inspect: Inspector
+
+
 @dataclass
 class StoredData:
     """The result of storing one stream: its blob ids in order and its total size."""
@@ -96,17 +106,18 @@ class BlobWriter:
         self, path: str | Path, chunk_size: int, inspect: Inspector | None = None
     ) -> StoredData:
         """Store a file; holes of sparse files are not read at all. ``inspect(offset,
-        block)`` sees every block exactly as it is stored (e.g. to verify page checksums)."""
+        block)`` sees every block exactly as it is stored (e.g. to verify page checksums); it
+        runs on the worker threads, concurrently and in any order, so it must be thread-safe."""
         block = max(chunk_size, BATCH_BYTES // chunk_size * chunk_size)
         fd = os.open(path, os.O_RDONLY)
 
-        def blocks() -> Iterator[list[memoryview]]:
+        def blocks() -> Iterator[_Batch | list[memoryview]]:
             offset = 0
             for b in _read_file_blocks(fd, block):
-                if inspect is not None:
-                    inspect(offset, b)
+                views = [memoryview(b)[i : i + chunk_size] for i in range(0, len(b), chunk_size)]
+                # The inspector runs in the worker beside hashing, not in this reading thread.
+                yield _Batch(views, offset, b, inspect) if inspect is not None else views
                 offset += len(b)
-                yield [memoryview(b)[i : i + chunk_size] for i in range(0, len(b), chunk_size)]
 
         try:
             return self._store_batches(blocks())
@@ -114,7 +125,7 @@ class BlobWriter:
             os.close(fd)
 
     def _store_batches(
-        self, batches: Iterable[list[memoryview] | list[bytes | memoryview]]
+        self, batches: Iterable[_Batch | list[memoryview] | list[bytes | memoryview]]
     ) -> StoredData:
         out = StoredData()
         window: deque[Future[list[tuple[bytes, bytes | None, int]]]] = deque()
@@ -157,13 +168,19 @@ class BlobWriter:
     # --- pipeline -----------------------------------------------------------------------
 
     def _prepare(
-        self, chunks: Sequence[bytes | memoryview]
+        self, batch: _Batch | Sequence[bytes | memoryview]
     ) -> list[tuple[bytes, bytes | None, int]]:
+        if isinstance(batch, _Batch):
+            batch.inspect(batch.offset, batch.block)
+            chunks: Sequence[bytes | memoryview] = batch.chunks
+        else:
+            chunks = batch
         ids = [self._zero_id(c) or self.repo.blob_id(c) for c in chunks]
         fresh = []
+        stored = self.index.has_many(ids)
         with self._lock:
-            for bid in ids:
-                new = bid not in self._claimed and self.index.get(bid) is None
+            for bid, known in zip(ids, stored, strict=True):
+                new = not known and bid not in self._claimed
                 if new:
                     self._claimed.add(bid)
                 fresh.append(new)
