@@ -45,8 +45,14 @@ def test_lookups_are_exact_even_with_shared_prefixes() -> None:
         assert idx.get(bid) == loc
     assert idx.get(prefix + bytes(24)) is None
     assert idx.get(b"n" * 32) == Location(pack, 1, 2, 3)
+    # The vectorized lookups agree with the exact one, prefix collisions and misses included.
+    probe = [bid for bid, _ in items] + [prefix + bytes(24), b"n" * 32, os.urandom(32)]
+    assert idx.get_many(probe) == [idx.get(b) for b in probe]
+    assert idx.has_many(probe) == [idx.get(b) is not None for b in probe]
     idx.compact()
     assert idx.get(b"n" * 32) == Location(pack, 1, 2, 3) and len(idx) == len(items) + 1
+    assert idx.get_many(probe) == [idx.get(b) for b in probe]
+    assert BlobIndex().get_many(probe[:3]) == [None] * 3 and BlobIndex().has_many([]) == []
 
 
 def test_damaged_index_files_are_rejected() -> None:

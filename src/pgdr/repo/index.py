@@ -176,6 +176,32 @@ class BlobIndex:
             i += 1
         return None
 
+    def get_many(self, blob_ids: list[bytes]) -> list[Location | None]:
+        """Locations of many ids at once (vectorized; a restore asks for millions)."""
+        out: list[Location | None] = [self._new.get(b) for b in blob_ids]
+        keys, order, entries = self._keys, self._order, self._entries
+        if not blob_ids or not len(keys):
+            return out
+        wanted = np.frombuffer(b"".join(b[:8] for b in blob_ids), dtype=">u8").astype(np.uint64)
+        pos = np.minimum(np.searchsorted(keys, wanted, side="left"), len(keys) - 1)
+        rows = entries[order[pos]]
+        hit = keys[pos] == wanted
+        found_ids = rows["id"]
+        packs, offs, lens, raws = (
+            rows["pack"].tolist(),
+            rows["offset"].tolist(),
+            rows["length"].tolist(),
+            rows["raw"].tolist(),
+        )
+        for i, bid in enumerate(blob_ids):
+            if out[i] is not None or not hit[i]:
+                continue
+            if found_ids[i].tobytes() == bid:
+                out[i] = Location(self._packs[packs[i]], offs[i], lens[i], raws[i])
+            else:  # prefix collision or a blob indexed twice: the exact scan
+                out[i] = self.get(bid)
+        return out
+
     def has_many(self, blob_ids: list[bytes]) -> list[bool]:
         """Membership of many ids at once: one vectorized search instead of one per id (the
         writer asks for every chunk it stores)."""

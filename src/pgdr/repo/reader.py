@@ -1,16 +1,40 @@
-"""Reading blobs back: parallel, ordered, every blob authenticated and its id re-checked."""
+"""Reading blobs back: parallel, ordered, every blob authenticated and its id re-checked.
+
+Blobs that lie next to each other in a pack (a backup stores a file's chunks in order, so a
+restore reads them in order) are fetched with ONE ranged read of up to ``SPAN_BYTES`` — on S3
+that is one GET for hundreds of blobs instead of one each. Blobs whose id is that of an
+all-zero chunk are never fetched: they are produced (or written as holes) directly.
+"""
 
 from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from pgdr.errors import IntegrityError
+from pgdr.repo import format as fmt
+from pgdr.repo.index import Location
 from pgdr.repo.repository import Repository
+
+SPAN_BYTES = 8 << 20  # one ranged read covers at most this much of a pack
+SPAN_GAP = 256 << 10  # blobs this close together are read in one range (the gap is wasted)
+ZERO_SIZES = (8192, 32 * 1024, 1 << 20)  # chunk sizes whose all-zero id is worth knowing
+
+
+@dataclass
+class _Span:
+    """Consecutive blobs of one pack read with one ranged get (or zero blobs: no read)."""
+
+    pack_id: bytes | None  # None: every blob is a known zero blob
+    start: int = 0
+    end: int = 0
+    blobs: list[tuple[bytes, Location | None, int]] = field(default_factory=list)
 
 
 class BlobReader:
@@ -18,35 +42,112 @@ class BlobReader:
         self.repo = repo
         self._workers = workers or max(4, (os.cpu_count() or 2) * 2)
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="pgdr-read")
+        self._zeros = {repo.blob_id(bytes(n)): n for n in ZERO_SIZES}
 
     def read(self, blob_id: bytes) -> bytes:
         return self.repo.read_blob(blob_id)
 
     def iter_read(self, ids: Iterable[bytes]) -> Iterator[bytes]:
-        """Blobs in the order given, fetched ``workers`` ahead."""
-        window: deque[Future[bytes]] = deque()
-        for bid in ids:
-            window.append(self._pool.submit(self.repo.read_blob, bid))
+        """Blobs in the order given, fetched ahead in parallel, adjacent ones together."""
+        window: deque[Future[list[bytes]]] = deque()
+        for span in self._spans(ids):
+            window.append(self._pool.submit(self._read_span, span))
             if len(window) >= self._workers * 2:
-                yield window.popleft().result()
+                yield from window.popleft().result()
         while window:
-            yield window.popleft().result()
+            yield from window.popleft().result()
 
     def write_file(self, ids: Iterable[bytes], path: str | Path, *, sparse: bool = True) -> int:
         """Write blobs to a file; returns its size. Zero blobs become holes when ``sparse``.
         The file is fsynced before returning."""
-        n = 0
-        with open(path, "wb") as f:
-            for data in self.iter_read(ids):
-                if sparse and _is_zero(data):
-                    f.seek(len(data), os.SEEK_CUR)
-                else:
-                    f.write(data)
-                n += len(data)
-            f.truncate(n)
-            f.flush()
-            os.fsync(f.fileno())
-        return n
+        ids = list(ids)
+        return self.write_files([(Path(path), ids)], sparse=sparse)[0]
+
+    def write_files(
+        self,
+        files: Iterable[tuple[Path, list[bytes]]],
+        *,
+        sparse: bool = True,
+        done: Callable[[Path, int], None] | None = None,
+        fsync: bool = True,
+    ) -> list[int]:
+        """Write many files from one ordered stream of blobs, so fetching runs ahead across
+        file boundaries (a restore of many small files stays parallel). Returns the sizes.
+        With ``fsync=False`` the caller makes the files durable (e.g. one ``syncfs``)."""
+        plan = [(p, ids) for p, ids in files]
+        blobs = self.iter_read(bid for _p, ids in plan for bid in ids)
+        sizes = []
+        for path, ids in plan:
+            n = 0
+            with open(path, "wb") as f:
+                for _ in range(len(ids)):
+                    data = next(blobs)
+                    if sparse and _is_zero(data):
+                        f.seek(len(data), os.SEEK_CUR)
+                    else:
+                        f.write(data)
+                    n += len(data)
+                f.truncate(n)
+                if fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            sizes.append(n)
+            if done is not None:
+                done(path, n)
+        return sizes
+
+    def _located(self, ids: Iterable[bytes]) -> Iterator[tuple[bytes, Location | None]]:
+        index = self.repo.index
+        batch: list[bytes] = []
+        for bid in ids:
+            batch.append(bid)
+            if len(batch) >= 4096:
+                yield from zip(batch, index.get_many(batch), strict=True)
+                batch = []
+        yield from zip(batch, index.get_many(batch), strict=True)
+
+    def _spans(self, ids: Iterable[bytes]) -> Iterator[_Span]:
+        span: _Span | None = None
+        for bid, loc in self._located(ids):
+            zero = self._zeros.get(bid)
+            if zero is not None:
+                if span is None or span.pack_id is not None:
+                    if span is not None:
+                        yield span
+                    span = _Span(None)
+                span.blobs.append((bid, None, zero))
+                continue
+            if loc is None:
+                raise IntegrityError(f"blob {bid.hex()} is not in the index")
+            end = loc.offset + loc.length
+            if (
+                span is None
+                or span.pack_id != loc.pack_id
+                or not (span.start <= loc.offset <= span.end + SPAN_GAP)
+                or max(span.end, end) - span.start > SPAN_BYTES
+            ):
+                if span is not None:
+                    yield span
+                span = _Span(loc.pack_id, loc.offset, end)
+            span.end = max(span.end, end)
+            span.blobs.append((bid, loc, loc.raw_length))
+        if span is not None:
+            yield span
+
+    def _read_span(self, span: _Span) -> list[bytes]:
+        if span.pack_id is None:
+            return [bytes(n) for _bid, _loc, n in span.blobs]
+        key = fmt.pack_key(span.pack_id)
+        data = memoryview(self.repo.backend.get(key, span.start, span.end - span.start))
+        out = []
+        for bid, loc, _n in span.blobs:
+            assert loc is not None
+            rel = loc.offset - span.start
+            piece = data[rel : rel + loc.length]
+            if len(piece) != loc.length:
+                raise IntegrityError(f"{key}@{loc.offset}: pack is shorter than its index says")
+            out.append(self.repo.open_blob(bid, piece, f"{key}@{loc.offset}"))
+        return out
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -56,6 +157,24 @@ class BlobReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def sync_filesystem(path: Path) -> None:
+    """Make everything written under ``path`` durable with one ``syncfs(2)`` of its file
+    system — far cheaper than an fsync per file when a restore writes thousands of them.
+    Falls back to ``sync()`` where syncfs is unavailable."""
+    import ctypes
+    import ctypes.util
+
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        if libc.syncfs(fd) != 0:
+            raise OSError(ctypes.get_errno(), "syncfs failed", str(path))
+    except (AttributeError, OSError):
+        os.sync()
+    finally:
+        os.close(fd)
 
 
 def _is_zero(data: bytes) -> bool:
