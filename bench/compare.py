@@ -198,6 +198,32 @@ class Bench:
         c.destroy()
         return out
 
+    def keep_up(self, seconds: int, command: str) -> tuple[int, int, float]:
+        """Archive with ``command`` while pgbench runs at full speed: (max and final number of
+        segments waiting in pg_wal/archive_status, WAL MB written per second)."""
+        self.set_archive_command(command)
+        status = self.src.data_dir / "pg_wal" / "archive_status"
+        start_lsn = self.src.sql("SELECT pg_current_wal_lsn()")[0][0]
+        runas = resolve_runas()
+        prefix = ["runuser", "-u", runas.name, "--"] if runas.switches else []
+        bench = subprocess.Popen(
+            [
+                *prefix,
+                str(self.src.bindir / "pgbench"), "-n", "-c", "2", "-T", str(seconds),
+                "-h", str(self.src.socket_dir), "-p", str(self.src.port), "postgres",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        peak = 0
+        while bench.poll() is None:
+            peak = max(peak, sum(1 for p in status.iterdir() if p.name.endswith(".ready")))
+            time.sleep(0.2)
+        final = sum(1 for p in status.iterdir() if p.name.endswith(".ready"))
+        query = f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{start_lsn}') / 1e6"
+        (mb,) = self.src.sql(query)[0]
+        return peak, final, float(mb) / seconds
+
     def drain(self, segments: int, command: str) -> float:
         """ms per segment to archive a backlog of ``segments`` WAL files."""
         self.set_archive_command("false")
@@ -256,6 +282,17 @@ def main() -> None:
         print(f"\n| WAL backlog of {args.segments} segments | ms per segment |\n|---|---|")
         for k, v in drains.items():
             print(f"| {k} | {v:.0f} |")
+        print(
+            f"\n| archiving during pgbench -c 2 -T {args.pgbench_seconds} | peak .ready | "
+            "final .ready | WAL MB/s |\n|---|---|---|---|"
+        )
+        for label, cmd in (
+            ("pgdr async", async_archive_command(pgdr_cmd, spool)),
+            ("pgdr sync", f"{pgdr_cmd} wal-push %p"),
+            ("pgBackRest async", f"{shlex.join(b.pgbr)} --archive-async archive-push %p"),
+        ):
+            peak, final, rate = b.keep_up(args.pgbench_seconds, cmd)
+            print(f"| {label} | {peak} | {final} | {rate:.1f} |")
         r = res
         print("\n| ratio (pgdr / peer) | value | goal |\n|---|---|---|")
         print(
