@@ -124,6 +124,34 @@ class Sealer:
         header = HEADER.pack(MAGIC, FORMAT_VERSION, otype, flags, 0, NO_KEY_ID, NO_NONCE)
         return b"".join((header, payload, _checksum(header, context, payload)))
 
+    @property
+    def current_key_id(self) -> bytes:
+        return self._key_id
+
+    def reseal(
+        self, data: bytes | memoryview, context: bytes, what: str, expect: ObjectType | None = None
+    ) -> bytes:
+        """The same object sealed under the current data key: authenticated with whichever
+        key sealed it, re-encrypted without decompressing (its flags are kept). Unencrypted
+        objects are checked and returned as they are."""
+        h = parse_header(data, what)
+        if expect is not None and h.type != expect:
+            raise IntegrityError(f"{what}: expected a {expect.name} object, found {h.type.name}")
+        if not (h.flags & FLAG_ENCRYPTED) or not self.encrypted:
+            self.open(data, context, what, expect)
+            return bytes(data)
+        aead = self._aeads.get(h.key_id)
+        if aead is None:
+            raise IntegrityError(f"{what}: sealed with unknown data key {h.key_id.hex()}")
+        header = bytes(data[:HEADER_LEN])
+        try:
+            payload = aead.decrypt(h.nonce, bytes(data[HEADER_LEN:]), header + context)
+        except InvalidTag:
+            raise IntegrityError(f"{what}: authentication failed (damaged or forged)") from None
+        nonce = os.urandom(NONCE_LEN)
+        new = HEADER.pack(MAGIC, FORMAT_VERSION, h.type, h.flags, 0, self._key_id, nonce)
+        return new + self._aeads[self._key_id].encrypt(nonce, payload, new + context)
+
     def open(
         self,
         data: bytes | memoryview,
@@ -160,6 +188,11 @@ class Sealer:
             except zstandard.ZstdError as e:
                 raise IntegrityError(f"{what}: cannot decompress: {e}") from None
         return payload
+
+
+def key_id_of(data: bytes | memoryview, what: str) -> bytes:
+    """The data key id in an envelope's header (zeros when unencrypted)."""
+    return parse_header(data, what).key_id
 
 
 def _checksum(header: bytes, context: bytes, payload: bytes | memoryview) -> bytes:

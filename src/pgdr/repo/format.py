@@ -34,6 +34,7 @@ INDEX_PREFIX = "index/"
 MANIFESTS_PREFIX = "manifests/"
 LOCKS_PREFIX = "locks/"
 WAL_PREFIX = "wal/"
+PLANS_PREFIX = "plans/"  # garbage-collection deletion plans (docs/design.md §10)
 
 ID_LEN = 32  # blob, pack and index ids: 32 bytes, 64 hex characters in object names
 TAG_LEN = 16

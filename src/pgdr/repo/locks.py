@@ -5,7 +5,9 @@ A lock is an immutable object ``locks/<UTC time>-<16 hex>`` with a small JSON bo
 
 1. Write our lock object first, then list ``locks/``.
 2. Conflict rule: exclusive conflicts with any other live lock; shared conflicts only with a
-   live exclusive lock. On conflict we delete our own object and fail (or back off with
+   live exclusive lock; delete (GC, expire, explicit deletes, rekey) conflicts with exclusive
+   and with another delete lock, not with shared writers — GC's deletion plan protocol makes
+   it safe next to them (below). On conflict we delete our own object and fail (or back off with
    jitter and retry until ``wait`` runs out). Two contenders that see each other both back
    off; random back-off breaks the tie.
 3. A lock is stale when it has expired, or when it names this host and a pid that is no
@@ -14,11 +16,14 @@ A lock is an immutable object ``locks/<UTC time>-<16 hex>`` with a small JSON bo
 4. Holders refresh by writing a NEW object with a later expiry and then deleting the old one:
    objects stay immutable (Object Lock friendly).
 
-Garbage collection with concurrent writers (retention issue): GC writes a deletion plan, THEN
-lists live locks, and sweeps only once every lock that was live at plan time is gone. A
+Garbage collection with concurrent writers (``pgdr.repo.gc``): GC writes a deletion plan,
+THEN lists live locks, and sweeps only once every lock that was live at plan time is gone. A
 writer writes its lock, THEN lists plans. If GC did not see a writer's lock, that lock's put
 completed after GC's listing began, which is after the plan was durable, so the writer's
-later listing sees the plan and it will not deduplicate against planned packs.
+later listing sees the plan and it will not deduplicate against planned packs. A refresh
+replaces a lock object (new id), so a holder is identified by (host, pid, created).
+
+Lock objects are written as transient (never under S3 Object Lock): they must stay deletable.
 """
 
 from __future__ import annotations
@@ -38,10 +43,11 @@ from typing import Literal
 
 from pgdr.errors import PgdrError, RepositoryLocked
 from pgdr.repo.format import LOCKS_PREFIX
-from pgdr.storage.base import Backend
+from pgdr.storage.base import Backend, PutOptions
 
 log = logging.getLogger(__name__)
-Kind = Literal["shared", "exclusive"]
+Kind = Literal["shared", "exclusive", "delete"]
+Holder = tuple[str, int, float]  # host, pid, created: stable across refreshes
 
 
 def _pid_alive(pid: int) -> bool:
@@ -70,6 +76,10 @@ class LockInfo:
     expires: float
     stale: bool = False
     reason: str = ""
+
+    @property
+    def holder(self) -> Holder:
+        return (self.host, self.pid, self.created)
 
     def describe(self) -> str:
         since = datetime.fromtimestamp(self.created, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -152,6 +162,10 @@ class LockManager:
     def live_lock_ids(self) -> set[str]:
         return {i.id for i in self.list_locks() if not i.stale}
 
+    def live_holders(self) -> dict[Holder, LockInfo]:
+        """Live locks by holder (a refreshed lock keeps its holder, not its id)."""
+        return {i.holder: i for i in self.list_locks() if not i.stale}
+
     def remove_stale(self) -> list[LockInfo]:
         stale = [i for i in self.list_locks() if i.stale]
         for i in stale:
@@ -186,7 +200,11 @@ class LockManager:
             "created": created,
             "expires": now + self.ttl,
         }
-        self.backend.put(LOCKS_PREFIX + lock_id, json.dumps(doc, separators=(",", ":")).encode())
+        self.backend.put(
+            LOCKS_PREFIX + lock_id,
+            json.dumps(doc, separators=(",", ":")).encode(),
+            PutOptions(transient=True),
+        )
         return lock_id
 
     def acquire(
@@ -214,9 +232,17 @@ class LockManager:
         for info in self.list_locks():
             if info.id == own_id or info.stale:
                 continue
-            if kind == "exclusive" or info.kind == "exclusive":
+            if conflicts(kind, info.kind):
                 return info
         return None
+
+
+def conflicts(mine: str, theirs: str) -> bool:
+    """Exclusive excludes everything; two delete locks exclude each other; shared writers
+    coexist with each other and with a delete lock (GC's plan protocol covers them)."""
+    if "exclusive" in (mine, theirs):
+        return True
+    return mine == theirs == "delete"
 
 
 def _with(info: LockInfo, stale: bool, reason: str) -> LockInfo:

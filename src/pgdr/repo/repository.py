@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +67,12 @@ class Manifest:
         return len(self.refs) // fmt.ID_LEN
 
 
+def active_index_ids(objs: dict[bytes, IndexFile]) -> list[bytes]:
+    """Index objects that no present index object supersedes, sorted."""
+    superseded = {sid for f in objs.values() for sid in f.supersedes}
+    return sorted(i for i in objs if i not in superseded)
+
+
 def _kms_funcs() -> tuple[Any, Any]:
     from pgdr.repo.kms import kms_unwrap, kms_wrap
 
@@ -93,6 +100,7 @@ class Repository:
         )
         self._id_key = master.id_key if master else None
         self._index: BlobIndex | None = None
+        self._reload_lock = threading.Lock()
 
     # --- creation and opening ------------------------------------------------------------
 
@@ -244,6 +252,21 @@ class Repository:
             raise IntegrityError("keyring: repository has no keyring object")
         return Keyring.merge(rings)
 
+    def add_data_key(self) -> bytes:
+        """Rotate the data key: write a new keyring object holding every known key plus a
+        new one, which becomes current (newest keyring wins on open, §5). Old data stays
+        readable; new objects are sealed with the new key. Returns the new key id."""
+        if self.master is None or self.keyring is None:
+            raise UsageError("an unencrypted repository has no data keys")
+        fresh = Keyring.new()
+        ring = Keyring({**self.keyring.keys, **fresh.keys}, fresh.current)
+        if ring.created <= self.keyring.created:  # clock behind the newest keyring: stay newest
+            ring.created = self.keyring.created + 1e-6
+        self._write_keyring(ring)
+        self.keyring = self._read_keyring()
+        self.sealer = Sealer(self.keyring.keys, self.keyring.current, self.config.compression_level)
+        return fresh.current
+
     def key_slots(self) -> list[tuple[str, KeySlot | None]]:
         """All slots, each with its parsed content or None when damaged."""
         out: list[tuple[str, KeySlot | None]] = []
@@ -345,14 +368,34 @@ class Repository:
         plain = self.sealer.open(data, INDEX_CONTEXT, key, ObjectType.INDEX)
         return IndexFile.decode(plain, key)
 
+    def read_index_objects(self) -> dict[bytes, IndexFile]:
+        """Every index object by id, superseded ones included. An object that vanishes
+        between list and get was retired by garbage collection after its replacement was
+        written: list again."""
+        for attempt in range(5):
+            keys = [i.key for i in self.backend.list(fmt.INDEX_PREFIX)]
+            try:
+                with ThreadPoolExecutor(max_workers=8) as pool:
+                    files = list(pool.map(self.read_index_file, keys))
+            except ObjectNotFound:
+                if attempt == 4:
+                    raise
+                continue
+            return {
+                bytes.fromhex(k[len(fmt.INDEX_PREFIX) :]): f
+                for k, f in zip(keys, files, strict=True)
+            }
+        raise AssertionError("unreachable")
+
     def load_index(self) -> BlobIndex:
+        """The index as readers and writers see it: every index object that no other
+        present index object supersedes (docs/design.md §7)."""
+        objs = self.read_index_objects()
         from pgdr.repo.index import BlobIndex
 
         idx = BlobIndex()
-        keys = [i.key for i in self.backend.list(fmt.INDEX_PREFIX)]
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            for key, f in zip(keys, pool.map(self.read_index_file, keys), strict=True):
-                idx.load(bytes.fromhex(key[len(fmt.INDEX_PREFIX) :]), f)
+        for index_id in active_index_ids(objs):
+            idx.load(index_id, objs[index_id])
         return idx
 
     def write_index(
@@ -378,9 +421,27 @@ class Repository:
             loc = self.index.get(blob_id)
             if loc is None:
                 raise IntegrityError(f"blob {blob_id.hex()} is not in the index")
-        what = f"{fmt.pack_key(loc.pack_id)}@{loc.offset}"
-        data = self.backend.get(fmt.pack_key(loc.pack_id), loc.offset, loc.length)
-        return self.open_blob(blob_id, data, what)
+            try:
+                data = self.backend.get(fmt.pack_key(loc.pack_id), loc.offset, loc.length)
+            except ObjectNotFound:
+                # Garbage collection may have repacked the blob since we loaded the index.
+                moved = self._relocate(blob_id, loc)
+                if moved is None:
+                    raise
+                loc = moved
+                data = self.backend.get(fmt.pack_key(loc.pack_id), loc.offset, loc.length)
+        else:
+            data = self.backend.get(fmt.pack_key(loc.pack_id), loc.offset, loc.length)
+        return self.open_blob(blob_id, data, f"{fmt.pack_key(loc.pack_id)}@{loc.offset}")
+
+    def _relocate(self, blob_id: bytes, old: Location) -> Location | None:
+        """Reload the index once if it still places ``blob_id`` at ``old``; the new place,
+        or None when the blob did not move."""
+        with self._reload_lock:
+            if self._index is not None and self._index.get(blob_id) == old:
+                self._index = self.load_index()
+            new = self.index.get(blob_id)
+        return new if new is not None and new != old else None
 
     def open_blob(self, blob_id: bytes, envelope: bytes | memoryview, what: str) -> bytes:
         plain = self.sealer.open(envelope, blob_id, what, ObjectType.BLOB)

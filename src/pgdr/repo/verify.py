@@ -18,11 +18,11 @@ import numpy as np
 from pgdr.errors import IntegrityError, PgdrError
 from pgdr.repo import format as fmt
 from pgdr.repo.format import ObjectType
-from pgdr.repo.index import BlobIndex, Location
+from pgdr.repo.index import BlobIndex, IndexFile, Location
 from pgdr.repo.keys import decode_slot
 from pgdr.repo.pack import pack_id_of, scan_pack
 from pgdr.repo.repoconfig import check_config_tag
-from pgdr.repo.repository import Repository
+from pgdr.repo.repository import Repository, active_index_ids
 
 Progress = Callable[[str, int, int], None]
 
@@ -39,6 +39,7 @@ class VerifyReport:
     checked: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     problems: list[Problem] = field(default_factory=list)
     unreferenced_packs: int = 0
+    superseded_index_files: int = 0
     bytes_read: int = 0
 
     @property
@@ -81,14 +82,19 @@ def verify(
                 repo._read_keyring_object(info.key)
             except PgdrError as e:
                 rep.add(info.key, e)
-    # index files
+    # index files; one superseded by another present index object (garbage collection or a
+    # rebuild wrote its replacement, deletion pending) is checked but not used
     index = BlobIndex()
+    files: dict[bytes, IndexFile] = {}
     for key in list(repo.iter_index_keys()):
         rep.checked["index"] += 1
         try:
-            index.load(bytes.fromhex(key[len(fmt.INDEX_PREFIX) :]), repo.read_index_file(key))
+            files[bytes.fromhex(key[len(fmt.INDEX_PREFIX) :])] = repo.read_index_file(key)
         except (PgdrError, ValueError) as e:
             rep.add(key, e)
+    for index_id in active_index_ids(files):
+        index.load(index_id, files[index_id])
+    rep.superseded_index_files = len(files) - len(index.index_ids)
     # packs: existence, size, and with read_data full content
     packs = {i.key: i.size for i in b.list(fmt.DATA_PREFIX)}
     by_pack: dict[bytes, list[tuple[bytes, Location]]] = defaultdict(list)

@@ -4,6 +4,10 @@ Work is spread over threads: keyed BLAKE3, zstd and AES-GCM run per chunk in a p
 releases the GIL), sealed blobs go into packs, full packs upload on a separate I/O pool.
 Write order: a pack is uploaded before any index names it; ``flush`` writes the index for
 every uploaded pack; only then may a caller write a manifest (``commit_manifest``).
+
+Garbage collection (docs/design.md §10): a writer MUST hold a lock (shared) before it creates
+a BlobWriter; the writer then lists GC's deletion plans and never deduplicates against a
+planned pack (such a blob is stored again).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pgdr.repo import format as fmt
 from pgdr.repo.format import ObjectType
 from pgdr.repo.index import Location
 from pgdr.repo.pack import PackBuilder
+from pgdr.repo.plans import planned_packs
 from pgdr.repo.repository import Repository
 
 Inspector = Callable[[int, bytes], None]
@@ -72,6 +77,7 @@ class BlobWriter:
         index_every_packs: int = 8,
     ) -> None:
         self.repo = repo
+        self._planned = planned_packs(repo.backend)  # after our lock: see docs/design.md §10
         self.index = repo.index
         self.stats = WriteStats()
         self._workers = workers or os.cpu_count() or 2
@@ -178,6 +184,8 @@ class BlobWriter:
         ids = [self._zero_id(c) or self.repo.blob_id(c) for c in chunks]
         fresh = []
         stored = self.index.has_many(ids)
+        if self._planned:  # GC plans to delete some packs: never deduplicate against them
+            stored = [known and self._stored(bid) for bid, known in zip(ids, stored, strict=True)]
         with self._lock:
             for bid, known in zip(ids, stored, strict=True):
                 new = not known and bid not in self._claimed
@@ -189,6 +197,10 @@ class BlobWriter:
             (bid, seal(ObjectType.BLOB, c, bid) if new else None, len(c))
             for bid, c, new in zip(ids, chunks, fresh, strict=True)
         ]
+
+    def _stored(self, bid: bytes) -> bool:
+        loc = self.index.get(bid)
+        return loc is not None and loc.pack_id not in self._planned
 
     def _zero_id(self, chunk: bytes | memoryview) -> bytes | None:
         # Holes in sparse files and zeroed pages are common: skip hashing them. (NumPy, not

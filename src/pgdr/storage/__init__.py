@@ -23,7 +23,8 @@ class StorageOptions:
     sse_kms_key_id: str | None = None
     storage_class: str | None = None
     object_lock_mode: str | None = None
-    object_lock_days: int | None = None
+    #: Retain-until = write time + this many days (fractions allowed: tests use seconds).
+    object_lock_days: float | None = None
     multipart_threshold: int = 64 << 20
     multipart_chunksize: int = 16 << 20
     connect_timeout: float = 5.0

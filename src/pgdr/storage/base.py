@@ -28,6 +28,9 @@ class PutOptions:
 
     #: S3 Object Lock retain-until date (UTC). Mode comes from the backend's settings.
     retain_until: datetime | None = None
+    #: The object is deleted by pgdr in normal operation (locks, deletion plans): never put it
+    #: under Object Lock, whatever the backend's default retention.
+    transient: bool = False
 
 
 @runtime_checkable

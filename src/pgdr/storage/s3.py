@@ -142,6 +142,8 @@ class S3Backend:
             args["SSEKMSKeyId"] = o.sse_kms_key_id
         if o.storage_class:
             args["StorageClass"] = o.storage_class
+        if options is not None and options.transient:
+            return args  # locks and deletion plans must stay deletable
         retain = options.retain_until if options else None
         if retain is None and o.object_lock_mode and o.object_lock_days:
             retain = datetime.now(UTC) + timedelta(days=o.object_lock_days)
@@ -214,6 +216,23 @@ class S3Backend:
             return dict(self._s3.head_object(Bucket=self.bucket, Key=self._key(key)))
         except (ClientError, BotoCoreError) as e:
             self._fail(e, "stat", key)
+
+    def extend_retention(self, key: str, until: datetime) -> bool:
+        """Move an object's Object Lock retain-until date later (never earlier: S3 refuses
+        that in compliance mode and pgdr never wants it). False when the bucket has no lock
+        configured for pgdr."""
+        if not self.opts.object_lock_mode:
+            return False
+        try:
+            self._s3.put_object_retention(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                Retention={"Mode": self.opts.object_lock_mode, "RetainUntilDate": until},
+                ChecksumAlgorithm="SHA256",
+            )
+        except (ClientError, BotoCoreError) as e:
+            self._fail(e, "extend the retention of", key)
+        return True
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         out: list[ObjectInfo] = []
