@@ -26,6 +26,10 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── KeyMissing (42)                no key source configured or key file missing
     │   └── KmsError (43)                  the KMS refused or failed
     ├── PostgresError (50)
+    ├── RetentionError (80)
+    │   ├── ProtectedByRetention (80)   deleting what the retention policy keeps, without --force
+    │   ├── ConfirmationRequired (81)   --force without the typed confirmation (or it differs)
+    │   └── BackupNotFound (82)         no backup with that id
     └── Interrupted (130)
 """
 
@@ -179,6 +183,34 @@ class KmsError(KeyProblem):
 class PostgresError(PgdrError):
     exit_code = 50
     kind = "postgres"
+
+
+# --- retention and deletion protection -----------------------------------------------------
+
+
+class RetentionError(PgdrError):
+    exit_code = 80
+    kind = "retention"
+
+
+class ProtectedByRetention(RetentionError):
+    """A delete of something the retention policy keeps (inside the window, the window's
+    anchor, or a kept count), without --force."""
+
+    exit_code = 80
+    kind = "protected"
+
+
+class ConfirmationRequired(RetentionError):
+    """--force was given but not the typed confirmation (or a different one)."""
+
+    exit_code = 81
+    kind = "confirmation-required"
+
+
+class BackupNotFound(RetentionError):
+    exit_code = 82
+    kind = "backup-not-found"
 
 
 class Interrupted(PgdrError):

@@ -44,6 +44,7 @@ from pgdr.repo.locks import Lock, LockManager
 from pgdr.repo.plans import Plan, list_plans, record_waits, write_plan
 from pgdr.repo.repack import RepackStats, group_by_pack, repack, scan_locations
 from pgdr.repo.repository import Repository, active_index_ids
+from pgdr.storage.base import ObjectInfo
 
 INDEX_CHUNK = 1 << 20  # entries per index object written by GC
 
@@ -58,6 +59,8 @@ class GcOptions:
     dry_run: bool = False
     #: Packs that must be rewritten whatever their use (rekey: sealed with an old data key).
     rewrite: Callable[[bytes], bool] | None = None
+    #: Write a new index object (superseding all) even if no pack is deleted (rekey).
+    rewrite_index: bool = False
     purpose: str = "gc"
 
 
@@ -172,12 +175,10 @@ def _collect(
         id_array(b for b, _ in moved),
     )
     doomed -= sp.spared
-    rep.spared_packs, rep.rescued_blobs, rep.missing_blobs = (
-        len(sp.spared),
-        len(sp.rescue),
-        sp.missing,
-    )
-    rewrite_index = bool(active.in_packs(doomed).any() or moved or sp.rescue)
+    rep.spared_packs += len(sp.spared)
+    rep.rescued_blobs += len(sp.rescue)
+    rep.missing_blobs = max(rep.missing_blobs, sp.missing)
+    rewrite_index = bool(opts.rewrite_index or active.in_packs(doomed).any() or moved or sp.rescue)
     if rewrite_index:
         survivors = active.select(~active.in_packs(doomed)).items()
         _write_index(repo, survivors + moved + sp.rescue, list(objs), rep)
@@ -236,9 +237,11 @@ def _sweep(
     own.check()  # someone ran `repo unlock --all`: another GC may be running; stop
     refs = referenced_blobs(repo)
     objs = repo.read_index_objects()
-    present = {_pack_of(i.key): i.size for i in repo.backend.list(fmt.DATA_PREFIX)}
-    active = Entries.of(objs[i] for i in active_index_ids(objs))
-    doomed = set(plan.packs) & set(present)
+    listing = list(repo.backend.list(fmt.DATA_PREFIX))
+    present = {_pack_of(i.key): i.size for i in listing}
+    active_ids = active_index_ids(objs)
+    active = Entries.of(objs[i] for i in active_ids)
+    doomed = set(plan.packs) & set(present) - _stored_again(listing, plan)
     sp = spare(
         refs,
         active,
@@ -247,27 +250,45 @@ def _sweep(
         doomed,
         lambda p: scan_locations(repo, p),
     )
-    if sp.rescue:
-        _write_index(repo, sp.rescue, [], rep)
     rep.spared_packs += len(sp.spared)
     rep.rescued_blobs += len(sp.rescue)
     rep.missing_blobs = max(rep.missing_blobs, sp.missing)
-    for pack in sorted(doomed - sp.spared):
+    remove = doomed - sp.spared
+    # An index object written after the mark (a writer that then died) may name a pack we
+    # remove: replace it by one without those entries before the pack goes.
+    stale = [i for i in active_ids if remove.intersection(objs[i].packs)]
+    if stale or sp.rescue:
+        named = Entries.of(objs[i] for i in stale)
+        kept = named.select(~named.in_packs(remove)).items()
+        _write_index(repo, kept + sp.rescue, stale, rep)
+    for pack in sorted(remove):
         if _delete(repo, fmt.pack_key(pack), rep):
             rep.packs_deleted += 1
             rep.bytes_deleted += present[pack]
     retiring = set(plan.indexes)
     superseded = {s for i, f in objs.items() if i not in retiring for s in f.supersedes}
-    for index_id in plan.indexes:
+    for index_id in [*plan.indexes, *stale]:
         if (
             index_id in objs
-            and index_id in superseded
+            and (index_id in superseded or index_id in stale)
             and _delete(repo, fmt.index_key(index_id), rep)
         ):
             rep.index_files_retired += 1
     repo.backend.delete(plan.key)
     rep.plans_finished += 1
     return True
+
+
+def _stored_again(listing: list[ObjectInfo], plan: Plan) -> set[bytes]:
+    """Planned packs stored (again) at or after the plan: identical content written by a
+    writer that started after the plan (deterministic packs of unencrypted repositories)."""
+    if plan.first_stored is None:
+        return set()
+    return {
+        _pack_of(i.key)
+        for i in listing
+        if i.modified is not None and i.modified >= plan.first_stored
+    }
 
 
 def _wait_for_writers(

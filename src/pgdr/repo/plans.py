@@ -16,7 +16,8 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from pgdr.errors import PgdrError
 from pgdr.repo.format import PLANS_PREFIX
@@ -38,6 +39,10 @@ class Plan:
     #: Lock holders live right after the plan was durable; None: not recorded (a crash came
     #: between the plan and its listing of locks): wait for every live lock instead.
     waits: list[Holder] | None = None
+    #: When the first version of the plan was stored, by the storage's clock. A planned
+    #: pack stored at or after it was written again (unencrypted repositories have
+    #: deterministic packs) and is spared.
+    first_stored: datetime | None = None
 
     @property
     def key(self) -> str:
@@ -54,6 +59,7 @@ class Plan:
             "packs": [p.hex() for p in self.packs],
             "indexes": [i.hex() for i in self.indexes],
             "waits": None if self.waits is None else [list(h) for h in self.waits],
+            "first_stored": self.first_stored.isoformat() if self.first_stored else None,
         }
         return json.dumps(doc, separators=(",", ":")).encode()
 
@@ -61,6 +67,7 @@ class Plan:
     def from_json(cls, plan_id: str, data: bytes) -> Plan:
         doc = json.loads(data)
         waits = doc.get("waits")
+        stored = doc.get("first_stored")
         return cls(
             plan_id,
             float(doc["created"]),
@@ -70,6 +77,7 @@ class Plan:
             [bytes.fromhex(p) for p in doc["packs"]],
             [bytes.fromhex(i) for i in doc["indexes"]],
             None if waits is None else [(str(h), int(p), float(c)) for h, p, c in waits],
+            datetime.fromisoformat(stored) if stored else None,
         )
 
 
@@ -92,17 +100,15 @@ def write_plan(
 
 
 def record_waits(backend: Backend, plan: Plan, waits: list[Holder]) -> Plan:
-    """Replace the plan by one that also names the locks to wait for. Written before the
-    first is deleted, so a plan naming these packs exists at every moment."""
-    full = Plan(
-        _new_id(plan.created),
-        plan.created,
-        plan.purpose,
-        plan.host,
-        plan.pid,
-        plan.packs,
-        plan.indexes,
-        sorted(waits),
+    """Replace the plan by one that also names the locks to wait for and when the first
+    version was stored. Written before the first is deleted, so a plan naming these packs
+    exists at every moment."""
+    info = backend.stat(plan.key)
+    full = replace(
+        plan,
+        plan_id=_new_id(plan.created),
+        waits=sorted(waits),
+        first_stored=info.modified if info is not None else None,
     )
     backend.put(full.key, full.to_json(), PutOptions(transient=True))
     backend.delete(plan.key)
@@ -114,7 +120,8 @@ def list_plans(backend: Backend) -> list[Plan]:
     for info in backend.list(PLANS_PREFIX):
         plan_id = info.key[len(PLANS_PREFIX) :]
         try:
-            out.append(Plan.from_json(plan_id, backend.get(info.key)))
+            plan = Plan.from_json(plan_id, backend.get(info.key))
+            out.append(plan if plan.first_stored else replace(plan, first_stored=info.modified))
         except PgdrError:
             continue  # finished and deleted between list and get
         except (ValueError, KeyError, TypeError):

@@ -86,7 +86,7 @@ class Decision:
     restorable_from: datetime | None = None
     warnings: list[str] = field(default_factory=list)
 
-    def kept(self, name: str) -> Verdict | None:
+    def verdict(self, name: str) -> Verdict | None:
         return next((v for v in self.backups if v.name == name), None)
 
     @property
@@ -165,7 +165,7 @@ def decide(
 
 def protection(decision: Decision, backup_id: str) -> str | None:
     """Why the policy keeps a backup (so deleting it needs --force), or None."""
-    v = decision.kept(backup_id)
+    v = decision.verdict(backup_id)
     return v.reason if v is not None and v.keep else None
 
 

@@ -1,0 +1,193 @@
+"""Result objects of expire, delete-backup, gc, rekey and data-key rotation, each with a text
+rendering and ``audit_entry()``: who did what, forced or not, to which ids — what an audit
+log entry records."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from pgdr.humanize import human
+from pgdr.repo.gc import GcReport
+
+
+def actor() -> dict[str, Any]:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return {"user": user, "host": socket.gethostname(), "pid": os.getpid()}
+
+
+def render_gc(console: Console, g: GcReport) -> None:
+    verb = "would delete" if g.dry_run else "deleted"
+    console.print(
+        f"gc: {g.packs} pack(s), {human(g.pack_bytes)}; {verb} {g.packs_deleted} pack(s) "
+        f"({human(g.bytes_deleted)}), repacked {g.packs_repacked} moving {g.blobs_moved} "
+        f"blob(s) into {g.packs_written} new pack(s) ({human(g.bytes_written)}); index objects: "
+        f"{g.index_files_written} written, {g.index_files_retired} retired"
+    )
+    if g.spared_packs:
+        console.print(f"gc: spared {g.spared_packs} pack(s) that a new backup references")
+    if g.locked:
+        console.print(
+            f"[yellow]gc: {len(g.locked)} delete(s) refused by Object Lock[/] (skipped; a later "
+            f"run deletes them once the lock lapses), e.g. {g.locked[0]}"
+        )
+    if g.pending:
+        console.print(
+            f"[yellow]gc: deletion plan {g.pending[0]} waits for writers that were running "
+            f"when it was made[/] ({'; '.join(g.waiting_for[:2])}); the next run finishes it "
+            "(or pass --wait SECONDS)"
+        )
+    if g.damaged:
+        console.print(f"[red]gc: damaged packs left alone[/]: {', '.join(g.damaged[:3])}")
+    if g.missing_blobs:
+        console.print(f"[red]gc: {g.missing_blobs} referenced blob(s) are missing[/] (repo verify)")
+
+
+@dataclass
+class GcResult:
+    url: str
+    gc: GcReport
+    actor: dict[str, Any] = field(default_factory=actor)
+    action: str = "gc"
+
+    def render_text(self, console: Console) -> None:
+        render_gc(console, self.gc)
+        console.print(f"took {self.gc.seconds:.1f} s")
+
+    def audit_entry(self) -> dict[str, Any]:
+        g = self.gc
+        return {
+            "action": self.action,
+            "who": self.actor,
+            "forced": False,
+            "dry_run": g.dry_run,
+            "packs_deleted": g.packs_deleted,
+            "bytes_deleted": g.bytes_deleted,
+            "locked": g.locked,
+            "pending": g.pending,
+        }
+
+
+@dataclass
+class ExpireResult:
+    url: str
+    dry_run: bool
+    now: str
+    window_seconds: float
+    window_start: str
+    restorable_from: str | None
+    anchors: dict[int, str]
+    backups: list[dict[str, Any]]
+    removed_backups: list[str]
+    wal_removed: list[dict[str, Any]]
+    wal_removed_files: int
+    wal_kept_files: int
+    locked: list[str]
+    warnings: list[str]
+    unreadable: list[str]
+    gc: GcReport | None
+    bytes_before: int
+    bytes_after: int
+    seconds: float
+    actor: dict[str, Any] = field(default_factory=actor)
+    action: str = "expire"
+
+    def render_text(self, console: Console) -> None:
+        t = Table("backup", "tl", "verdict", "reason")
+        for b in self.backups:
+            verdict = "[green]keep[/]" if b["keep"] else "[red]remove[/]"
+            t.add_row(b["id"], str(b["timeline"]), verdict, b["reason"])
+        console.print(t)
+        verb = "would remove" if self.dry_run else "removed"
+        console.print(
+            f"window: {_days(self.window_seconds)} from {self.window_start}; "
+            f"{verb} {len(self.removed_backups)} backup(s) and {self.wal_removed_files} WAL "
+            f"file(s), kept {self.wal_kept_files}"
+        )
+        for w in self.wal_removed:
+            console.print(
+                f"  WAL timeline {w['timeline']}: {w['first']} .. {w['last']} ({w['files']})"
+            )
+        if self.restorable_from:
+            console.print(f"restorable from {self.restorable_from}")
+        for warning in self.warnings:
+            console.print(f"[yellow]warning[/]: {warning}")
+        if self.unreadable:
+            console.print(f"[red]unreadable backup manifests left alone[/]: {self.unreadable}")
+        if self.locked:
+            console.print(
+                f"[yellow]{len(self.locked)} delete(s) refused by Object Lock[/] (skipped; "
+                f"retried by a later run), e.g. {self.locked[0]}"
+            )
+        if self.gc is not None:
+            render_gc(console, self.gc)
+        if not self.dry_run:
+            console.print(
+                f"stored: {human(self.bytes_before)} -> {human(self.bytes_after)} "
+                f"in {self.seconds:.1f} s"
+            )
+
+    def audit_entry(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "who": self.actor,
+            "forced": False,
+            "dry_run": self.dry_run,
+            "backups_removed": self.removed_backups,
+            "wal_removed": self.wal_removed,
+            "locked": self.locked,
+            "window_start": self.window_start,
+        }
+
+
+@dataclass
+class DeleteResult:
+    url: str
+    backup_id: str
+    deleted: bool
+    forced: bool
+    #: How the forced delete was confirmed: "typed" at a prompt or "flag" (--yes-i-know).
+    confirmation: str | None
+    #: Why the retention policy kept the backup (None: it was not protected).
+    protected_reason: str | None
+    gc: GcReport | None
+    actor: dict[str, Any] = field(default_factory=actor)
+    action: str = "delete-backup"
+
+    def render_text(self, console: Console) -> None:
+        if self.protected_reason:
+            console.print(
+                f"[bold red]forced[/] delete of protected backup {self.backup_id} "
+                f"({self.protected_reason}), confirmed by {self.confirmation}"
+            )
+        console.print(f"deleted backup {self.backup_id}")
+        if self.gc is not None:
+            render_gc(console, self.gc)
+
+    def audit_entry(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "who": self.actor,
+            "forced": self.forced,
+            "confirmation": self.confirmation,
+            "backup": self.backup_id,
+            "protected_reason": self.protected_reason,
+        }
+
+
+def _days(seconds: float) -> str:
+    if seconds % 86400 == 0:
+        return f"{int(seconds // 86400)} day(s)"
+    return f"{seconds:g} s"
+
+
+__all__ = ["DeleteResult", "ExpireResult", "GcResult", "actor", "asdict"]
