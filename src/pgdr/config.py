@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -94,7 +95,29 @@ class PostgresSettings(_Model):
 
 
 class RetentionSettings(_Model):
+    """Recovery window and deletion protection (docs/design.md §8e)."""
+
     window_days: int = Field(default=35, ge=1, le=3650)
+    #: Overrides window_days (tests, short-lived setups).
+    window_seconds: int | None = Field(default=None, ge=1)
+    #: Also keep the newest N full / incremental backups, even past the window.
+    keep_full: int = Field(default=0, ge=0, le=10000)
+    keep_incremental: int = Field(default=0, ge=0, le=100000)
+    #: S3 Object Lock retain-until = write time + window + this margin, unless a
+    #: repository's s3.object_lock_days says otherwise.
+    lock_margin_days: int = Field(default=7, ge=0, le=3650)
+    #: Garbage collection repacks a pack once this fraction of it is unreferenced.
+    repack_threshold: float = Field(default=0.5, gt=0, le=1)
+
+    @property
+    def window(self) -> timedelta:
+        if self.window_seconds is not None:
+            return timedelta(seconds=self.window_seconds)
+        return timedelta(days=self.window_days)
+
+    @property
+    def lock_days(self) -> float:
+        return self.window.total_seconds() / 86400 + self.lock_margin_days
 
 
 class General(_Model):

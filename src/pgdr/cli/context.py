@@ -39,7 +39,7 @@ class CliContext:
 
     def target(self, *, unencrypted: bool = False) -> RepoTarget:
         _name, s = self.repo_settings()
-        return target_from_settings(s, unencrypted=unencrypted)
+        return target_from_settings(s, unencrypted=unencrypted, retention=self.config.retention)
 
 
 def get_context(ctx: typer.Context) -> CliContext:

@@ -12,7 +12,7 @@ import typer
 from typer.exceptions import TyperException
 
 from pgdr import __version__
-from pgdr.cli import backup_cmd, config_cmd, dev_cmd, key_cmd, repo_cmd
+from pgdr.cli import backup_cmd, config_cmd, dev_cmd, key_cmd, repo_cmd, retention_cmd
 from pgdr.cli.context import CliContext
 from pgdr.cli.report import report_error
 from pgdr.errors import PgdrError
@@ -41,6 +41,12 @@ app.command("restore")(backup_cmd.restore)
 app.command("info")(backup_cmd.info)
 app.command("setup")(backup_cmd.setup)
 app.command("check")(backup_cmd.check)
+# Retention, deletion protection and data keys (docs/design.md §8e).
+app.command("expire")(retention_cmd.expire)
+app.command("delete-backup")(retention_cmd.delete_backup)
+repo_cmd.app.command("gc")(retention_cmd.gc)
+repo_cmd.app.command("rekey")(retention_cmd.rekey)
+key_cmd.app.command("rotate-data")(retention_cmd.rotate_data)
 
 
 @app.callback()

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgdr.config import RepositorySettings
+from pgdr.config import RepositorySettings, RetentionSettings
 from pgdr.errors import ConfigError
 from pgdr.repo.keys import DEFAULT_SCRYPT_N, KeyFile, KeySource, KmsKey, Passphrase
 from pgdr.repo.repository import Repository
@@ -64,7 +64,15 @@ def open_repository(target: RepoTarget) -> Repository:
     )
 
 
-def target_from_settings(s: RepositorySettings, *, unencrypted: bool = False) -> RepoTarget:
+def target_from_settings(
+    s: RepositorySettings,
+    *,
+    unencrypted: bool = False,
+    retention: RetentionSettings | None = None,
+) -> RepoTarget:
+    lock_days: float | None = s.s3.object_lock_days
+    if lock_days is None and s.s3.object_lock_mode:  # window + margin (docs/design.md §8e)
+        lock_days = (retention or RetentionSettings()).lock_days
     storage = StorageOptions(
         endpoint=s.s3.endpoint,
         region=s.s3.region,
@@ -74,7 +82,7 @@ def target_from_settings(s: RepositorySettings, *, unencrypted: bool = False) ->
         sse_kms_key_id=s.s3.sse_kms_key_id,
         storage_class=s.s3.storage_class,
         object_lock_mode=s.s3.object_lock_mode,
-        object_lock_days=s.s3.object_lock_days,
+        object_lock_days=lock_days,
         connect_timeout=s.limits.connect_timeout_s,
         read_timeout=s.limits.read_timeout_s,
         retries=s.limits.retries,

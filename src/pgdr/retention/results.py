@@ -15,6 +15,7 @@ from rich.table import Table
 
 from pgdr.humanize import human
 from pgdr.repo.gc import GcReport
+from pgdr.repo.rekey import DataKeyRotation, RekeyReport
 
 
 def actor() -> dict[str, Any]:
@@ -26,9 +27,15 @@ def actor() -> dict[str, Any]:
 
 
 def render_gc(console: Console, g: GcReport) -> None:
-    verb = "would delete" if g.dry_run else "deleted"
+    if g.dry_run:
+        console.print(
+            f"gc (dry run): {g.packs} pack(s), {human(g.pack_bytes)}; would delete "
+            f"{g.packs_deleted} and repack {g.packs_repacked} ({g.blobs_moved} live blob(s)), "
+            f"freeing up to {human(g.bytes_deleted)}"
+        )
+        return
     console.print(
-        f"gc: {g.packs} pack(s), {human(g.pack_bytes)}; {verb} {g.packs_deleted} pack(s) "
+        f"gc: {g.packs} pack(s), {human(g.pack_bytes)}; deleted {g.packs_deleted} pack(s) "
         f"({human(g.bytes_deleted)}), repacked {g.packs_repacked} moving {g.blobs_moved} "
         f"blob(s) into {g.packs_written} new pack(s) ({human(g.bytes_written)}); index objects: "
         f"{g.index_files_written} written, {g.index_files_retired} retired"
@@ -102,11 +109,14 @@ class ExpireResult:
     action: str = "expire"
 
     def render_text(self, console: Console) -> None:
+        if not self.backups:
+            console.print("no backups: nothing to expire (WAL is kept until there is one)")
         t = Table("backup", "tl", "verdict", "reason")
         for b in self.backups:
             verdict = "[green]keep[/]" if b["keep"] else "[red]remove[/]"
             t.add_row(b["id"], str(b["timeline"]), verdict, b["reason"])
-        console.print(t)
+        if self.backups:
+            console.print(t)
         verb = "would remove" if self.dry_run else "removed"
         console.print(
             f"window: {_days(self.window_seconds)} from {self.window_start}; "
@@ -184,10 +194,105 @@ class DeleteResult:
         }
 
 
+@dataclass
+class DataKeyResult:
+    url: str
+    new_key_id: str
+    previous_key_id: str
+    keys: int
+    actor: dict[str, Any] = field(default_factory=actor)
+    action: str = "rotate-data-key"
+
+    @classmethod
+    def of(cls, url: str, r: DataKeyRotation) -> DataKeyResult:
+        return cls(url, r.new_key_id, r.previous_key_id, r.keys)
+
+    def render_text(self, console: Console) -> None:
+        console.print(
+            f"new data key {self.new_key_id} seals new data; {self.keys - 1} older key(s) "
+            "still open old data (re-encrypt it with `pgdr repo rekey --rewrite`)"
+        )
+
+    def audit_entry(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "who": self.actor,
+            "forced": False,
+            "new_key_id": self.new_key_id,
+            "previous_key_id": self.previous_key_id,
+        }
+
+
+@dataclass
+class RekeyResult:
+    url: str
+    rewrote: bool
+    current_key_id: str
+    manifests_rewritten: int
+    wal_rewritten: int
+    #: Objects still sealed with older keys, by kind.
+    remaining: dict[str, int]
+    gc: GcReport | None
+    seconds: float
+    actor: dict[str, Any] = field(default_factory=actor)
+    action: str = "rekey"
+
+    @classmethod
+    def of(cls, url: str, r: RekeyReport) -> RekeyResult:
+        return cls(
+            url,
+            True,
+            r.current_key_id,
+            r.manifests_rewritten,
+            r.wal_rewritten,
+            r.remaining,
+            r.gc,
+            r.seconds,
+        )
+
+    @classmethod
+    def pending(cls, url: str, current: bytes, remaining: dict[str, int]) -> RekeyResult:
+        return cls(url, False, current.hex(), 0, 0, remaining, None, 0.0)
+
+    def render_text(self, console: Console) -> None:
+        old = ", ".join(f"{n} {k}" for k, n in self.remaining.items()) or "nothing"
+        if not self.rewrote:
+            console.print(
+                f"current data key {self.current_key_id}; sealed with older keys: {old}"
+                + (" (re-encrypt with --rewrite)" if self.remaining else "")
+            )
+            return
+        console.print(
+            f"re-encrypted under data key {self.current_key_id}: {self.manifests_rewritten} "
+            f"manifest(s), {self.wal_rewritten} WAL file(s)"
+        )
+        if self.gc is not None:
+            render_gc(console, self.gc)
+        console.print(f"still under older keys: {old} ({self.seconds:.1f} s)")
+
+    def audit_entry(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "who": self.actor,
+            "forced": False,
+            "rewrote": self.rewrote,
+            "current_key_id": self.current_key_id,
+            "remaining": self.remaining,
+        }
+
+
 def _days(seconds: float) -> str:
     if seconds % 86400 == 0:
         return f"{int(seconds // 86400)} day(s)"
     return f"{seconds:g} s"
 
 
-__all__ = ["DeleteResult", "ExpireResult", "GcResult", "actor", "asdict"]
+__all__ = [
+    "DataKeyResult",
+    "DeleteResult",
+    "ExpireResult",
+    "GcResult",
+    "RekeyResult",
+    "actor",
+    "asdict",
+]
