@@ -6,8 +6,9 @@ backups and WAL pushes run (docs/design.md §10).
              write, or a writer's pack not indexed yet), to repack (at least
              ``repack_threshold`` of it unused, or flagged by ``rewrite``) or kept
     repack   copy the live blobs of packs to repack into new packs
-    index    write an index object listing every entry that survives plus the moved blobs,
-             superseding every index object read (readers ignore superseded ones at once)
+    index    write an index object with the surviving entries of every index object that
+             names a doomed pack, plus the moved blobs, superseding those objects (readers
+             ignore superseded ones at once)
     plan     write the deletion plan (doomed packs, index objects to retire), THEN list live
              locks: those holders are waited for
     sweep    once every lock live at plan time has ended: read the manifests and index again,
@@ -39,7 +40,7 @@ from pgdr.repo.gc_view import (
     live_entries,
     spare,
 )
-from pgdr.repo.index import IndexFile, Location
+from pgdr.repo.index import Location
 from pgdr.repo.locks import Lock, LockManager
 from pgdr.repo.plans import Plan, list_plans, record_waits, write_plan
 from pgdr.repo.repack import RepackStats, group_by_pack, repack, scan_locations
@@ -178,13 +179,20 @@ def _collect(
     rep.spared_packs += len(sp.spared)
     rep.rescued_blobs += len(sp.rescue)
     rep.missing_blobs = max(rep.missing_blobs, sp.missing)
-    rewrite_index = bool(opts.rewrite_index or active.in_packs(doomed).any() or moved or sp.rescue)
-    if rewrite_index:
-        survivors = active.select(~active.in_packs(doomed)).items()
-        _write_index(repo, survivors + moved + sp.rescue, list(objs), rep)
-        retire = list(objs)
-    else:
-        retire = [i for i in objs if i not in set(active_ids)]
+    # Rewrite only the index objects that name a doomed pack (all of them for rekey); the
+    # new object supersedes them and every leftover superseded one, which would otherwise
+    # come back to life once what supersedes it is deleted.
+    active_set = set(active_ids)
+    touched = sorted(
+        i for i in active_ids if opts.rewrite_index or doomed.intersection(objs[i].packs)
+    )
+    leftovers = [i for i in objs if i not in active_set]
+    retire = leftovers
+    if touched or moved or sp.rescue:
+        named = Entries.of(objs[i] for i in touched)
+        survivors = named.select(~named.in_packs(doomed)).items()
+        retire = touched + leftovers
+        _write_index(repo, survivors + moved + sp.rescue, retire, rep)
     if not doomed and not retire:
         return
     plan = write_plan(repo.backend, opts.purpose, sorted(doomed), retire)
@@ -193,9 +201,12 @@ def _collect(
     _sweep(repo, plan, own, opts, rep, sleep)
 
 
-def referenced_blobs(repo: Repository) -> np.ndarray:
-    """Sorted unique ids of every blob any manifest (of any kind) references."""
+def referenced_blobs(repo: Repository, only: set[str] | None = None) -> np.ndarray:
+    """Sorted unique ids of every blob any manifest (of any kind) references; with
+    ``only``, just the manifests with those object keys."""
     keys = [(k, m) for k in repo.manifest_kinds() for m in repo.list_manifests(k)]
+    if only is not None:
+        keys = [(k, m) for k, m in keys if fmt.manifest_key(k, m) in only]
 
     def refs_of(km: tuple[str, str]) -> bytes:
         try:
@@ -332,6 +343,3 @@ def _bytes_by_pack(e: Entries) -> dict[bytes, int]:
         return {}
     sums = np.bincount(e.pack_no, weights=e.record_bytes(), minlength=len(e.pack_ids))
     return {e.pack_ids[i]: int(v) for i, v in enumerate(sums) if v}
-
-
-__all__ = ["GcOptions", "GcReport", "IndexFile", "collect", "referenced_blobs"]

@@ -24,6 +24,7 @@ from pgdr.repo import format as fmt
 from pgdr.repo.gc import GcOptions, collect
 from pgdr.repo.locks import LockManager
 from pgdr.repo.repository import Repository
+from pgdr.repo.worm import lock_period, needed_keys, refresh
 from pgdr.retention.facts import gather
 from pgdr.retention.policy import Decision, Policy, Verdict, decide, protection
 from pgdr.retention.results import DeleteResult, ExpireResult, GcResult
@@ -55,12 +56,16 @@ def expire(
         d = decide(facts.backups, facts.wal, facts.histories, now or datetime.now(UTC), policy)
         locked: list[str] = []
         report = None
+        refreshed = None
         if not dry_run:
             for bid in d.removed_backups:
                 _delete(repo, fmt.manifest_key(KIND, bid), locked)
             for v in d.removed_wal:
                 _delete(repo, f"{fmt.WAL_PREFIX}{v.timeline:08X}/{v.name}", locked)
             report = collect(repo, replace(gc_opts, purpose="expire"), lock=lock)
+            if lock_period(repo) is not None:  # S3 Object Lock: keep what is needed locked
+                needed = needed_keys(repo, dropped=locked)
+                refreshed = refresh(repo, needed - set(report.locked), policy.window)
     return ExpireResult(
         url=repo.backend.url,
         dry_run=dry_run,
@@ -81,6 +86,7 @@ def expire(
         warnings=d.warnings,
         unreadable=facts.unreadable,
         gc=report,
+        retention=refreshed,
         bytes_before=before,
         bytes_after=before if dry_run else stored_bytes(repo),
         seconds=time.monotonic() - t0,

@@ -16,6 +16,7 @@ from rich.table import Table
 from pgdr.humanize import human
 from pgdr.repo.gc import GcReport
 from pgdr.repo.rekey import DataKeyRotation, RekeyReport
+from pgdr.repo.worm import RetentionRefresh
 
 
 def actor() -> dict[str, Any]:
@@ -102,6 +103,8 @@ class ExpireResult:
     warnings: list[str]
     unreadable: list[str]
     gc: GcReport | None
+    #: S3 Object Lock: locks of still-needed objects extended (None: no Object Lock).
+    retention: RetentionRefresh | None
     bytes_before: int
     bytes_after: int
     seconds: float
@@ -140,6 +143,12 @@ class ExpireResult:
             )
         if self.gc is not None:
             render_gc(console, self.gc)
+        if self.retention is not None:
+            r = self.retention
+            console.print(
+                f"object lock: checked {r.checked} older object(s), extended {r.extended}"
+                + (f", [red]{len(r.failed)} failed[/]: {r.failed[0]}" if r.failed else "")
+            )
         if not self.dry_run:
             console.print(
                 f"stored: {human(self.bytes_before)} -> {human(self.bytes_after)} "

@@ -217,6 +217,18 @@ class S3Backend:
         except (ClientError, BotoCoreError) as e:
             self._fail(e, "stat", key)
 
+    def retention_period(self) -> timedelta | None:
+        """How long new objects are locked for; None without Object Lock."""
+        o = self.opts
+        if not (o.object_lock_mode and o.object_lock_days):
+            return None
+        return timedelta(days=o.object_lock_days)
+
+    def retained_until(self, key: str) -> datetime | None:
+        """The object's Object Lock retain-until date, None when it has none."""
+        until = self.head(key).get("ObjectLockRetainUntilDate")
+        return until if isinstance(until, datetime) else None
+
     def extend_retention(self, key: str, until: datetime) -> bool:
         """Move an object's Object Lock retain-until date later (never earlier: S3 refuses
         that in compliance mode and pgdr never wants it). False when the bucket has no lock
