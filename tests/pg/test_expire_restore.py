@@ -1,0 +1,86 @@
+"""Retention on a real cluster: after `expire`, stored bytes went down and the oldest point
+the window promises restores exactly; deletion protection through the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pgdr.backup.run import take_backup
+from pgdr.pg.cluster import Cluster
+from pgdr.repo.verify import verify
+from pgdr.restore.plan import Target
+from pgdr.retention.expire import expire
+from pgdr.retention.policy import Policy
+from tests.pg.archiving import wait_archived
+from tests.pg.test_backup_restore import open_repo, restored, source
+
+pytestmark = pytest.mark.pg
+
+
+def cli(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pgdr", "--config", str(cfg), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_expire_keeps_the_window_restorable_and_frees_space(
+    make_cluster: Callable[..., Cluster], pg_base_dir: Path, archive_setup: dict
+) -> None:
+    src = source(make_cluster, archive_setup)
+    src.sql(
+        "CREATE TABLE big AS SELECT g, repeat(md5(random()::text), 40) AS pad "
+        "FROM generate_series(1, 3000) g"
+    )
+    b1 = take_backup(open_repo(archive_setup), src.conninfo(), backup_type="full").backup_id
+    src.sql("DROP TABLE big")  # its blobs now live only in b1 (and in WAL before b2)
+    time.sleep(1.1)  # backup ids have one-second resolution
+    b2 = take_backup(open_repo(archive_setup), src.conninfo()).backup_id
+    src.sql("INSERT INTO events (note) SELECT 'before ws ' || g FROM generate_series(1, 50) g")
+    time.sleep(1.1)
+    ws = datetime.now(UTC)  # the window will start here: b2 ends before it, b3 after
+    time.sleep(1.1)
+    src.sql("INSERT INTO events (note) SELECT 'after ws ' || g FROM generate_series(1, 70) g")
+    b3 = take_backup(open_repo(archive_setup), src.conninfo()).backup_id
+    src.sql("INSERT INTO events (note) VALUES ('late')")
+    wait_archived(src, str(src.sql("SELECT pg_walfile_name(pg_switch_wal())")[0][0]))
+    expected = src.sql("SELECT count(*) FROM events WHERE at <= %s", (ws,))[0][0]
+
+    # Deletion protection through the CLI: nothing changes, distinct exit codes.
+    cfg = Path(archive_setup["root"]) / "retention.toml"
+    cfg.write_text(Path(archive_setup["cfg"]).read_text() + "[retention]\nwindow_seconds = 3600\n")
+    dry = cli(cfg, "--json", "expire", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert all(b["keep"] for b in json.loads(dry.stdout)["backups"])
+    assert cli(cfg, "delete-backup", b3).returncode == 80
+    forced = cli(cfg, "delete-backup", b3, "--force")
+    assert forced.returncode == 81 and "confirmation" in forced.stderr
+    assert cli(cfg, "delete-backup", b3, "--force", "--yes-i-know", b2).returncode == 81
+    assert cli(cfg, "delete-backup", "20200101T000000ZF").returncode == 82
+    assert {b["id"] for b in json.loads(dry.stdout)["backups"]} == {b1, b2, b3}
+
+    now = datetime.now(UTC)
+    result = expire(open_repo(archive_setup), Policy(now - ws), now=now)
+    assert result.removed_backups == [b1] and result.anchors == {1: b2}
+    assert result.wal_removed_files > 0 and result.gc is not None and result.gc.complete
+    assert result.bytes_after < result.bytes_before - (1 << 20), "stored bytes went down"
+    assert datetime.fromisoformat(result.window_start) == ws
+    assert verify(open_repo(archive_setup), read_data=True).ok
+
+    oldest = restored(make_cluster, pg_base_dir, archive_setup, Target("time", ws.isoformat()))
+    try:
+        assert oldest.sql("SELECT count(*) FROM events")[0][0] == expected
+        assert oldest.sql("SELECT count(*) FROM events WHERE note LIKE 'after ws%'")[0][0] == 0
+    finally:
+        oldest.destroy()
