@@ -33,6 +33,7 @@ def test_layout_prefixes_are_documented() -> None:
         fmt.MANIFESTS_PREFIX,
         fmt.WAL_PREFIX,
         fmt.LOCKS_PREFIX,
+        fmt.PLANS_PREFIX,
     ):
         assert re.search(rf"^{re.escape(prefix)}", layout, re.M), prefix
 
@@ -67,6 +68,9 @@ def test_exit_codes_match() -> None:
         errors.WrongKey,
         errors.KeyMissing,
         errors.KmsError,
+        errors.ProtectedByRetention,
+        errors.ConfirmationRequired,
+        errors.BackupNotFound,
         errors.Interrupted,
     ):
         assert str(cls.exit_code) in table, cls.__name__
