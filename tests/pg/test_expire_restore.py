@@ -4,6 +4,8 @@ the window promises restores exactly; deletion protection through the CLI."""
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 import time
@@ -33,6 +35,25 @@ def cli(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         stdin=subprocess.DEVNULL,
     )
+
+
+def typed(cfg: Path, answer: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with a terminal on stdin and type ``answer`` at its prompt."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pgdr", "--json", "--config", str(cfg), *args],
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(master, (answer + "\n").encode())
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(slave)
+        os.close(master)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def test_expire_keeps_the_window_restorable_and_frees_space(
@@ -66,7 +87,6 @@ def test_expire_keeps_the_window_restorable_and_frees_space(
     assert cli(cfg, "delete-backup", b3).returncode == 80
     forced = cli(cfg, "delete-backup", b3, "--force")
     assert forced.returncode == 81 and "confirmation" in forced.stderr
-    assert cli(cfg, "delete-backup", b3, "--force", "--yes-i-know", b2).returncode == 81
     assert cli(cfg, "delete-backup", "20200101T000000ZF").returncode == 82
     assert {b["id"] for b in json.loads(dry.stdout)["backups"]} == {b1, b2, b3}
 
@@ -84,3 +104,13 @@ def test_expire_keeps_the_window_restorable_and_frees_space(
         assert oldest.sql("SELECT count(*) FROM events WHERE note LIKE 'after ws%'")[0][0] == 0
     finally:
         oldest.destroy()
+
+    # A forced delete of a protected backup, confirmed by typing its id at the prompt.
+    wrong = typed(cfg, b2, "delete-backup", b3, "--force")
+    assert wrong.returncode == 81 and "protected" in wrong.stderr
+    right = typed(cfg, b3, "delete-backup", b3, "--force")
+    assert right.returncode == 0, right.stderr
+    done = json.loads(right.stdout)
+    assert done["forced"] and done["confirmation"] == "typed" and done["deleted"]
+    assert "inside the window" in done["protected_reason"]
+    assert b3 not in open_repo(archive_setup).list_manifests("backup")

@@ -77,7 +77,9 @@ def delete_backup(
         reason = protected_reason(repo, backup_id, policy)
         if reason:
             cli.err.print(f"[bold red]backup {backup_id} is protected[/]: {reason}")
-            confirmation = typer.prompt(f"type {backup_id} to delete it anyway", default="")
+            confirmation = typer.prompt(
+                f"type {backup_id} to delete it anyway", default="", err=True
+            )
             how = "typed"
     emit(
         cli,
