@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pgdr.errors import IntegrityError
+from pgdr.errors import IntegrityError, ObjectNotFound
 from pgdr.repo import format as fmt
 from pgdr.repo.index import Location
 from pgdr.repo.repository import Repository
@@ -138,7 +138,12 @@ class BlobReader:
         if span.pack_id is None:
             return [bytes(n) for _bid, _loc, n in span.blobs]
         key = fmt.pack_key(span.pack_id)
-        data = memoryview(self.repo.backend.get(key, span.start, span.end - span.start))
+        try:
+            data = memoryview(self.repo.backend.get(key, span.start, span.end - span.start))
+        except ObjectNotFound:
+            # Garbage collection repacked these blobs after we loaded the index: read each
+            # where it is now (read_blob reloads the index once, docs/design.md §9).
+            return [self.repo.read_blob(bid) for bid, _loc, _n in span.blobs]
         out = []
         for bid, loc, _n in span.blobs:
             assert loc is not None
