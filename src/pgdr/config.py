@@ -23,7 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from pgdr.drill.settings import DrillSettings
 from pgdr.errors import ConfigError
+from pgdr.notify.settings import NotificationSettings
 from pgdr.secrets import SecretRef
 
 
@@ -106,6 +108,8 @@ class Config(_Model):
     repositories: dict[str, RepositorySettings] = {}
     postgres: PostgresSettings = PostgresSettings()
     retention: RetentionSettings = RetentionSettings()
+    drill: DrillSettings = DrillSettings()
+    notifications: dict[str, NotificationSettings] = {}
     #: Where this config came from (None: embedded defaults). Not a TOML key.
     source: Path | None = Field(default=None, exclude=True)
 
