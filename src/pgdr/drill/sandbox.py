@@ -85,6 +85,9 @@ class Sandbox:
         self.cluster = Cluster.attach(
             self.data_dir, port=self.port, base_dir=self.base, settings=settings, bindir=bindir
         )
+        if not self.cluster.socket_dir.is_relative_to(self.base):  # path too long: under /tmp
+            self.marker.extra.append(str(self.cluster.socket_dir))
+            write_marker(self.state_dir, self.marker)
         self.cluster.start(timeout=timeout)
         return self.cluster
 
@@ -140,7 +143,8 @@ def remove_sandbox(m: Marker) -> None:
     base = Path(m.base_dir)
     _stop_postgres(Path(m.data_dir))
     _kill_strays(base)
-    shutil.rmtree(base, ignore_errors=True)  # data, socket dir and log all live below it
+    for place in (base, *map(Path, m.extra)):  # data, log and (usually) socket dir: in base
+        shutil.rmtree(place, ignore_errors=True)
 
 
 def reap(state_dir: Path, *, include_kept: bool = False) -> list[Marker]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pgdr.errors import SandboxError
@@ -33,6 +33,7 @@ class Marker:
     port: int
     created: str
     kept: bool = False  # --keep: not an orphan, left on purpose
+    extra: list[str] = field(default_factory=list)  # outside base_dir (a short socket dir)
 
 
 def process_start(pid: int) -> str:

@@ -33,7 +33,8 @@ def overall(checks: list[CheckResult]) -> Status:
 
 def judge_connectivity(ms: float | None, error: str | None, warn_ms: float) -> CheckResult:
     if error is not None or ms is None:
-        return CheckResult("connectivity", "fail", f"cannot connect: {error}")
+        reason = str(error).rsplit("FATAL:", 1)[-1].strip()
+        return CheckResult("connectivity", "fail", f"cannot connect: {reason}")
     m = {"connect_ms": round(ms, 2)}
     if ms > warn_ms:
         return CheckResult(
@@ -287,6 +288,7 @@ def judge_checksums(enabled: bool, returncode: int | None, output: str) -> Check
             "checksums", "pass", f"pg_checksums: {files} files, {blocks} blocks verified"
         )
     first = bad[0] if bad else (lines[-1] if lines else f"exit {returncode}")
+    first = first.removeprefix("pg_checksums: ").removeprefix("error: ")
     return CheckResult(
         "checksums",
         "fail",
@@ -297,5 +299,8 @@ def judge_checksums(enabled: bool, returncode: int | None, output: str) -> Check
 
 def failure_message(checks: list[CheckResult]) -> str:
     failed = [c for c in checks if c.status == "fail"]
-    parts = [f"{c.name}{f' [{c.database}]' if c.database else ''}: {c.detail}" for c in failed]
+    parts = [
+        f"{c.name}{f' [{c.database}]' if c.database not in (None, '*') else ''}: {c.detail}"
+        for c in failed
+    ]
     return "; ".join(parts)
