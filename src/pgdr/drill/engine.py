@@ -29,7 +29,7 @@ from pgdr.drill.sandbox import Sandbox, reap, sandbox_settings
 from pgdr.drill.settings import DatabaseChecks, DrillSettings
 from pgdr.drill.state import default_state_dir
 from pgdr.drill.verdicts import CheckResult, failure_message, judge_connectivity, overall
-from pgdr.errors import Interrupted, PgdrError, PostgresError
+from pgdr.errors import ConfigError, Interrupted, PgdrError, PostgresError, UsageError
 from pgdr.notify.base import Notifier, send_all
 from pgdr.pg.binaries import error_line
 from pgdr.pg.cluster import Cluster
@@ -92,6 +92,24 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+@contextlib.contextmanager
+def _sigterm_ignored() -> Iterator[None]:
+    """Cleanup is not interrupted by a second SIGTERM (a SIGKILL is handled by the next run)."""
+    try:
+        old = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _error(step: str, kind: str, code: int, message: str) -> dict[str, Any]:
+    return {"step": step, "kind": kind, "exit_code": code, "message": message}
+
+
 def newest_wal_time(repo: Repository) -> datetime | None:
     times = [o.modified for o in repo.backend.list("wal/") if o.modified is not None]
     return max(times) if times else None
@@ -117,38 +135,26 @@ def run_drill(
     prev = record.previous(repo, rec.id)
     clock = _Clock()
     made: list[Sandbox] = []
-    stopped: BaseException | None = None
+    stopped = bad_input = False
     t0 = time.monotonic()
-    with _sigterm_interrupts():
-        try:
+    try:
+        with _sigterm_interrupts():
             _run_steps(repo, settings, req, env, rec, clock, prev, started, state_dir, made)
-        except (KeyboardInterrupt, Interrupted) as e:
-            stopped = e
-            rec.error = {
-                "step": clock.current,
-                "kind": "interrupted",
-                "exit_code": 130,
-                "message": f"interrupted during {clock.current}",
-            }
-        except PgdrError as e:
-            rec.error = {
-                "step": clock.current,
-                "kind": e.kind,
-                "exit_code": e.exit_code,
-                "message": e.message,
-            }
-        except Exception as e:  # a bug must still end in cleanup and a failed record
-            rec.error = {
-                "step": clock.current,
-                "kind": "internal",
-                "exit_code": 70,
-                "message": f"{type(e).__name__}: {e}",
-            }
-        finally:
-            with clock.step("cleanup"):
-                _cleanup(rec, made[0] if made else None, req.keep and stopped is None)
+    except (UsageError, ConfigError):
+        bad_input = True  # the operator's mistake, not a drill result: nothing recorded
+        raise
+    except (KeyboardInterrupt, Interrupted):
+        stopped = True
+        rec.error = _error(clock.current, "interrupted", 130, f"interrupted during {clock.current}")
+    except PgdrError as e:
+        rec.error = _error(clock.current, e.kind, e.exit_code, e.message)
+    except Exception as e:  # a bug must still end in cleanup and a failed record
+        rec.error = _error(clock.current, "internal", 70, f"{type(e).__name__}: {e}")
+    finally:
+        with clock.step("cleanup"), _sigterm_ignored():
+            _cleanup(rec, made[0] if made else None, req.keep and not stopped and not bad_input)
     rec.steps = clock.steps
-    rec.total_seconds = round(time.monotonic() - t0, 3)
+    rec.total_seconds = rec.rto_seconds = round(time.monotonic() - t0, 3)
     _conclude(rec, settings)
     rec.finished = datetime.now(UTC).isoformat()
     event = drill_event(rec, prev)
@@ -156,7 +162,7 @@ def run_drill(
     targets = [n for n in env.notifiers if wanted is None or n.name in wanted]
     rec.notifications = [asdict(d) for d in send_all(targets, event)]
     record.store(repo, rec)
-    if stopped is not None:
+    if stopped:
         raise Interrupted(f"drill {rec.id} interrupted; sandbox removed, record stored")
     return rec
 

@@ -21,7 +21,8 @@ RECORD_VERSION = 1
 
 
 def new_drill_id(now: datetime) -> str:
-    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + os.urandom(4).hex()
+    """UTC start to the millisecond, then random: ids sort by start time."""
+    return f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z-{os.urandom(4).hex()}"
 
 
 @dataclass
@@ -47,7 +48,8 @@ class DrillRecord:
     message: str = ""
     error: dict[str, Any] | None = None  # when a step aborted: step, kind, message, exit_code
     steps: list[Step] = field(default_factory=list)
-    total_seconds: float = 0.0  # = the measured RTO
+    total_seconds: float = 0.0  # every step, cleanup included
+    rto_seconds: float = 0.0  # the measured RTO: the total
     ready_seconds: float | None = None  # until the restored database accepted queries
     rpo_seconds: float | None = None
     connect_ms: float | None = None
@@ -55,10 +57,6 @@ class DrillRecord:
     data: dict[str, Any] = field(default_factory=dict)  # per database: tables, rows, indexes
     sandbox: dict[str, Any] = field(default_factory=dict)
     notifications: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def rto_seconds(self) -> float:
-        return self.total_seconds
 
     def failed_checks(self) -> list[CheckResult]:
         return [c for c in self.checks if c.status == "fail"]
@@ -81,9 +79,7 @@ class DrillRecord:
         }
 
     def to_doc(self) -> dict[str, Any]:
-        doc = dataclasses.asdict(self)
-        doc["rto_seconds"] = self.total_seconds
-        return doc
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> DrillRecord:

@@ -15,6 +15,7 @@ import psycopg
 from pgdr.drill import probes, verdicts
 from pgdr.drill.settings import DatabaseChecks, DrillSettings
 from pgdr.drill.verdicts import CheckResult
+from pgdr.errors import Interrupted
 
 Conn = psycopg.Connection[Any]
 
@@ -59,6 +60,8 @@ def guarded(
     t = time.monotonic()
     try:
         out = fn()
+    except Interrupted:
+        raise
     except Exception as e:  # a crashing check must fail, not end the drill
         reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
         out = CheckResult(name, "fail", f"check crashed: {type(e).__name__}: {reason}")
