@@ -147,15 +147,21 @@ def validate(conn: Conn, keys: list[str]) -> dict[str, str | None]:
     return out
 
 
-def time_query(conn: Conn, query: str, runs: int) -> float:
-    """Median wall time in ms over ``runs`` executions, after one warm-up run."""
-    conn.execute(query).fetchall()  # type: ignore[arg-type]
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        conn.execute(query).fetchall()  # type: ignore[arg-type]
-        times.append((time.perf_counter() - t) * 1000)
-    return float(statistics.median(times))
+def time_query(
+    conn: Conn, query: str, runs: int, other: Conn | None = None
+) -> tuple[float, float | None]:
+    """Median wall time in ms over ``runs`` executions after one warm-up run, on ``conn``
+    and (interleaved run by run, so both see the same machine load) on ``other``."""
+    conns = [conn] if other is None else [conn, other]
+    times: list[list[float]] = [[] for _ in conns]
+    for i in range(runs + 1):
+        for c, bucket in zip(conns, times, strict=True):
+            t = time.perf_counter()
+            c.execute(query).fetchall()  # type: ignore[arg-type]
+            if i:  # the first round warms the caches
+                bucket.append((time.perf_counter() - t) * 1000)
+    mine = float(statistics.median(times[0]))
+    return mine, (float(statistics.median(times[1])) if other is not None else None)
 
 
 def scalar(conn: Conn, query: str) -> Any:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def render_console(rec: DrillRecord, console: Console) -> None:
     style = (
         "green" if rec.result == "passed" else "yellow" if rec.result == "warning" else "bold red"
     )
-    console.print(f"[{style}]{headline(rec)}[/]")
+    console.print(f"[{style}]{escape(headline(rec))}[/]")
     steps = Table("step", "seconds", title="Steps")
     for s in rec.steps:
         steps.add_row(s.name, f"{s.seconds:.2f}")
@@ -58,10 +59,10 @@ def render_console(rec: DrillRecord, console: Console) -> None:
     checks = Table("check", "database", "result", "detail", "s", title="Checks")
     for c in rec.checks:
         checks.add_row(
-            c.name,
+            escape(c.name),
             _db(c.database),
             f"[{STYLE[c.status]}]{MARK[c.status]}[/]",
-            c.detail,
+            escape(c.detail),
             f"{c.seconds:.2f}",
         )
     console.print(checks)
@@ -69,9 +70,10 @@ def render_console(rec: DrillRecord, console: Console) -> None:
         console.print(f"connection time {rec.connect_ms:.1f} ms; data freshness (RPO) {_rpo(rec)}")
     for n in rec.notifications:
         console.print(
-            f"notified {n['channel']}: " + ("ok" if n["ok"] else f"[red]FAILED[/] {n['error']}")
+            f"notified {n['channel']}: "
+            + ("ok" if n["ok"] else f"[red]FAILED[/] {escape(str(n['error']))}")
         )
-    console.print(rec.message)
+    console.print(escape(rec.message))
 
 
 def _md(text: str) -> str:

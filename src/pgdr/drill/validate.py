@@ -150,21 +150,22 @@ def check_database(
 
 
 def _query(conn: Conn, db: str, q: Any, baselines: Baselines) -> CheckResult:
+    prod: Conn | None = None
+    if baselines.mode in ("auto", "production") and baselines.production is not None:
+        try:
+            prod = psycopg.connect(baselines.production(db), autocommit=True, connect_timeout=5)
+        except psycopg.Error:
+            prod = None  # production unreachable: fall back to the previous drill
     try:
-        mine = probes.time_query(conn, q.sql, q.runs)
+        mine, base_ms = probes.time_query(conn, q.sql, q.runs, prod)
     except psycopg.Error as e:
         return verdicts.judge_query(
             q.name, None, None, "", q.tolerance_pct, q.min_difference_ms, _line(e)
         )
-    base_ms, source = None, "nothing"
-    if baselines.mode in ("auto", "production") and baselines.production is not None:
-        try:
-            with psycopg.connect(
-                baselines.production(db), autocommit=True, connect_timeout=5
-            ) as prod:
-                base_ms, source = probes.time_query(prod, q.sql, q.runs), "production"
-        except psycopg.Error:
-            base_ms = None
+    finally:
+        if prod is not None:
+            prod.close()
+    source = "production" if base_ms is not None else "nothing"
     if base_ms is None and baselines.mode in ("auto", "previous"):
         prev = baselines.previous.get(f"{db}/{q.name}")
         if prev is not None:

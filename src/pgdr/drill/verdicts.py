@@ -251,10 +251,13 @@ def judge_assertion(
         num = float(value)
     except (TypeError, ValueError):
         return CheckResult(check, "fail", f"expected a number, got {value!r}", metrics=m)
-    bounds = f"[{'' if lo is None else f'{lo:g}'}, {'' if hi is None else f'{hi:g}'}]"
+    if lo is not None and hi is not None:
+        bounds = f"between {lo:g} and {hi:g}"
+    else:
+        bounds = f"at least {lo:g}" if lo is not None else f"at most {hi:g}"
     if (lo is not None and num < lo) or (hi is not None and num > hi):
-        return CheckResult(check, "fail", f"{num:g} outside {bounds}", metrics=m)
-    return CheckResult(check, "pass", f"{num:g} within {bounds}", metrics=m)
+        return CheckResult(check, "fail", f"{num:g}, expected {bounds}", metrics=m)
+    return CheckResult(check, "pass", f"{num:g} ({bounds})", metrics=m)
 
 
 def judge_amcheck(returncode: int, output: str, databases: int) -> CheckResult:
