@@ -56,14 +56,17 @@ def drill(
         return
     from pgdr.drill.engine import DrillEnv, DrillRequest, run_drill
     from pgdr.drill.report import write_report
+    from pgdr.drill.settings import drill_settings
     from pgdr.errors import DrillAborted, DrillFailed
     from pgdr.notify.base import build_notifiers
+    from pgdr.notify.settings import notification_settings
     from pgdr.restore.run import default_restore_command
 
     cli = get_context(ctx)
     cfg = cli.config
+    settings, channels = drill_settings(cfg), notification_settings(cfg)
     repo = open_repository(cli.target())
-    unknown = sorted(set(cfg.drill.notify or []) - set(cfg.notifications))
+    unknown = sorted(set(settings.notify or []) - set(channels))
     if unknown:
         from pgdr.errors import ConfigError
 
@@ -71,7 +74,7 @@ def drill(
     env = DrillEnv(
         restore_command=default_restore_command(cfg.source, cli.repo),
         production=_production(cli),
-        notifiers=build_notifiers(cfg.notifications),
+        notifiers=build_notifiers(channels),
         superuser=cfg.postgres.user,
         default_database=cfg.postgres.dbname,
         bindir=cfg.postgres.bin_dir,
@@ -79,7 +82,7 @@ def drill(
         if cli.show_progress
         else (lambda _t: None),
     )
-    rec = run_drill(repo, cfg.drill, DrillRequest(backup, target, keep, seed), env)
+    rec = run_drill(repo, settings, DrillRequest(backup, target, keep, seed), env)
     if report is not None:
         write_report(rec, report)
     emit(cli, rec)
@@ -140,10 +143,11 @@ def cleanup(
     """Stop and remove sandboxes left behind by killed drills (and --keep ones with --kept)."""
     from pgdr.cli.results import Message
     from pgdr.drill.sandbox import reap
+    from pgdr.drill.settings import drill_settings
     from pgdr.drill.state import default_state_dir
 
     cli = get_context(ctx)
-    removed = reap(cli.config.drill.state_dir or default_state_dir(), include_kept=kept)
+    removed = reap(drill_settings(cli.config).state_dir or default_state_dir(), include_kept=kept)
     if cli.json:
         emit(cli, {"removed": [m.base_dir for m in removed]})
         return

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -70,3 +70,11 @@ class DrillSettings(_M):
     #: Channels (names under [notifications]) told when a drill ends; default all.
     notify: list[str] | None = None
     databases: dict[str, DatabaseChecks] = {}
+
+
+def drill_settings(config: Any) -> DrillSettings:
+    """The validated ``[drill]`` section of a :class:`pgdr.config.Config`."""
+    from pgdr.config import section
+
+    result: DrillSettings = section(config, "drill", DrillSettings)
+    return result

@@ -76,3 +76,15 @@ NotificationSettings = Annotated[
     WebhookSettings | SlackSettings | PagerDutySettings | EmailSettings | SnsSettings,
     Field(discriminator="type"),
 ]
+
+
+def notification_settings(config: Any) -> dict[str, NotificationSettings]:
+    """The validated ``[notifications.NAME]`` tables of a :class:`pgdr.config.Config`."""
+    from pydantic import TypeAdapter
+
+    from pgdr.config import section
+
+    result: dict[str, NotificationSettings] = section(
+        config, "notifications", TypeAdapter(dict[str, NotificationSettings])
+    )
+    return result
