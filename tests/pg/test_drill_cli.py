@@ -125,8 +125,9 @@ def test_kill_term_keep_report_history(
         assert _gone(stopped) and not read_markers(state)
 
         # 5. a failing drill: exit 60, one line naming the check; --keep leaves the sandbox
-        r = pgdr("--config", strict, "drill", "--keep", timeout=300)
+        r = pgdr("--config", strict, "--json", "drill", "--keep", timeout=300)
         assert r.returncode == 60, r.stderr
+        assert json.loads(r.stdout)["result"] == "failed"  # one JSON document: the record
         assert r.stderr.startswith("pgdr: error: drill failed: rows [postgres]: public.recalls has")
         assert "Traceback" not in r.stderr
         ((_p, kept),) = read_markers(state)

@@ -89,14 +89,19 @@ def drill(
     for n in rec.notifications:
         if not n["ok"]:
             cli.err.print(f"pgdr: warning: notification {n['channel']} failed: {n['error']}")
+    err: DrillAborted | DrillFailed | None = None
+    hint = f"record {rec.id} stored; see `pgdr drill show {rec.id}`"
     if rec.error:
-        raise DrillAborted(
-            rec.message, hint=f"record {rec.id} stored; see `pgdr drill show {rec.id}`"
-        )
-    if rec.result == "failed":
-        raise DrillFailed(
-            rec.message, hint=f"record {rec.id} stored; see `pgdr drill show {rec.id}`"
-        )
+        err = DrillAborted(rec.message, hint=hint)
+    elif rec.result == "failed":
+        err = DrillFailed(rec.message, hint=hint)
+    if err is not None and cli.json:
+        # stdout already holds the record: one JSON document; the error goes to stderr only
+        from pgdr.cli.report import report_error
+
+        raise typer.Exit(report_error(err, as_json=False))
+    if err is not None:
+        raise err
 
 
 @app.command()
