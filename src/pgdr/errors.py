@@ -26,6 +26,12 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── KeyMissing (42)                no key source configured or key file missing
     │   └── KmsError (43)                  the KMS refused or failed
     ├── PostgresError (50)
+    ├── DrillError (60)
+    │   ├── DrillFailed (60)               a drill ran and a check failed
+    │   ├── DrillAborted (61)              the drill could not restore/start the sandbox
+    │   ├── SandboxError (62)              sandbox state dir unusable, leftovers not removable
+    │   └── DrillNotFound (64)             no drill record with that id
+    ├── NotifyError (63)                   a notification channel did not deliver  [retryable]
     ├── RetentionError (80)
     │   ├── ProtectedByRetention (80)   deleting what the retention policy keeps, without --force
     │   ├── ConfirmationRequired (81)   --force without the typed confirmation (or it differs)
@@ -183,6 +189,46 @@ class KmsError(KeyProblem):
 class PostgresError(PgdrError):
     exit_code = 50
     kind = "postgres"
+
+
+# --- drills and notifications ---------------------------------------------------------------
+
+
+class DrillError(PgdrError):
+    exit_code = 60
+    kind = "drill"
+
+
+class DrillFailed(DrillError):
+    """A drill ran to the end and at least one check failed."""
+
+    exit_code = 60
+    kind = "drill-failed"
+
+
+class DrillAborted(DrillError):
+    """The drill could not get a running sandbox (restore, start or replay failed)."""
+
+    exit_code = 61
+    kind = "drill-aborted"
+
+
+class SandboxError(DrillError):
+    exit_code = 62
+    kind = "sandbox"
+
+
+class NotifyError(PgdrError):
+    """A notification channel did not deliver (drills, later the daemon's alerts)."""
+
+    exit_code = 63
+    retryable = True
+    kind = "notify"
+
+
+class DrillNotFound(DrillError):
+    exit_code = 64
+    kind = "drill-not-found"
 
 
 # --- retention and deletion protection -----------------------------------------------------

@@ -54,6 +54,19 @@ def test_sizes_match() -> None:
     assert f"format version ({fmt.FORMAT_VERSION})" in DOC
 
 
+def test_drill_record_fields_are_documented() -> None:
+    import dataclasses
+
+    from pgdr.drill.record import DrillRecord
+    from pgdr.drill.state import Marker
+
+    drills = section("8d. Drills")
+    for f in dataclasses.fields(DrillRecord):
+        assert f.name in drills, f.name
+    for f in dataclasses.fields(Marker):
+        assert f.name in drills, f.name
+
+
 def test_exit_codes_match() -> None:
     table = section("13. Exit codes")
     for cls in (
@@ -68,6 +81,11 @@ def test_exit_codes_match() -> None:
         errors.WrongKey,
         errors.KeyMissing,
         errors.KmsError,
+        errors.DrillFailed,
+        errors.DrillAborted,
+        errors.SandboxError,
+        errors.NotifyError,
+        errors.DrillNotFound,
         errors.ProtectedByRetention,
         errors.ConfirmationRequired,
         errors.BackupNotFound,

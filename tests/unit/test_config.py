@@ -112,3 +112,64 @@ def test_secret_refs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         SecretRef.parse(f"file:{tmp_path}/none").resolve()
     with pytest.raises(ValueError):
         SecretRef.parse("plaintext")
+
+
+def test_drill_and_notification_sections_are_validated_where_used(tmp_path: Path) -> None:
+    from pgdr.config import load_config
+    from pgdr.drill.settings import drill_settings
+    from pgdr.notify.settings import PagerDutySettings, notification_settings
+
+    p = tmp_path / "pgdr.toml"
+    p.write_text(
+        "[drill]\nrecency_window_hours = 24\n\n[drill.databases.app]\n"
+        'recency = ["recalls.updated_at"]\nmin_rows = { recalls = 5 }\n\n'
+        '[notifications.pager]\ntype = "pagerduty"\nrouting_key = "env:PD_KEY"\n'
+        'endpoint = "http://127.0.0.1:9/pd"\n'
+    )
+    cfg = load_config(p)
+    d = drill_settings(cfg)
+    assert d.recency_window_hours == 24 and d.databases["app"].min_rows == {"recalls": 5}
+    assert d.amcheck and d.row_tolerance_pct == 10  # defaults
+    (pd,) = notification_settings(cfg).values()
+    assert (
+        isinstance(pd, PagerDutySettings)
+        and pd.on == ["failure"]
+        and str(pd.routing_key) == "env:PD_KEY"
+    )
+    assert drill_settings(load_config(None)).databases == {}  # no config: defaults
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[drill]\nrecency_window_hours = 0\n",
+            ":2: drill.recency_window_hours: Input should be greater than 0",
+        ),
+        ("[drill]\nbogus = 1\n", ":2: drill.bogus: unknown key"),
+        (
+            '[drill.databases.app]\nrecency = ["updated_at"]\n',
+            "recency 'updated_at': expected table.column",
+        ),
+        (
+            '[notifications.slack]\ntype = "slack"\nwebhook_url = "https://hooks.slack.com/services/T/B/SECRET"\n',
+            ":3: notifications.slack.webhook_url: secrets must be references like env:NAME or file:/path",
+        ),
+        ('[notifications.x]\ntype = "carrier-pigeon"\n', "notifications.x"),
+    ],
+)
+def test_drill_and_notification_errors_are_one_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    from pgdr.config import load_config
+    from pgdr.drill.settings import drill_settings
+    from pgdr.errors import ConfigError
+    from pgdr.notify.settings import notification_settings
+
+    p = tmp_path / "pgdr.toml"
+    p.write_text(text)
+    cfg = load_config(p)
+    with pytest.raises(ConfigError) as e:
+        drill_settings(cfg)
+        notification_settings(cfg)
+    assert message in str(e.value) and "SECRET" not in str(e.value)

@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from pgdr.errors import PostgresError
 from pgdr.pg.wal import parse_lsn
+
+#: Tables estimated above this many rows are not counted exactly in the catalog snapshot.
+EXACT_COUNT_LIMIT = 20_000_000
 
 
 @dataclass
@@ -86,8 +90,10 @@ class BackupSession:
             self.conn.execute("SELECT pg_backup_stop(false)")
 
     def catalog(self) -> dict[str, Any]:
-        """Tables with row estimates, indexes and constraints of the connected database —
-        what later drills check a restore against."""
+        """Tables with row counts, indexes and constraints of the connected database —
+        what later drills check a restore against. Rows are counted exactly for tables
+        below EXACT_COUNT_LIMIT estimated rows (a count(*) of a huge table would slow the
+        backup down); larger ones carry only the planner's estimate."""
         tables = self.conn.execute(
             "SELECT n.nspname, c.relname, c.reltuples::bigint, c.relpersistence "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -103,9 +109,17 @@ class BackupSession:
             "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
             "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, 3"
         ).fetchall()
+        (database,) = self._one("SELECT current_database()")
         return {
+            "database": database,
             "tables": [
-                {"schema": s, "name": n, "rows_estimate": max(int(r), 0), "unlogged": p == "u"}
+                {
+                    "schema": s,
+                    "name": n,
+                    "rows_estimate": max(int(r), 0),
+                    "rows": self._exact_rows(s, n, int(r)),
+                    "unlogged": p == "u",
+                }
                 for s, n, r, p in tables
             ],
             "indexes": [{"schema": s, "table": t, "name": i} for s, t, i in indexes],
@@ -114,6 +128,18 @@ class BackupSession:
                 for s, t, n, ty, v in constraints
             ],
         }
+
+    def _exact_rows(self, schema: str, name: str, estimate: int) -> int | None:
+        if estimate > EXACT_COUNT_LIMIT:
+            return None
+        q = sql.SQL("SELECT count(*) FROM {}.{}").format(
+            sql.Identifier(schema), sql.Identifier(name)
+        )
+        try:
+            (n,) = self.conn.execute(q).fetchone() or (None,)
+        except psycopg.Error:  # no privilege on that table: the estimate will do
+            return None
+        return None if n is None else int(n)
 
     def close(self) -> None:
         self.conn.close()

@@ -43,8 +43,13 @@ def show(ctx: typer.Context) -> None:
 @app.command()
 def check(ctx: typer.Context) -> None:
     """Validate the file and check that every secret reference resolves."""
+    from pgdr.drill.settings import drill_settings
+    from pgdr.notify.settings import notification_settings
+
     cli = get_context(ctx)
     cfg = cli.config
+    drill_settings(cfg)  # the sections validated where they are used: check them here too
+    channels = notification_settings(cfg)
     problems = []
     for name, repo in cfg.repositories.items():
         for key, ref in (
@@ -56,6 +61,14 @@ def check(ctx: typer.Context) -> None:
                 problems.append(f"repositories.{name}.{key}: {why}")
         if repo.key_file is not None and not repo.key_file.is_file():
             problems.append(f"repositories.{name}.key_file: {repo.key_file} does not exist")
+    warnings = []  # a notification that cannot be sent costs no backup: warn only
+    for name, ch in channels.items():
+        for key in ("url", "webhook_url", "routing_key", "password"):
+            ref = getattr(ch, key, None)
+            if ref is not None and (why := ref.resolvable()):
+                warnings.append(f"notifications.{name}.{key}: {why}")
+    for w in warnings:
+        cli.err.print(f"pgdr: warning: {w}")
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(f"{cfg.source}: {problems[0]}{more}")
@@ -65,6 +78,8 @@ def check(ctx: typer.Context) -> None:
             "source": str(cfg.source or "(embedded defaults)"),
             "ok": True,
             "repositories": sorted(cfg.repositories),
+            "notifications": sorted(channels),
+            "warnings": warnings,
         },
     )
 

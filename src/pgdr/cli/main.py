@@ -12,7 +12,15 @@ import typer
 from typer.exceptions import TyperException
 
 from pgdr import __version__
-from pgdr.cli import backup_cmd, config_cmd, dev_cmd, key_cmd, repo_cmd, retention_cmd
+from pgdr.cli import (
+    backup_cmd,
+    config_cmd,
+    dev_cmd,
+    drill_cmd,
+    key_cmd,
+    repo_cmd,
+    retention_cmd,
+)
 from pgdr.cli.context import CliContext
 from pgdr.cli.report import report_error
 from pgdr.errors import PgdrError
@@ -32,6 +40,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("key", key_cmd.app),
     ("config", config_cmd.app),
     ("dev", dev_cmd.app),
+    ("drill", drill_cmd.app),
 ]
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)

@@ -1,0 +1,368 @@
+"""One drill, step by step, each step timed: fetch (plan + restore the files), instance
+creation, WAL replay (until promoted), connectivity, validation, integrity, cleanup. The
+total is the measured RTO. Cleanup always runs — on failure, on Ctrl-C or SIGTERM, on a
+check that crashes — unless --keep; a SIGKILLed drill is cleaned up by the next one."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import random
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from pgdr.backup.run import list_backups
+from pgdr.drill import integrity, probes, record, validate
+from pgdr.drill.choose import choose
+from pgdr.drill.events import drill_event
+from pgdr.drill.record import DrillRecord, Step, new_drill_id
+from pgdr.drill.sandbox import Sandbox, reap, sandbox_settings
+from pgdr.drill.settings import DatabaseChecks, DrillSettings
+from pgdr.drill.state import default_state_dir
+from pgdr.drill.verdicts import CheckResult, failure_message, judge_connectivity, overall
+from pgdr.errors import ConfigError, Interrupted, PgdrError, PostgresError, UsageError
+from pgdr.notify.base import Notifier, send_all
+from pgdr.pg.binaries import error_line
+from pgdr.pg.cluster import Cluster
+from pgdr.repo.repository import Repository
+from pgdr.restore.run import restore
+
+READY_STEPS = ("fetch", "instance creation", "wal replay", "connectivity")
+
+
+@dataclass
+class DrillRequest:
+    backup: str = "latest"  # latest | random | id or label
+    target: str = "latest"  # latest | random | ISO time
+    keep: bool = False
+    seed: int | None = None
+
+
+@dataclass
+class DrillEnv:
+    """How the drill reaches what is outside the repository."""
+
+    restore_command: str
+    production: Callable[[str], str] | None = None  # database -> production conninfo
+    notifiers: list[Notifier] = field(default_factory=list)
+    superuser: str = "postgres"
+    default_database: str = "postgres"
+    bindir: Path | None = None
+    say: Callable[[str], None] = lambda _text: None
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self.current = ""
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self.current, t = name, time.monotonic()
+        try:
+            yield
+        finally:
+            self.steps.append(Step(name, round(time.monotonic() - t, 3)))
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a scheduler stopping us) unwinds like Ctrl-C, so cleanup runs."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise Interrupted(f"drill stopped by signal {signum}")
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+@contextlib.contextmanager
+def _sigterm_ignored() -> Iterator[None]:
+    """Cleanup is not interrupted by a second SIGTERM (a SIGKILL is handled by the next run)."""
+    try:
+        old = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _error(step: str, kind: str, code: int, message: str) -> dict[str, Any]:
+    return {"step": step, "kind": kind, "exit_code": code, "message": message}
+
+
+def newest_wal_time(repo: Repository) -> datetime | None:
+    times = [o.modified for o in repo.backend.list("wal/") if o.modified is not None]
+    return max(times) if times else None
+
+
+def run_drill(
+    repo: Repository, settings: DrillSettings, req: DrillRequest, env: DrillEnv
+) -> DrillRecord:
+    started = datetime.now(UTC)
+    rec = DrillRecord(
+        id=new_drill_id(started),
+        started=started.isoformat(),
+        host=socket.gethostname(),
+        user=getpass.getuser(),
+        pid=os.getpid(),
+        repository={"url": repo.backend.url, "repo_id": repo.config.repo_id},
+        request=asdict(req),
+    )
+    state_dir = settings.state_dir or default_state_dir()
+    reaped = reap(state_dir)
+    if reaped:
+        env.say(f"removed {len(reaped)} sandbox(es) left behind by killed drills")
+    prev = record.previous(repo, rec.id)
+    clock = _Clock()
+    made: list[Sandbox] = []
+    stopped = bad_input = False
+    t0 = time.monotonic()
+    try:
+        with _sigterm_interrupts():
+            _run_steps(repo, settings, req, env, rec, clock, prev, started, state_dir, made)
+    except (UsageError, ConfigError):
+        bad_input = True  # the operator's mistake, not a drill result: nothing recorded
+        raise
+    except (KeyboardInterrupt, Interrupted):
+        stopped = True
+        rec.error = _error(clock.current, "interrupted", 130, f"interrupted during {clock.current}")
+    except PgdrError as e:
+        rec.error = _error(clock.current, e.kind, e.exit_code, e.message)
+    except Exception as e:  # a bug must still end in cleanup and a failed record
+        rec.error = _error(clock.current, "internal", 70, f"{type(e).__name__}: {e}")
+    finally:
+        with clock.step("cleanup"), _sigterm_ignored():
+            _cleanup(rec, made[0] if made else None, req.keep and not stopped and not bad_input)
+    rec.steps = clock.steps
+    rec.total_seconds = rec.rto_seconds = round(time.monotonic() - t0, 3)
+    _conclude(rec, settings)
+    rec.finished = datetime.now(UTC).isoformat()
+    event = drill_event(rec, prev)
+    wanted = set(settings.notify) if settings.notify is not None else None
+    targets = [n for n in env.notifiers if wanted is None or n.name in wanted]
+    rec.notifications = [asdict(d) for d in send_all(targets, event)]
+    record.store(repo, rec)
+    if stopped:
+        raise Interrupted(f"drill {rec.id} interrupted; sandbox removed, record stored")
+    return rec
+
+
+def _cleanup(rec: DrillRecord, sandbox: Sandbox | None, keep: bool) -> None:
+    if sandbox is None:
+        return
+    if keep:
+        sandbox.keep()
+        rec.sandbox["kept"] = True
+        return
+    sandbox.destroy()
+    rec.sandbox["removed"] = not sandbox.base.exists()
+
+
+def _conclude(rec: DrillRecord, settings: DrillSettings) -> None:
+    if rec.error:
+        rec.result = "failed"
+        rec.message = f"drill failed during {rec.error['step']}: {rec.error['message']}"
+        return
+    if settings.max_rto_s is not None and rec.total_seconds > settings.max_rto_s:
+        rec.checks.append(
+            CheckResult(
+                "rto",
+                "warn",
+                f"RTO {rec.total_seconds:.0f} s exceeds the target {settings.max_rto_s:g} s",
+            )
+        )
+    status = overall(rec.checks)
+    rec.result = {"pass": "passed", "warn": "warning", "fail": "failed"}[status]
+    if status == "fail":
+        rec.message = f"drill failed: {failure_message(rec.checks)}"
+    else:
+        warns = [c.name for c in rec.checks if c.status == "warn"]
+        rec.message = f"drill passed in {rec.total_seconds:.1f} s" + (
+            f" with warnings: {', '.join(warns)}" if warns else ""
+        )
+
+
+def _run_steps(
+    repo: Repository,
+    settings: DrillSettings,
+    req: DrillRequest,
+    env: DrillEnv,
+    rec: DrillRecord,
+    clock: _Clock,
+    prev: DrillRecord | None,
+    started: datetime,
+    state_dir: Path,
+    made: list[Sandbox],
+) -> None:
+    if True:
+        with clock.step("fetch"):
+            backups = list_backups(repo)
+            choice = choose(
+                backups,
+                req.backup,
+                req.target,
+                newest_wal_time(repo),
+                started,
+                random.Random(req.seed),
+            )
+            doc = next(b for b in backups if b["id"] == choice.backup_id)
+            rec.backup = {
+                k: doc.get(k)
+                for k in ("id", "label", "type", "start_time", "stop_time", "timeline")
+            }
+            rec.target = {
+                "kind": choice.target.kind,
+                "value": choice.target.value,
+                "reference_time": choice.reference.isoformat(),
+            }
+            env.say(f"restoring backup {choice.backup_id} to {choice.target.describe()}")
+            sandbox = Sandbox.create(settings.sandbox_dir, state_dir, rec.id)
+            made.append(sandbox)
+            rec.sandbox = {"dir": str(sandbox.base), "port": sandbox.port}
+            restore(
+                repo,
+                sandbox.data_dir,
+                target=choice.target,
+                restore_command=env.restore_command,
+                backup=choice.backup_id,
+            )
+        with clock.step("instance creation"):
+            cluster = sandbox.start(
+                sandbox_settings(sandbox.base, settings.shared_buffers),
+                settings.start_timeout_s,
+                env.bindir,
+            )
+            cluster.superuser = env.superuser
+        with clock.step("wal replay"):
+            _wait_promoted(cluster, settings.start_timeout_s)
+        _validate(repo, settings, env, rec, clock, prev, doc, cluster, choice.reference)
+        with clock.step("integrity"):
+            env.say("integrity: pg_amcheck, pg_checksums")
+            on = integrity.checksums_enabled(cluster)
+            if settings.amcheck:
+                rec.checks += validate.guarded(
+                    "amcheck", "*", lambda: integrity.amcheck(cluster, settings.amcheck_jobs)
+                )
+            cluster.stop("fast")
+            if settings.checksums:
+                rec.checks += validate.guarded(
+                    "checksums", "*", lambda: integrity.checksums(cluster, on)
+                )
+            if req.keep:
+                cluster.start()
+
+
+def _validate(
+    repo: Repository,
+    settings: DrillSettings,
+    env: DrillEnv,
+    rec: DrillRecord,
+    clock: _Clock,
+    prev: DrillRecord | None,
+    backup: dict[str, Any],
+    cluster: Cluster,
+    reference: datetime,
+) -> None:
+    catalog = backup.get("catalog") or {}
+    home = catalog.get("database") or env.default_database
+    specs: dict[str, DatabaseChecks] = dict(settings.databases) or {home: DatabaseChecks()}
+    conns: dict[str, psycopg.Connection[Any]] = {}
+    try:
+        with clock.step("connectivity"):
+            for db in specs:
+                try:
+                    ms = probes.connect_ms(cluster.conninfo(db))
+                    conns[db] = psycopg.connect(cluster.conninfo(db), autocommit=True)
+                    rec.checks.append(
+                        _tag(judge_connectivity(ms, None, settings.connect_warn_ms), db)
+                    )
+                    rec.connect_ms = ms if rec.connect_ms is None else min(rec.connect_ms, ms)
+                except psycopg.Error as e:
+                    rec.checks.append(
+                        _tag(
+                            judge_connectivity(None, validate._line(e), settings.connect_warn_ms),
+                            db,
+                        )
+                    )
+        rec.ready_seconds = round(sum(s.seconds for s in clock.steps if s.name in READY_STEPS), 3)
+        replayed = probes.last_replayed(next(iter(conns.values()))) if conns else None
+        floor: dict[str, datetime | None] = (
+            {"last replayed transaction": replayed}
+            if replayed
+            else {"backup start": datetime.fromisoformat(backup["start_time"])}
+        )
+        baselines = validate.Baselines(
+            settings.performance_baseline, env.production, _previous_timings(prev)
+        )
+        with clock.step("validation"):
+            for db, spec in specs.items():
+                if db not in conns:
+                    continue
+                env.say(f"validating database {db}")
+                facts = validate.catalog_facts(catalog) if db == home and catalog else None
+                checks, data = validate.check_database(
+                    conns[db], db, spec, facts, settings, reference, floor, baselines
+                )
+                rec.checks += checks
+                rec.data[db] = data
+                rpo = next(
+                    (c.metrics.get("rpo_seconds") for c in checks if c.name == "recency"), None
+                )
+                if rpo is not None:
+                    rec.rpo_seconds = rpo if rec.rpo_seconds is None else max(rec.rpo_seconds, rpo)
+    finally:
+        for c in conns.values():
+            c.close()
+
+
+def _tag(c: CheckResult, db: str) -> CheckResult:
+    c.database = db
+    return c
+
+
+def _previous_timings(prev: DrillRecord | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for c in prev.checks if prev else []:
+        if c.name.startswith("performance: ") and c.metrics.get("sandbox_ms") is not None:
+            out[f"{c.database}/{c.name.removeprefix('performance: ')}"] = float(
+                c.metrics["sandbox_ms"]
+            )
+    return out
+
+
+def _wait_promoted(cluster: Cluster, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if not cluster.is_running():
+            raise PostgresError(
+                f"the sandbox stopped during WAL replay: {error_line(cluster.log_tail(30))}"
+            )
+        try:
+            (in_recovery,) = cluster.sql("SELECT pg_is_in_recovery()")[0]
+        except PostgresError:
+            in_recovery = None
+        if in_recovery is False:
+            return
+        if time.monotonic() > deadline:
+            raise PostgresError(f"the sandbox did not finish WAL replay within {timeout:.0f} s")
+        time.sleep(0.1)

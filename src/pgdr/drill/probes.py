@@ -1,0 +1,169 @@
+"""Facts from a running sandbox, one small query (or a few) per check. Decisions are in
+``verdicts``; names are ``schema.table`` / ``schema.table.column`` / ``schema.index``."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+Conn = psycopg.Connection[Any]
+_USER_SCHEMAS = (
+    "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'"
+)
+
+
+def qualify(name: str) -> str:
+    """ "users" -> "public.users"; "app.users" stays."""
+    return name if "." in name else f"public.{name}"
+
+
+def _ident(qualified: str) -> sql.Composed:
+    return sql.SQL(".").join(sql.Identifier(p) for p in qualified.split(".", 1))
+
+
+def connect_ms(conninfo: str) -> float:
+    t = time.perf_counter()
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as c:
+        c.execute("SELECT 1").fetchone()
+    return (time.perf_counter() - t) * 1000
+
+
+def tables(conn: Conn) -> set[str]:
+    rows = conn.execute(
+        "SELECT n.nspname || '.' || c.relname FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE c.relkind IN ('r', 'p') AND {_USER_SCHEMAS}"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def row_counts(conn: Conn, names: list[str]) -> dict[str, int]:
+    out = {}
+    for t in names:
+        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(_ident(t))).fetchone()
+        out[t] = int(row[0]) if row else 0
+    return out
+
+
+def newest_value(conn: Conn, spec: str) -> datetime | None:
+    parts = spec.split(".")
+    table, column = qualify(".".join(parts[:-1])), parts[-1]
+    q = sql.SQL("SELECT max({})::timestamptz FROM {}").format(sql.Identifier(column), _ident(table))
+    row = conn.execute(q).fetchone()
+    return row[0] if row else None
+
+
+def last_replayed(conn: Conn) -> datetime | None:
+    """Commit time of the last transaction WAL replay applied (kept after promotion)."""
+    row = conn.execute("SELECT pg_last_xact_replay_timestamp()").fetchone()
+    return row[0] if row else None
+
+
+def foreign_keys(conn: Conn) -> list[tuple[str, str, list[str], str, list[str]]]:
+    """(name, child table, child columns, parent table, parent columns) of every FK."""
+    rows = conn.execute(
+        "SELECT c.conname, cn.nspname || '.' || cl.relname, "
+        "  array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(att, ord) "
+        "        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.att ORDER BY k.ord), "
+        "  pn.nspname || '.' || pl.relname, "
+        "  array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(att, ord) "
+        "        JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.att ORDER BY k.ord) "
+        "FROM pg_constraint c "
+        "JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace cn ON cn.oid = cl.relnamespace "
+        "JOIN pg_class pl ON pl.oid = c.confrelid JOIN pg_namespace pn ON pn.oid = pl.relnamespace "
+        "WHERE c.contype = 'f' AND c.conparentid = 0 ORDER BY 2, 1"
+    ).fetchall()
+    return [(r[0], r[1], list(r[2]), r[3], list(r[4])) for r in rows]
+
+
+def orphans(conn: Conn) -> dict[str, int]:
+    """Rows whose foreign key points at nothing, per FK, by anti-join (a row with a NULL in
+    its key is exempt, as under MATCH SIMPLE)."""
+    out = {}
+    for name, child, ccols, parent, pcols in foreign_keys(conn):
+        not_null = sql.SQL(" AND ").join(
+            sql.SQL("ch.{} IS NOT NULL").format(sql.Identifier(c)) for c in ccols
+        )
+        match = sql.SQL(" AND ").join(
+            sql.SQL("p.{} = ch.{}").format(sql.Identifier(pc), sql.Identifier(cc))
+            for cc, pc in zip(ccols, pcols, strict=True)
+        )
+        q = sql.SQL(
+            "SELECT count(*) FROM {} ch WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})"
+        ).format(_ident(child), not_null, _ident(parent), match)
+        row = conn.execute(q).fetchone()
+        out[f"{child}.{name}"] = int(row[0]) if row else 0
+    return out
+
+
+def indexes(conn: Conn) -> dict[str, bool]:
+    """ "schema.index" -> valid and ready."""
+    rows = conn.execute(
+        "SELECT n.nspname || '.' || c.relname, i.indisvalid AND i.indisready FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE {_USER_SCHEMAS}"
+    ).fetchall()
+    return {r[0]: bool(r[1]) for r in rows}
+
+
+def index_counts(conn: Conn) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT n.nspname || '.' || c.relname, count(*) FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE {_USER_SCHEMAS} GROUP BY 1"
+    ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def constraints(conn: Conn) -> dict[str, bool]:
+    """ "schema.table.name" -> convalidated, for constraints on tables."""
+    rows = conn.execute(
+        "SELECT n.nspname || '.' || cl.relname || '.' || c.conname, c.convalidated "
+        "FROM pg_constraint c JOIN pg_class cl ON cl.oid = c.conrelid "
+        f"JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE {_USER_SCHEMAS}"
+    ).fetchall()
+    return {r[0]: bool(r[1]) for r in rows}
+
+
+def validate(conn: Conn, keys: list[str]) -> dict[str, str | None]:
+    """VALIDATE CONSTRAINT each NOT VALID one on the sandbox: None when the data satisfies
+    it, else PostgreSQL's reason."""
+    out: dict[str, str | None] = {}
+    for key in keys:
+        schema, table, name = key.split(".", 2)
+        q = sql.SQL("ALTER TABLE {}.{} VALIDATE CONSTRAINT {}").format(
+            sql.Identifier(schema), sql.Identifier(table), sql.Identifier(name)
+        )
+        try:
+            conn.execute(q)
+            out[key] = None
+        except psycopg.Error as e:
+            out[key] = str(e).strip().splitlines()[0]
+    return out
+
+
+def time_query(
+    conn: Conn, query: str, runs: int, other: Conn | None = None
+) -> tuple[float, float | None]:
+    """Median wall time in ms over ``runs`` executions after one warm-up run, on ``conn``
+    and (interleaved run by run, so both see the same machine load) on ``other``."""
+    conns = [conn] if other is None else [conn, other]
+    times: list[list[float]] = [[] for _ in conns]
+    for i in range(runs + 1):
+        for c, bucket in zip(conns, times, strict=True):
+            t = time.perf_counter()
+            c.execute(query).fetchall()  # type: ignore[arg-type]
+            if i:  # the first round warms the caches
+                bucket.append((time.perf_counter() - t) * 1000)
+    mine = float(statistics.median(times[0]))
+    return mine, (float(statistics.median(times[1])) if other is not None else None)
+
+
+def scalar(conn: Conn, query: str) -> Any:
+    row = conn.execute(query).fetchone()  # type: ignore[arg-type]
+    return row[0] if row else None

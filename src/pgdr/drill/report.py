@@ -1,0 +1,224 @@
+"""A drill record for people: a terminal table (rich), Markdown, and one self-contained HTML
+page with the step timings drawn as an inline SVG bar chart (no external assets)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from pgdr.drill.record import DrillRecord, History
+
+MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
+STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+COLOUR = {"pass": "#2e7d32", "warn": "#f9a825", "fail": "#c62828", "skip": "#9e9e9e"}
+
+
+def _db(name: str | None) -> str:
+    return "" if name in (None, "*") else str(name)
+
+
+def _rpo(rec: DrillRecord) -> str:
+    if rec.rpo_seconds is None:
+        return "n/a"
+    s = rec.rpo_seconds
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
+def headline(rec: DrillRecord) -> str:
+    return (
+        f"Drill {rec.id}: {rec.result.upper()} — backup {rec.backup.get('id', '?')}, target "
+        f"{rec.target.get('value') or rec.target.get('kind', '?')}; RTO {rec.total_seconds:.1f} s, "
+        f"RPO {_rpo(rec)}"
+    )
+
+
+def render_console(rec: DrillRecord, console: Console) -> None:
+    style = (
+        "green" if rec.result == "passed" else "yellow" if rec.result == "warning" else "bold red"
+    )
+    console.print(f"[{style}]{escape(headline(rec))}[/]")
+    steps = Table("step", "seconds", title="Steps")
+    for s in rec.steps:
+        steps.add_row(s.name, f"{s.seconds:.2f}")
+    steps.add_row("[bold]total (RTO)[/]", f"[bold]{rec.total_seconds:.2f}[/]")
+    console.print(steps)
+    for db, data in rec.data.items():
+        t = Table("table", "rows", "at backup", "indexes", title=f"Data: {db}")
+        for row in data.get("tables", []):
+            rows = "missing" if row["rows"] is None else f"{row['rows']:,}"
+            before = "" if row["rows_at_backup"] is None else f"{row['rows_at_backup']:,}"
+            t.add_row(row["name"], rows, before, str(row["indexes"]))
+        t.add_row("[bold]all[/]", "", "", f"[bold]{data.get('indexes', 0)}[/]")
+        console.print(t)
+    checks = Table("check", "database", "result", "detail", "s", title="Checks")
+    for c in rec.checks:
+        checks.add_row(
+            escape(c.name),
+            _db(c.database),
+            f"[{STYLE[c.status]}]{MARK[c.status]}[/]",
+            escape(c.detail),
+            f"{c.seconds:.2f}",
+        )
+    console.print(checks)
+    if rec.connect_ms is not None:
+        console.print(f"connection time {rec.connect_ms:.1f} ms; data freshness (RPO) {_rpo(rec)}")
+    for n in rec.notifications:
+        console.print(
+            f"notified {n['channel']}: "
+            + ("ok" if n["ok"] else f"[red]FAILED[/] {escape(str(n['error']))}")
+        )
+    console.print(escape(rec.message))
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _n(v: int | None, none: str = "") -> str:
+    return none if v is None else f"{v:,}"
+
+
+def render_markdown(rec: DrillRecord) -> str:
+    out = [
+        f"# {headline(rec)}",
+        "",
+        rec.message,
+        "",
+        "## Steps",
+        "",
+        "| step | seconds |",
+        "|---|---:|",
+    ]
+    out += [f"| {s.name} | {s.seconds:.2f} |" for s in rec.steps]
+    out += [f"| **total (RTO)** | **{rec.total_seconds:.2f}** |", ""]
+    for db, data in rec.data.items():
+        out += [
+            f"## Data: {db}",
+            "",
+            "| table | rows | at backup | indexes |",
+            "|---|---:|---:|---:|",
+        ]
+        for row in data.get("tables", []):
+            rows = "missing" if row["rows"] is None else f"{row['rows']:,}"
+            before = "" if row["rows_at_backup"] is None else f"{row['rows_at_backup']:,}"
+            out.append(f"| {row['name']} | {rows} | {before} | {row['indexes']} |")
+        out += [f"| **all** | | | **{data.get('indexes', 0)}** |", ""]
+    out += ["## Checks", "", "| check | database | result | detail |", "|---|---|---|---|"]
+    out += [
+        f"| {c.name} | {_db(c.database)} | {MARK[c.status]} | {_md(c.detail)} |" for c in rec.checks
+    ]
+    out += [
+        "",
+        f"Connection time: {rec.connect_ms or 0:.1f} ms · data freshness (RPO): {_rpo(rec)} · "
+        f"sandbox: {rec.sandbox.get('dir', '')} · host {rec.host}",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def steps_svg(rec: DrillRecord, width: int = 640) -> str:
+    """Horizontal bars, one per step, scaled to the longest; labels and seconds as text."""
+    bar_h, gap, left, right = 22, 6, 150, 70
+    steps = rec.steps or []
+    longest = max((s.seconds for s in steps), default=1.0) or 1.0
+    height = len(steps) * (bar_h + gap) + gap
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="step timings">'
+    ]
+    for i, s in enumerate(steps):
+        y = gap + i * (bar_h + gap)
+        w = max(1.0, (width - left - right) * s.seconds / longest)
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 15}" text-anchor="end" font-size="13">{html.escape(s.name)}</text>'
+        )
+        parts.append(
+            f'<rect class="bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#1565c0"><title>{html.escape(s.name)}: {s.seconds:.2f} s</title></rect>'
+        )
+        parts.append(
+            f'<text x="{left + w + 6:.1f}" y="{y + 15}" font-size="13">{s.seconds:.2f} s</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(rec: DrillRecord) -> str:
+    e = html.escape
+    colour = COLOUR[
+        "pass" if rec.result == "passed" else "warn" if rec.result == "warning" else "fail"
+    ]
+    rows = "".join(
+        f'<tr><td>{e(c.name)}</td><td>{e(_db(c.database))}</td><td style="color:{COLOUR[c.status]};font-weight:bold">{MARK[c.status]}</td><td>{e(c.detail)}</td></tr>'
+        for c in rec.checks
+    )
+    data = ""
+    for db, d in rec.data.items():
+        trs = "".join(
+            f"<tr><td>{e(r['name'])}</td><td class=n>{_n(r['rows'], 'missing')}</td>"
+            f"<td class=n>{_n(r['rows_at_backup'])}</td><td class=n>{r['indexes']}</td></tr>"
+            for r in d.get("tables", [])
+        )
+        data += f"<h2>Data: {e(db)}</h2><table><tr><th>table</th><th>rows</th><th>at backup</th><th>indexes</th></tr>{trs}<tr><th>all</th><td></td><td></td><th class=n>{d.get('indexes', 0)}</th></tr></table>"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>pgdr drill {e(rec.id)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:60em}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.n{{text-align:right}}.result{{color:{colour}}}</style></head>
+<body><h1 class="result">{e(headline(rec))}</h1><p>{e(rec.message)}</p>
+<h2>Steps (total = RTO {rec.total_seconds:.2f} s)</h2>{steps_svg(rec)}
+{data}<h2>Checks</h2><table><tr><th>check</th><th>database</th><th>result</th><th>detail</th></tr>{rows}</table>
+<p>Connection time {rec.connect_ms or 0:.1f} ms · data freshness (RPO) {e(_rpo(rec))} · host {e(rec.host)} · started {e(rec.started)}</p>
+</body></html>
+"""
+
+
+def write_report(rec: DrillRecord, path: Path) -> None:
+    """By extension: .html/.htm, .md, .json."""
+    import json
+
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        text = render_html(rec)
+    elif suffix == ".json":
+        text = json.dumps(rec.to_doc(), indent=2)
+    else:
+        text = render_markdown(rec)
+    path.write_text(text)
+
+
+def render_history(h: History, console: Console) -> None:
+    t = Table("drill", "backup", "target", "result", "RTO s", "RPO s", "failed")
+    for d in h.drills:
+        style = STYLE[
+            "pass" if d["result"] == "passed" else "warn" if d["result"] == "warning" else "fail"
+        ]
+        rpo = "" if d["rpo_seconds"] is None else f"{d['rpo_seconds']:.0f}"
+        t.add_row(
+            d["id"],
+            str(d["backup"] or ""),
+            str(d["target"] or ""),
+            f"[{style}]{d['result']}[/]",
+            f"{d['rto_seconds']:.1f}",
+            rpo,
+            ", ".join(d["failed"]),
+        )
+    console.print(t)
+    if h.total:
+        assert h.pass_rate is not None
+        console.print(f"{h.passed} of {h.total} drills passed ({100 * h.pass_rate:.0f}%)")
+        if h.rto_seconds:
+            r = h.rto_seconds
+            console.print(
+                f"RTO: last {r['last']:.1f} s, median {r['median']:.1f} s, range {r['min']:.1f}–{r['max']:.1f} s"
+            )
+        if h.rpo_seconds:
+            r = h.rpo_seconds
+            console.print(
+                f"RPO: last {r['last']:.0f} s, median {r['median']:.0f} s, worst {r['max']:.0f} s"
+            )
+    else:
+        console.print("no drills recorded yet: run `pgdr drill`")

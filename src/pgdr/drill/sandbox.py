@@ -1,0 +1,164 @@
+"""The throw-away instance a drill restores into: a fresh directory, a free port, the
+unprivileged OS user, settings that keep it from touching production (no archiving, no
+replication, its own pg_hba), and teardown that leaves nothing behind — also after the
+drill process itself was killed (see ``state``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pgdr.drill.state import Marker, owner_alive, process_start, read_markers, write_marker
+from pgdr.pg.binaries import find_bindir, server_env, tool
+from pgdr.pg.cluster import Cluster
+from pgdr.pg.osuser import chown_tree, free_port, kill_tree, process_in_dir, resolve_runas, run_as
+
+_HBA = "local all all trust\nhost all all 127.0.0.1/32 trust\n"
+
+
+def sandbox_settings(base: Path, shared_buffers: str) -> dict[str, object]:
+    """Written over the restored postgresql.auto.conf: a drill must never archive into the
+    production repository, replicate from production, or need production's certificates."""
+    return {
+        "archive_mode": "off",
+        "archive_command": "",
+        "archive_library": "",
+        "primary_conninfo": "",
+        "primary_slot_name": "",
+        "ssl": "off",
+        "hba_file": str(base / "pg_hba.conf"),
+        "logging_collector": "off",
+        "shared_buffers": shared_buffers,
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "hot_standby": "on",
+        "max_connections": "100",
+        "cluster_name": "pgdr-drill",
+    }
+
+
+class Sandbox:
+    def __init__(self, base: Path, state_dir: Path, marker: Marker) -> None:
+        self.base = base
+        self.data_dir = base / "data"
+        self.state_dir = state_dir
+        self.marker = marker
+        self.cluster: Cluster | None = None
+
+    @classmethod
+    def create(cls, parent: Path | None, state_dir: Path, drill_id: str) -> Sandbox:
+        """Record the marker first, then make the directory: a crash in between leaves a
+        marker without a directory, never a directory without a marker."""
+        where = Path(parent or tempfile.gettempdir()).absolute()
+        base = where / f"pgdr-drill-{drill_id}"
+        me = os.getpid()
+        marker = Marker(
+            drill_id,
+            me,
+            process_start(me),
+            str(base),
+            str(base / "data"),
+            free_port(),
+            datetime.now(UTC).isoformat(),
+        )
+        write_marker(state_dir, marker)
+        where.mkdir(parents=True, exist_ok=True)
+        base.mkdir(mode=0o755)
+        base.chmod(0o755)  # the postgres user must traverse it
+        hba = base / "pg_hba.conf"
+        hba.write_text(_HBA)
+        chown_tree(hba, resolve_runas())
+        return cls(base, state_dir, marker)
+
+    @property
+    def port(self) -> int:
+        return self.marker.port
+
+    def start(
+        self, settings: dict[str, object], timeout: float, bindir: Path | None = None
+    ) -> Cluster:
+        self.cluster = Cluster.attach(
+            self.data_dir, port=self.port, base_dir=self.base, settings=settings, bindir=bindir
+        )
+        if not self.cluster.socket_dir.is_relative_to(self.base):  # path too long: under /tmp
+            self.marker.extra.append(str(self.cluster.socket_dir))
+            write_marker(self.state_dir, self.marker)
+        self.cluster.start(timeout=timeout)
+        return self.cluster
+
+    def keep(self) -> None:
+        self.marker.kept = True
+        write_marker(self.state_dir, self.marker)
+
+    def destroy(self) -> None:
+        if self.cluster is not None:
+            self.cluster.destroy()
+        remove_sandbox(self.marker)
+        (self.state_dir / "sandboxes" / f"{self.marker.drill_id}.json").unlink(missing_ok=True)
+
+
+def _stop_postgres(data_dir: Path) -> None:
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return
+    if not process_in_dir(pid, data_dir):
+        return
+    with contextlib.suppress(Exception):
+        cmd: list[str | Path] = [
+            tool(find_bindir(), "pg_ctl"),
+            "-D",
+            str(data_dir),
+            "-m",
+            "immediate",
+            "-w",
+            "-t",
+            "30",
+            "stop",
+        ]
+        run_as(cmd, runas=resolve_runas(), env=server_env(), capture_output=True, timeout=60)
+    if process_in_dir(pid, data_dir):
+        kill_tree(pid)
+
+
+def _kill_strays(base: Path) -> None:
+    """Processes still working for the sandbox (restore_command's WAL prefetchers) would
+    recreate directories after we removed them."""
+    needle = str(base).encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        pid = int(entry.name)
+        if pid == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            if needle in (entry / "cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
+
+
+def remove_sandbox(m: Marker) -> None:
+    base = Path(m.base_dir)
+    _stop_postgres(Path(m.data_dir))
+    _kill_strays(base)
+    for place in (base, *map(Path, m.extra)):  # data, log and (usually) socket dir: in base
+        shutil.rmtree(place, ignore_errors=True)
+
+
+def reap(state_dir: Path, *, include_kept: bool = False) -> list[Marker]:
+    """Remove sandboxes whose drill process is gone (killed) — and kept ones on request.
+    Returns what was removed."""
+    removed = []
+    for path, m in read_markers(state_dir):
+        if m.kept and not include_kept:
+            continue
+        if not m.kept and owner_alive(m):
+            continue  # a drill in progress
+        remove_sandbox(m)
+        if Path(m.base_dir).exists():
+            continue  # could not remove: keep the marker so the next run tries again
+        path.unlink(missing_ok=True)
+        removed.append(m)
+    return removed

@@ -1,0 +1,108 @@
+"""Drill records: round trip through the manifest document, history summary, and the
+Markdown / HTML renderings (self-contained, chart scaled to the longest step)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pgdr.drill.events import drill_event
+from pgdr.drill.record import DrillRecord, Step, summarize
+from pgdr.drill.report import render_html, render_markdown, steps_svg
+from pgdr.drill.verdicts import CheckResult
+from pgdr.notify.event import Event
+from pgdr.notify.pagerduty import pagerduty_payload
+
+pytestmark = pytest.mark.unit
+
+
+def record(i: int, result: str, total: float, rpo: float | None) -> DrillRecord:
+    r = DrillRecord(
+        id=f"20261122T02000{i}.000Z-0000000{i}",
+        started="2026-11-22T02:00:00+00:00",
+        host="db1",
+        user="root",
+        pid=1,
+        repository={"url": "s3://b/p", "repo_id": "r1"},
+        request={"backup": "latest", "target": "latest"},
+    )
+    r.result, r.total_seconds, r.rto_seconds, r.rpo_seconds = result, total, total, rpo
+    r.steps = [Step("fetch", total / 2), Step("wal replay", total / 4), Step("cleanup", total / 4)]
+    r.checks = [CheckResult("tables", "pass", "all 4 critical tables exist", "app")]
+    if result == "failed":
+        r.checks.append(CheckResult("indexes", "fail", "missing: public.x|y", "app"))
+        r.message = "drill failed: indexes [app]: missing: public.x|y"
+    r.data = {
+        "app": {
+            "tables": [
+                {"name": "public.users", "rows": 15000, "rows_at_backup": 14990, "indexes": 10}
+            ],
+            "indexes": 10,
+            "constraints": 3,
+        }
+    }
+    return r
+
+
+def test_round_trip_and_audit() -> None:
+    r = record(1, "failed", 20.0, 30.0)
+    again = DrillRecord.from_doc(r.to_doc())
+    assert again == r
+    a = r.audit()
+    assert a["action"] == "drill" and a["actor"] == "root@db1" and a["outcome"] == "failed"
+    assert a["object"] == f"manifests/drill/{r.id}" and a["rto_seconds"] == 20.0
+
+
+def test_history_summary() -> None:
+    h = summarize(
+        [record(1, "passed", 20, 60), record(2, "failed", 30, 120), record(3, "passed", 10, 30)]
+    )
+    assert (h.total, h.passed, round(h.pass_rate or 0, 3)) == (3, 2, 0.667)
+    assert h.rto_seconds == {"min": 10, "median": 20, "max": 30, "last": 10}
+    assert h.rpo_seconds["max"] == 120 and h.drills[1]["failed"] == ["indexes"]
+    assert summarize([]).pass_rate is None
+
+
+def test_markdown_and_html() -> None:
+    r = record(2, "failed", 40.0, 90.0)
+    md = render_markdown(r)
+    assert (
+        md.startswith(f"# Drill {r.id}: FAILED") and "| public.users | 15,000 | 14,990 | 10 |" in md
+    )
+    assert "| indexes | app | FAIL | missing: public.x\\|y |" in md  # pipes escaped
+    page = render_html(r)
+    assert page.count('class="bar"') == 3 and "missing: public.x|y" in page
+    assert not re.search(r"(src|href)=\"https?:", page) and "<script" not in page
+    widths = [
+        float(w) for w in re.findall(r'class="bar" x="150" y="\d+" width="([\d.]+)"', steps_svg(r))
+    ]
+    assert widths[0] == 640 - 150 - 70 and widths[1] == widths[0] / 2
+
+
+@pytest.mark.parametrize(
+    ("status", "previous", "resolves", "action"),
+    [
+        ("failure", None, False, "trigger"),
+        ("failure", "failure", False, "trigger"),
+        ("ok", "failure", True, "resolve"),
+        ("ok", "warning", True, "resolve"),
+        ("ok", "ok", False, None),
+        ("ok", None, False, None),
+        ("warning", "ok", False, "trigger"),
+    ],
+)
+def test_pagerduty_lifecycle(status, previous, resolves, action) -> None:  # type: ignore[no-untyped-def]
+    e = Event("drill", status, "t", "x", "k", previous_status=previous)
+    assert e.resolves is resolves
+    body = pagerduty_payload(e, "RK", "k")
+    assert (body or {}).get("event_action") == action
+
+
+def test_drill_event() -> None:
+    prev = record(1, "failed", 20, 60)
+    e = drill_event(record(2, "passed", 10, 5), prev)
+    assert e.status == "ok" and e.resolves and e.dedup_key == "pgdr-drill-r1"
+    e = drill_event(record(3, "failed", 10, 5), None)
+    assert e.status == "failure" and "FAILED indexes [app]: missing" in e.text
+    assert e.details["failed_checks"] == ["indexes"]
