@@ -76,3 +76,42 @@ def test_backup_info_restore_start(
 
     r = pgdr("--config", cfg, "restore", "--data-dir", dest, "--time", "2000-01-01T00:00:00+00:00")
     assert r.returncode == 2 and "no backup finished before" in r.stderr and not dest.exists()
+
+
+def test_passphrase_from_the_environment_reaches_restore_command(
+    make_cluster: Callable[..., Cluster], pg_base_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repository opened with PGDR_PASSPHRASE: archive_command, the backup and the restored
+    server's restore_command all need it — the server tools' environment must keep PGDR_*."""
+    from tests.pg.archiving import make_interpreter_reachable
+
+    make_interpreter_reachable()
+    monkeypatch.setenv("PGDR_PASSPHRASE", "correct horse battery staple")
+    monkeypatch.setenv("PGDR_KDF_N", "1024")
+    root = pg_base_dir / "passphrase"
+    root.mkdir(mode=0o777)
+    root.chmod(0o777)
+    url = f"file://{root}/repo"
+    assert pgdr("--repo", url, "repo", "init").returncode == 0
+    from pgdr.pg.osuser import chown_tree, resolve_runas
+
+    chown_tree(root, resolve_runas())
+    push = f"{sys.executable} -m pgdr --repo {url} wal-push %p"
+    src = make_cluster(
+        settings={"archive_mode": "on", "archive_command": push, "archive_timeout": 0}
+    )
+    src.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g")
+    conn = ["--pg-host", str(src.socket_dir), "--pg-port", str(src.port)]
+    r = pgdr("--repo", url, "backup", *conn)
+    assert r.returncode == 0, r.stderr
+    src.sql("INSERT INTO t VALUES (1001)")
+    wait_archived(src, str(src.sql("SELECT pg_walfile_name(pg_switch_wal())")[0][0]))
+    dest, port = pg_base_dir / "passphrase-restored", free_port()
+    r = pgdr("--repo", url, "restore", "--data-dir", dest, "--start", "--port", str(port))
+    restored = Cluster.attach(dest, port=port)
+    restored.owned.append(dest)
+    try:
+        assert r.returncode == 0, r.stderr + restored.log_tail(10)
+        assert restored.sql("SELECT count(*) FROM t")[0][0] == 1001
+    finally:
+        restored.destroy()
