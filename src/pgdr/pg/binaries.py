@@ -102,9 +102,7 @@ def server_env() -> dict[str, str]:
     """Our environment without PG* variables (PGDATA, PGPORT… would misdirect the server
     tools) — but with pgdr's own PGDR_* (a restored server's restore_command may need
     PGDR_PASSPHRASE or PGDR_CONFIG) — and C messages so logs parse the same everywhere."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("PG") or k.startswith("PGDR_")
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") or k.startswith("PGDR_")}
     env["LC_ALL"] = "C"
     return env
 
