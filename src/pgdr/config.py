@@ -134,6 +134,12 @@ class Config(_Model):
     #: wal-fetch (lean entry path) ~40 ms of imports.
     drill: dict[str, Any] = {}
     notifications: dict[str, dict[str, Any]] = {}
+    #: The daemon's ``[schedule]``, ``[alerts]``, ``[daemon]`` and ``[web]``, likewise
+    #: validated where used (pgdr.daemon.settings).
+    schedule: dict[str, Any] = {}
+    alerts: dict[str, Any] = {}
+    daemon: dict[str, Any] = {}
+    web: dict[str, Any] = {}
     #: Where this config came from (None: embedded defaults). Not a TOML key.
     source: Path | None = Field(default=None, exclude=True)
 

@@ -36,6 +36,11 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── ProtectedByRetention (80)   deleting what the retention policy keeps, without --force
     │   ├── ConfirmationRequired (81)   --force without the typed confirmation (or it differs)
     │   └── BackupNotFound (82)         no backup with that id
+    ├── DaemonError (90)                   `pgdr serve` cannot run
+    │   ├── AlertsFiring (91)              `pgdr status`: a warning alert is firing
+    │   ├── CriticalAlertsFiring (92)      `pgdr status`: a critical alert is firing
+    │   ├── DaemonAlreadyRunning (93)      another daemon holds the state directory
+    │   └── WebError (94)                  the dashboard cannot listen where configured
     └── Interrupted (130)
 """
 
@@ -229,6 +234,39 @@ class NotifyError(PgdrError):
 class DrillNotFound(DrillError):
     exit_code = 64
     kind = "drill-not-found"
+
+
+# --- daemon ---------------------------------------------------------------------------------
+
+
+class DaemonError(PgdrError):
+    exit_code = 90
+    kind = "daemon"
+
+
+class AlertsFiring(DaemonError):
+    """`pgdr status` found at least one warning alert firing (and no critical one)."""
+
+    exit_code = 91
+    kind = "alerts-firing"
+
+
+class CriticalAlertsFiring(DaemonError):
+    """`pgdr status` found at least one critical alert firing."""
+
+    exit_code = 92
+    kind = "critical-alerts-firing"
+
+
+class DaemonAlreadyRunning(DaemonError):
+    exit_code = 93
+    retryable = True
+    kind = "daemon-running"
+
+
+class WebError(DaemonError):
+    exit_code = 94
+    kind = "web"
 
 
 # --- retention and deletion protection -----------------------------------------------------

@@ -15,6 +15,7 @@ from pgdr import __version__
 from pgdr.cli import (
     backup_cmd,
     config_cmd,
+    daemon_cmd,
     dev_cmd,
     drill_cmd,
     key_cmd,
@@ -56,6 +57,8 @@ app.command("delete-backup")(retention_cmd.delete_backup)
 repo_cmd.app.command("gc")(retention_cmd.gc)
 repo_cmd.app.command("rekey")(retention_cmd.rekey)
 key_cmd.app.command("rotate-data")(retention_cmd.rotate_data)
+app.command("serve")(daemon_cmd.serve)
+app.command("status")(daemon_cmd.status)
 
 
 @app.callback()

@@ -3,6 +3,7 @@ from the earliest restorable point to the newest archived WAL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from pgdr.humanize import human
 from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
 from pgdr.repo.format import WAL_PREFIX
 from pgdr.repo.repository import Repository
+from pgdr.storage.base import ObjectInfo
 
 SEG_SIZE = 16 << 20
 
@@ -77,12 +79,21 @@ class Info:
             console.print("[yellow]nothing restorable yet: no backup[/]")
 
 
-def repository_info(repo: Repository) -> Info:
-    backups = sorted(list_backups(repo), key=lambda b: b["stop_time"])
+def repository_info(
+    repo: Repository,
+    *,
+    backups: list[dict[str, Any]] | None = None,
+    wal_objects: Iterable[ObjectInfo] | None = None,
+) -> Info:
+    """``backups`` (manifest documents) and ``wal_objects`` (a listing of ``wal/``) may be
+    passed in by a caller that already has them (the daemon caches immutable manifests)."""
+    if backups is None:
+        backups = list_backups(repo)
+    backups = sorted(backups, key=lambda b: b["stop_time"])
     seg_size = int(backups[0]["wal_segment_size"]) if backups else SEG_SIZE
     per_tli: dict[int, list[tuple[int, datetime | None]]] = {}
     history: dict[int, int] = {}
-    for obj in repo.backend.list(WAL_PREFIX):
+    for obj in repo.backend.list(WAL_PREFIX) if wal_objects is None else wal_objects:
         _p, tli_hex, name = obj.key.split("/", 2)
         tli = int(tli_hex, 16)
         if is_segment(name):

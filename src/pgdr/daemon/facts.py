@@ -1,0 +1,121 @@
+"""A snapshot of everything alerts, metrics, `pgdr status` and the dashboard look at: plain
+data, collected by ``collect_repo`` / ``collect_pg`` / ``collect_fs`` and read by pure code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pgdr.daemon.history import JobRecord
+
+
+@dataclass(frozen=True)
+class BackupFact:
+    id: str
+    type: str  # full | incr
+    start_time: datetime
+    stop_time: datetime
+    bytes: int
+    stored_bytes: int
+    new_bytes: int
+    timeline: int
+
+    @property
+    def seconds(self) -> float:
+        return (self.stop_time - self.start_time).total_seconds()
+
+
+@dataclass(frozen=True)
+class DrillFact:
+    id: str
+    time: datetime
+    passed: bool
+    status: str
+    seconds: float | None = None
+    rto_s: float | None = None
+    rpo_s: float | None = None
+
+
+@dataclass
+class RepoFacts:
+    url: str
+    up: bool
+    error: str | None = None
+    backups: list[BackupFact] = field(default_factory=list)  # oldest first
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    bytes_by_kind: dict[str, int] = field(default_factory=dict)
+    objects_by_kind: dict[str, int] = field(default_factory=dict)
+    #: Newest archived segment per timeline (segment number) and when it was stored.
+    wal_newest: dict[int, int] = field(default_factory=dict)
+    wal_newest_time: datetime | None = None
+    wal_gaps: int = 0
+    jobs: list[JobRecord] = field(default_factory=list)
+    drills: list[DrillFact] = field(default_factory=list)  # oldest first
+
+
+@dataclass(frozen=True)
+class Standby:
+    name: str
+    client_addr: str | None
+    state: str
+    replay_lag_s: float | None
+    lag_bytes: int | None
+
+
+@dataclass
+class PgFacts:
+    up: bool
+    error: str | None = None
+    in_recovery: bool = False
+    timeline: int | None = None
+    current_segment: int | None = None  # segment number of the WAL insert position
+    wal_segment_size: int = 16 << 20
+    archive_mode: str | None = None
+    archived_count: int = 0
+    failed_count: int = 0
+    last_archived_wal: str | None = None
+    last_archived_time: datetime | None = None
+    last_failed_wal: str | None = None
+    last_failed_time: datetime | None = None
+    data_dir: str | None = None
+    standbys: list[Standby] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Volume:
+    name: str  # repository | pgdata
+    path: str
+    free_bytes: int
+    total_bytes: int
+
+    @property
+    def free_pct(self) -> float:
+        return 100.0 * self.free_bytes / self.total_bytes if self.total_bytes else 0.0
+
+
+@dataclass
+class Facts:
+    time: datetime
+    repo: RepoFacts
+    pg: PgFacts
+    volumes: list[Volume] = field(default_factory=list)
+    wal_lag_segments: int | None = None
+    wal_lag_seconds: float | None = None
+
+
+def wal_lag(pg: PgFacts, repo: RepoFacts, now: datetime) -> tuple[int | None, float | None]:
+    """Completed WAL segments not yet in the repository, and for how long the oldest of them
+    has waited (approximated by the age of the newest archived one). None when unknown."""
+    if not pg.up or not repo.up or pg.in_recovery or pg.current_segment is None:
+        return None, None
+    if pg.timeline is None:
+        return None, None
+    stored = [seg for tli, seg in repo.wal_newest.items() if tli <= pg.timeline]
+    newest = max(stored) if stored else -1
+    segments = max(0, pg.current_segment - newest - 1)
+    if segments == 0:
+        return 0, 0.0
+    since = repo.wal_newest_time
+    seconds = (now - since).total_seconds() if since is not None else None
+    return segments, seconds

@@ -1,0 +1,98 @@
+"""The job kinds the daemon can schedule: a small registry, one entry per kind.
+
+A kind names its *group* (one job of a group runs at a time: a full and an incremental
+backup never overlap), whether it needs the database, and a function that does the work and
+returns a JSON-able result, or raises a PgdrError. Kinds that exist in the configuration but
+have no implementation in this build (``export``) are listed in ``UNAVAILABLE`` and never
+scheduled — nothing pretends to run them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pgdr.daemon.history import ANN_JOB, ANN_SLOT
+from pgdr.errors import VerifyFailed
+from pgdr.repo.repository import Repository
+
+
+@dataclass(frozen=True)
+class JobContext:
+    kind: str
+    slot: datetime
+    open_repo: Callable[[], Repository]
+    conninfo: str
+    data_dir: Path | None = None
+    verify_read_data: bool = False
+    #: Everything else a kind may need from the configuration (e.g. drill settings).
+    extras: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    group: str
+    needs_postgres: bool
+    run: Callable[[JobContext], dict[str, Any]]
+    description: str
+
+
+def _backup(backup_type: str) -> Callable[[JobContext], dict[str, Any]]:
+    def run(ctx: JobContext) -> dict[str, Any]:
+        from pgdr.backup.run import take_backup
+
+        repo = ctx.open_repo()
+        try:
+            res = take_backup(
+                repo,
+                ctx.conninfo,
+                backup_type=backup_type,
+                label=f"scheduled {ctx.kind}",
+                annotations={ANN_JOB: ctx.kind, ANN_SLOT: ctx.slot.isoformat()},
+                data_dir=ctx.data_dir,
+            )
+        finally:
+            repo.close()
+        out = asdict(res)
+        out["page_checksum_errors"] = len(res.page_checksum_errors)
+        return out
+
+    return run
+
+
+def _verify(ctx: JobContext) -> dict[str, Any]:
+    from pgdr.repo.verify import verify
+
+    repo = ctx.open_repo()
+    try:
+        rep = verify(repo, read_data=ctx.verify_read_data)
+    finally:
+        repo.close()
+    if not rep.ok:
+        first = rep.problems[0]
+        more = f" (and {len(rep.problems) - 1} more)" if len(rep.problems) > 1 else ""
+        raise VerifyFailed(f"verify found damage: {first.object}: {first.message}{more}")
+    return {
+        "ok": True,
+        "read_data": rep.read_data,
+        "checked": dict(rep.checked),
+        "unreferenced_packs": rep.unreferenced_packs,
+        "bytes_read": rep.bytes_read,
+    }
+
+
+KINDS: tuple[JobKind, ...] = (
+    JobKind("backup_full", "backup", True, _backup("full"), "full base backup"),
+    JobKind("backup_incr", "backup", True, _backup("incr"), "incremental base backup"),
+    JobKind("verify", "verify", False, _verify, "repository verify"),
+)
+REGISTRY: dict[str, JobKind] = {k.name: k for k in KINDS}
+
+#: Schedulable in the configuration, not implemented in this build: never run.
+UNAVAILABLE: dict[str, str] = {
+    "export": "exports are not implemented in this version of pgdr",
+}

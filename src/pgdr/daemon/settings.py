@@ -1,0 +1,119 @@
+"""The daemon's config sections: ``[schedule]``, ``[alerts]``, ``[daemon]``, ``[web]``.
+
+Defaults follow the reference policy: incremental backups daily at 03:00 UTC (Monday to
+Saturday), a full backup Sundays at 03:00, a drill Sundays at 02:00, verify daily at 05:00,
+an export monthly (once exports exist). Imported by ``pgdr.config`` on every command, so it
+stays light: schedule expressions get a syntactic check here and a full one when the daemon
+starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+
+from pgdr.daemon.cron import syntax_problem
+from pgdr.secrets import SecretRef
+
+
+def _to_secret(v: Any) -> SecretRef:
+    if isinstance(v, SecretRef):
+        return v
+    if not isinstance(v, str):
+        raise ValueError("must be a string reference like env:NAME or file:/path")
+    return SecretRef.parse(v)
+
+
+Secret = Annotated[SecretRef, BeforeValidator(_to_secret), PlainSerializer(str, return_type=str)]
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScheduleSettings(_M):
+    """Cron expressions in UTC (five fields), @daily-style macros, ``@every 30s``, or "off"."""
+
+    backup_full: str = "0 3 * * 0"
+    backup_incr: str = "0 3 * * 1-6"
+    drill: str = "0 2 * * 0"
+    verify: str = "0 5 * * *"
+    export: str = "0 4 1 * *"
+    #: Read every pack on scheduled verifies (slow on large repositories).
+    verify_read_data: bool = False
+
+    @field_validator("backup_full", "backup_incr", "drill", "verify", "export")
+    @classmethod
+    def _expr(cls, v: str) -> str:
+        problem = syntax_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    def expressions(self) -> dict[str, str]:
+        return {
+            "backup_full": self.backup_full,
+            "backup_incr": self.backup_incr,
+            "drill": self.drill,
+            "verify": self.verify,
+            "export": self.export,
+        }
+
+
+class AlertSettings(_M):
+    #: Last successful backup older than this (26 h: a daily backup plus slack).
+    backup_max_age_s: float = Field(default=26 * 3600, gt=0)
+    #: Size anomaly: the newest backup outside ±band % of the median of the ones before it.
+    size_band_pct: float = Field(default=50.0, gt=0, le=1000)
+    size_window: int = Field(default=7, ge=2, le=100)
+    size_min_backups: int = Field(default=3, ge=1, le=100)
+    #: Storage free below this share (repository on file://, and PGDATA) …
+    storage_free_min_pct: float = Field(default=10.0, ge=0, le=100)
+    #: … or below this many bytes (0: only the percentage applies).
+    storage_free_min_bytes: int = Field(default=0, ge=0)
+    replica_lag_max_s: float = Field(default=30.0, gt=0)
+    #: WAL archiving lagging: completed segments not yet in the repository, or seconds.
+    wal_lag_max_segments: int = Field(default=16, ge=1)
+    wal_lag_max_s: float = Field(default=600.0, gt=0)
+    #: A condition must hold this long before the alert fires (0: at the first evaluation).
+    for_s: float = Field(default=0.0, ge=0)
+    #: Alerts not to evaluate, by name (see `pgdr status`).
+    disabled: list[str] = []
+    #: Channels (names under [notifications]) alerts go to; default all.
+    notify: list[str] | None = None
+
+
+class DaemonSettings(_M):
+    #: Local state: lock, alert states, the job-record outbox (default like drills:
+    #: $PGDR_STATE_DIR, /var/lib/pgdr as root, else ~/.local/state/pgdr).
+    state_dir: Path | None = None
+    #: How often facts are collected, metrics refreshed and alerts evaluated.
+    eval_interval_s: float = Field(default=60.0, ge=0.2, le=3600)
+    #: First retry of a job that failed for an environmental reason; doubles up to the max.
+    retry_s: float = Field(default=60.0, ge=0.1)
+    retry_max_s: float = Field(default=900.0, ge=0.1)
+    #: On SIGTERM, running jobs get this long to finish before the daemon exits anyway.
+    shutdown_grace_s: float = Field(default=600.0, ge=0)
+
+
+class WebSettings(_M):
+    enabled: bool = True
+    #: host:port; the dashboard binds to localhost unless configured otherwise.
+    listen: str = "127.0.0.1:8484"
+    #: Bearer token (also accepted as the basic-auth password with any user name). Without
+    #: token and username/password a token is generated into <state dir>/web-token.
+    token: Secret | None = None
+    username: str | None = None
+    password: Secret | None = None
+    #: Serve /metrics without authentication (Prometheus' default scrape config).
+    metrics_public: bool = True
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("expected host:port, e.g. 127.0.0.1:8484")
+        return v

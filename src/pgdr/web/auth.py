@@ -1,0 +1,64 @@
+"""Who may read the dashboard: a bearer token, or HTTP basic auth (a configured user and
+password, or any user name with the token as password). Pure; compared in constant time."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Credentials:
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+
+def _eq(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def authorized(header: str | None, creds: Credentials) -> bool:
+    if not header:
+        return False
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer":
+        return creds.token is not None and _eq(value, creds.token)
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    if not sep:
+        return False
+    if (
+        creds.username is not None
+        and creds.password is not None
+        and _eq(user, creds.username)
+        and _eq(password, creds.password)
+    ):
+        return True
+    return creds.token is not None and _eq(password, creds.token)
+
+
+def ensure_token(path: Path) -> str:
+    """The generated token in ``path`` (mode 0600), created on first use."""
+    try:
+        token = path.read_text().strip()
+        if token:
+            return token
+    except FileNotFoundError:
+        pass
+    token = secrets.token_urlsafe(24)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token

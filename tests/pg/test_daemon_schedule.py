@@ -1,0 +1,163 @@
+"""`pgdr serve` against a throw-away cluster with a fast schedule: jobs run on time, one per
+slot; SIGTERM lets a running job finish; a restart runs what was missed exactly once; /metrics
+agrees with the repository (`pgdr info`) and with the file system."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pgdr.pg.cluster import Cluster
+from tests.pg.serve import Serve, archiving_cluster, job, write_config
+
+pytestmark = [pytest.mark.pg, pytest.mark.e2e]
+
+SCHEDULE = """
+[schedule]
+backup_full = "off"
+backup_incr = "@every 4s"
+verify = "@every 3s"
+drill = "off"
+export = "off"
+
+[daemon]
+state_dir = "STATE_DIR"
+eval_interval_s = 1
+retry_s = 1
+shutdown_grace_s = 60
+"""
+
+
+def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
+
+
+def records(srv: Serve, kind: str) -> list[dict[str, Any]]:
+    return list(reversed(json.loads(srv.get(f"/api/jobs?kind={kind}"))["jobs"]))
+
+
+def ts(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
+def test_schedule_restart_and_metrics(
+    make_cluster: Callable[..., Cluster], archive_setup: dict[str, Any]
+) -> None:
+    root: Path = archive_setup["root"]
+    cluster = archiving_cluster(make_cluster, archive_setup["cfg"])
+    cluster.sql(
+        "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g"
+    )
+    cfg, port = write_config(archive_setup, cluster, SCHEDULE)
+    r = pgdr("--config", cfg, "backup", "--type", "full")
+    assert r.returncode == 0, r.stderr
+    log = root / "serve.log"
+
+    # 1. jobs run on time, one per slot
+    srv = Serve(cfg, port, log).start()
+    try:
+        srv.wait_for(
+            "two incremental backups and two verifies",
+            lambda st: (
+                job(st, "backup_incr").get("runs", 0) >= 2 and job(st, "verify").get("runs", 0) >= 2
+            ),
+        )
+        for kind, period in (("backup_incr", 4), ("verify", 3)):
+            recs = records(srv, kind)
+            assert all(r["status"] == "success" for r in recs), recs
+            slots = [ts(r["slot"]) for r in recs]
+            assert len(set(slots)) == len(slots)  # never twice
+            assert all(s % period == 0 for s in slots)  # on the schedule's slots
+            for r in recs:
+                late = ts(r["started"]) - ts(r["slot"])
+                assert 0 <= late < 2.5 + period * r["missed"], r  # on time
+        # 2. SIGTERM while a backup runs: it finishes and is recorded before the exit
+        st = srv.wait_for("a running backup", lambda st: job(st, "backup_incr").get("running"))
+        running_slot = job(st, "backup_incr")["running"]
+        assert srv.stop() == 0
+    finally:
+        srv.kill()
+    assert "waiting for backup_incr" in srv.log_text()
+    stopped_at = time.time()
+
+    # 3. down for a while; the restart catches up once, and every slot is accounted for
+    time.sleep(5)
+    srv = Serve(cfg, port, log).start()
+    try:
+        st = srv.wait_for(
+            "the catch-up backup",
+            lambda st: any(ts(r["started"]) > stopped_at + 4 for r in records(srv, "backup_incr")),
+        )
+        recs = records(srv, "backup_incr")
+        assert running_slot in [r["slot"] for r in recs], "the job SIGTERM let finish is recorded"
+        catch_up = next(r for r in recs if ts(r["started"]) > stopped_at + 4)
+        assert catch_up["missed"] >= 0 and ts(catch_up["started"]) - ts(catch_up["slot"]) < 4
+        slots = [ts(r["slot"]) for r in recs]
+        assert len(set(slots)) == len(slots)
+        accounted = sum(1 + r["missed"] for r in recs)
+        assert accounted == (max(slots) - min(slots)) / 4 + 1, recs  # no slot lost
+        info = json.loads(pgdr("--config", cfg, "--json", "info").stdout)
+        slots_of_backups = [
+            b["annotations"].get("pgdr.slot") for b in info["backups"] if b["type"] == "incr"
+        ]
+        assert len(slots_of_backups) == len(set(slots_of_backups))  # no slot backed up twice
+        assert srv.stop() == 0
+    finally:
+        srv.kill()
+
+    # 4. a quiet daemon (no jobs): /metrics against `pgdr info` and the file system
+    quiet = cfg.read_text().replace('"@every 4s"', '"off"').replace('"@every 3s"', '"off"')
+    assert "@every" not in quiet
+    cfg.write_text(quiet)
+    srv = Serve(cfg, port, log).start()
+    try:
+        srv.status()
+        m = srv.metrics()
+        info = json.loads(pgdr("--config", cfg, "--json", "info").stdout)
+        jobs = json.loads(srv.get("/api/jobs"))["jobs"]
+    finally:
+        assert srv.stop() == 0
+    backups = info["backups"]
+    incr = [b for b in backups if b["type"] == "incr"]
+    full = [b for b in backups if b["type"] == "full"]
+    assert m['pgdr_backups{type="full"}'] == len(full) == 1
+    assert m['pgdr_backups{type="incr"}'] == len(incr) >= 3
+    assert m['pgdr_backup_last_stored_bytes{type="incr"}'] == incr[-1]["stored_bytes"]
+    assert m['pgdr_backup_last_size_bytes{type="full"}'] == full[-1]["bytes"]
+    assert m['pgdr_backup_last_success_timestamp_seconds{type="incr"}'] == pytest.approx(
+        ts(incr[-1]["stop_time"])
+    )
+    assert m['pgdr_backup_last_duration_seconds{type="full"}'] == pytest.approx(full[0]["seconds"])
+    age = m['pgdr_backup_last_success_age_seconds{type="incr"}']
+    assert 0 < age < time.time() - ts(incr[-1]["stop_time"]) + 1
+    assert m["pgdr_recovery_window_start_timestamp_seconds"] == pytest.approx(
+        ts(info["window_start"])
+    )
+    assert m["pgdr_recovery_window_end_timestamp_seconds"] == pytest.approx(ts(info["window_end"]))
+    repo_dir = Path(str(archive_setup["url"]).removeprefix("file://"))
+    for kind in ("data", "index", "wal", "manifests"):
+        on_disk = sum(
+            p.stat().st_size
+            for p in (repo_dir / kind).rglob("*")
+            if p.is_file() and not p.name.startswith(".tmp-")
+        )
+        assert m[f'pgdr_repository_bytes{{kind="{kind}"}}'] == on_disk, kind
+    incr_ok = sum(1 for j in jobs if j["kind"] == "backup_incr" and j["status"] == "success")
+    assert m['pgdr_job_runs_total{kind="backup_incr",result="success"}'] == incr_ok
+    assert m["pgdr_postgres_up"] == 1 and m["pgdr_repository_up"] == 1
+    assert m["pgdr_wal_archive_lag_segments"] == 0 and m["pgdr_wal_archive_failing"] == 0
+    st = os.statvfs(repo_dir)
+    free = m[f'pgdr_storage_free_bytes{{path="{repo_dir}",volume="repository"}}']
+    assert free == pytest.approx(st.f_bavail * st.f_frsize, rel=0.02)
+    assert m['pgdr_alert_firing{alert="backup_age",severity="critical"}'] == 0
