@@ -21,6 +21,12 @@ from tests.pg.archiving import archive_command
 TOKEN = "test-token-123"
 
 
+def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
+
+
 def archiving_cluster(make_cluster: Callable[..., Cluster], cfg: Path, **kw: Any) -> Cluster:
     settings = {"archive_mode": "on", "archive_command": archive_command(cfg), "archive_timeout": 0}
     settings.update(kw.pop("settings", {}))

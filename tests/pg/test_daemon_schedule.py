@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -17,7 +15,7 @@ from typing import Any
 import pytest
 
 from pgdr.pg.cluster import Cluster
-from tests.pg.serve import Serve, archiving_cluster, job, write_config
+from tests.pg.serve import Serve, archiving_cluster, job, pgdr, write_config
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
@@ -35,12 +33,6 @@ eval_interval_s = 1
 retry_s = 1
 shutdown_grace_s = 60
 """
-
-
-def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=120
-    )
 
 
 def records(srv: Serve, kind: str) -> list[dict[str, Any]]:

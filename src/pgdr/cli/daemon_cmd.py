@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from psycopg.conninfo import make_conninfo
 
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
 from pgdr.cli.pg_options import conninfo
 from pgdr.cli.repo_open import open_repository
+from pgdr.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pgdr.daemon.service import DaemonDeps
 
 
-def _deps(cli: CliContext) -> object:
+def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
     from pgdr.daemon.service import DaemonDeps
 
     cfg = cli.config
     target = cli.target()
-    return DaemonDeps(
+    deps = DaemonDeps(
         open_repo=lambda: open_repository(target),
         repo_url=target.url,
         conninfo=conninfo(cli, None, None, None, None),
@@ -27,6 +32,38 @@ def _deps(cli: CliContext) -> object:
         alerts=cfg.alerts,
         daemon=cfg.daemon,
     )
+    if serving:
+        from pgdr.daemon.events import make_deliver
+        from pgdr.drill.engine import DrillEnv
+        from pgdr.notify.base import build_notifiers
+        from pgdr.restore.run import default_restore_command
+
+        for section, names in (("alerts", cfg.alerts.notify), ("drill", cfg.drill.notify)):
+            unknown = sorted(set(names or []) - set(cfg.notifications))
+            if unknown:
+                raise ConfigError(
+                    f"[{section}] notify names unknown channel(s): {', '.join(unknown)}"
+                )
+        notifiers = build_notifiers(cfg.notifications)
+        if notifiers:
+            deps.deliver = make_deliver(notifiers, cfg.alerts.notify)
+        pg = cfg.postgres
+        deps.extras["drill_settings"] = cfg.drill
+        deps.extras["drill_env"] = DrillEnv(
+            restore_command=default_restore_command(cfg.source, cli.repo),
+            production=lambda db: make_conninfo(
+                host=pg.host,
+                port=str(pg.port),
+                user=pg.user,
+                dbname=db,
+                application_name="pgdr drill",
+            ),
+            notifiers=notifiers,
+            superuser=pg.user,
+            default_database=pg.dbname,
+            bindir=pg.bin_dir,
+        )
+    return deps
 
 
 def serve(
@@ -37,7 +74,7 @@ def serve(
     no_web: Annotated[bool, typer.Option("--no-web", help="Run without the dashboard.")] = False,
 ) -> None:
     """Run the daemon: scheduled jobs, alerts, Prometheus metrics and the dashboard."""
-    from pgdr.daemon.service import Daemon, DaemonDeps
+    from pgdr.daemon.service import Daemon
     from pgdr.web.app import create_app
     from pgdr.web.auth import Credentials, ensure_token
     from pgdr.web.server import WebServer
@@ -45,9 +82,7 @@ def serve(
     cli = get_context(ctx)
     if not cli.quiet:
         logging.getLogger("pgdr.daemon").setLevel(logging.INFO)
-    deps = _deps(cli)
-    assert isinstance(deps, DaemonDeps)
-    daemon = Daemon(deps)
+    daemon = Daemon(_deps(cli, serving=True))
     web = cli.config.web
     services = []
     if web.enabled and not no_web:
@@ -68,13 +103,11 @@ def serve(
 def status(ctx: typer.Context) -> None:
     """Protection status now: backups, PITR window, WAL, jobs, alerts. Exit 91 when a
     warning alert fires, 92 when a critical one does."""
-    from pgdr.daemon.service import DaemonDeps, current_status
+    from pgdr.daemon.service import current_status
     from pgdr.errors import AlertsFiring, CriticalAlertsFiring
 
     cli = get_context(ctx)
-    deps = _deps(cli)
-    assert isinstance(deps, DaemonDeps)
-    report = current_status(deps)
+    report = current_status(_deps(cli))
     emit(cli, report)
     firing = [a for a in report.alerts if a["state"] == "firing"]
     if not firing:

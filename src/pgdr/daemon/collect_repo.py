@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from pgdr.daemon.facts import BackupFact, RepoFacts
+from pgdr.daemon.facts import BackupFact, DrillFact, RepoFacts
 from pgdr.daemon.handle import RepoHandle
 from pgdr.daemon.history import JobHistory
 from pgdr.errors import PgdrError, StorageError
@@ -19,6 +19,7 @@ from pgdr.repo.repository import Repository
 from pgdr.restore.info import repository_info
 
 BACKUP_PREFIX = fmt.manifest_key("backup", "")
+DRILL_PREFIX = fmt.manifest_key("drill", "")
 log = logging.getLogger(__name__)
 
 
@@ -33,6 +34,7 @@ class RepoCollector:
         #: `pgdr status` only reads.
         self.maintain = maintain
         self._docs: dict[str, dict[str, Any]] = {}
+        self._drills: dict[str, DrillFact] = {}
 
     def collect(self) -> RepoFacts:
         try:
@@ -65,6 +67,9 @@ class RepoCollector:
                 log.warning("backup manifest %s unreadable: %s", bid, e.message)
                 continue
             self._docs[bid] = {k: v for k, v in doc.items() if k not in ("files", "catalog")}
+        self._load_drills(
+            repo, {o.key[len(DRILL_PREFIX) :] for o in objects if o.key.startswith(DRILL_PREFIX)}
+        )
         wal_objects = [o for o in objects if o.key.startswith(fmt.WAL_PREFIX)]
         info = repository_info(repo, backups=self.backup_docs(), wal_objects=wal_objects)
         wal_newest: dict[int, int] = {}
@@ -95,7 +100,31 @@ class RepoCollector:
             wal_newest_time=newest_time,
             wal_gaps=sum(len(w.gaps) for w in info.wal),
             jobs=self.history.all(),
+            drills=[self._drills[k] for k in sorted(self._drills)],
         )
+
+    def _load_drills(self, repo: Repository, listed: set[str]) -> None:
+        for gone in set(self._drills) - listed:
+            del self._drills[gone]
+        for did in sorted(listed - set(self._drills)):
+            try:
+                doc = repo.get_manifest("drill", did).doc
+            except StorageError:
+                raise
+            except PgdrError as e:
+                log.warning("drill record %s unreadable: %s", did, e.message)
+                continue
+            if doc.get("result") in (None, "running"):
+                continue
+            self._drills[did] = DrillFact(
+                id=did,
+                time=datetime.fromisoformat(doc.get("finished") or doc["started"]),
+                passed=doc["result"] != "failed",
+                status=str(doc["result"]),
+                seconds=doc.get("total_seconds"),
+                rto_s=doc.get("rto_seconds"),
+                rpo_s=doc.get("rpo_seconds"),
+            )
 
     def _segment_size(self) -> int:
         for d in self._docs.values():

@@ -85,10 +85,31 @@ def _verify(ctx: JobContext) -> dict[str, Any]:
     }
 
 
+def _drill(ctx: JobContext) -> dict[str, Any]:
+    from pgdr.drill.engine import DrillRequest, run_drill
+    from pgdr.errors import DrillFailed
+
+    extras = ctx.extras or {}
+    repo = ctx.open_repo()
+    try:
+        rec = run_drill(repo, extras["drill_settings"], DrillRequest(), extras["drill_env"])
+    finally:
+        repo.close()
+    if rec.error or rec.result == "failed":
+        raise DrillFailed(f"drill {rec.id} failed: {rec.message}")
+    return {
+        "drill_id": rec.id,
+        "result": rec.result,
+        "rto_seconds": rec.rto_seconds,
+        "rpo_seconds": rec.rpo_seconds,
+    }
+
+
 KINDS: tuple[JobKind, ...] = (
     JobKind("backup_full", "backup", True, _backup("full"), "full base backup"),
     JobKind("backup_incr", "backup", True, _backup("incr"), "incremental base backup"),
     JobKind("verify", "verify", False, _verify, "repository verify"),
+    JobKind("drill", "drill", False, _drill, "restore drill into a sandbox"),
 )
 REGISTRY: dict[str, JobKind] = {k.name: k for k in KINDS}
 
