@@ -24,8 +24,12 @@ SCHEDULE = """
 backup_full = "off"
 backup_incr = "@every 4s"
 verify = "@every 3s"
-drill = "off"
+drill = "@every 6s"
 export = "off"
+
+[drill]
+amcheck = false
+checksums = false
 
 [daemon]
 state_dir = "STATE_DIR"
@@ -109,7 +113,9 @@ def test_schedule_restart_and_metrics(
         srv.kill()
 
     # 4. a quiet daemon (no jobs): /metrics against `pgdr info` and the file system
-    quiet = cfg.read_text().replace('"@every 4s"', '"off"').replace('"@every 3s"', '"off"')
+    quiet = cfg.read_text()
+    for every in ('"@every 4s"', '"@every 3s"', '"@every 6s"'):
+        quiet = quiet.replace(every, '"off"')
     assert "@every" not in quiet
     cfg.write_text(quiet)
     srv = Serve(cfg, port, log).start()
@@ -153,3 +159,6 @@ def test_schedule_restart_and_metrics(
     free = m[f'pgdr_storage_free_bytes{{path="{repo_dir}",volume="repository"}}']
     assert free == pytest.approx(st.f_bavail * st.f_frsize, rel=0.02)
     assert m['pgdr_alert_firing{alert="backup_age",severity="critical"}'] == 0
+    drill = next(j for j in jobs if j["kind"] == "drill")  # newest first
+    assert m["pgdr_drill_last_success"] == 1
+    assert m["pgdr_drill_last_rto_seconds"] == drill["result"]["rto_seconds"]

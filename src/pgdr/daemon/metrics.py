@@ -22,7 +22,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from pgdr import __version__
-from pgdr.daemon.alerts import AlertState
+from pgdr.daemon.alerts import AlertState, archiving_failing
 from pgdr.daemon.facts import Facts
 from pgdr.daemon.settings import AlertSettings
 
@@ -127,11 +127,18 @@ def _backups(f: Facts, s: AlertSettings) -> Iterator[Metric]:
     ordered = sorted(f.repo.backups, key=lambda b: b.stop_time)
     before = ordered[:-1][-s.size_window :]
     if before:
+        median = statistics.median(b.bytes for b in before)
         yield _single(
             "pgdr_backup_recent_median_size_bytes",
             "median size of the backups before the newest (size-anomaly band centre)",
-            statistics.median(b.bytes for b in before),
+            median,
         )
+        if len(before) >= s.size_min_backups and median > 0:
+            yield _single(
+                "pgdr_backup_size_deviation_ratio",
+                "(newest backup size - recent median) / recent median",
+                (ordered[-1].bytes - median) / median,
+            )
     if f.repo.window_start and f.repo.window_end:
         start, end = f.repo.window_start.timestamp(), f.repo.window_end.timestamp()
         yield _single(
@@ -189,10 +196,12 @@ def _wal(f: Facts) -> Iterator[Metric]:
         yield CounterMetricFamily(
             "pgdr_wal_archive_failures", "pg_stat_archiver.failed_count", value=pg.failed_count
         )
-        failing = pg.last_failed_time is not None and (
-            pg.last_archived_time is None or pg.last_failed_time > pg.last_archived_time
+        failing, _why = archiving_failing(f)
+        yield _single(
+            "pgdr_wal_archive_failing",
+            "1 while archive_command fails (or archive_mode is off)",
+            int(failing),
         )
-        yield _single("pgdr_wal_archive_failing", "1 while archive_command fails", int(failing))
     if f.repo.up and f.repo.wal_newest_time is not None:
         yield _single(
             "pgdr_wal_last_archived_timestamp_seconds",

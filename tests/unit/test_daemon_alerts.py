@@ -1,0 +1,204 @@
+"""Alert conditions from facts, and the firing/resolved state machine (pure)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from pgdr.daemon.alerts import RULES, AlertState, Condition, conditions, step
+from pgdr.daemon.facts import DrillFact, Facts, Standby, Volume
+from pgdr.daemon.settings import AlertSettings
+from tests.unit.daemon_facts import NOW, GiB, backup, facts, record
+
+pytestmark = pytest.mark.unit
+S = AlertSettings()
+
+
+def active(f: Facts, s: AlertSettings = S) -> dict[str, bool | None]:
+    return {c.name: c.active for c in conditions(f, s)}
+
+
+def test_a_healthy_server_fires_nothing() -> None:
+    got = active(facts())
+    assert set(got) == set(RULES)
+    assert not any(got.values()), got
+
+
+@pytest.mark.parametrize(
+    ("f", "name"),
+    [
+        (facts(repo_backups=[backup(27)]), "backup_age"),
+        (facts(repo_backups=[]), "backup_age"),
+        (
+            facts(
+                repo_backups=[backup(72, n=3), backup(48, n=2), backup(30, n=1), backup(1, 3 * GiB)]
+            ),
+            "backup_size",
+        ),
+        (
+            facts(
+                repo_backups=[
+                    backup(72, n=3),
+                    backup(48, n=2),
+                    backup(30, n=1),
+                    backup(1, 16 * GiB),
+                ]
+            ),
+            "backup_size",
+        ),
+        (facts(repo_drills=[DrillFact("d2", NOW, False, "failed")]), "drill_failed"),
+        (
+            facts(volumes=[Volume("repository", "/srv", 5 * GiB, 100 * GiB)]),
+            "storage_free_repository",
+        ),
+        (facts(volumes=[Volume("pgdata", "/pg", 9 * GiB, 100 * GiB)]), "storage_free_pgdata"),
+        (facts(pg_standbys=[Standby("r1", None, "streaming", 31.0, 10)]), "replica_lag"),
+        (
+            facts(pg_last_failed_time=NOW, pg_last_failed_wal="000000010000000000000064"),
+            "wal_archive_failing",
+        ),
+        (facts(pg_archive_mode="off"), "wal_archive_failing"),
+        (facts(wal_lag_segments=17), "wal_archive_lag"),
+        (facts(wal_lag_segments=2, wal_lag_seconds=601.0), "wal_archive_lag"),
+        (facts(repo_jobs=[record("verify", "failed", "verify-failed")]), "verify_failed"),
+        (facts(repo_up=False, repo_error="no such repository"), "repository_unreachable"),
+        (facts(pg_up=False, pg_error="connection refused"), "postgres_down"),
+    ],
+)
+def test_each_condition(f: Facts, name: str) -> None:
+    # exactly this one: an unreachable source makes what depends on it unknown, not firing
+    assert {k for k, v in active(f).items() if v} == {name}
+
+
+@pytest.mark.parametrize(
+    ("sizes", "fires"),
+    [
+        ([10, 10, 10, 10], False),
+        ([10, 10, 10, 14.9], False),  # inside ±50 %
+        ([10, 10, 10, 15.1], True),
+        ([10, 10, 10, 4.9], True),  # a sudden drop: data lost?
+        ([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 23], False),  # steady growth: median moves
+        ([10, 30], False),  # too few earlier backups to judge
+    ],
+)
+def test_size_band(sizes: list[float], fires: bool) -> None:
+    bs = [backup(len(sizes) - i, int(s * GiB), n=i) for i, s in enumerate(sizes)]
+    assert active(facts(repo_backups=bs))["backup_size"] is fires
+
+
+def test_unknown_sources() -> None:
+    got = active(facts(repo_up=False, pg_up=False, volumes=[], wal_lag_segments=None))
+    assert got["repository_unreachable"] and got["postgres_down"]
+    for name in (
+        "backup_age",
+        "backup_size",
+        "drill_failed",
+        "replica_lag",
+        "wal_archive_failing",
+        "wal_archive_lag",
+        "storage_free_pgdata",
+    ):
+        assert got[name] is None, name
+
+
+def test_archiving_recovered_after_a_failure() -> None:
+    f = facts(pg_last_failed_time=NOW - timedelta(minutes=5))  # archived since
+    assert active(f)["wal_archive_failing"] is False
+
+
+def test_replica_lag_null_when_idle_is_not_lag() -> None:
+    assert (
+        active(facts(pg_standbys=[Standby("r1", None, "streaming", None, 0)]))["replica_lag"]
+        is False
+    )
+
+
+def test_verify_that_could_not_run_is_not_damage() -> None:
+    f = facts(repo_jobs=[record("verify", "failed", "internal")])
+    assert active(f)["verify_failed"] is False
+
+
+def test_thresholds_and_disabled_come_from_config() -> None:
+    f = facts(repo_backups=[backup(2)])
+    assert active(f, AlertSettings(backup_max_age_s=3600))["backup_age"] is True
+    assert "backup_age" not in active(f, AlertSettings(disabled=["backup_age"]))
+    low = Volume("pgdata", "/pg", 10 * GiB, 100 * GiB)
+    assert (
+        active(facts(volumes=[low]), AlertSettings(storage_free_min_pct=5))["storage_free_pgdata"]
+        is False
+    )
+    assert (
+        active(
+            facts(volumes=[low]),
+            AlertSettings(storage_free_min_pct=5, storage_free_min_bytes=20 * GiB),
+        )["storage_free_pgdata"]
+        is True
+    )
+
+
+def c(active: bool | None, name: str = "backup_age") -> list[Condition]:
+    return [Condition(name, active, f"summary {active}")]
+
+
+def run(seq: list[bool | None], for_s: float = 0.0) -> list[tuple[str, str]]:
+    """Evaluate a sequence one second apart; return (state, transition-or-'') per step."""
+    states: dict[str, AlertState] = {}
+    out = []
+    for i, a in enumerate(seq):
+        states, ts = step(states, c(a), NOW + timedelta(seconds=i), for_s)
+        out.append(
+            (states["backup_age"].state if "backup_age" in states else "ok", ts[0].to if ts else "")
+        )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("seq", "for_s", "expected"),
+    [
+        (
+            [False, True, True, False, False],
+            0,
+            [("ok", ""), ("firing", "firing"), ("firing", ""), ("ok", "resolved"), ("ok", "")],
+        ),
+        # unknown keeps the state: neither re-fires nor resolves
+        (
+            [True, None, None, True, None, False],
+            0,
+            [
+                ("firing", "firing"),
+                ("firing", ""),
+                ("firing", ""),
+                ("firing", ""),
+                ("firing", ""),
+                ("ok", "resolved"),
+            ],
+        ),
+        # for: must hold 2 s before firing; a blip does not fire at all
+        (
+            [True, False, True, True, True, False],
+            2,
+            [
+                ("pending", ""),
+                ("ok", ""),
+                ("pending", ""),
+                ("pending", ""),
+                ("firing", "firing"),
+                ("ok", "resolved"),
+            ],
+        ),
+        ([None, None], 0, [("ok", ""), ("ok", "")]),
+    ],
+)
+def test_state_machine(
+    seq: list[bool | None], for_s: float, expected: list[tuple[str, str]]
+) -> None:
+    assert run(seq, for_s) == expected
+
+
+def test_transition_carries_since_and_severity() -> None:
+    s1, t1 = step({}, c(True), NOW, 0)
+    s2, t2 = step(s1, c(False), NOW + timedelta(hours=2), 0)
+    assert t1[0].to == "firing" and t1[0].severity == "critical"
+    assert t2[0].to == "resolved" and t2[0].firing_since == NOW.isoformat()
+    assert s2["backup_age"].state == "ok" and s2["backup_age"].since == t2[0].at
