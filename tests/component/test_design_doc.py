@@ -89,6 +89,29 @@ def test_exit_codes_match() -> None:
         errors.ProtectedByRetention,
         errors.ConfirmationRequired,
         errors.BackupNotFound,
+        errors.DaemonError,
+        errors.AlertsFiring,
+        errors.CriticalAlertsFiring,
+        errors.DaemonAlreadyRunning,
+        errors.WebError,
         errors.Interrupted,
     ):
         assert str(cls.exit_code) in table, cls.__name__
+
+
+def test_daemon_section_names_every_alert_and_metric() -> None:
+    from pgdr.daemon.alerts import RULES
+    from pgdr.daemon.metrics import render
+    from tests.unit.test_daemon_metrics import full_view
+
+    daemon = section("8h. The daemon")
+    for name in RULES:
+        assert f"`{name}`" in daemon, name
+    exported = {
+        line.split("{")[0].split(" ")[0]
+        for line in render(full_view()).decode().splitlines()
+        if line and not line.startswith("#")
+    }
+    for name in exported:
+        base = name.removesuffix("_created")
+        assert base in daemon, base

@@ -151,6 +151,8 @@ def test_schedule_restart_and_metrics(
             if p.is_file() and not p.name.startswith(".tmp-")
         )
         assert m[f'pgdr_repository_bytes{{kind="{kind}"}}'] == on_disk, kind
+    # every pack was uploaded by exactly one backup, which counted it in its stored bytes
+    assert sum(b["stored_bytes"] for b in backups) == m['pgdr_repository_bytes{kind="data"}']
     incr_ok = sum(1 for j in jobs if j["kind"] == "backup_incr" and j["status"] == "success")
     assert m['pgdr_job_runs_total{kind="backup_incr",result="success"}'] == incr_ok
     assert m["pgdr_postgres_up"] == 1 and m["pgdr_repository_up"] == 1

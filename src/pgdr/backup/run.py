@@ -109,6 +109,7 @@ def take_backup(
             ]
             _wait_for_wal(repo, wal, wal_timeout)
             lock.check()
+            w.flush()  # so that stats.stored_bytes below counts the last pack too
             doc = {
                 "id": bid,
                 "type": backup_type,

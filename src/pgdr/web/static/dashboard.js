@@ -112,7 +112,7 @@
 
   function lineChart(s, pts, opts) {
     // pts: [{x: ms, y: value, color?}]
-    const x0 = 52, x1 = 312, y0 = 130, y1 = 20;
+    const x0 = 64, x1 = 312, y0 = 130, y1 = 20;
     if (!pts.length) { text(s, 160, 80, opts.empty, { "text-anchor": "middle", "font-size": 14 }); return; }
     const xs = pts.map((p) => p.x), ys = pts.map((p) => p.y);
     const xmin = Math.min(...xs), xmax = Math.max(...xs) + (xs.length === 1 ? 1 : 0);
@@ -170,7 +170,9 @@
     const ok = hist.exports.available;
     el("circle", { class: "mark", cx: 20, cy: 40, r: 9, fill: ok ? C.ok : C.muted }, s);
     mark(s);
-    text(s, 38, 44, ok ? "exports scheduled" : (hist.exports.detail || "not available"), { fill: C.ink, "font-size": 12 });
+    const label = text(s, 38, 44, ok ? "monthly exports scheduled" : "not available in this version",
+                       { fill: C.ink, "font-size": 13 });
+    el("title", {}, label).textContent = hist.exports.detail || "";
   }
 
   function drawAlerts(st) {
@@ -181,7 +183,7 @@
       const color = a.state === "firing" ? (a.severity === "critical" ? C.bad : C.warn) : a.state === "pending" ? C.warn : C.ok;
       el("circle", { class: "mark", cx: 10, cy: y - 4, r: 6, fill: color }, s);
       mark(s);
-      const label = text(s, 24, y, a.name.replace(/_/g, " ") + (a.state === "firing" ? " — FIRING" : ""),
+      const label = text(s, 24, y, a.name.replace(/_/g, " ") + (a.state === "firing" ? " — " + a.summary.slice(0, 40) : ""),
                          { fill: a.state === "firing" ? color : C.ink, "font-size": 12 });
       const title = el("title", {}, label);
       title.textContent = a.summary;
