@@ -6,6 +6,7 @@ age that follows) are forced in test_daemon_outage.py."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import threading
@@ -22,7 +23,7 @@ from pgdr.pg.osuser import make_dir, resolve_runas
 from tests.fixtures.pg import FAST_SETTINGS
 from tests.fixtures.receiver import Receiver, receiver
 from tests.pg.archiving import _archive_setup, archive_command
-from tests.pg.serve import Serve, write_config
+from tests.pg.serve import Serve, pgdr, write_config
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
@@ -176,9 +177,6 @@ def _run_phases(
     wait_alert(rcv, srv, "backup_age", "firing")  # no backup yet
     wait_alert(rcv, srv, "backup_age", "resolved")  # the first scheduled one
 
-    # drill_failed: bad data reaches the backups, so the next drill's check fails
-    primary.sql("UPDATE canary SET broken = true")
-
     # replica_lag: the standby applies commits 3 s late
     with Writer(primary):
         standby.sql("ALTER SYSTEM SET recovery_min_apply_delay = '3s'")
@@ -211,7 +209,15 @@ def _run_phases(
         os.posix_fallocate(f.fileno(), 0, fill)
     wait_alert(rcv, srv, "storage_free_repository", "firing")
     wait_alert(rcv, srv, "storage_free_pgdata", "firing")
+    r = pgdr("--config", setup["cfg"], "--json", "status")  # the same picture, once
+    doc, _end = json.JSONDecoder().raw_decode(r.stdout)
+    assert r.returncode == 91, r.stderr  # warnings only
+    assert set(doc["firing"]) == {"storage_free_repository", "storage_free_pgdata"}
+    assert "2 alert(s) firing" in r.stderr
     filler.unlink()
+
+    # drill_failed: bad data reaches the backups, so the next drill's check fails
+    primary.sql("UPDATE canary SET broken = true")
     wait_alert(rcv, srv, "storage_free_repository", "resolved")
     wait_alert(rcv, srv, "storage_free_pgdata", "resolved")
 

@@ -79,6 +79,8 @@ def test_outages_alert_and_recover(
             assert job(st, "verify")["runs"] > verifies  # still working
             assert job(st, "backup_incr")["last_error"]  # retrying, not given up
             assert srv.metrics()["pgdr_postgres_up"] == 0
+            r = pgdr("--config", cfg, "status")
+            assert r.returncode == 92 and "postgres_down (critical)" in r.stderr, r.stderr
             cluster.start()
             wait_alert(rcv, srv, "postgres_down", "resolved")
             wait_alert(rcv, srv, "backup_age", "resolved", timeout=30, count=2)
@@ -105,6 +107,8 @@ def test_outages_alert_and_recover(
                 timeout=30,
             )
             records = json.loads(srv.get("/api/jobs"))["jobs"]
+            r = pgdr("--config", cfg, "status")
+            assert r.returncode == 0 and "backup_incr" in r.stdout, r.stderr
             assert srv.stop() == 0
         finally:
             os.environ.pop("PGDR_TEST_HOOK", None)

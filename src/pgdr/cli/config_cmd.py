@@ -43,12 +43,14 @@ def show(ctx: typer.Context) -> None:
 @app.command()
 def check(ctx: typer.Context) -> None:
     """Validate the file and check that every secret reference resolves."""
+    from pgdr.daemon.settings import daemon_sections
     from pgdr.drill.settings import drill_settings
     from pgdr.notify.settings import notification_settings
 
     cli = get_context(ctx)
     cfg = cli.config
     drill_settings(cfg)  # the sections validated where they are used: check them here too
+    daemon_sections(cfg)
     channels = notification_settings(cfg)
     problems = []
     for name, repo in cfg.repositories.items():

@@ -12,7 +12,7 @@ from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
 from pgdr.cli.pg_options import conninfo
 from pgdr.cli.repo_open import open_repository
-from pgdr.errors import ConfigError
+from pgdr.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from pgdr.daemon.service import DaemonDeps
@@ -20,35 +20,40 @@ if TYPE_CHECKING:
 
 def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
     from pgdr.daemon.service import DaemonDeps
+    from pgdr.daemon.settings import daemon_sections
 
     cfg = cli.config
+    sections = daemon_sections(cfg)
     target = cli.target()
     deps = DaemonDeps(
         open_repo=lambda: open_repository(target),
         repo_url=target.url,
         conninfo=conninfo(cli, None, None, None, None),
         data_dir=cfg.postgres.data_dir,
-        schedule=cfg.schedule,
-        alerts=cfg.alerts,
-        daemon=cfg.daemon,
+        schedule=sections.schedule,
+        alerts=sections.alerts,
+        daemon=sections.daemon,
+        web=sections.web,
     )
     if serving:
         from pgdr.daemon.events import make_deliver
         from pgdr.drill.engine import DrillEnv
+        from pgdr.drill.settings import drill_settings
         from pgdr.notify.base import build_notifiers
+        from pgdr.notify.settings import notification_settings
         from pgdr.restore.run import default_restore_command
 
-        for section, names in (("alerts", cfg.alerts.notify), ("drill", cfg.drill.notify)):
-            unknown = sorted(set(names or []) - set(cfg.notifications))
+        drill = drill_settings(cfg)
+        channels = notification_settings(cfg)
+        for name, names in (("alerts", sections.alerts.notify), ("drill", drill.notify)):
+            unknown = sorted(set(names or []) - set(channels))
             if unknown:
-                raise ConfigError(
-                    f"[{section}] notify names unknown channel(s): {', '.join(unknown)}"
-                )
-        notifiers = build_notifiers(cfg.notifications)
+                raise ConfigError(f"[{name}] notify names unknown channel(s): {', '.join(unknown)}")
+        notifiers = build_notifiers(channels)
         if notifiers:
-            deps.deliver = make_deliver(notifiers, cfg.alerts.notify)
+            deps.deliver = make_deliver(notifiers, sections.alerts.notify)
         pg = cfg.postgres
-        deps.extras["drill_settings"] = cfg.drill
+        deps.extras["drill_settings"] = drill
         deps.extras["drill_env"] = DrillEnv(
             restore_command=default_restore_command(cfg.source, cli.repo),
             production=lambda db: make_conninfo(
@@ -75,6 +80,7 @@ def serve(
 ) -> None:
     """Run the daemon: scheduled jobs, alerts, Prometheus metrics and the dashboard."""
     from pgdr.daemon.service import Daemon
+    from pgdr.daemon.settings import WebSettings
     from pgdr.web.app import create_app
     from pgdr.web.auth import Credentials, ensure_token
     from pgdr.web.server import WebServer
@@ -82,15 +88,24 @@ def serve(
     cli = get_context(ctx)
     if not cli.quiet:
         logging.getLogger("pgdr.daemon").setLevel(logging.INFO)
-    daemon = Daemon(_deps(cli, serving=True))
-    web = cli.config.web
-    services = []
+    deps = _deps(cli, serving=True)
+    web = deps.web
+    creds = None
     if web.enabled and not no_web:
+        # secrets and the address are checked before the state directory is touched
         creds = Credentials(
             token=web.token.resolve() if web.token else None,
             username=web.username,
             password=web.password.resolve() if web.password else None,
         )
+        if listen is not None:
+            try:
+                WebSettings(listen=listen)
+            except ValueError:
+                raise UsageError(f"--listen {listen!r}: expected host:port") from None
+    daemon = Daemon(deps)
+    services = []
+    if creds is not None:
         if creds.token is None and creds.password is None:
             path = daemon.state_dir / "web-token"
             creds = Credentials(token=ensure_token(path))

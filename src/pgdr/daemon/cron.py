@@ -32,15 +32,15 @@ def syntax_problem(expr: str) -> str | None:
     if e.lower() in OFF or e in _MACROS or _EVERY.match(e):
         return None
     if e.startswith("@"):
-        return f"unknown schedule {expr!r}: use @hourly/@daily/@weekly/@monthly or @every 30s"
+        return "unknown schedule: use @hourly/@daily/@weekly/@monthly, @every 30s or cron"
     fields = e.split()
     if len(fields) != 5:
         return (
-            f"schedule {expr!r} has {len(fields)} fields: use five-field cron "
+            f"schedule has {len(fields)} fields: use five-field cron "
             "(minute hour day month weekday) or @every N[s|m|h|d] for sub-minute schedules"
         )
     if not all(_FIELD.match(f) for f in fields):
-        return f"schedule {expr!r}: invalid characters"
+        return "schedule has invalid characters"
     return None
 
 
@@ -63,12 +63,12 @@ class Schedule:
         if m:
             secs = float(m.group(1)) * _UNIT[m.group(2)]
             if secs < 1:
-                raise ValueError(f"schedule {expr!r}: the interval must be at least 1 s")
+                raise ValueError("the interval must be at least 1 s")
             return cls(e, interval_s=secs)
         from croniter import croniter
 
         if not croniter.is_valid(e):
-            raise ValueError(f"schedule {expr!r} is not a valid cron expression")
+            raise ValueError("not a valid cron expression")
         return cls(e)
 
     def latest(self, now: datetime) -> datetime | None:

@@ -31,7 +31,7 @@ from pgdr.daemon.jobs import REGISTRY, JobContext, JobKind
 from pgdr.daemon.metrics import View, render
 from pgdr.daemon.scheduler import Planned, Scheduler
 from pgdr.daemon.series import dashboard_series
-from pgdr.daemon.settings import AlertSettings, DaemonSettings, ScheduleSettings
+from pgdr.daemon.settings import AlertSettings, DaemonSettings, ScheduleSettings, WebSettings
 from pgdr.daemon.snapshot import FactCollector
 from pgdr.daemon.status import StatusReport, build_status
 from pgdr.errors import ConfigError, DaemonAlreadyRunning, DaemonError
@@ -56,6 +56,7 @@ class DaemonDeps:
     schedule: ScheduleSettings
     alerts: AlertSettings
     daemon: DaemonSettings
+    web: WebSettings = field(default_factory=WebSettings)
     deliver: Deliver | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -76,7 +77,7 @@ def planned_jobs(schedule: ScheduleSettings) -> list[Planned]:
         try:
             sched = Schedule.parse(expr)
         except ValueError as e:
-            raise ConfigError(f"[schedule] {kind}: {e}") from None
+            raise ConfigError(f"[schedule] {kind} = {expr!r}: {e}") from None
         if kind in REGISTRY and not sched.off:
             out.append(Planned(REGISTRY[kind], sched))
     return out

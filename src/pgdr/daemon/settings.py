@@ -2,19 +2,20 @@
 
 Defaults follow the reference policy: incremental backups daily at 03:00 UTC (Monday to
 Saturday), a full backup Sundays at 03:00, a drill Sundays at 02:00, verify daily at 05:00,
-an export monthly (once exports exist). Imported by ``pgdr.config`` on every command, so it
-stays light: schedule expressions get a syntactic check here and a full one when the daemon
-starts.
+an export monthly (once exports exist). Like ``[drill]``, these tables stay raw in
+``pgdr.config.Config`` (keeping the models off the wal-push path) and are validated where
+they are used, by :func:`daemon_sections`, with the same one-line errors.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
-from pgdr.daemon.cron import syntax_problem
+from pgdr.daemon.cron import Schedule
 from pgdr.secrets import SecretRef
 
 
@@ -47,9 +48,7 @@ class ScheduleSettings(_M):
     @field_validator("backup_full", "backup_incr", "drill", "verify", "export")
     @classmethod
     def _expr(cls, v: str) -> str:
-        problem = syntax_problem(v)
-        if problem:
-            raise ValueError(problem)
+        Schedule.parse(v)  # ValueError with a one-line reason
         return v
 
     def expressions(self) -> dict[str, str]:
@@ -117,3 +116,23 @@ class WebSettings(_M):
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError("expected host:port, e.g. 127.0.0.1:8484")
         return v
+
+
+@dataclass(frozen=True)
+class DaemonSections:
+    schedule: ScheduleSettings
+    alerts: AlertSettings
+    daemon: DaemonSettings
+    web: WebSettings
+
+
+def daemon_sections(config: Any) -> DaemonSections:
+    """The validated daemon sections of a :class:`pgdr.config.Config`."""
+    from pgdr.config import section
+
+    return DaemonSections(
+        schedule=section(config, "schedule", ScheduleSettings),
+        alerts=section(config, "alerts", AlertSettings),
+        daemon=section(config, "daemon", DaemonSettings),
+        web=section(config, "web", WebSettings),
+    )

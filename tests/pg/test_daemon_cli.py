@@ -1,0 +1,58 @@
+"""`pgdr serve` refuses clearly: one daemon per state directory (exit 93), a dashboard
+address in use (exit 94), a bad schedule (exit 2) — one line, no traceback."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.pg.serve import Serve, pgdr
+
+pytestmark = pytest.mark.e2e
+
+
+def config(setup: dict[str, Any], port: int, state: str, extra: str = "") -> Path:
+    cfg: Path = setup["root"] / f"serve-{state}.toml"
+    cfg.write_text(
+        setup["cfg"].read_text()
+        + f'\n[postgres]\nhost = "127.0.0.1"\nport = {_free()}\n'
+        + f'\n[daemon]\nstate_dir = "{setup["root"] / state}"\neval_interval_s = 0.5\n'
+        + f'\n[web]\nlisten = "127.0.0.1:{port}"\ntoken = "env:PGDR_TEST_WEB_TOKEN"\n'
+        + extra
+    )
+    return cfg
+
+
+def _free() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_refusals(archive_setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGDR_TEST_WEB_TOKEN", "t")
+    port = _free()
+    first = Serve(config(archive_setup, port, "a"), port, archive_setup["root"] / "a.log").start()
+    try:
+        r = pgdr("--config", config(archive_setup, _free(), "a"), "serve")
+        assert r.returncode == 93, r.stderr
+        assert "another pgdr daemon (pid" in r.stderr and "Traceback" not in r.stderr
+        r = pgdr("--config", config(archive_setup, port, "b"), "serve")
+        assert r.returncode == 94, r.stderr
+        assert f"dashboard cannot listen on 127.0.0.1:{port}" in r.stderr
+        assert "Traceback" not in r.stderr
+    finally:
+        assert first.stop() == 0
+    bad = config(archive_setup, _free(), "c", '\n[schedule]\ndrill = "*/5 * * * * *"\n')
+    r = pgdr("--config", bad, "serve")
+    assert r.returncode == 2 and "schedule.drill: schedule has 6 fields" in r.stderr, r.stderr
+    assert not (archive_setup["root"] / "c").exists()  # nothing left behind
+    r = pgdr("--config", config(archive_setup, _free(), "e"), "serve", "--listen", "nowhere")
+    assert r.returncode == 2 and "expected host:port" in r.stderr, r.stderr
+    monkeypatch.delenv("PGDR_TEST_WEB_TOKEN")
+    r = pgdr("--config", config(archive_setup, _free(), "d"), "serve")
+    assert r.returncode == 42 and "PGDR_TEST_WEB_TOKEN is not set" in r.stderr, r.stderr
+    assert not (archive_setup["root"] / "d").exists()
