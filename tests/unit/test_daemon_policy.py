@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 
 from pgdr.daemon.cron import Schedule
@@ -103,6 +104,7 @@ def test_backoff(attempts: int, expected: float) -> None:
         (PostgresError("connection refused"), True),
         (RepositoryLocked("gc runs"), True),
         (OSError("EIO"), True),
+        (psycopg.OperationalError("server closed the connection unexpectedly"), True),
         (VerifyFailed("damage"), False),
         (ConfigError("bad"), False),
         (ValueError("a bug"), False),

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import psycopg
+
 from pgdr.daemon.cron import Schedule
 from pgdr.errors import (
     NotARepository,
@@ -130,4 +132,5 @@ def retryable(err: BaseException) -> bool:
         ):
             return True
         return err.kind in ("wal-missing",)
-    return isinstance(err, OSError)
+    # a connection lost mid-job surfaces as a driver error; the database may be back later
+    return isinstance(err, OSError | psycopg.OperationalError)
