@@ -1,6 +1,8 @@
-"""`pgdr serve` against a throw-away cluster with a fast schedule: jobs run on time, one per
-slot; SIGTERM lets a running job finish; a restart runs what was missed exactly once; /metrics
-agrees with the repository (`pgdr info`) and with the file system."""
+"""`pgdr serve` against a throw-away cluster with a fast schedule: backups, verifies and a
+drill run on time, one per slot; SIGTERM lets a running job finish; a restart runs what was
+missed exactly once; /metrics agrees with the repository (`pgdr info`) and with the file
+system; and the dashboard, in headless Chromium behind its auth, draws every chart
+(tests/pg/browser.py; the screenshot goes to artifacts/dashboard.png)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 
 from pgdr.pg.cluster import Cluster
+from tests.pg.browser import check_dashboard
 from tests.pg.serve import Serve, archiving_cluster, job, pgdr, write_config
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
@@ -47,8 +50,8 @@ def ts(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def test_schedule_restart_and_metrics(
-    make_cluster: Callable[..., Cluster], archive_setup: dict[str, Any]
+def test_schedule_restart_metrics_and_dashboard(
+    make_cluster: Callable[..., Cluster], archive_setup: dict[str, Any], tmp_path: Path
 ) -> None:
     root: Path = archive_setup["root"]
     cluster = archiving_cluster(make_cluster, archive_setup["cfg"])
@@ -124,8 +127,16 @@ def test_schedule_restart_and_metrics(
         m = srv.metrics()
         info = json.loads(pgdr("--config", cfg, "--json", "info").stdout)
         jobs = json.loads(srv.get("/api/jobs"))["jobs"]
+        check_metrics(m, info, jobs, archive_setup)
+        # 5. the dashboard in a real browser
+        check_dashboard(port, tmp_path, len(info["backups"]))
     finally:
         assert srv.stop() == 0
+
+
+def check_metrics(
+    m: dict[str, float], info: dict[str, Any], jobs: list[dict[str, Any]], setup: dict[str, Any]
+) -> None:
     backups = info["backups"]
     incr = [b for b in backups if b["type"] == "incr"]
     full = [b for b in backups if b["type"] == "full"]
@@ -143,7 +154,7 @@ def test_schedule_restart_and_metrics(
         ts(info["window_start"])
     )
     assert m["pgdr_recovery_window_end_timestamp_seconds"] == pytest.approx(ts(info["window_end"]))
-    repo_dir = Path(str(archive_setup["url"]).removeprefix("file://"))
+    repo_dir = Path(str(setup["url"]).removeprefix("file://"))
     for kind in ("data", "index", "wal", "manifests"):
         on_disk = sum(
             p.stat().st_size
