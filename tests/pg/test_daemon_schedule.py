@@ -78,9 +78,11 @@ def test_schedule_restart_metrics_and_dashboard(
             slots = [ts(r["slot"]) for r in recs]
             assert len(set(slots)) == len(slots)  # never twice
             assert all(s % period == 0 for s in slots)  # on the schedule's slots
-            for r in recs:
+            for r in recs:  # on time: at its slot, or as soon as the previous run ended
                 late = ts(r["started"]) - ts(r["slot"])
-                assert 0 <= late < 2.5 + period * r["missed"], r  # on time
+                ended = [ts(p["finished"]) for p in recs if p["finished"] <= r["started"]]
+                after_previous = bool(ended) and ts(r["started"]) - max(ended) < 1.5
+                assert late >= 0 and (late < 2.5 or after_previous), r
         # 2. SIGTERM while a backup runs: it finishes and is recorded before the exit
         st = srv.wait_for("a running backup", lambda st: job(st, "backup_incr").get("running"))
         running_slot = job(st, "backup_incr")["running"]
