@@ -236,6 +236,34 @@ class DrillNotFound(DrillError):
     kind = "drill-not-found"
 
 
+# --- retention and deletion protection -----------------------------------------------------
+
+
+class RetentionError(PgdrError):
+    exit_code = 80
+    kind = "retention"
+
+
+class ProtectedByRetention(RetentionError):
+    """A delete of something the retention policy keeps (inside the window, the window's
+    anchor, or a kept count), without --force."""
+
+    exit_code = 80
+    kind = "protected"
+
+
+class ConfirmationRequired(RetentionError):
+    """--force was given but not the typed confirmation (or a different one)."""
+
+    exit_code = 81
+    kind = "confirmation-required"
+
+
+class BackupNotFound(RetentionError):
+    exit_code = 82
+    kind = "backup-not-found"
+
+
 # --- daemon ---------------------------------------------------------------------------------
 
 
@@ -267,34 +295,6 @@ class DaemonAlreadyRunning(DaemonError):
 class WebError(DaemonError):
     exit_code = 94
     kind = "web"
-
-
-# --- retention and deletion protection -----------------------------------------------------
-
-
-class RetentionError(PgdrError):
-    exit_code = 80
-    kind = "retention"
-
-
-class ProtectedByRetention(RetentionError):
-    """A delete of something the retention policy keeps (inside the window, the window's
-    anchor, or a kept count), without --force."""
-
-    exit_code = 80
-    kind = "protected"
-
-
-class ConfirmationRequired(RetentionError):
-    """--force was given but not the typed confirmation (or a different one)."""
-
-    exit_code = 81
-    kind = "confirmation-required"
-
-
-class BackupNotFound(RetentionError):
-    exit_code = 82
-    kind = "backup-not-found"
 
 
 class Interrupted(PgdrError):
