@@ -75,8 +75,14 @@ def test_schedule_restart_metrics_and_dashboard(
         for kind, period in (("backup_incr", 4), ("verify", 3)):
             recs = records(srv, kind)
             assert all(r["status"] == "success" for r in recs), recs
+            if kind == "backup_incr":  # retention runs after each backup (nothing old to drop)
+                assert all(
+                    r["result"].get("expire", {}).get("removed_backups") == [] for r in recs
+                ), recs
             slots = [ts(r["slot"]) for r in recs]
-            assert len(set(slots)) == len(slots)  # never twice
+            assert len(set(slots)) == len(slots), [
+                (r["id"], r["slot"], r["started"], r["finished"], r.get("attempts")) for r in recs
+            ]  # never twice
             assert all(s % period == 0 for s in slots)  # on the schedule's slots
             for r in recs:  # on time: at its slot, or as soon as the previous run ended
                 late = ts(r["started"]) - ts(r["slot"])

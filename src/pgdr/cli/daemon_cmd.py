@@ -53,6 +53,13 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
         if notifiers:
             deps.deliver = make_deliver(notifiers, sections.alerts.notify)
         pg = cfg.postgres
+        from pgdr.repo.gc import GcOptions
+        from pgdr.retention.policy import Policy
+
+        r = cfg.retention
+        deps.extras["retention_policy"] = Policy(r.window, r.keep_full, r.keep_incremental)
+        deps.extras["gc_options"] = GcOptions(repack_threshold=r.repack_threshold)
+        deps.extras["expire_after_backup"] = sections.schedule.expire_after_backup
         deps.extras["drill_settings"] = drill
         deps.extras["drill_env"] = DrillEnv(
             restore_command=default_restore_command(cfg.source, cli.repo),

@@ -74,6 +74,16 @@ class JobHistory:
         self.loaded = False  # read from the repository at least once
         self._lock = threading.RLock()  # the scheduler's workers and the collector share it
         self._io = threading.Lock()  # one writer of outbox records to the repository
+        #: (kind, slot) of runs in progress: their backup may exist before their record does.
+        self._in_flight: set[tuple[str, str]] = set()
+
+    def begin(self, kind: str, slot: str) -> None:
+        with self._lock:
+            self._in_flight.add((kind, slot))
+
+    def end(self, kind: str, slot: str) -> None:
+        with self._lock:
+            self._in_flight.discard((kind, slot))
 
     # --- reading -------------------------------------------------------------------------
 
@@ -143,7 +153,8 @@ class JobHistory:
     def reconcile(self, backups: list[dict[str, Any]], repo: Repository | None) -> int:
         """Record runs whose backup exists but whose job record does not (a crash between
         the two writes)."""
-        seen = {(r.kind, r.slot) for r in self.all()}
+        with self._lock:  # a running job's backup is not a crash: its record is coming
+            seen = {(r.kind, r.slot) for r in self.all()} | self._in_flight
         added = 0
         for b in backups:
             ann = b.get("annotations") or {}

@@ -59,9 +59,39 @@ def _backup(backup_type: str) -> Callable[[JobContext], dict[str, Any]]:
             repo.close()
         out = asdict(res)
         out["page_checksum_errors"] = len(res.page_checksum_errors)
+        if (ctx.extras or {}).get("expire_after_backup"):
+            out["expire"] = _expire_after(ctx)
         return out
 
     return run
+
+
+def _expire_after(ctx: JobContext) -> dict[str, Any]:
+    """Retention right after a backup. The backup stands whatever happens here: a failure
+    is recorded in the job's result (and the next backup or the expire job tries again)."""
+    from pgdr.errors import PgdrError
+
+    try:
+        return _expire(ctx)
+    except PgdrError as e:
+        return {"error": e.message, "kind": e.kind}
+
+
+def _expire(ctx: JobContext) -> dict[str, Any]:
+    from pgdr.retention.expire import expire
+
+    extras = ctx.extras or {}
+    repo = ctx.open_repo()
+    try:
+        res = expire(repo, extras["retention_policy"], gc=extras.get("gc_options"))
+    finally:
+        repo.close()
+    return {
+        "removed_backups": res.removed_backups,
+        "removed_wal_files": res.wal_removed_files,
+        "bytes_before": res.bytes_before,
+        "bytes_after": res.bytes_after,
+    }
 
 
 def _verify(ctx: JobContext) -> dict[str, Any]:
@@ -110,6 +140,7 @@ KINDS: tuple[JobKind, ...] = (
     JobKind("backup_incr", "backup", True, _backup("incr"), "incremental base backup"),
     JobKind("verify", "verify", False, _verify, "repository verify"),
     JobKind("drill", "drill", False, _drill, "restore drill into a sandbox"),
+    JobKind("expire", "expire", False, _expire, "retention policy and garbage collection"),
 )
 REGISTRY: dict[str, JobKind] = {k.name: k for k in KINDS}
 

@@ -99,6 +99,15 @@ class Scheduler:
     def _run(self, kind: JobKind, slot: datetime, missed: int, attempts: int) -> None:
         started = self.clock()
         log.info("job %s for slot %s started", kind.name, slot.isoformat())
+        self.history.begin(kind.name, slot.isoformat())
+        try:
+            self._attempt(kind, slot, missed, attempts, started)
+        finally:
+            self.history.end(kind.name, slot.isoformat())
+
+    def _attempt(
+        self, kind: JobKind, slot: datetime, missed: int, attempts: int, started: datetime
+    ) -> None:
         result: dict[str, Any] = {}
         error: BaseException | None = None
         try:

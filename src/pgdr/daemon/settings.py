@@ -42,10 +42,14 @@ class ScheduleSettings(_M):
     drill: str = "0 2 * * 0"
     verify: str = "0 5 * * *"
     export: str = "0 4 1 * *"
+    #: A separate retention schedule; by default retention runs after each backup instead.
+    expire: str = "off"
+    #: Apply the retention policy ([retention]) right after every successful backup.
+    expire_after_backup: bool = True
     #: Read every pack on scheduled verifies (slow on large repositories).
     verify_read_data: bool = False
 
-    @field_validator("backup_full", "backup_incr", "drill", "verify", "export")
+    @field_validator("backup_full", "backup_incr", "drill", "verify", "export", "expire")
     @classmethod
     def _expr(cls, v: str) -> str:
         Schedule.parse(v)  # ValueError with a one-line reason
@@ -58,6 +62,7 @@ class ScheduleSettings(_M):
             "drill": self.drill,
             "verify": self.verify,
             "export": self.export,
+            "expire": self.expire,
         }
 
 
