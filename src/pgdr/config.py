@@ -74,6 +74,9 @@ class RepositorySettings(_Model):
     compression_level: int = Field(default=1, ge=-7, le=19)
     s3: S3Settings = S3Settings()
     limits: Limits = Limits()
+    #: Names of repositories that follow this one: WAL is copied to them after it is
+    #: durable here, backups after they complete (they may lag; `pgdr repo lag`).
+    replicate_to: list[str] = []
 
     @model_validator(mode="after")
     def _one_key_source(self) -> RepositorySettings:
@@ -124,6 +127,11 @@ class General(_Model):
     default_repository: str = "main"
 
 
+class AuditSettings(_Model):
+    #: One wal-ingest audit entry per this many seconds of archiving (0: one per push).
+    wal_summary_s: float = Field(default=3600.0, ge=0, le=86400 * 7)
+
+
 class Config(_Model):
     pgdr: General = General()
     repositories: dict[str, RepositorySettings] = {}
@@ -140,8 +148,21 @@ class Config(_Model):
     alerts: dict[str, Any] = {}
     daemon: dict[str, Any] = {}
     web: dict[str, Any] = {}
+    audit: AuditSettings = AuditSettings()
     #: Where this config came from (None: embedded defaults). Not a TOML key.
     source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _replicas_exist(self) -> Config:
+        for name, repo in self.repositories.items():
+            for other in repo.replicate_to:
+                if other == name:
+                    raise ValueError(f"repositories.{name}.replicate_to: names itself")
+                if other not in self.repositories:
+                    raise ValueError(
+                        f"repositories.{name}.replicate_to: no repository named {other!r}"
+                    )
+        return self
 
 
 SEARCH_PATH = ("./pgdr.toml", "~/.config/pgdr/pgdr.toml", "/etc/pgdr/pgdr.toml")

@@ -36,6 +36,9 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── ProtectedByRetention (80)   deleting what the retention policy keeps, without --force
     │   ├── ConfirmationRequired (81)   --force without the typed confirmation (or it differs)
     │   └── BackupNotFound (82)         no backup with that id
+    ├── ReplicaMismatch (85)               replication target holds another repository
+    ├── ReplicationIncomplete (86)         some objects could not be copied (named)  [retryable]
+    ├── AuditChainBroken (87)              `pgdr audit --verify` found a removed/edited entry
     ├── DaemonError (90)                   `pgdr serve` cannot run
     │   ├── AlertsFiring (91)              `pgdr status`: a warning alert is firing
     │   ├── CriticalAlertsFiring (92)      `pgdr status`: a critical alert is firing
@@ -262,6 +265,32 @@ class ConfirmationRequired(RetentionError):
 class BackupNotFound(RetentionError):
     exit_code = 82
     kind = "backup-not-found"
+
+
+# --- replication and audit ------------------------------------------------------------------
+
+
+class ReplicaMismatch(PgdrError):
+    """The replication target holds another repository (or something that is not ours)."""
+
+    exit_code = 85
+    kind = "replica-mismatch"
+
+
+class ReplicationIncomplete(PgdrError):
+    """Replication copied what it could; some objects failed (damaged at the source,
+    refused by the target). Running it again resumes."""
+
+    exit_code = 86
+    retryable = True
+    kind = "replication-incomplete"
+
+
+class AuditChainBroken(PgdrError):
+    """The audit log's hash chain is broken: an entry was removed, reordered or edited."""
+
+    exit_code = 87
+    kind = "audit-broken"
 
 
 # --- daemon ---------------------------------------------------------------------------------

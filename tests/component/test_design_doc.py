@@ -34,6 +34,7 @@ def test_layout_prefixes_are_documented() -> None:
         fmt.WAL_PREFIX,
         fmt.LOCKS_PREFIX,
         fmt.PLANS_PREFIX,
+        fmt.AUDIT_PREFIX,
     ):
         assert re.search(rf"^{re.escape(prefix)}", layout, re.M), prefix
 
@@ -89,6 +90,9 @@ def test_exit_codes_match() -> None:
         errors.ProtectedByRetention,
         errors.ConfirmationRequired,
         errors.BackupNotFound,
+        errors.ReplicaMismatch,
+        errors.ReplicationIncomplete,
+        errors.AuditChainBroken,
         errors.DaemonError,
         errors.AlertsFiring,
         errors.CriticalAlertsFiring,

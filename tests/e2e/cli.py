@@ -18,6 +18,10 @@ BASE_ENV = {
 }
 
 
+def state_env() -> dict[str, str | None]:
+    return {"PGDR_STATE_DIR": os.environ.get("PGDR_STATE_DIR")}  # set by tests/conftest.py
+
+
 def pgdr(
     *args: str | Path,
     env: dict[str, str] | None = None,
@@ -25,7 +29,7 @@ def pgdr(
     timeout: float = 120,
     **kw: object,
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {**BASE_ENV, **(env or {})}
+    full_env = {**BASE_ENV, **state_env(), **(env or {})}
     full_env = {k: v for k, v in full_env.items() if v is not None}
     return subprocess.run(
         [sys.executable, "-m", "pgdr", *map(str, args)],
@@ -41,7 +45,7 @@ def pgdr(
 def spawn(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "pgdr", *map(str, args)],
-        env={**BASE_ENV, **(env or {})},
+        env={k: v for k, v in {**BASE_ENV, **state_env(), **(env or {})}.items() if v is not None},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pgdr import audit
 from pgdr.backup.checksums import PageChecker
 from pgdr.backup.session import BackupSession
 from pgdr.backup.walk import Entry, walk
@@ -141,6 +142,21 @@ def take_backup(
             }
             w.commit_manifest(KIND, bid, doc, refs)
             stats = w.stats
+            audit.record(
+                repo,
+                "backup",
+                {
+                    "id": bid,
+                    "type": backup_type,
+                    "label": label,
+                    "files": len(files),
+                    "bytes": stats.bytes_raw,
+                    "stored_bytes": stats.bytes_stored,
+                    "start_lsn": doc["start_lsn"],
+                    "stop_lsn": doc["stop_lsn"],
+                    "timeline": tli,
+                },
+            )
     finally:
         session.close()
     return BackupResult(

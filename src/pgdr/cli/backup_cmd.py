@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pgdr.cli.context import get_context
+from pgdr.cli import replica_ops
+from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
 from pgdr.cli.pg_options import PgData, PgDb, PgHost, PgPort, PgUser, conninfo
 from pgdr.cli.progress import progress_bar
 from pgdr.cli.repo_open import open_repository
 from pgdr.errors import UsageError
 from pgdr.restore.plan import Target
+
+if TYPE_CHECKING:
+    from pgdr.wal.setup import SetupResult
 
 
 def backup(
@@ -57,6 +61,7 @@ def backup(
             progress=(lambda d, t: bar("backup", d, t)) if bar else None,
         )
     emit(cli, result)
+    replica_ops.follow_backup(cli, repo)
     for bad in result.page_checksum_errors:
         blocks = ", ".join(map(str, bad["blocks"][:10]))
         cli.err.print(f"pgdr: warning: page checksum failure in {bad['file']} block(s) {blocks}")
@@ -205,6 +210,23 @@ def setup(
         apply,
     )
     emit(cli, result)
+    if apply:
+        _audit_setup(cli, result)
+
+
+def _audit_setup(cli: CliContext, result: SetupResult) -> None:
+    from pgdr import audit
+    from pgdr.errors import PgdrError
+
+    changed = {r.name: r.wanted for r in result.rows if r.status != "ok"}
+    if not changed:
+        return
+    try:
+        repo = open_repository(cli.target())
+    except PgdrError as e:
+        cli.err.print(f"pgdr: warning: setup applied but not audited: {e.message}")
+        return
+    audit.record(repo, "setup-apply", {"changed": changed, "restart": result.restart_needed})
 
 
 def check(

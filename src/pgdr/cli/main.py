@@ -13,12 +13,14 @@ from typer.exceptions import TyperException
 
 from pgdr import __version__
 from pgdr.cli import (
+    audit_cmd,
     backup_cmd,
     config_cmd,
     daemon_cmd,
     dev_cmd,
     drill_cmd,
     key_cmd,
+    replica_cmd,
     repo_cmd,
     retention_cmd,
 )
@@ -59,6 +61,10 @@ repo_cmd.app.command("rekey")(retention_cmd.rekey)
 key_cmd.app.command("rotate-data")(retention_cmd.rotate_data)
 app.command("serve")(daemon_cmd.serve)
 app.command("status")(daemon_cmd.status)
+# Replication and the audit log (issue 6).
+repo_cmd.app.command("replicate")(replica_cmd.replicate)
+repo_cmd.app.command("lag")(replica_cmd.lag)
+app.command("audit")(audit_cmd.audit)
 
 
 @app.callback()

@@ -7,8 +7,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgdr.config import RepositorySettings, RetentionSettings
+from pgdr.config import Config, RepositorySettings, RetentionSettings, resolve_repository
 from pgdr.errors import ConfigError
+from pgdr.replicate.follow import ReplicaLink
 from pgdr.repo.keys import DEFAULT_SCRYPT_N, KeyFile, KeySource, KmsKey, Passphrase
 from pgdr.repo.repository import Repository
 from pgdr.storage import StorageOptions, open_backend
@@ -100,3 +101,12 @@ def target_from_settings(
         compression_level=s.compression_level,
         unencrypted=s.unencrypted or unencrypted,
     )
+
+
+def replica_links(config: Config, names: list[str]) -> list[ReplicaLink]:
+    """Backends of the replicas a repository follows into (no key needed: WAL objects are
+    copied sealed, exactly as stored)."""
+    return [
+        ReplicaLink(name, backend(target_from_settings(resolve_repository(config, name)[1])))
+        for name in names
+    ]

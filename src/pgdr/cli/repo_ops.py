@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from pgdr import audit
 from pgdr.cli.repo_open import RepoTarget, backend, key_source, open_repository
 from pgdr.cli.results import InitResult, KeyChange, KeyList, Message, RepoInfo, VerifyResult
 from pgdr.errors import UsageError, VerifyFailed
@@ -29,6 +30,11 @@ def init(target: RepoTarget, label: str = "initial") -> InitResult:
     )  # type: ignore[arg-type]
     slots = repo.key_slots()
     slot = slots[0][1] if slots else None
+    audit.record(
+        repo,
+        "repo-init",
+        {"encryption": repo.config.encryption, "key_kind": slot.kind if slot else None},
+    )
     return InitResult(
         url=repo.backend.url,
         repo_id=repo.config.repo_id,
@@ -128,12 +134,14 @@ def key_list(target: RepoTarget) -> KeyList:
 def key_add(target: RepoTarget, new: KeySource, label: str) -> KeyChange:
     repo = open_repository(target)
     slot = repo.add_key(new, label)
+    audit.record(repo, "key-add", {"slot": slot.slot_id, "kind": slot.kind, "label": label})
     return KeyChange("add", added=slot.slot_id)
 
 
 def key_remove(target: RepoTarget, slot_id: str, *, force: bool) -> KeyChange:
     repo = open_repository(target)
     repo.remove_key(slot_id, allow_current=force)
+    audit.record(repo, "key-remove", {"slot": slot_id, "forced": force})
     return KeyChange("remove", removed=slot_id)
 
 
@@ -150,6 +158,7 @@ def key_rotate(target: RepoTarget, new: KeySource, label: str) -> KeyChange:
         repo.remove_key(slot.slot_id, allow_current=True)
         raise UsageError("the new key did not open the repository; nothing changed")
     repo.remove_key(old, allow_current=True)
+    audit.record(repo, "key-rotate", {"added": slot.slot_id, "kind": slot.kind, "removed": old})
     return KeyChange("rotate", added=slot.slot_id, removed=old)
 
 

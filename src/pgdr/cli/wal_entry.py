@@ -90,12 +90,13 @@ def _fast_path(ns: argparse.Namespace) -> int | None:
 
 
 def _run(ns: argparse.Namespace) -> int:
-    from pgdr.cli.repo_open import open_repository, target_from_settings
+    from pgdr.cli.repo_open import open_repository, replica_links, target_from_settings
     from pgdr.config import load_config, resolve_repository
     from pgdr.errors import UsageError
     from pgdr.logs import setup_logging
     from pgdr.repo.repository import Repository
     from pgdr.wal import archive
+    from pgdr.wal.spool import Followers, Shipped
 
     setup_logging(ns.verbose, ns.quiet)
     repo_sel = ns.repo or os.environ.get("PGDR_REPO")
@@ -104,6 +105,11 @@ def _run(ns: argparse.Namespace) -> int:
     def repo() -> Repository:
         _name, settings = resolve_repository(config, repo_sel)
         return open_repository(target_from_settings(settings))
+
+    def followers() -> Followers:
+        _name, settings = resolve_repository(config, repo_sel)
+        links = replica_links(config, settings.replicate_to)
+        return Followers(links, config.audit.wal_summary_s)
 
     if ns.command == "wal-push":
         if len(ns.args) != 1:
@@ -118,7 +124,10 @@ def _run(ns: argparse.Namespace) -> int:
             cmd = uploader_command(config.source, repo_sel, ns.spool, pg_wal.absolute())
             status = push_async(path, ns.spool, cmd)
         else:
-            status = archive.push(repo(), path).status
+            target = repo()
+            pushed = archive.push(target, path)
+            status = pushed.status
+            followers().after(target, [Shipped(pushed.name, pushed.status, pushed.bytes)])
         if ns.verbose:
             print(f"pgdr: {path.name}: {status}", file=sys.stderr)
         return 0
@@ -143,7 +152,7 @@ def _run(ns: argparse.Namespace) -> int:
         except PgdrError as e:  # nobody reads our stderr: the next archive_command reports it
             record_error(ns.spool, e.message)
             raise
-        run_uploader(target, ns.spool, ns.pg_wal)
+        run_uploader(target, ns.spool, ns.pg_wal, followers=followers())
         return 0
     from pgdr.wal.prefetch import run_prefetcher
 

@@ -19,6 +19,7 @@ class ObjectType(IntEnum):
     INDEX = 6
     MANIFEST = 7
     WAL = 8
+    AUDIT = 9
 
 
 # Envelope flags.
@@ -35,6 +36,7 @@ MANIFESTS_PREFIX = "manifests/"
 LOCKS_PREFIX = "locks/"
 WAL_PREFIX = "wal/"
 PLANS_PREFIX = "plans/"  # garbage-collection deletion plans (docs/design.md §10)
+AUDIT_PREFIX = "audit/"
 
 ID_LEN = 32  # blob, pack and index ids: 32 bytes, 64 hex characters in object names
 TAG_LEN = 16

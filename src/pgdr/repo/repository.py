@@ -188,6 +188,12 @@ class Repository:
         return repo
 
     @staticmethod
+    def find_slot(backend: Backend, cfg: RepoConfig, key: KeySource) -> tuple[MasterKey, str]:
+        """The master key and slot id that ``key`` opens at ``backend`` (which need not hold
+        a ``config`` yet: replication checks a half-copied replica). Raises WrongKey."""
+        return Repository._unlock(backend, cfg, key)
+
+    @staticmethod
     def _unlock(backend: Backend, cfg: RepoConfig, key: KeySource) -> tuple[MasterKey, str]:
         if isinstance(key, KeyFile):
             key.read()  # a missing or unreadable key file is its own error, before anything else
@@ -266,6 +272,13 @@ class Repository:
         self.keyring = self._read_keyring()
         self.sealer = Sealer(self.keyring.keys, self.keyring.current, self.config.compression_level)
         return fresh.current
+
+    def reload_keyring(self) -> None:
+        """Re-read the keyring (another process may have added a data key since open)."""
+        if self.master is None:
+            return
+        self.keyring = self._read_keyring()
+        self.sealer = Sealer(self.keyring.keys, self.keyring.current, self.config.compression_level)
 
     def key_slots(self) -> list[tuple[str, KeySlot | None]]:
         """All slots, each with its parsed content or None when damaged."""

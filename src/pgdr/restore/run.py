@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
+from pgdr import audit
 from pgdr.backup.run import KIND, list_backups
 from pgdr.errors import PostgresError, UsageError
 from pgdr.humanize import human
@@ -148,6 +149,8 @@ def restore(
     result = RestoreResult(
         chosen["id"], str(data_dir), target.describe(), nfiles, nbytes, phases, delta=stats
     )
+    details = {"backup": chosen["id"], "target": target.describe(), "data_dir": str(data_dir)}
+    audit.record(repo, "restore", {**details, "files": nfiles, "bytes": nbytes, "delta": delta})
     if start_port is not None:
         _start(data_dir, start_port, target, action, start_timeout, result, server_env)
     return result

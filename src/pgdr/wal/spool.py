@@ -21,7 +21,8 @@ The uploader ships the queue and, looking ahead, every segment PostgreSQL has ma
 ``.ready`` in pg_wal/archive_status, several at once; it writes ``acked/<name>`` only after
 the repository put returned (durable), then removes the spooled copy. It exits after a few
 idle seconds (or at the first failure, recorded in ``error``) and removes acks older than an
-hour.
+hour. After each acknowledged batch it copies the batch to the ``replicate_to`` replicas and
+notes it for the periodic wal-ingest audit entry (``Followers``; both best effort).
 """
 
 from __future__ import annotations
@@ -35,9 +36,12 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from pgdr.audit.ingest import DEFAULT_PERIOD_S, note_wal_stored
 from pgdr.errors import PgdrError, UsageError
+from pgdr.replicate.follow import ReplicaLink, follow
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
 
@@ -156,10 +160,32 @@ def ensure_uploader(spool: Path, cmd: list[str]) -> None:
     )
 
 
-def run_uploader(repo: Repository, spool: Path, pg_wal: Path | None, workers: int = 4) -> int:
+@dataclass(frozen=True)
+class Followers:
+    """What happens after a batch is acknowledged: WAL copied to the replicas
+    (``replicate_to``) and counted for the periodic wal-ingest audit entry."""
+
+    replicas: list[ReplicaLink] = field(default_factory=list)
+    summary_s: float = DEFAULT_PERIOD_S
+
+    def after(self, repo: Repository, shipped: list[Shipped]) -> None:
+        stored = [(s.name, s.bytes) for s in shipped if s.status == "stored"]
+        note_wal_stored(repo, stored, self.summary_s)
+        if self.replicas:
+            follow(repo, self.replicas, [archive.wal_key(s.name) for s in shipped])
+
+
+def run_uploader(
+    repo: Repository,
+    spool: Path,
+    pg_wal: Path | None,
+    workers: int = 4,
+    followers: Followers | None = None,
+) -> int:
     """Ship everything spooled (and ready in pg_wal) until idle; returns files stored. Only
     one uploader works at a time (flock); after letting go of the lock it looks once more,
     so a file spooled while it was about to exit is not left behind."""
+    followers = followers or Followers()
     queue, acked = _dirs(spool)
     stored = 0
     while True:
@@ -169,7 +195,7 @@ def run_uploader(repo: Repository, spool: Path, pg_wal: Path | None, workers: in
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return stored  # another uploader has it
-            ok, n = _drain(repo, spool, queue, acked, pg_wal, workers)
+            ok, n = _drain(repo, spool, queue, acked, pg_wal, workers, followers)
             stored += n
         finally:
             os.close(fd)
@@ -178,7 +204,13 @@ def run_uploader(repo: Repository, spool: Path, pg_wal: Path | None, workers: in
 
 
 def _drain(
-    repo: Repository, spool: Path, queue: Path, acked: Path, pg_wal: Path | None, workers: int
+    repo: Repository,
+    spool: Path,
+    queue: Path,
+    acked: Path,
+    pg_wal: Path | None,
+    workers: int,
+    followers: Followers,
 ) -> tuple[bool, int]:
     """Upload until idle. On a failure, record it in DIR/error and stop: the next
     archive_command reports it to PostgreSQL and starts a fresh uploader (which re-reads
@@ -194,8 +226,10 @@ def _drain(
                 time.sleep(0.05)
                 continue
             results = list(pool.map(lambda p: _ship(repo, p, queue, acked), work))
-            failures = [r for r in results if r is not None]
-            stored += len(results) - len(failures)
+            failures = [r.error for r in results if r.error is not None]
+            shipped = [r for r in results if r.error is None and r.status != "recycled"]
+            stored += len(shipped)
+            followers.after(repo, shipped)  # acks are written: PostgreSQL does not wait
             if failures:
                 record_error(spool, failures[0])
                 return False, stored
@@ -220,18 +254,27 @@ def _pending(queue: Path, acked: Path, pg_wal: Path | None) -> list[Path]:
     return [files[n] for n in sorted(files)]
 
 
-def _ship(repo: Repository, path: Path, queue: Path, acked: Path) -> str | None:
+@dataclass(frozen=True)
+class Shipped:
+    name: str
+    status: str  # stored | already-stored | recycled | failed
+    bytes: int = 0
+    error: str | None = None
+
+
+def _ship(repo: Repository, path: Path, queue: Path, acked: Path) -> Shipped:
     try:
-        archive.push(repo, path)
+        pushed = archive.push(repo, path)
     except PgdrError as e:
         if path.parent != queue and not path.exists():
-            return None  # a look-ahead segment PostgreSQL already recycled: nothing to do
-        return f"{path.name}: {e.message}"
+            # a look-ahead segment PostgreSQL already recycled: nothing to do
+            return Shipped(path.name, "recycled")
+        return Shipped(path.name, "failed", error=f"{path.name}: {e.message}")
     marker = acked / path.name
     marker.touch()
     if path.parent == queue:
         path.unlink(missing_ok=True)
-    return None
+    return Shipped(path.name, pushed.status, pushed.bytes)
 
 
 def _expire_acks(acked: Path) -> None:

@@ -1,0 +1,69 @@
+"""Local state of this host and OS user: where pgdr keeps what must outlive one process but
+does not belong in the repository (the audit checkpoint, pending WAL ingest summaries).
+
+``$PGDR_STATE_DIR``, else ``$XDG_STATE_HOME/pgdr``, else ``~/.local/state/pgdr``. Everything
+here is best effort: losing it weakens the truncation check, never the data.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import blake3
+
+log = logging.getLogger(__name__)
+
+
+def state_dir() -> Path:
+    env = os.environ.get("PGDR_STATE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_STATE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "pgdr"
+
+
+def repo_state_name(repo_id: str, url: str) -> str:
+    """Per repository *and* location: a replica shares its primary's repo id."""
+    return f"{repo_id}-{blake3.blake3(url.encode()).hexdigest()[:12]}"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The newest audit entry this host/user appended or verified in one repository."""
+
+    key: str
+    seq: int
+
+
+def _checkpoint_path(repo_id: str, url: str) -> Path:
+    return state_dir() / "audit" / f"{repo_state_name(repo_id, url)}.json"
+
+
+def load_checkpoint(repo_id: str, url: str) -> Checkpoint | None:
+    try:
+        doc = json.loads(_checkpoint_path(repo_id, url).read_text())
+        return Checkpoint(str(doc["key"]), int(doc["seq"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save_checkpoint(repo_id: str, url: str, cp: Checkpoint) -> None:
+    """Raise the checkpoint to ``cp`` if it is newer; never lowers it."""
+    path = _checkpoint_path(repo_id, url)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            old = load_checkpoint(repo_id, url)
+            if old is not None and (old.seq, old.key) >= (cp.seq, cp.key):
+                return
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"key": cp.key, "seq": cp.seq}) + "\n")
+            os.replace(tmp, path)
+    except OSError as e:
+        log.debug("cannot save the audit checkpoint in %s: %s", path, e)

@@ -1,0 +1,1 @@
+"""Replication to a second repository (docs/design.md §8f)."""
