@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pgdr.audit.entry import AuditEntry, parse_key
 from pgdr.audit.state import Checkpoint
+from pgdr.repo.format import AUDIT_PREFIX
 
 #: An append reads the entries of the newest MERGE_WINDOW + 1 sequence numbers to find tips.
 MERGE_WINDOW = 8
@@ -78,6 +79,12 @@ def check_chain(
             )
     for p, by in sorted(missing.items()):
         problems.append(Problem(p, f"missing: removed from the log (named by {', '.join(by)})"))
+    seen = {parsed[0] for parsed in map(parse_key, [*present, *missing]) if parsed is not None}
+    for seq in range(1, max(seen, default=0)):
+        if seq not in seen:  # whole stretches removed: nobody left to name them
+            problems.append(
+                Problem(f"{AUDIT_PREFIX}{seq:012d}-*", "missing: no entry with this seq remains")
+            )
     if checkpoint is not None and checkpoint.key not in present:
         problems.append(
             Problem(
