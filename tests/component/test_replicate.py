@@ -260,3 +260,23 @@ def test_wal_ingest_is_summarized_not_recorded_per_file(source: Repository) -> N
     assert entry.key == key and entry.action == "wal-ingest"
     assert entry.details["files"] == 4 and entry.details["first"] == "000000010000000000000010"
     assert entry.details["last"] == "000000010000000000000020"
+
+
+def test_the_async_uploader_followers_copy_each_batch_and_summarize_it(
+    source: Repository, tmp_path: Path, replica_key: KeyFile
+) -> None:
+    from pgdr.wal.spool import Followers, Shipped
+
+    replica = open_backend(f"file://{tmp_path}/replica")
+    replicate(source, replica, replica_key)
+    names = ["000000010000000000000002", "000000010000000000000003"]
+    for n in names:
+        (tmp_path / n).write_bytes(os.urandom(1 << 14))
+        archive.push(source, tmp_path / n)
+    Followers([ReplicaLink("dr", replica)], summary_s=0).after(
+        source, [Shipped(n, "stored", 1 << 14) for n in names]
+    )
+    for n in names:
+        assert replica.stat(archive.wal_key(n)) is not None
+    entry = read_log(source).entries[-1]
+    assert entry.action == "wal-ingest" and entry.details["files"] == 2

@@ -46,6 +46,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _inherit_owner(d: Path) -> None:
+    """A directory root creates in a repository owned by another user (``postgres`` runs
+    archive_command; an operator runs `pgdr backup` as root) goes to that user, so a
+    root-run command never leaves the repository unwritable for its owner."""
+    if os.geteuid() != 0:
+        return
+    st = d.parent.stat()
+    if st.st_uid != 0:
+        os.chown(d, st.st_uid, st.st_gid)
+
+
 class LocalBackend:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -66,6 +77,7 @@ class LocalBackend:
                 m.mkdir()
             except FileExistsError:
                 continue
+            _inherit_owner(m)
             _fsync_dir(m.parent)
 
     def put(self, key: str, data: bytes | BinaryIO, options: PutOptions | None = None) -> None:
