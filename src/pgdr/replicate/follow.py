@@ -80,6 +80,8 @@ def follow(source: Repository, replicas: list[ReplicaLink], keys: list[str]) -> 
     """Copy ``keys`` to every replica that is not marked down; returns {replica: problem}
     for those that were skipped or failed (logged as warnings, never raised)."""
     problems: dict[str, str] = {}
+    if not keys:
+        return problems
     for link in replicas:
         marker = _down_marker(source, link.name)
         if _is_down(marker):
