@@ -87,3 +87,27 @@ def test_replicate_to_must_name_a_configured_repository(tmp_path: Path) -> None:
         2,
         "has no replicate_to",
     )
+
+
+def test_key_changes_are_audited(tmp_path: Path) -> None:
+    url = f"file://{tmp_path}/repo"
+    ok(pgdr("--repo", url, "repo", "init", env=ENV))
+    ok(pgdr("key", "generate-file", tmp_path / "k.key"))
+    added = json.loads(
+        ok(
+            pgdr(
+                "--repo", url, "--json", "key", "add", "--new-key-file", tmp_path / "k.key", env=ENV
+            )
+        ).stdout
+    )["added"]
+    ok(pgdr("--repo", url, "key", "rotate", env={**ENV, "PGDR_NEW_PASSPHRASE": "a new passphrase"}))
+    new = {"PGDR_PASSPHRASE": "a new passphrase"}
+    ok(pgdr("--repo", url, "key", "remove", added, env=new))
+    log = json.loads(ok(pgdr("--repo", url, "--json", "audit", "--verify", env=new)).stdout)
+    assert [e["action"] for e in log["entries"]] == [
+        "repo-init",
+        "key-add",
+        "key-rotate",
+        "key-remove",
+    ]
+    assert log["entries"][1]["details"]["slot"] == added and log["ok"]

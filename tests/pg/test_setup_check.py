@@ -35,6 +35,8 @@ def test_setup_apply_restart_then_check(
     applied = json.loads(pgdr("--config", cfg, "--json", "setup", "--apply").stdout)
     statuses = {r["name"]: r["status"] for r in applied["rows"]}
     assert statuses["wal_level"] == "restart-needed" and statuses["archive_command"] == "applied"
+    (entry,) = json.loads(pgdr("--config", cfg, "--json", "audit").stdout)["entries"]
+    assert entry["action"] == "setup-apply" and "archive_command" in entry["details"]["changed"]
     c.configure({"max_wal_senders": 4})  # wal_level=replica needs senders > 0 allowed
     c.restart()
     c.sql("CREATE TABLE t AS SELECT 1")
