@@ -4,6 +4,7 @@ order, the replica's own key, config last, resumable, idempotent, refuses foreig
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -21,7 +22,7 @@ from pgdr.repo.keys import KeyFile, Passphrase, generate_key_file
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import verify
 from pgdr.storage import StorageOptions, open_backend
-from pgdr.storage.base import PutOptions
+from pgdr.storage.base import ObjectInfo, PutOptions
 from pgdr.storage.memory import MemoryBackend
 from pgdr.storage.wrappers import FaultPlan, FaultRule
 from pgdr.wal import archive
@@ -280,3 +281,32 @@ def test_the_async_uploader_followers_copy_each_batch_and_summarize_it(
         assert replica.stat(archive.wal_key(n)) is not None
     entry = read_log(source).entries[-1]
     assert entry.action == "wal-ingest" and entry.details["files"] == 2
+
+
+class AppendsWhileListed(MemoryBackend):
+    """Another host appends an audit entry right after replication listed ``audit/``."""
+
+    hook: Callable[[], object] | None = None
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        items = list(super().list(prefix))
+        if prefix == "audit/" and self.hook is not None:
+            hook, self.hook = self.hook, None
+            hook()
+        return iter(items)
+
+
+def test_the_replicas_audit_chain_stays_whole_when_entries_arrive_during_listing(
+    replica_key: KeyFile,
+) -> None:
+    name = f"racing-{os.getpid()}-{id(replica_key)}"
+    source = Repository.init(AppendsWhileListed(name), PASS, pack_size=1 << 20)
+    audit.record(source, "backup", {"n": 1})
+    other_host = Repository(MemoryBackend(name), source.config, source.master, source.keyring)
+    source.backend.hook = lambda: audit.record(other_host, "wal-ingest", {"files": 1})  # type: ignore[attr-defined]
+    target = MemoryBackend(f"{name}-replica")
+    replicate(source, target, replica_key)
+    # the replicate entry names the wal-ingest entry the listing missed: both arrived, in order
+    log = read_log(Repository.open(target, replica_key), use_checkpoint=False)
+    assert log.ok, log.problems
+    assert [e.action for e in log.entries] == ["backup", "wal-ingest", "replicate"]

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 from pgdr import audit
-from pgdr.errors import ObjectNotFound, PgdrError
 from pgdr.humanize import human
-from pgdr.replicate.check import verify_object
+from pgdr.replicate.copy import AuditCopier, Outcome, copy_one
 from pgdr.replicate.plan import CATEGORIES, CopyPlan, plan_copy
 from pgdr.replicate.target import check_target, ensure_slot
 from pgdr.repo import format as fmt
@@ -92,7 +91,9 @@ def replicate(
         result.slot_added = ensure_slot(source, target, target_key, label)
         listing = _snapshot(source.backend)
         source.reload_keyring()  # listed after the data: it has every key that data needs
-        plan = plan_copy(listing, _snapshot(target))
+        on_target = _snapshot(target)
+        plan = plan_copy(listing, on_target)
+        audit_copier = AuditCopier(source, target, (o.key for o in on_target))
         result.already_present = plan.present
         result.not_copied = plan.unknown
         for key in plan.differs:
@@ -103,9 +104,9 @@ def replicate(
                     "left alone (check it with `repo verify --read-data` there)",
                 }
             )
-        _copy_all(source, target, plan, result, workers, progress)
+        _copy_all(source, target, plan, result, audit_copier, workers, progress)
         if not had_config and not result.problems:
-            _account(result, _copy_one(source, target, fmt.CONFIG_KEY))
+            _account(result, copy_one(source, target, fmt.CONFIG_KEY))
             result.complete = not result.problems
     result.seconds = time.monotonic() - t0
     entry = audit.record(
@@ -122,7 +123,7 @@ def replicate(
         },
     )
     if entry is not None and result.complete:  # so the replica is not one entry behind
-        _copy_one(source, target, entry)
+        audit_copier.copy([entry])  # with whatever it names that the listing missed
     return result
 
 
@@ -131,6 +132,7 @@ def _copy_all(
     target: Backend,
     plan: CopyPlan,
     result: ReplicateResult,
+    audit_copier: AuditCopier,
     workers: int,
     progress: Progress | None,
 ) -> None:
@@ -138,8 +140,12 @@ def _copy_all(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for name, _prefix in CATEGORIES:  # a category completes before the next begins
             objs = plan.missing.get(name, [])
+            if name == "audit":
+                outcomes = iter(audit_copier.copy(o.key for o in objs))
+            else:
+                outcomes = pool.map(lambda o: copy_one(source, target, o.key), objs)
             copied = 0
-            for outcome in pool.map(lambda o: _copy_one(source, target, o.key), objs):
+            for outcome in outcomes:
                 copied += _account(result, outcome)
                 done += outcome.bytes
                 if progress:
@@ -147,15 +153,7 @@ def _copy_all(
             result.copied[name] = copied
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    key: str
-    status: str  # copied | vanished | failed
-    bytes: int = 0
-    message: str = ""
-
-
-def _account(result: ReplicateResult, o: _Outcome) -> int:
+def _account(result: ReplicateResult, o: Outcome) -> int:
     if o.status == "copied":
         result.copied_bytes += o.bytes
         return 1
@@ -164,21 +162,3 @@ def _account(result: ReplicateResult, o: _Outcome) -> int:
     else:
         result.problems.append({"object": o.key, "message": o.message})
     return 0
-
-
-def _copy_one(source: Repository, target: Backend, key: str) -> _Outcome:
-    """Read, verify, write, check the size on arrival."""
-    try:
-        data = source.backend.get(key)
-    except ObjectNotFound:
-        return _Outcome(key, "vanished")
-    try:
-        verify_object(source, key, data)
-        target.put(key, data)
-        arrived = target.stat(key)
-    except PgdrError as e:
-        return _Outcome(key, "failed", message=e.message.removeprefix(f"{key}: "))
-    if arrived is None or arrived.size != len(data):
-        got = "nothing" if arrived is None else f"{arrived.size} bytes"
-        return _Outcome(key, "failed", message=f"sent {len(data)} bytes, {got} arrived")
-    return _Outcome(key, "copied", len(data))
