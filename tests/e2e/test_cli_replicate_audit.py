@@ -103,11 +103,17 @@ def test_key_changes_are_audited(tmp_path: Path) -> None:
     ok(pgdr("--repo", url, "key", "rotate", env={**ENV, "PGDR_NEW_PASSPHRASE": "a new passphrase"}))
     new = {"PGDR_PASSPHRASE": "a new passphrase"}
     ok(pgdr("--repo", url, "key", "remove", added, env=new))
+    ok(pgdr("--repo", url, "key", "rotate-data", env=new))
+    ok(pgdr("--repo", url, "repo", "gc", "--dry-run", env=new))  # changes nothing: not recorded
+    ok(pgdr("--repo", url, "repo", "gc", env=new))
     log = json.loads(ok(pgdr("--repo", url, "--json", "audit", "--verify", env=new)).stdout)
     assert [e["action"] for e in log["entries"]] == [
         "repo-init",
         "key-add",
         "key-rotate",
         "key-remove",
+        "rotate-data-key",
+        "gc",
     ]
+    assert "who" not in log["entries"][-1]["details"]  # who/where/when are the entry's own
     assert log["entries"][1]["details"]["slot"] == added and log["ok"]

@@ -54,7 +54,7 @@ BASE = [obj("config"), obj("keyring/1-a"), obj(PACK, 1000, 600), obj("index/" + 
             id="first-replication-half-done",
         ),
         pytest.param(
-            [*BASE, obj("locks/x"), obj("keys/abc"), obj("gcplan/1")],
+            [*BASE, obj("locks/x"), obj("keys/abc"), obj("plans/1"), obj("gcplan/1")],
             BASE,
             dict(objects_behind=0, seconds_behind=0.0),
             id="locks-keys-unknown-are-not-lag",
@@ -101,6 +101,7 @@ def test_plan_copy_orders_categories_and_reports_differences() -> None:
         obj("config"),
         obj("keys/abc"),
         obj("locks/x"),
+        obj("plans/1-a"),
         obj("gcplan/1"),
         obj("gcplan/2"),
     ]

@@ -4,16 +4,18 @@ rotate-data` (registered in pgdr.cli.main)."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from pgdr import audit
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
 from pgdr.cli.repo_open import open_repository
 from pgdr.config import RetentionSettings
 from pgdr.errors import UsageError
 from pgdr.repo.gc import GcOptions
+from pgdr.repo.repository import Repository
 from pgdr.retention.policy import Policy
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Decide and report; change nothing.")]
@@ -25,6 +27,17 @@ Wait = Annotated[
         "left for the next run.",
     ),
 ]
+
+
+def _emit_audited(cli: CliContext, repo: Repository, result: Any) -> None:
+    """Show the result, then append what it did to the audit log (dry runs change nothing
+    and are not recorded). Who/where/when come from the audit entry itself."""
+    emit(cli, result)
+    details = dict(result.audit_entry())
+    action = details.pop("action")
+    details.pop("who", None)
+    if not details.get("dry_run"):
+        audit.record(repo, action, details)
 
 
 def _policy(r: RetentionSettings) -> Policy:
@@ -49,7 +62,8 @@ def expire(ctx: typer.Context, dry_run: DryRun = False, wait: Wait = 0.0) -> Non
 
     cli = get_context(ctx)
     repo = open_repository(cli.target())
-    emit(cli, do_expire(repo, _policy(cli.config.retention), dry_run=dry_run, gc=_gc(cli, wait)))
+    result = do_expire(repo, _policy(cli.config.retention), dry_run=dry_run, gc=_gc(cli, wait))
+    _emit_audited(cli, repo, result)
 
 
 def delete_backup(
@@ -81,18 +95,16 @@ def delete_backup(
                 f"type {backup_id} to delete it anyway", default="", err=True
             )
             how = "typed"
-    emit(
-        cli,
-        do_delete(
-            repo,
-            backup_id,
-            policy,
-            force=force,
-            confirmation=confirmation,
-            confirmed_by=how,
-            gc=_gc(cli, wait),
-        ),
+    result = do_delete(
+        repo,
+        backup_id,
+        policy,
+        force=force,
+        confirmation=confirmation,
+        confirmed_by=how,
+        gc=_gc(cli, wait),
     )
+    _emit_audited(cli, repo, result)
 
 
 def gc(
@@ -109,7 +121,8 @@ def gc(
     from pgdr.retention.expire import run_gc
 
     cli = get_context(ctx)
-    emit(cli, run_gc(open_repository(cli.target()), _gc(cli, wait, dry_run, repack_threshold)))
+    repo = open_repository(cli.target())
+    _emit_audited(cli, repo, run_gc(repo, _gc(cli, wait, dry_run, repack_threshold)))
 
 
 def rekey(
@@ -131,7 +144,7 @@ def rekey(
     if repo.keyring is None:
         raise UsageError("an unencrypted repository has no data keys; nothing to rekey")
     if rewrite:
-        emit(cli, RekeyResult.of(repo.backend.url, do_rewrite(repo, _gc(cli, wait))))
+        _emit_audited(cli, repo, RekeyResult.of(repo.backend.url, do_rewrite(repo, _gc(cli, wait))))
     else:
         emit(
             cli,
@@ -147,4 +160,4 @@ def rotate_data(ctx: typer.Context) -> None:
 
     cli = get_context(ctx)
     repo = open_repository(cli.target())
-    emit(cli, DataKeyResult.of(repo.backend.url, rotate_data_key(repo)))
+    _emit_audited(cli, repo, DataKeyResult.of(repo.backend.url, rotate_data_key(repo)))

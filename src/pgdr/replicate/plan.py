@@ -27,9 +27,9 @@ CATEGORIES: tuple[tuple[str, str], ...] = (
     ("manifests", fmt.MANIFESTS_PREFIX),
     ("audit", fmt.AUDIT_PREFIX),
 )
-#: Never copied: key slots belong to one location (the replica gets its own), locks to one
-#: location's writers; ``config`` is copied separately, last.
-NOT_COPIED = (fmt.KEYS_PREFIX, fmt.LOCKS_PREFIX)
+#: Never copied: key slots belong to one location (the replica gets its own), locks and GC
+#: plans to one location's writers and collector; ``config`` is copied separately, last.
+NOT_COPIED = (fmt.KEYS_PREFIX, fmt.LOCKS_PREFIX, fmt.PLANS_PREFIX)
 BACKUP_PREFIX = fmt.manifest_key("backup", "")
 _SEGMENT = re.compile(r"^[0-9A-F]{24}$")
 

@@ -84,9 +84,11 @@ def replicate(
     t0 = time.monotonic()
     had_config = check_target(source, target)
     result = ReplicateResult(source.backend.url, target.url, not had_config, had_config)
+    # Source: a reader that must not see packs swept mid-copy (shared, like a writer).
+    # Target: a writer that must not race expire/GC/rekey there (their delete-kind lock).
     with (
         LockManager(source.backend).acquire("shared", "replicate"),
-        LockManager(target).acquire("shared", "replicate"),
+        LockManager(target).acquire("delete", "replicate"),
     ):
         result.slot_added = ensure_slot(source, target, target_key, label)
         listing = _snapshot(source.backend)
