@@ -107,6 +107,10 @@ def test_kill_term_keep_report_history(
         assert "<script" not in page and "<link" not in page and 'src="' not in page
         (event,) = hook.bodies("/drills")
         assert event["status"] == "ok" and event["details"]["drill_id"] == doc["id"]
+        log = json.loads(pgdr("--config", cfg, "--json", "audit", "--verify").stdout)
+        drills = [e for e in log["entries"] if e["action"] == "drill"]
+        assert drills[-1]["details"]["object"] == f"manifests/drill/{doc['id']}"
+        assert drills[-1]["details"]["outcome"] == "passed" and log["ok"]
 
         # 3. SIGKILL again; `pgdr drill cleanup` removes the leftovers
         p = spawn("--config", slow, "drill")

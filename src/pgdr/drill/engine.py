@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 
+from pgdr import audit
 from pgdr.backup.run import list_backups
 from pgdr.drill import integrity, probes, record, validate
 from pgdr.drill.choose import choose
@@ -162,6 +163,8 @@ def run_drill(
     targets = [n for n in env.notifiers if wanted is None or n.name in wanted]
     rec.notifications = [asdict(d) for d in send_all(targets, event)]
     record.store(repo, rec)
+    details = {k: v for k, v in rec.audit().items() if k not in ("action", "actor", "pid", "time")}
+    audit.record(repo, "drill", details)  # who/where/when are the entry's own
     if stopped:
         raise Interrupted(f"drill {rec.id} interrupted; sandbox removed, record stored")
     return rec
