@@ -20,7 +20,11 @@ def pgdr_state_dir() -> Iterator[str]:
     """pgdr's local state (audit checkpoints, WAL ingest summaries) goes to a throw-away
     directory, writable by the postgres user that runs archive_command, never to $HOME."""
     path = tempfile.mkdtemp(prefix="pgdr-state-")
-    os.chmod(path, 0o1777)
+    # Shared by root (the tests) and postgres (archive_command): each user creates its own
+    # files, in subdirectories both may write (in production each user has its own state).
+    for sub in ("", "audit", "wal-ingest", "replica-down"):
+        os.makedirs(os.path.join(path, sub), exist_ok=True)
+        os.chmod(os.path.join(path, sub), 0o1777)
     saved = os.environ.get("PGDR_STATE_DIR")
     os.environ["PGDR_STATE_DIR"] = path
     yield path

@@ -52,11 +52,6 @@ def test_sigkill_at_random_moments_leaves_a_consistent_repository(tmp_path: Path
     t = time.monotonic()
     full = store_json(cal, data, "big")
     duration = time.monotonic() - t
-    # A store is now about as fast as starting Python and opening the repository: kill while
-    # it works, not while it starts (that leaves nothing to reuse).
-    t = time.monotonic()
-    assert pgdr("--config", cal, "repo", "info", env=PASS).returncode == 0
-    startup = min(time.monotonic() - t, duration * 0.5)
 
     (tmp_path / "crash").mkdir()
     cfg = write_config(tmp_path / "crash", f"file://{tmp_path}/repo")
@@ -66,7 +61,9 @@ def test_sigkill_at_random_moments_leaves_a_consistent_repository(tmp_path: Path
     while kills < 20 and attempts < 60:
         attempts += 1
         proc = spawn("--config", cfg, "dev", "store", data, "--name", f"big-{attempts}", env=PASS)
-        time.sleep(rng.uniform(max(0.05, startup * 0.9), max(startup, duration * 0.9)))
+        # Most of a store's time is now Python starting: draw from (almost) all of it, so some
+        # kills land after the first index object was written (the rerun reuses those packs).
+        time.sleep(rng.uniform(0.05, duration * 0.95))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1

@@ -89,9 +89,17 @@ def follow(source: Repository, replicas: list[ReplicaLink], keys: list[str]) -> 
             continue
         try:
             copy_keys(source, link.backend, keys)
-            marker.unlink(missing_ok=True)
         except PgdrError as e:
             problems[link.name] = e.message
             _mark_down(marker, e.message)
             log.warning("replica %s lags: %s (`pgdr repo replicate` catches up)", link.name, e)
+            continue
+        _clear(marker)
     return problems
+
+
+def _clear(marker: Path) -> None:
+    try:
+        marker.unlink(missing_ok=True)
+    except OSError as e:  # local state is best effort: never fail the push over it
+        log.debug("cannot remove %s: %s", marker, e)

@@ -169,10 +169,15 @@ class Followers:
     summary_s: float = DEFAULT_PERIOD_S
 
     def after(self, repo: Repository, shipped: list[Shipped]) -> None:
-        stored = [(s.name, s.bytes) for s in shipped if s.status == "stored"]
-        note_wal_stored(repo, stored, self.summary_s)
-        if self.replicas:
-            follow(repo, self.replicas, [archive.wal_key(s.name) for s in shipped])
+        """Best effort: the WAL is already durable in the primary, so nothing here may fail
+        the push (a replica or the local state directory must not stall archiving)."""
+        try:
+            stored = [(s.name, s.bytes) for s in shipped if s.status == "stored"]
+            note_wal_stored(repo, stored, self.summary_s)
+            if self.replicas:
+                follow(repo, self.replicas, [archive.wal_key(s.name) for s in shipped])
+        except Exception as e:
+            log.warning("after storing %d WAL file(s): %s", len(shipped), e)
 
 
 def run_uploader(
