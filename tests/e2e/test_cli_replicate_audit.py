@@ -106,6 +106,7 @@ def test_key_changes_are_audited(tmp_path: Path) -> None:
     ok(pgdr("--repo", url, "key", "rotate-data", env=new))
     ok(pgdr("--repo", url, "repo", "gc", "--dry-run", env=new))  # changes nothing: not recorded
     ok(pgdr("--repo", url, "repo", "gc", env=new))
+    ok(pgdr("--repo", url, "expire", env=new))  # recorded by the service: daemon runs too
     log = json.loads(ok(pgdr("--repo", url, "--json", "audit", "--verify", env=new)).stdout)
     assert [e["action"] for e in log["entries"]] == [
         "repo-init",
@@ -114,6 +115,7 @@ def test_key_changes_are_audited(tmp_path: Path) -> None:
         "key-remove",
         "rotate-data-key",
         "gc",
+        "expire",
     ]
     assert "who" not in log["entries"][-1]["details"]  # who/where/when are the entry's own
     assert log["entries"][1]["details"]["slot"] == added and log["ok"]

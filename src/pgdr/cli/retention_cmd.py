@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from pgdr import audit
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
 from pgdr.cli.repo_open import open_repository
@@ -17,6 +16,7 @@ from pgdr.errors import UsageError
 from pgdr.repo.gc import GcOptions
 from pgdr.repo.repository import Repository
 from pgdr.retention.policy import Policy
+from pgdr.retention.results import record_audit
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Decide and report; change nothing.")]
 Wait = Annotated[
@@ -30,14 +30,9 @@ Wait = Annotated[
 
 
 def _emit_audited(cli: CliContext, repo: Repository, result: Any) -> None:
-    """Show the result, then append what it did to the audit log (dry runs change nothing
-    and are not recorded). Who/where/when come from the audit entry itself."""
-    emit(cli, result)
-    details = dict(result.audit_entry())
-    action = details.pop("action")
-    details.pop("who", None)
-    if not details.get("dry_run"):
-        audit.record(repo, action, details)
+    """Key operations live in the repository layer, below the audit log: record them here.
+    (expire, delete-backup and gc record themselves, so daemon runs are audited too.)"""
+    emit(cli, record_audit(repo, result))
 
 
 def _policy(r: RetentionSettings) -> Policy:
@@ -62,8 +57,7 @@ def expire(ctx: typer.Context, dry_run: DryRun = False, wait: Wait = 0.0) -> Non
 
     cli = get_context(ctx)
     repo = open_repository(cli.target())
-    result = do_expire(repo, _policy(cli.config.retention), dry_run=dry_run, gc=_gc(cli, wait))
-    _emit_audited(cli, repo, result)
+    emit(cli, do_expire(repo, _policy(cli.config.retention), dry_run=dry_run, gc=_gc(cli, wait)))
 
 
 def delete_backup(
@@ -104,7 +98,7 @@ def delete_backup(
         confirmed_by=how,
         gc=_gc(cli, wait),
     )
-    _emit_audited(cli, repo, result)
+    emit(cli, result)
 
 
 def gc(
@@ -122,7 +116,7 @@ def gc(
 
     cli = get_context(ctx)
     repo = open_repository(cli.target())
-    _emit_audited(cli, repo, run_gc(repo, _gc(cli, wait, dry_run, repack_threshold)))
+    emit(cli, run_gc(repo, _gc(cli, wait, dry_run, repack_threshold)))
 
 
 def rekey(

@@ -27,7 +27,7 @@ from pgdr.repo.repository import Repository
 from pgdr.repo.worm import lock_period, needed_keys, refresh
 from pgdr.retention.facts import gather
 from pgdr.retention.policy import Decision, Policy, Verdict, decide, protection
-from pgdr.retention.results import DeleteResult, ExpireResult, GcResult
+from pgdr.retention.results import DeleteResult, ExpireResult, GcResult, record_audit
 
 
 def stored_bytes(repo: Repository) -> int:
@@ -66,30 +66,33 @@ def expire(
             if lock_period(repo) is not None:  # S3 Object Lock: keep what is needed locked
                 needed = needed_keys(repo, dropped=locked)
                 refreshed = refresh(repo, needed - set(report.locked), policy.window)
-    return ExpireResult(
-        url=repo.backend.url,
-        dry_run=dry_run,
-        now=d.now.isoformat(),
-        window_seconds=policy.window.total_seconds(),
-        window_start=d.window_start.isoformat(),
-        restorable_from=d.restorable_from.isoformat() if d.restorable_from else None,
-        anchors=d.anchors,
-        backups=[
-            {"id": v.name, "timeline": v.timeline, "keep": v.keep, "reason": v.reason}
-            for v in d.backups
-        ],
-        removed_backups=d.removed_backups,
-        wal_removed=_wal_summary(d.removed_wal),
-        wal_removed_files=len(d.removed_wal),
-        wal_kept_files=len(d.wal) - len(d.removed_wal),
-        locked=locked,
-        warnings=d.warnings,
-        unreadable=facts.unreadable,
-        gc=report,
-        retention=refreshed,
-        bytes_before=before,
-        bytes_after=before if dry_run else stored_bytes(repo),
-        seconds=time.monotonic() - t0,
+    return record_audit(
+        repo,
+        ExpireResult(
+            url=repo.backend.url,
+            dry_run=dry_run,
+            now=d.now.isoformat(),
+            window_seconds=policy.window.total_seconds(),
+            window_start=d.window_start.isoformat(),
+            restorable_from=d.restorable_from.isoformat() if d.restorable_from else None,
+            anchors=d.anchors,
+            backups=[
+                {"id": v.name, "timeline": v.timeline, "keep": v.keep, "reason": v.reason}
+                for v in d.backups
+            ],
+            removed_backups=d.removed_backups,
+            wal_removed=_wal_summary(d.removed_wal),
+            wal_removed_files=len(d.removed_wal),
+            wal_kept_files=len(d.wal) - len(d.removed_wal),
+            locked=locked,
+            warnings=d.warnings,
+            unreadable=facts.unreadable,
+            gc=report,
+            retention=refreshed,
+            bytes_before=before,
+            bytes_after=before if dry_run else stored_bytes(repo),
+            seconds=time.monotonic() - t0,
+        ),
     )
 
 
@@ -133,19 +136,22 @@ def delete_backup(
             )
         repo.delete_manifest(KIND, backup_id)  # ObjectLocked (exit 24) propagates: not deleted
         report = collect(repo, replace(gc or GcOptions(), purpose="delete-backup"), lock=lock)
-    return DeleteResult(
-        url=repo.backend.url,
-        backup_id=backup_id,
-        deleted=True,
-        forced=bool(reason),
-        confirmation=confirmed_by if reason else None,
-        protected_reason=reason,
-        gc=report,
+    return record_audit(
+        repo,
+        DeleteResult(
+            url=repo.backend.url,
+            backup_id=backup_id,
+            deleted=True,
+            forced=bool(reason),
+            confirmation=confirmed_by if reason else None,
+            protected_reason=reason,
+            gc=report,
+        ),
     )
 
 
 def run_gc(repo: Repository, options: GcOptions | None = None) -> GcResult:
-    return GcResult(repo.backend.url, collect(repo, options))
+    return record_audit(repo, GcResult(repo.backend.url, collect(repo, options)))
 
 
 def _delete(repo: Repository, key: str, locked: list[str]) -> None:

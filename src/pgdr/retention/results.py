@@ -8,14 +8,16 @@ import getpass
 import os
 import socket
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from rich.console import Console
 from rich.table import Table
 
+from pgdr import audit
 from pgdr.humanize import human
 from pgdr.repo.gc import GcReport
 from pgdr.repo.rekey import DataKeyRotation, RekeyReport
+from pgdr.repo.repository import Repository
 from pgdr.repo.worm import RetentionRefresh
 
 
@@ -305,3 +307,21 @@ __all__ = [
     "actor",
     "asdict",
 ]
+
+
+class _Auditable(Protocol):
+    def audit_entry(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=_Auditable)
+
+
+def record_audit(repo: Repository, result: R) -> R:
+    """Append what ``result`` did to the repository's audit log (§8g) and return it. Dry runs
+    change nothing and are not recorded; who/where/when are the audit entry's own."""
+    details = dict(result.audit_entry())
+    action = str(details.pop("action"))
+    details.pop("who", None)
+    if not details.get("dry_run"):
+        audit.record(repo, action, details)
+    return result
