@@ -242,3 +242,23 @@ def test_reconcile_backups_whose_record_was_never_written(switch: Switch) -> Non
         True,
         {"backup_id": "b1"},
     )
+
+
+def test_replica_lag_is_collected_by_listing_both(repo: Repository) -> None:
+    from pgdr.daemon.collect_repo import RepoCollector
+    from pgdr.replicate.follow import ReplicaLink
+    from pgdr.storage import open_backend
+
+    replica = open_backend("mem://component-replica-lag")
+    gone = ReplicaLink("gone", open_backend("file:///nonexistent/dir/that/cannot/exist"))
+    handle = RepoHandle(lambda: Repository.open(repo.backend, PASS))
+    collector = RepoCollector(
+        handle, JobHistory(None), "mem://x", replicas=[ReplicaLink("dr", replica), gone]
+    )
+    dr, lost = collector.collect().replicas
+    assert dr.up and not dr.initialized and dr.objects_behind >= 1 and dr.bytes_behind > 0
+    for o in repo.backend.list():  # a complete copy: nothing behind
+        replica.put(o.key, repo.backend.get(o.key))
+    (dr, _lost) = collector.collect().replicas
+    assert dr.initialized and dr.objects_behind == 0 and dr.seconds_behind == 0
+    assert lost.name == "gone"

@@ -6,7 +6,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pgdr.daemon.facts import BackupFact, DrillFact, Facts, PgFacts, RepoFacts, Standby, Volume
+from pgdr.daemon.facts import (
+    BackupFact,
+    DrillFact,
+    Facts,
+    PgFacts,
+    ReplicaFact,
+    RepoFacts,
+    Standby,
+    Volume,
+)
 from pgdr.daemon.history import JobRecord
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -55,6 +64,17 @@ def facts(**kw: Any) -> Facts:
         wal_newest_time=NOW - timedelta(seconds=30),
         jobs=[record("verify")],
         drills=[DrillFact("d1", NOW - timedelta(days=2), True, "passed", 300.0, 300.0, 60.0)],
+        replicas=[
+            ReplicaFact(
+                "dr",
+                up=True,
+                initialized=True,
+                objects_behind=3,
+                bytes_behind=4096,
+                seconds_behind=42.0,
+            ),
+            ReplicaFact("offline", up=False, error="unreachable"),
+        ],
     )
     pg = PgFacts(
         up=True,

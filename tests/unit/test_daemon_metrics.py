@@ -49,6 +49,11 @@ def test_values_follow_the_facts() -> None:
     assert m['pgdr_repository_bytes{kind="data"}'] == 20 * GiB
     assert m['pgdr_storage_free_bytes{path="/srv/pgdr",volume="repository"}'] == 500 * GiB
     assert m['pgdr_replication_lag_seconds{standby="replica1"}'] == 0.2
+    assert m['pgdr_replica_up{replica="dr"}'] == 1 and m['pgdr_replica_up{replica="offline"}'] == 0
+    assert m['pgdr_replica_lag_seconds{replica="dr"}'] == 42
+    assert m['pgdr_replica_lag_objects{replica="dr"}'] == 3
+    assert m['pgdr_replica_lag_bytes{replica="dr"}'] == 4096
+    assert 'pgdr_replica_lag_seconds{replica="offline"}' not in m  # unknown, not stale
     assert m["pgdr_wal_archived_total"] == 99 and m["pgdr_wal_archive_failing"] == 0
     assert m["pgdr_drill_last_success"] == 1 and m["pgdr_drill_last_rto_seconds"] == 300
     assert m['pgdr_job_runs_total{kind="verify",result="success"}'] == 1

@@ -35,6 +35,11 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
         daemon=sections.daemon,
         web=sections.web,
     )
+    _name, settings = cli.repo_settings()
+    if settings.replicate_to:
+        from pgdr.cli.repo_open import replica_links
+
+        deps.replicas = replica_links(cfg, list(settings.replicate_to))
     if serving:
         from pgdr.daemon.events import make_deliver
         from pgdr.drill.engine import DrillEnv
@@ -60,6 +65,10 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
         deps.extras["retention_policy"] = Policy(r.window, r.keep_full, r.keep_incremental)
         deps.extras["gc_options"] = GcOptions(repack_threshold=r.repack_threshold)
         deps.extras["expire_after_backup"] = sections.schedule.expire_after_backup
+        if settings.replicate_to:  # a scheduled backup is followed into the replicas too
+            from pgdr.cli.replica_ops import follow_backup
+
+            deps.extras["after_backup"] = lambda repo: follow_backup(cli, repo)
         deps.extras["drill_settings"] = drill
         deps.extras["drill_env"] = DrillEnv(
             restore_command=default_restore_command(cfg.source, cli.repo),

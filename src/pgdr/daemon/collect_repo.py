@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pgdr.daemon.facts import BackupFact, DrillFact, RepoFacts
+from pgdr.daemon.facts import BackupFact, DrillFact, ReplicaFact, RepoFacts
 from pgdr.daemon.handle import RepoHandle
 from pgdr.daemon.history import JobHistory
 from pgdr.errors import PgdrError, StorageError
 from pgdr.pg.wal import is_segment, parse_segment_name
+from pgdr.replicate.follow import ReplicaLink
+from pgdr.replicate.plan import replica_lag
 from pgdr.repo import format as fmt
 from pgdr.repo.repository import Repository
 from pgdr.restore.info import repository_info
+from pgdr.storage.base import ObjectInfo
 
 BACKUP_PREFIX = fmt.manifest_key("backup", "")
 DRILL_PREFIX = fmt.manifest_key("drill", "")
@@ -25,8 +28,15 @@ log = logging.getLogger(__name__)
 
 class RepoCollector:
     def __init__(
-        self, handle: RepoHandle, history: JobHistory, url: str, *, maintain: bool = True
+        self,
+        handle: RepoHandle,
+        history: JobHistory,
+        url: str,
+        *,
+        maintain: bool = True,
+        replicas: list[ReplicaLink] | None = None,
     ) -> None:
+        self.replicas = replicas or []
         self.handle = handle
         self.history = history
         self.url = url
@@ -89,6 +99,7 @@ class RepoCollector:
             self.history.flush(repo)
             self.history.reconcile(self.backup_docs(), repo)
         return RepoFacts(
+            replicas=[self._replica(r, objects) for r in self.replicas],
             url=self.url,
             up=True,
             backups=[_backup_fact(b) for b in info.backups],
@@ -125,6 +136,21 @@ class RepoCollector:
                 rto_s=doc.get("rto_seconds"),
                 rpo_s=doc.get("rpo_seconds"),
             )
+
+    def _replica(self, link: ReplicaLink, objects: list[ObjectInfo]) -> ReplicaFact:
+        """How far a replica is behind: both listings compared (no key needed)."""
+        try:
+            lag = replica_lag(objects, link.backend.list(), datetime.now(UTC))
+        except PgdrError as e:
+            return ReplicaFact(link.name, up=False, error=e.message)
+        return ReplicaFact(
+            link.name,
+            up=True,
+            initialized=lag.initialized,
+            objects_behind=lag.objects_behind,
+            bytes_behind=lag.bytes_behind,
+            seconds_behind=lag.seconds_behind,
+        )
 
     def _segment_size(self) -> int:
         for d in self._docs.values():

@@ -52,6 +52,20 @@ class RepoFacts:
     wal_gaps: int = 0
     jobs: list[JobRecord] = field(default_factory=list)
     drills: list[DrillFact] = field(default_factory=list)  # oldest first
+    replicas: list[ReplicaFact] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReplicaFact:
+    """A second repository this one replicates into (``replicate_to``), compared by listing."""
+
+    name: str
+    up: bool
+    error: str | None = None
+    initialized: bool = False
+    objects_behind: int = 0
+    bytes_behind: int = 0
+    seconds_behind: float = 0.0
 
 
 @dataclass(frozen=True)

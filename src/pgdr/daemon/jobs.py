@@ -46,6 +46,7 @@ def _backup(backup_type: str) -> Callable[[JobContext], dict[str, Any]]:
         from pgdr.backup.run import take_backup
 
         repo = ctx.open_repo()
+        follow = (ctx.extras or {}).get("after_backup")
         try:
             res = take_backup(
                 repo,
@@ -55,6 +56,8 @@ def _backup(backup_type: str) -> Callable[[JobContext], dict[str, Any]]:
                 annotations={ANN_JOB: ctx.kind, ANN_SLOT: ctx.slot.isoformat()},
                 data_dir=ctx.data_dir,
             )
+            if follow is not None:  # replicas: a failure there is a warning, not a failed job
+                follow(repo)
         finally:
             repo.close()
         out = asdict(res)

@@ -73,6 +73,7 @@ def families(v: View) -> Iterator[Metric]:
     yield from _wal(f)
     yield from _repository(f)
     yield from _drills(f)
+    yield from _replicas(f)
     free = _g("pgdr_storage_free_bytes", "free bytes on the volume", ["volume", "path"])
     size = _g("pgdr_storage_size_bytes", "size of the volume in bytes", ["volume", "path"])
     for vol in f.volumes:
@@ -256,3 +257,22 @@ def render(view: View) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_ViewCollector(view))
     return generate_latest(registry)
+
+
+def _replicas(f: Facts) -> Iterator[Metric]:
+    """Second repositories (``replicate_to``): allowed to lag, and the lag is exported."""
+    up = _g("pgdr_replica_up", "1 when the replica repository can be listed", ["replica"])
+    secs = _g(
+        "pgdr_replica_lag_seconds",
+        "age of the oldest object the replica lacks (0: nothing missing)",
+        ["replica"],
+    )
+    objs = _g("pgdr_replica_lag_objects", "objects the replica lacks", ["replica"])
+    size = _g("pgdr_replica_lag_bytes", "bytes the replica lacks", ["replica"])
+    for r in f.repo.replicas:
+        up.add_metric([r.name], int(r.up))
+        if r.up:
+            secs.add_metric([r.name], r.seconds_behind)
+            objs.add_metric([r.name], r.objects_behind)
+            size.add_metric([r.name], r.bytes_behind)
+    yield from (up, secs, objs, size)

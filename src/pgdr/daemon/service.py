@@ -35,6 +35,7 @@ from pgdr.daemon.settings import AlertSettings, DaemonSettings, ScheduleSettings
 from pgdr.daemon.snapshot import FactCollector
 from pgdr.daemon.status import StatusReport, build_status
 from pgdr.errors import ConfigError, DaemonAlreadyRunning, DaemonError
+from pgdr.replicate.follow import ReplicaLink
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class DaemonDeps:
     web: WebSettings = field(default_factory=WebSettings)
     deliver: Deliver | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    #: Second repositories this one replicates into (``replicate_to``): their lag is watched.
+    replicas: list[ReplicaLink] = field(default_factory=list)
 
 
 def default_state_dir() -> Path:
@@ -91,7 +94,9 @@ class Daemon:
         self.jobs = JobHistory(self.state_dir / "outbox")
         self.handle = RepoHandle(deps.open_repo)
         self.collector = FactCollector(
-            RepoCollector(self.handle, self.jobs, deps.repo_url), deps.conninfo, deps.data_dir
+            RepoCollector(self.handle, self.jobs, deps.repo_url, replicas=deps.replicas),
+            deps.conninfo,
+            deps.data_dir,
         )
         self.book = AlertBook(self.state_dir / "alerts.json", deps.deliver)
         self.scheduler = Scheduler(
@@ -217,7 +222,7 @@ def current_status(deps: DaemonDeps) -> StatusReport:
     history = JobHistory(None)
     handle = RepoHandle(deps.open_repo)
     try:
-        repo = RepoCollector(handle, history, deps.repo_url, maintain=False)
+        repo = RepoCollector(handle, history, deps.repo_url, maintain=False, replicas=deps.replicas)
         facts = FactCollector(repo, deps.conninfo, deps.data_dir).collect()
     finally:
         handle.close()
