@@ -12,35 +12,21 @@ import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
     ValidationError,
     model_validator,
 )
 
 from pgdr.errors import ConfigError
-from pgdr.secrets import SecretRef
-
-
-def _to_secret(v: Any) -> SecretRef:
-    if isinstance(v, SecretRef):
-        return v
-    if not isinstance(v, str):
-        raise ValueError("must be a string reference like env:NAME or file:/path")
-    return SecretRef.parse(v)
-
-
-Secret = Annotated[SecretRef, BeforeValidator(_to_secret), PlainSerializer(str, return_type=str)]
+from pgdr.settings_types import STRICT, Secret
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
 
 class S3Settings(_Model):

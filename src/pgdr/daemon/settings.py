@@ -11,27 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from pgdr.daemon.cron import Schedule
-from pgdr.secrets import SecretRef
-
-
-def _to_secret(v: Any) -> SecretRef:
-    if isinstance(v, SecretRef):
-        return v
-    if not isinstance(v, str):
-        raise ValueError("must be a string reference like env:NAME or file:/path")
-    return SecretRef.parse(v)
-
-
-Secret = Annotated[SecretRef, BeforeValidator(_to_secret), PlainSerializer(str, return_type=str)]
+from pgdr.settings_types import STRICT, Secret
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
 
 class ScheduleSettings(_M):

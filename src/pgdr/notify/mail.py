@@ -7,6 +7,7 @@ import ssl
 from email.message import EmailMessage
 
 from pgdr.errors import NotifyError
+from pgdr.notify.channel import Channel
 from pgdr.notify.event import Event
 from pgdr.notify.settings import EmailSettings
 
@@ -26,14 +27,7 @@ def email_message(event: Event, sender: str, to: list[str]) -> EmailMessage:
     return msg
 
 
-class EmailNotifier:
-    def __init__(self, name: str, settings: EmailSettings) -> None:
-        self.name = name
-        self.settings = settings
-
-    def wants(self, event: Event) -> bool:
-        return event.status in self.settings.on or event.resolves
-
+class EmailNotifier(Channel[EmailSettings]):
     def send(self, event: Event) -> None:
         s = self.settings
         msg = email_message(event, s.sender, s.to)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pgdr.notify.channel import Channel
 from pgdr.notify.event import Event
 from pgdr.notify.http import post_json
 from pgdr.notify.settings import PagerDutySettings
@@ -37,11 +38,7 @@ def pagerduty_payload(event: Event, routing_key: str, dedup_key: str) -> dict[st
     }
 
 
-class PagerDutyNotifier:
-    def __init__(self, name: str, settings: PagerDutySettings) -> None:
-        self.name = name
-        self.settings = settings
-
+class PagerDutyNotifier(Channel[PagerDutySettings]):
     def wants(self, event: Event) -> bool:
         return event.resolves or (event.status != "ok" and event.status in self.settings.on)
 

@@ -6,20 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, Field
 
-from pgdr.secrets import SecretRef
+from pgdr.settings_types import STRICT, Secret
 
-
-def _to_secret(v: Any) -> SecretRef:
-    if isinstance(v, SecretRef):
-        return v
-    if not isinstance(v, str):
-        raise ValueError("must be a string reference like env:NAME or file:/path")
-    return SecretRef.parse(v)
-
-
-Secret = Annotated[SecretRef, BeforeValidator(_to_secret), PlainSerializer(str, return_type=str)]
 On = list[Literal["ok", "warning", "failure"]]
 ALL: On = ["ok", "warning", "failure"]
 
@@ -28,24 +18,24 @@ def _failures() -> On:
     return ["failure"]
 
 
-class _Channel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class ChannelSettings(BaseModel):
+    model_config = STRICT
     on: On = Field(default_factory=lambda: list(ALL))  # which event statuses to send
     timeout_s: float = Field(default=10.0, gt=0, le=300)
 
 
-class WebhookSettings(_Channel):
+class WebhookSettings(ChannelSettings):
     type: Literal["webhook"]
     url: Secret
     headers: dict[str, Secret] = {}
 
 
-class SlackSettings(_Channel):
+class SlackSettings(ChannelSettings):
     type: Literal["slack"]
     webhook_url: Secret
 
 
-class PagerDutySettings(_Channel):
+class PagerDutySettings(ChannelSettings):
     type: Literal["pagerduty"]
     routing_key: Secret
     endpoint: str = "https://events.pagerduty.com/v2/enqueue"
@@ -53,7 +43,7 @@ class PagerDutySettings(_Channel):
     dedup_key: str | None = None  # default: the event's own key
 
 
-class EmailSettings(_Channel):
+class EmailSettings(ChannelSettings):
     type: Literal["email"]
     host: str
     port: int = Field(default=587, ge=1, le=65535)
@@ -65,7 +55,7 @@ class EmailSettings(_Channel):
     to: list[str] = Field(min_length=1)
 
 
-class SnsSettings(_Channel):
+class SnsSettings(ChannelSettings):
     type: Literal["sns"]
     topic_arn: str
     region: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pgdr.notify.channel import Channel
 from pgdr.notify.event import Event
 from pgdr.notify.http import post_json
 from pgdr.notify.settings import SlackSettings
@@ -31,14 +32,7 @@ def slack_payload(event: Event) -> dict[str, Any]:
     }
 
 
-class SlackNotifier:
-    def __init__(self, name: str, settings: SlackSettings) -> None:
-        self.name = name
-        self.settings = settings
-
-    def wants(self, event: Event) -> bool:
-        return event.status in self.settings.on or event.resolves
-
+class SlackNotifier(Channel[SlackSettings]):
     def send(self, event: Event) -> None:
         s = self.settings
         post_json(

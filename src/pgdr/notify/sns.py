@@ -7,18 +7,12 @@ import json
 from typing import Any
 
 from pgdr.errors import NotifyError
+from pgdr.notify.channel import Channel
 from pgdr.notify.event import Event
 from pgdr.notify.settings import SnsSettings
 
 
-class SnsNotifier:
-    def __init__(self, name: str, settings: SnsSettings) -> None:
-        self.name = name
-        self.settings = settings
-
-    def wants(self, event: Event) -> bool:
-        return event.status in self.settings.on or event.resolves
-
+class SnsNotifier(Channel[SnsSettings]):
     def _client(self) -> Any:
         import boto3
         from botocore.config import Config

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
+from pgdr.notify.channel import Channel
 from pgdr.notify.event import Event
 from pgdr.notify.http import post_json
 from pgdr.notify.settings import WebhookSettings
 
 
-class WebhookNotifier:
-    def __init__(self, name: str, settings: WebhookSettings) -> None:
-        self.name = name
-        self.settings = settings
-
-    def wants(self, event: Event) -> bool:
-        return event.status in self.settings.on or event.resolves
-
+class WebhookNotifier(Channel[WebhookSettings]):
     def send(self, event: Event) -> None:
         s = self.settings
         headers = {k: v.resolve() for k, v in s.headers.items()}

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from pgdr.errors import PostgresError, UsageError
+from pgdr.pg.osuser import pid_alive
 from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Manifest, Repository
 
@@ -55,21 +56,11 @@ def check_delta_target(data_dir: Path) -> None:
             pid = int(pid_file.read_text().split("\n", 1)[0])
         except (ValueError, OSError):
             pid = 0
-        if pid > 0 and _alive(pid):
+        if pid > 0 and pid_alive(pid):
             raise PostgresError(
                 f"PostgreSQL (pid {pid}) is running on {data_dir}; stop it before a delta restore"
             )
         pid_file.unlink()  # stale: left by a crash
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def delta_restore(
