@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck layers unit install bench clean
+.PHONY: demo test lint typecheck layers unit install bench bench-compare clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ test: lint typecheck layers
 
 bench: $(STAMP)
 	$(PY) bench/repo_store.py
+
+# Installs pgBackRest (Debian) if missing; prints pgdr/peer ratios.
+bench-compare: $(STAMP)
+	@command -v pgbackrest >/dev/null || (apt-get update -qq && apt-get install -y -qq pgbackrest)
+	$(PY) bench/compare.py
+	$(PY) bench/compare.py --text
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
