@@ -131,3 +131,43 @@ def test_wal_gap_is_refused_before_copying(
     with pytest.raises(WalGap, match=names[1]):
         restore(repo, dest, target=Target("latest"), restore_command="false")
     assert not dest.exists()
+
+
+def test_latest_ignores_a_timeline_that_branched_before_the_backup(
+    make_cluster: Callable[..., Cluster], pg_base_dir: Path, archive_setup: dict
+) -> None:
+    """A test restore promoted and archived timeline 2 into the repository; production kept
+    going on timeline 1 and took a new backup. PostgreSQL's own ``latest`` would pick
+    timeline 2 and refuse to start (not a child of the backup's history): pgdr follows 1."""
+    src = source(make_cluster, archive_setup)
+    take_backup(open_repo(archive_setup), src.conninfo(), label="old")
+    test_restore = restored(make_cluster, pg_base_dir, archive_setup, Target("latest"))
+    try:  # promoted on timeline 2; its history file reaches the repository
+        assert test_restore.sql("SELECT timeline_id FROM pg_control_checkpoint()")[0][0] == 2
+        test_restore.sql("CHECKPOINT")
+        deadline = time.monotonic() + 30
+        while not any(
+            n.endswith(".history") for n in list_wal_names(archive_setup) if n.startswith("0000")
+        ):
+            assert time.monotonic() < deadline, "timeline 2 history never archived"
+            time.sleep(0.2)
+    finally:
+        test_restore.destroy()
+    src.sql("INSERT INTO events (note) SELECT 'production ' || g FROM generate_series(1, 50) g")
+    take_backup(open_repo(archive_setup), src.conninfo(), label="new")
+    src.sql("INSERT INTO events (note) VALUES ('after the new backup')")
+    wait_archived(src, str(src.sql("SELECT pg_walfile_name(pg_switch_wal())")[0][0]))
+    latest = restored(make_cluster, pg_base_dir, archive_setup, Target("latest"))
+    try:
+        assert latest.sql("SELECT count(*) FROM events")[0][0] == 551
+        assert latest.sql("SELECT note FROM events ORDER BY id DESC LIMIT 1")[0][0] == (
+            "after the new backup"
+        )
+    finally:
+        latest.destroy()
+
+
+def list_wal_names(setup: dict) -> list[str]:
+    from pgdr.wal.archive import list_wal
+
+    return [n for names in list_wal(open_repo(setup)).values() for n in names]

@@ -122,6 +122,16 @@ def ancestry(target_tli: int, history: Sequence[TimelineSwitch]) -> list[Timelin
     return spans
 
 
+def reaches(backup_tli: int, start_lsn: Lsn, spans: Sequence[TimelineSpan]) -> bool:
+    """Whether a backup taken on ``backup_tli`` starting at ``start_lsn`` lies on the path
+    described by ``spans`` (an ``ancestry``): its timeline is in it and the path had not yet
+    left that timeline when the backup started."""
+    for s in spans:
+        if s.tli == backup_tli:
+            return s.begin_lsn <= start_lsn and (s.end_lsn is None or start_lsn < s.end_lsn)
+    return False
+
+
 def timeline_for_lsn(target_tli: int, history: Sequence[TimelineSwitch], lsn: Lsn) -> int:
     """Timeline whose WAL holds the record at ``lsn`` on the way to ``target_tli``.
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pgdr.errors import RepositoryError, UsageError
+from pgdr.pg.timeline import TimelineHistoryError, TimelineSwitch, ancestry, reaches
 from pgdr.pg.wal import is_segment, parse_lsn, parse_segment_name, segment_name
 
 
@@ -86,6 +87,30 @@ def check_wal(backup: dict[str, Any], archived: dict[int, list[str]], target: Ta
                 hint="restore to an earlier --lsn/--time, or find the missing segment",
             )
     return [segment_name(tli, s, seg_size) for s in range(needed[0], limit + 1)]
+
+
+def choose_timeline(
+    backup: dict[str, Any], histories: dict[int, list[TimelineSwitch]], requested: str | None
+) -> str:
+    """``recovery_target_timeline``: as requested, except that ``latest`` (the default) is
+    resolved to the newest timeline the backup can reach. PostgreSQL's own ``latest`` takes
+    the highest timeline in the archive and refuses to start when that timeline branched off
+    before the backup began ("requested timeline N is not a child of this server's
+    history") — e.g. after a test restore promoted and archived a timeline of its own."""
+    if requested not in (None, "latest"):
+        return str(requested)
+    tli, start = int(backup["timeline"]), parse_lsn(backup["start_lsn"])
+    best = tli
+    for t, history in sorted(histories.items()):
+        if t <= best:
+            continue
+        try:
+            spans = ancestry(t, history)
+        except TimelineHistoryError:
+            continue  # an unusable history file: never follow it
+        if reaches(tli, start, spans):
+            best = t
+    return str(best)
 
 
 def recovery_settings(target: Target, action: str, timeline: str | None) -> dict[str, str]:

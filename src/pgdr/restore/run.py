@@ -3,6 +3,7 @@ configuration, and optionally start the server and wait until it reached the tar
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -24,7 +25,13 @@ from pgdr.pg.osuser import RunAs, chown_tree, resolve_runas
 from pgdr.repo.reader import BlobReader, sync_filesystem
 from pgdr.repo.repository import Repository
 from pgdr.restore.delta import DeltaStats, check_delta_target, delta_restore
-from pgdr.restore.plan import Target, check_wal, choose_backup, recovery_settings
+from pgdr.restore.plan import (
+    Target,
+    check_wal,
+    choose_backup,
+    choose_timeline,
+    recovery_settings,
+)
 from pgdr.wal.archive import list_wal
 
 log = logging.getLogger(__name__)
@@ -87,7 +94,9 @@ def restore(
     t = time.monotonic()
     docs = list_backups(repo)
     chosen = choose_backup(docs, target, backup)
-    check_wal(chosen, list_wal(repo), target)  # refuse before copying anything
+    archived = list_wal(repo)
+    check_wal(chosen, archived, target)  # refuse before copying anything
+    timeline = choose_timeline(chosen, _histories(repo, archived), timeline)
     if delta:
         check_delta_target(data_dir)
     elif data_dir.exists() and any(data_dir.iterdir()):
@@ -154,6 +163,22 @@ def restore(
     if start_port is not None:
         _start(data_dir, start_port, target, action, start_timeout, result, server_env)
     return result
+
+
+def _histories(repo: Repository, archived: dict[int, list[str]]) -> dict[int, list[Any]]:
+    """Every timeline history file in the repository, parsed (they are few and small)."""
+    from pgdr.pg.timeline import parse_history
+    from pgdr.pg.wal import is_history, timeline_of_history
+    from pgdr.wal.archive import read
+
+    out = {}
+    for names in archived.values():
+        for name in names:
+            if is_history(name):
+                text = read(repo, name).decode("utf-8", "replace")
+                with contextlib.suppress(ValueError):
+                    out[timeline_of_history(name)] = parse_history(text)
+    return out
 
 
 def _tablespace_dir(f: dict[str, Any], mapping: dict[str, str]) -> Path:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pgdr.pg.timeline import TimelineHistoryError, TimelineSpan, TimelineSwitch, ancestry
+from pgdr.pg.timeline import TimelineHistoryError, TimelineSpan, TimelineSwitch, ancestry, reaches
 from pgdr.pg.wal import (
     DEFAULT_SEG_SIZE,
     Lsn,
@@ -181,12 +181,7 @@ def _spans(t: int, history: list[TimelineSwitch], warnings: list[str]) -> list[T
 
 
 def _reaches(b: BackupFacts, t: int, spans: list[TimelineSpan]) -> bool:
-    if b.timeline == t:
-        return True
-    for s in spans:
-        if s.tli == b.timeline:
-            return s.begin_lsn <= b.start_lsn and (s.end_lsn is None or b.start_lsn < s.end_lsn)
-    return False
+    return b.timeline == t or reaches(b.timeline, b.start_lsn, spans)
 
 
 def _live(t: int, backups: Sequence[BackupFacts], wal: Sequence[WalFile], ws: datetime) -> bool:
