@@ -59,6 +59,8 @@ def timed(
     if r.returncode != 0:
         raise SystemExit(f"{shlex.join(cmd)} failed: {r.stderr.strip()[-500:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if os.environ.get("BENCH_SHOW"):
+        print(f"# {shlex.join(cmd)[:120]}\n{r.stdout[-2000:]}{r.stderr[-1000:]}", flush=True)
     return wall, cpu
 
 
