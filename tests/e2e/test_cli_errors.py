@@ -130,3 +130,12 @@ def test_json_error_document(tmp_path: Path) -> None:
     r = pgdr("--json", "--repo", f"file://{tmp_path}/none", "repo", "info", env=PASS)
     assert r.returncode == 31
     assert json.loads(r.stdout)["error"]["kind"] == "not-a-repository"
+
+
+def test_version_option_and_command() -> None:
+    from pgdr import __version__
+
+    for args in (["--version"], ["version"]):
+        r = pgdr(*args)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith(f"pgdr {__version__}"), r.stdout

@@ -67,6 +67,12 @@ repo_cmd.app.command("lag")(replica_cmd.lag)
 app.command("audit")(audit_cmd.audit)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"pgdr {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -80,6 +86,12 @@ def main(
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only.")] = False,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = CliContext(
         config_path=config, repo=repo, json=json_out, verbosity=verbose, quiet=quiet
