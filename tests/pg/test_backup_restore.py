@@ -57,10 +57,17 @@ def restored(
         **kw,
     )  # type: ignore[arg-type]
     assert result.files > 100
+    # The restore placed recovery's first WAL segments where restore_command's shell finds
+    # them when recovery stays on the backup's timeline (1 here); recovery takes the first one
+    # from there (it is gone once the server promoted).
+    seeded = sorted((dest / "pgdr_prefetch" / "prefetch").glob("0*"))
+    if "recovery_target_timeline = '1'" in (dest / "postgresql.auto.conf").read_text():
+        assert seeded, "no WAL placed for recovery"
     c = Cluster.attach(dest, port=_port())
     c.owned.append(dest)
     c.start()
     _wait_promoted(c)
+    assert not seeded or not seeded[0].exists()
     return c
 
 

@@ -3,6 +3,8 @@ the chosen backup can actually reach (an abandoned branch is never followed)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pgdr.pg.timeline import TimelineSwitch
@@ -55,3 +57,55 @@ def test_choose_timeline(
     expected: str,
 ) -> None:
     assert choose_timeline(backup(tli, start), histories, requested) == expected, why
+
+
+SEGS = [f"0000000100000000000000{i:02X}" for i in range(0x10, 0x30)]
+
+FIRST_WAL_CASES = [
+    # (case, backup's wal, timeline followed, expected)
+    ("short backup: the next ones up to the depth", SEGS[:2], "1", SEGS[:8]),
+    ("long backup: all of its own range", SEGS[:12], "1", SEGS[:12]),
+    ("another timeline: nothing", SEGS[:2], "2", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "wal", "timeline", "expected"), FIRST_WAL_CASES, ids=[c[0] for c in FIRST_WAL_CASES]
+)
+def test_first_wal(case: str, wal: list[str], timeline: str, expected: list[str]) -> None:
+    from pgdr.restore.plan import first_wal
+
+    assert first_wal({"timeline": 1, "wal": wal}, SEGS, timeline) == expected
+
+
+def test_first_wal_never_beyond_what_is_archived() -> None:
+    from pgdr.restore.plan import first_wal
+
+    assert first_wal({"timeline": 1, "wal": SEGS[:1]}, SEGS[:3], "1") == SEGS[:3]
+
+
+def test_restore_command_answers_timeline_1_history_in_the_shell(tmp_path: Path) -> None:
+    """Timeline 1 has no history file; asking for it must not start Python (PostgreSQL asks
+    when it promotes off timeline 1). Everything else still reaches pgdr."""
+    import shlex
+    import subprocess
+    import sys
+
+    from pgdr.restore.run import default_restore_command
+
+    cmd = default_restore_command(None, None).replace(shlex.quote(sys.executable), "echo pgdr")
+
+    def run(name: str) -> subprocess.CompletedProcess[str]:
+        line = cmd.replace("%f", name).replace("%p", "pg_wal/RECOVERYXLOG")
+        return subprocess.run(["sh", "-c", line], cwd=tmp_path, capture_output=True, text=True)
+
+    first = run("00000001.history")
+    assert first.returncode == 1 and "pgdr" not in first.stdout
+    other = run("00000002.history")
+    assert "pgdr -m pgdr wal-fetch" in other.stdout
+    (tmp_path / "pgdr_prefetch" / "prefetch").mkdir(parents=True)
+    (tmp_path / "pg_wal").mkdir()
+    (tmp_path / "pgdr_prefetch" / "prefetch" / SEGS[0]).write_bytes(b"wal")
+    handed = run(SEGS[0])
+    assert handed.returncode == 0 and handed.stdout == ""
+    assert (tmp_path / "pg_wal" / "RECOVERYXLOG").read_bytes() == b"wal"

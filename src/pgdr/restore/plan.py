@@ -89,6 +89,16 @@ def check_wal(backup: dict[str, Any], archived: dict[int, list[str]], target: Ta
     return [segment_name(tli, s, seg_size) for s in range(needed[0], limit + 1)]
 
 
+def first_wal(backup: dict[str, Any], run: list[str], timeline: str, depth: int = 8) -> list[str]:
+    """The WAL segments recovery asks for first, which a restore can place before the server
+    starts: the backup's own range (always read) and the next ones of ``run`` (the contiguous
+    archived run from ``check_wal``), at least ``depth`` in all. None when recovery follows
+    another timeline: after a switch it asks for other names."""
+    if timeline != str(backup["timeline"]):
+        return []
+    return run[: max(len(backup["wal"]), depth)]
+
+
 def choose_timeline(
     backup: dict[str, Any], histories: dict[int, list[TimelineSwitch]], requested: str | None
 ) -> str:

@@ -30,9 +30,11 @@ from pgdr.restore.plan import (
     check_wal,
     choose_backup,
     choose_timeline,
+    first_wal,
     recovery_settings,
 )
 from pgdr.wal.archive import list_wal
+from pgdr.wal.prefetch import seed as seed_wal
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +97,10 @@ def restore(
     docs = list_backups(repo)
     chosen = choose_backup(docs, target, backup)
     archived = list_wal(repo)
-    check_wal(chosen, archived, target)  # refuse before copying anything
+    run = check_wal(chosen, archived, target)  # refuse before copying anything
     timeline = choose_timeline(chosen, _histories(repo, archived), timeline)
+    # Recovery's first segments go where restore_command's shell looks for prefetched ones.
+    seed = first_wal(chosen, run, timeline) if _hands_over(restore_command) else []
     if delta:
         check_delta_target(data_dir)
     elif data_dir.exists() and any(data_dir.iterdir()):
@@ -139,6 +143,13 @@ def restore(
                 spaces,
                 progress,
             )
+        if seed:
+            t_seed = time.monotonic()
+            seeded = seed_wal(repo, data_dir / PREFETCH_DIR, seed)
+            sync_filesystem(data_dir)
+            log.debug(
+                "%d WAL segments placed for recovery in %.2f s", seeded, time.monotonic() - t_seed
+            )
         (data_dir / "backup_label").write_text(manifest.doc["backup_label"])
         _write_recovery(data_dir, restore_command, recovery_settings(target, action, timeline))
         os.chmod(data_dir, 0o700)
@@ -163,6 +174,10 @@ def restore(
     if start_port is not None:
         _start(data_dir, start_port, target, action, start_timeout, result, server_env)
     return result
+
+
+def _hands_over(restore_command: str) -> bool:
+    return f"{PREFETCH_DIR}/prefetch/%f" in restore_command
 
 
 def _histories(repo: Repository, archived: dict[int, list[str]]) -> dict[int, list[Any]]:
@@ -275,6 +290,7 @@ def _q(v: str) -> str:
 
 
 PREFETCH_DIR = "pgdr_prefetch"  # inside the restored PGDATA; backups skip it
+FIRST_HISTORY = "00000001.history"
 
 
 def default_restore_command(config: Path | None, repo: str | None, prefetch: int = 8) -> str:
@@ -293,7 +309,9 @@ def default_restore_command(config: Path | None, repo: str | None, prefetch: int
     if prefetch:  # a prefetched segment is handed over by the shell: no Python start at all
         ready = f"{PREFETCH_DIR}/prefetch/%f"
         command = f"test -f {ready} && mv -f {ready} %p || {command}"
-    return command
+    # Timeline 1 never has a history file, yet PostgreSQL asks for it when it promotes from
+    # timeline 1 (to copy the parent's history): answer "not archived" without Python.
+    return f"[ %f = {FIRST_HISTORY} ] && exit 1; {command}"
 
 
 def _start(
@@ -326,7 +344,7 @@ def _start(
                 f"restored server did not reach {target.describe()} within {timeout:.0f} s; "
                 f"log: {cluster.log_tail(3)}"
             )
-        time.sleep(0.2)
+        time.sleep(0.05)  # the probe is a cheap query; the wait is part of the RTO
     result.phases["wal replay"] = time.monotonic() - t
     if not in_recovery:  # promoted: prefetched segments are of no further use
         import shutil

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from pgdr.errors import PgdrError
+from pgdr.errors import ObjectNotFound, PgdrError
 from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
@@ -55,6 +55,30 @@ def run_prefetcher(repo: Repository, spool: Path, names: list[str]) -> int:
         os.replace(tmp, target)
         done += 1
     return done
+
+
+def seed(repo: Repository, spool: Path, names: list[str], workers: int = 2) -> int:
+    """Place ``names`` in the prefetch directory before the server starts (a restore knows
+    the first segments recovery will ask for), so those requests are answered by the shell
+    of restore_command without starting Python. Files are not fsynced one by one: the
+    caller syncs the file system before starting the server. Returns how many were placed;
+    an unreadable (damaged) segment raises."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    d = prefetch_dir(spool)
+
+    def one(name: str) -> int:
+        try:
+            data = archive.read(repo, name)
+        except ObjectNotFound:
+            return 0
+        tmp = d / f".{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, d / name)
+        return 1
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return sum(pool.map(one, names))
 
 
 def spawn_prefetcher(config: Path | None, repo: str | None, spool: Path, names: list[str]) -> None:
