@@ -202,8 +202,10 @@ class Bench:
 
     def keep_up(self, seconds: int, command: str) -> tuple[int, int, float]:
         """Archive with ``command`` while pgbench runs at full speed: (max and final number of
-        segments waiting in pg_wal/archive_status, WAL MB written per second)."""
+        segments waiting in pg_wal/archive_status, WAL MB written per second). Each run starts
+        right after a checkpoint, so each faces the same full-page-image-heavy WAL rate."""
         self.set_archive_command(command)
+        self.src.sql("CHECKPOINT")
         status = self.src.data_dir / "pg_wal" / "archive_status"
         start_lsn = self.src.sql("SELECT pg_current_wal_lsn()")[0][0]
         runas = resolve_runas()

@@ -17,7 +17,7 @@ from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
 from pgdr.repo.keys import KeyFile
 from pgdr.repo.repository import Repository
-from pgdr.restore.plan import Target
+from pgdr.restore.plan import Target, WalGap
 from pgdr.restore.run import default_restore_command, restore
 from pgdr.storage import open_backend
 from tests.pg.archiving import archive_command, wait_archived
@@ -134,6 +134,8 @@ def test_second_pitr_follows_the_timeline_the_first_created(
         first.sql("INSERT INTO log SELECT g, 'timeline 2' FROM generate_series(1001, 1010) g")
         (lsn,) = first.sql("SELECT pg_current_wal_insert_lsn()::text")[0]
         first.sql("INSERT INTO log SELECT g, 'later' FROM generate_series(2001, 2005) g")
+        (switched,) = first.sql("SELECT pg_walfile_name(pg_switch_wal())")[0]
+        first.sql("INSERT INTO log SELECT g, 'later still' FROM generate_series(3001, 3005) g")
         wait_archived(first, str(first.sql("SELECT pg_walfile_name(pg_switch_wal())")[0][0]))
         (tli,) = first.sql("SELECT timeline_id FROM pg_control_checkpoint()")[0]
     finally:
@@ -142,3 +144,13 @@ def test_second_pitr_follows_the_timeline_the_first_created(
     # Second PITR from the original backup (timeline 1) to a point on timeline 2.
     got = env.restored_ids(Target("lsn", lsn), timeline="2")
     assert got == set(range(1, 31)) | set(range(1001, 1011))
+    # A hole on timeline 2 (a later segment of it is archived) is refused up front, named.
+    env.repo().backend.delete(f"wal/00000002/{switched}")
+    with pytest.raises(WalGap, match=str(switched)):
+        restore(
+            env.repo(),
+            pg_base_dir / "across-the-hole",
+            target=Target("latest"),
+            restore_command=default_restore_command(archive_setup["cfg"], None),
+        )
+    assert not (pg_base_dir / "across-the-hole").exists()

@@ -62,26 +62,154 @@ def test_choose_timeline(
 SEGS = [f"0000000100000000000000{i:02X}" for i in range(0x10, 0x30)]
 
 FIRST_WAL_CASES = [
-    # (case, backup's wal, timeline followed, expected)
-    ("short backup: the next ones up to the depth", SEGS[:2], "1", SEGS[:8]),
-    ("long backup: all of its own range", SEGS[:12], "1", SEGS[:12]),
-    ("another timeline: nothing", SEGS[:2], "2", []),
+    # (case, backup's wal, run found by check_wal, expected)
+    ("short backup: the next ones up to the depth", SEGS[:2], SEGS, SEGS[:8]),
+    ("long backup: all of its own range", SEGS[:12], SEGS, SEGS[:12]),
+    ("never beyond what is archived", SEGS[:1], SEGS[:3], SEGS[:3]),
 ]
 
 
 @pytest.mark.parametrize(
-    ("case", "wal", "timeline", "expected"), FIRST_WAL_CASES, ids=[c[0] for c in FIRST_WAL_CASES]
+    ("case", "wal", "run", "expected"), FIRST_WAL_CASES, ids=[c[0] for c in FIRST_WAL_CASES]
 )
-def test_first_wal(case: str, wal: list[str], timeline: str, expected: list[str]) -> None:
+def test_first_wal(case: str, wal: list[str], run: list[str], expected: list[str]) -> None:
     from pgdr.restore.plan import first_wal
 
-    assert first_wal({"timeline": 1, "wal": wal}, SEGS, timeline) == expected
+    assert first_wal({"wal": wal}, run) == expected
 
 
-def test_first_wal_never_beyond_what_is_archived() -> None:
-    from pgdr.restore.plan import first_wal
+SEG = 16 << 20
 
-    assert first_wal({"timeline": 1, "wal": SEGS[:1]}, SEGS[:3], "1") == SEGS[:3]
+
+def seg(tli: int, segno: int) -> str:
+    return f"{tli:08X}{0:08X}{segno:08X}"
+
+
+def wal_backup(tli: int = 1, first: int = 2, last: int = 3) -> dict[str, object]:
+    return {
+        "id": "B",
+        "timeline": tli,
+        "wal_segment_size": SEG,
+        "start_lsn": format_lsn(first * SEG + 40),
+        "wal": [seg(tli, n) for n in range(first, last + 1)],
+    }
+
+
+def archive(*runs: tuple[int, range]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for tli, segnos in runs:
+        out.setdefault(tli, []).extend(seg(tli, n) for n in segnos)
+    return out
+
+
+# Timeline 2 branched from timeline 1 at segment 6 (LSN 6.5 segments); timeline 3 from 2 at 9.
+H2 = [sw(1, 6 * SEG + SEG // 2)]
+H3 = [*H2, sw(2, 9 * SEG + 100)]
+
+CHECK_WAL_CASES = [
+    # (case, archived, timeline, histories, expected files or the missing one)
+    (
+        "one timeline, continuous",
+        archive((1, range(2, 9))),
+        "1",
+        {},
+        [seg(1, n) for n in range(2, 9)],
+    ),
+    (
+        "one timeline, a hole",
+        archive((1, range(2, 5)), (1, range(6, 9))),
+        "1",
+        {},
+        "missing " + seg(1, 5),
+    ),
+    (
+        "follows timeline 2 from its first segment",
+        archive((1, range(2, 12)), (2, range(6, 9))),
+        "2",
+        {2: H2},
+        [seg(1, n) for n in range(2, 6)] + [seg(2, n) for n in range(6, 9)],
+    ),
+    (
+        "a hole on timeline 2 after the switch",
+        archive((1, range(2, 12)), (2, [6, 7, 9, 10])),
+        "2",
+        {2: H2},
+        "missing " + seg(2, 8),
+    ),
+    (
+        "timeline 1's segments after the fork are not the path",
+        archive((1, range(2, 7)), (1, [8]), (2, range(6, 8))),
+        "2",
+        {2: H2},
+        [seg(1, n) for n in range(2, 6)] + [seg(2, 6), seg(2, 7)],
+    ),
+    (
+        "timeline 2 with only its history: ends where timeline 1 leaves the path",
+        archive((1, range(2, 12))),
+        "2",
+        {2: H2},
+        [seg(1, n) for n in range(2, 6)],
+    ),
+    (
+        "three timelines, a hole on the middle one",
+        archive((1, range(2, 7)), (2, [6, 8, 9]), (3, range(9, 12))),
+        "3",
+        {2: H2, 3: H3},
+        "missing " + seg(2, 7),
+    ),
+    (
+        "three timelines, continuous",
+        archive((1, range(2, 7)), (2, range(6, 10)), (3, range(9, 12))),
+        "3",
+        {2: H2, 3: H3},
+        [seg(1, n) for n in range(2, 6)]
+        + [seg(2, n) for n in range(6, 9)]
+        + [seg(3, n) for n in range(9, 12)],
+    ),
+    (
+        "a timeline without its history file",
+        archive((1, range(2, 9))),
+        "2",
+        {},
+        "history file of timeline 2",
+    ),
+    (
+        "the backup's own WAL missing",
+        archive((1, [2, 4])),
+        "1",
+        {},
+        "WAL " + seg(1, 3) + " needed by backup",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "archived", "timeline", "histories", "expected"),
+    CHECK_WAL_CASES,
+    ids=[c[0] for c in CHECK_WAL_CASES],
+)
+def test_check_wal_follows_the_timeline_path(
+    case: str,
+    archived: dict[int, list[str]],
+    timeline: str,
+    histories: dict[int, list[TimelineSwitch]],
+    expected: list[str] | str,
+) -> None:
+    from pgdr.restore.plan import Target, WalGap, check_wal
+
+    if isinstance(expected, str):
+        with pytest.raises(WalGap, match=expected.removeprefix("missing ")):
+            check_wal(wal_backup(), archived, Target("latest"), timeline, histories)
+    else:
+        assert check_wal(wal_backup(), archived, Target("latest"), timeline, histories) == expected
+
+
+def test_check_wal_lsn_target_ignores_a_hole_after_it() -> None:
+    from pgdr.restore.plan import Target, check_wal
+
+    archived = archive((1, range(2, 6)), (1, range(7, 9)))
+    files = check_wal(wal_backup(), archived, Target("lsn", format_lsn(5 * SEG + 10)), "1", {})
+    assert files == [seg(1, n) for n in range(2, 6)]
 
 
 def test_restore_command_answers_timeline_1_history_in_the_shell(tmp_path: Path) -> None:

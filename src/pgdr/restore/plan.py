@@ -8,7 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from pgdr.errors import RepositoryError, UsageError
-from pgdr.pg.timeline import TimelineHistoryError, TimelineSwitch, ancestry, reaches
+from pgdr.pg.timeline import (
+    TimelineHistoryError,
+    TimelineSwitch,
+    ancestry,
+    reaches,
+    segments_needed,
+)
 from pgdr.pg.wal import is_segment, parse_lsn, parse_segment_name, segment_name
 
 
@@ -60,42 +66,68 @@ def choose_backup(
     return fit[-1]
 
 
-def check_wal(backup: dict[str, Any], archived: dict[int, list[str]], target: Target) -> list[str]:
-    """The WAL segments from the backup's start that recovery will read on its timeline;
-    raises WalGap naming the first missing one. Returns the contiguous run found."""
+def check_wal(
+    backup: dict[str, Any],
+    archived: dict[int, list[str]],
+    target: Target,
+    timeline: str | None = None,
+    histories: dict[int, list[TimelineSwitch]] | None = None,
+) -> list[str]:
+    """The WAL files recovery will read, from the backup's start to the newest archived one
+    on the path to ``timeline`` (default: the backup's own); raises WalGap naming the first
+    missing one. Each segment is named on the timeline recovery asks for first — the newest
+    one of the path that had begun by then (``segments_needed``)."""
     seg_size = int(backup["wal_segment_size"])
     tli = int(backup["timeline"])
-    have = {parse_segment_name(n, seg_size)[1] for n in archived.get(tli, []) if is_segment(n)}
+    goal = int(timeline) if timeline is not None and timeline.isdigit() else tli
+    history = (histories or {}).get(goal, []) if goal != tli else []
+    if goal != tli and not history:
+        raise WalGap(
+            f"the history file of timeline {goal} is not in the repository: recovery cannot "
+            f"follow timeline {goal}",
+            hint="restore with --timeline current, or find the missing .history file",
+        )
+    have: dict[int, set[int]] = {
+        t: {parse_segment_name(n, seg_size)[1] for n in names if is_segment(n)}
+        for t, names in archived.items()
+    }
     needed = [parse_segment_name(n, seg_size)[1] for n in backup["wal"]]
     for segno in needed:
-        if segno not in have:
+        if segno not in have.get(tli, set()):
             raise WalGap(
                 f"WAL {segment_name(tli, segno, seg_size)} needed by backup {backup['id']} is not "
                 "in the repository; this backup cannot be restored"
             )
-    # After the backup, replay continues segment by segment: a hole before the newest archived
-    # segment stops recovery there. (Conservative for --time: a hole after the target time
-    # also refuses; pin --lsn below the hole to restore anyway.)
-    limit = max(have)
+    try:
+        spans = ancestry(goal, history)
+    except TimelineHistoryError as e:
+        raise WalGap(f"timeline {goal} cannot be followed: {e}") from None
+    # Recovery asks for each segment on the newest timeline of the path that had begun by
+    # then. Its WAL ends at the newest such file archived; a hole before that stops replay
+    # there. (Conservative for --time: a hole after the target time also refuses; pin --lsn
+    # below the hole to restore anyway.)
+    newest = max((max(have[s.tli], default=0) for s in spans if s.tli in have), default=0)
+    files = segments_needed(
+        goal, history, needed[0] * seg_size, (max(newest, needed[-1]) + 1) * seg_size, seg_size
+    )
+    limit = max([segno for t, segno in files if segno in have.get(t, set())] + [needed[-1]])
     if target.kind == "lsn" and target.value is not None:
-        limit = min(limit, parse_lsn(target.value) // seg_size)
-    for segno in range(needed[0], limit + 1):
-        if segno not in have:
+        limit = max(min(limit, parse_lsn(target.value) // seg_size), needed[-1])
+    files = [(t, segno) for t, segno in files if segno <= limit]
+    for t, segno in files:
+        if segno not in have.get(t, set()) and segno not in needed:
             raise WalGap(
-                f"WAL {segment_name(tli, segno, seg_size)} is missing from the repository: recovery "
+                f"WAL {segment_name(t, segno, seg_size)} is missing from the repository: recovery "
                 f"from backup {backup['id']} would stop before {target.describe()}",
                 hint="restore to an earlier --lsn/--time, or find the missing segment",
             )
-    return [segment_name(tli, s, seg_size) for s in range(needed[0], limit + 1)]
+    return [segment_name(tli if segno in needed else t, segno, seg_size) for t, segno in files]
 
 
-def first_wal(backup: dict[str, Any], run: list[str], timeline: str, depth: int = 8) -> list[str]:
-    """The WAL segments recovery asks for first, which a restore can place before the server
-    starts: the backup's own range (always read) and the next ones of ``run`` (the contiguous
-    archived run from ``check_wal``), at least ``depth`` in all. None when recovery follows
-    another timeline: after a switch it asks for other names."""
-    if timeline != str(backup["timeline"]):
-        return []
+def first_wal(backup: dict[str, Any], run: list[str], depth: int = 8) -> list[str]:
+    """The WAL files recovery asks for first, which a restore can place before the server
+    starts: the backup's own range (always read) and the next ones of ``run`` (the files
+    ``check_wal`` found, named as recovery asks for them), at least ``depth`` in all."""
     return run[: max(len(backup["wal"]), depth)]
 
 

@@ -97,10 +97,11 @@ def restore(
     docs = list_backups(repo)
     chosen = choose_backup(docs, target, backup)
     archived = list_wal(repo)
-    run = check_wal(chosen, archived, target)  # refuse before copying anything
-    timeline = choose_timeline(chosen, _histories(repo, archived), timeline)
+    histories = _histories(repo, archived)
+    timeline = choose_timeline(chosen, histories, timeline)
+    run = check_wal(chosen, archived, target, timeline, histories)  # refuse before copying
     # Recovery's first segments go where restore_command's shell looks for prefetched ones.
-    seed = first_wal(chosen, run, timeline) if _hands_over(restore_command) else []
+    seed = first_wal(chosen, run) if _hands_over(restore_command) else []
     if delta:
         check_delta_target(data_dir)
     elif data_dir.exists() and any(data_dir.iterdir()):
