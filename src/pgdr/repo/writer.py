@@ -46,13 +46,16 @@ class WriteStats:
 
 
 @dataclass(frozen=True)
-class _Batch:
-    """Chunks of one read block, with an inspector to run on the block before hashing."""
+class _FileBlock:
+    """One block of a file, read by the worker that hashes it (``pread`` releases the GIL,
+    so reading spreads over the workers instead of queueing in the dispatching thread)."""
 
-    chunks: list[memoryview]
+    fd: int
     offset: int
-    block: bytes
-    inspect: Inspector
+    size: int
+    hole: bool  # lies entirely in a hole of a sparse file: zeros, not read
+    chunk_size: int
+    inspect: Inspector | None
 
 
 @dataclass
@@ -116,32 +119,43 @@ class BlobWriter:
         runs on the worker threads, concurrently and in any order, so it must be thread-safe."""
         block = max(chunk_size, BATCH_BYTES // chunk_size * chunk_size)
         fd = os.open(path, os.O_RDONLY)
-
-        def blocks() -> Iterator[_Batch | list[memoryview]]:
-            offset = 0
-            for b in _read_file_blocks(fd, block):
-                views = [memoryview(b)[i : i + chunk_size] for i in range(0, len(b), chunk_size)]
-                # The inspector runs in the worker beside hashing, not in this reading thread.
-                yield _Batch(views, offset, b, inspect) if inspect is not None else views
-                offset += len(b)
-
         try:
-            return self._store_batches(blocks())
+            return self._store_batches(
+                _FileBlock(fd, offset, n, hole, chunk_size, inspect)
+                for offset, n, hole in _file_blocks(fd, block)
+            )
         finally:
             os.close(fd)
 
     def _store_batches(
-        self, batches: Iterable[_Batch | list[memoryview] | list[bytes | memoryview]]
+        self, batches: Iterable[_FileBlock | list[memoryview] | list[bytes | memoryview]]
     ) -> StoredData:
         out = StoredData()
-        window: deque[Future[list[tuple[bytes, bytes | None, int]]]] = deque()
+        window: deque[Future[tuple[list[tuple[bytes, bytes | None, int]], bool]]] = deque()
         limit = self._workers * 2
-        for batch in batches:
-            window.append(self._cpu.submit(self._prepare, batch))
-            if len(window) >= limit:
-                self._accept(window.popleft().result(), out)
-        while window:
-            self._accept(window.popleft().result(), out)
+        complete = True  # False after a file block read short (the file shrank meanwhile)
+
+        def accept(future: Future[tuple[list[tuple[bytes, bytes | None, int]], bool]]) -> None:
+            nonlocal complete
+            items, whole = future.result()
+            # Blocks after a short one are still packed (their ids may be claimed) but not
+            # referenced: the stream ends where the file ended.
+            self._accept(items, out if complete else None)
+            complete = complete and whole
+
+        try:
+            for batch in batches:
+                window.append(self._cpu.submit(self._prepare, batch))
+                if len(window) >= limit:
+                    accept(window.popleft())
+            while window:
+                accept(window.popleft())
+        finally:  # never leave a worker reading a file descriptor the caller closes
+            for f in window:
+                f.cancel()
+            for f in window:
+                if not f.cancelled():
+                    f.exception()
         return out
 
     def store_blob(self, data: bytes) -> bytes:
@@ -174,11 +188,20 @@ class BlobWriter:
     # --- pipeline -----------------------------------------------------------------------
 
     def _prepare(
-        self, batch: _Batch | Sequence[bytes | memoryview]
-    ) -> list[tuple[bytes, bytes | None, int]]:
-        if isinstance(batch, _Batch):
-            batch.inspect(batch.offset, batch.block)
-            chunks: Sequence[bytes | memoryview] = batch.chunks
+        self, batch: _FileBlock | Sequence[bytes | memoryview]
+    ) -> tuple[list[tuple[bytes, bytes | None, int]], bool]:
+        whole = True
+        if isinstance(batch, _FileBlock):
+            data = (
+                _zeros(batch.size) if batch.hole else os.pread(batch.fd, batch.size, batch.offset)
+            )
+            whole = len(data) == batch.size
+            if batch.inspect is not None:
+                batch.inspect(batch.offset, data)
+            n = batch.chunk_size
+            chunks: Sequence[bytes | memoryview] = [
+                memoryview(data)[i : i + n] for i in range(0, len(data), n)
+            ]
         else:
             chunks = batch
         ids = [self._zero_id(c) or self.repo.blob_id(c) for c in chunks]
@@ -196,7 +219,7 @@ class BlobWriter:
         return [
             (bid, seal(ObjectType.BLOB, c, bid) if new else None, len(c))
             for bid, c, new in zip(ids, chunks, fresh, strict=True)
-        ]
+        ], whole
 
     def _stored(self, bid: bytes) -> bool:
         loc = self.index.get(bid)
@@ -213,10 +236,11 @@ class BlobWriter:
             zid = self._zero_ids[n] = self.repo.blob_id(bytes(n))
         return zid
 
-    def _accept(self, items: list[tuple[bytes, bytes | None, int]], out: StoredData) -> None:
+    def _accept(self, items: list[tuple[bytes, bytes | None, int]], out: StoredData | None) -> None:
         for bid, envelope, n in items:
-            out.ids += bid
-            out.size += n
+            if out is not None:
+                out.ids += bid
+                out.size += n
             self.stats.bytes_raw += n
             if envelope is None:
                 self.stats.blobs_dedup += 1
@@ -312,9 +336,16 @@ def _read_blocks(f: BinaryIO, size: int) -> Iterator[bytes]:
 _ZERO_BLOCKS: dict[int, bytes] = {}
 
 
-def _read_file_blocks(fd: int, size: int) -> Iterator[bytes]:
-    """Blocks of a regular file as of its size at the start; a block lying entirely in a
-    hole is produced without reading. Stops early if the file shrinks meanwhile."""
+def _zeros(n: int) -> bytes:
+    zeros = _ZERO_BLOCKS.get(n)
+    if zeros is None:
+        zeros = _ZERO_BLOCKS[n] = bytes(n)
+    return zeros
+
+
+def _file_blocks(fd: int, size: int) -> Iterator[tuple[int, int, bool]]:
+    """``(offset, length, in_a_hole)`` of the blocks of a regular file as of its size at the
+    start; a block lying entirely in a hole is not read at all."""
     end = os.fstat(fd).st_size
     pos = 0
     while pos < end:
@@ -323,18 +354,7 @@ def _read_file_blocks(fd: int, size: int) -> Iterator[bytes]:
             data_at = os.lseek(fd, pos, os.SEEK_DATA)
         except OSError as e:  # ENXIO: no data after pos; other errors: just read
             data_at = end if e.errno == errno.ENXIO else pos
-        if data_at >= pos + n:
-            zeros = _ZERO_BLOCKS.get(n)
-            if zeros is None:
-                zeros = _ZERO_BLOCKS[n] = bytes(n)
-            yield zeros
-        else:
-            block = os.pread(fd, n, pos)
-            if not block:
-                return
-            yield block
-            if len(block) < n:
-                return
+        yield pos, n, data_at >= pos + n
         pos += n
 
 
