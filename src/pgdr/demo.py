@@ -155,6 +155,7 @@ def run_demo(workdir: Path | None = None) -> None:
             target=Target("time", before.isoformat()),
             restore_command=default_restore_command(cfg, None),
             start_port=port,
+            archive=False,  # beside production: its timeline stays out of the repository
         )
         restored = Cluster.attach(dest, port=port)
         clusters.append(restored)

@@ -124,6 +124,9 @@ def test_usage_errors_are_one_line(tmp_path: Path) -> None:
     one_line_error(pgdr("repo", "frobnicate"), 2, "frobnicate")
     one_line_error(pgdr("repo", "info", "--no-such-option"), 2, "--no-such-option")
     one_line_error(pgdr("--repo", "ftp://x", "repo", "info"), 2, "ftp://x")
+    bad = pgdr("restore", "--data-dir", str(tmp_path / "d"), "--archive-mode", "maybe")
+    one_line_error(bad, 2, "--archive-mode")
+    assert not (tmp_path / "d").exists()
 
 
 def test_json_error_document(tmp_path: Path) -> None:

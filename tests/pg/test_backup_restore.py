@@ -178,3 +178,41 @@ def list_wal_names(setup: dict) -> list[str]:
     from pgdr.wal.archive import list_wal
 
     return [n for names in list_wal(open_repo(setup)).values() for n in names]
+
+
+def test_restore_beside_production_does_not_archive_its_timeline(
+    make_cluster: Callable[..., Cluster], pg_base_dir: Path, archive_setup: dict
+) -> None:
+    """A PITR restore made to recover rows while production keeps running: with archiving
+    off, its timeline never reaches the repository, so later restores (and drills) keep
+    following production's timeline."""
+    from pgdr.wal.archive import list_wal
+
+    src = source(make_cluster, archive_setup)
+    take_backup(open_repo(archive_setup), src.conninfo())
+    src.sql("INSERT INTO events (note) VALUES ('after backup')")
+    time.sleep(1.1)
+    target = datetime.now(UTC)
+    src.sql("INSERT INTO events (note) VALUES ('after target')")
+    wait_archived(src, str(src.sql("SELECT pg_walfile_name(pg_switch_wal())")[0][0]))
+    side = restored(
+        make_cluster, pg_base_dir, archive_setup, Target("time", target.isoformat()), archive=False
+    )
+    try:
+        assert side.sql("SHOW archive_mode")[0][0] == "off"
+        assert side.sql("SELECT timeline_id FROM pg_control_checkpoint()")[0][0] == 2
+        side.sql("INSERT INTO events (note) VALUES ('side')")
+        side.sql("SELECT pg_switch_wal()")
+        time.sleep(1)
+    finally:
+        side.destroy()
+    assert set(list_wal(open_repo(archive_setup))) == {1}
+    dest = pg_base_dir / "latest-after-side"
+    result = restore(
+        open_repo(archive_setup),
+        dest,
+        target=Target("latest"),
+        restore_command=default_restore_command(archive_setup["cfg"], None),
+    )
+    assert (result.timeline, result.backup_timeline, result.archive_mode) == ("1", "1", "preserve")
+    assert "archive_mode = 'off'" not in (dest / "postgresql.auto.conf").read_text()

@@ -106,6 +106,14 @@ def restore(
             "--delta", help="Rewrite only what differs in an existing (stopped) data directory."
         ),
     ] = False,
+    archive_mode: Annotated[
+        str,
+        typer.Option(
+            "--archive-mode",
+            help="preserve: the restored server archives as the source did (a replacement "
+            "primary); off: it does not (a restore beside production, e.g. to recover rows).",
+        ),
+    ] = "preserve",
 ) -> None:
     """Restore a backup into a data directory, to the latest WAL or a point in time."""
     from pgdr.restore.run import default_restore_command
@@ -123,6 +131,8 @@ def restore(
         raise UsageError("--target-action must be promote, pause or shutdown")
     if start and port is None:
         raise UsageError("--start needs --port")
+    if archive_mode not in ("preserve", "off"):
+        raise UsageError("--archive-mode must be preserve or off")
     spaces = {}
     for m in tablespace_map or []:
         old, sep, new = m.partition("=")
@@ -143,6 +153,7 @@ def restore(
             tablespace_map=spaces,
             delta=delta,
             progress=(lambda d, t: bar("restore", d, t)) if bar else None,
+            archive=archive_mode == "preserve",
         )
     emit(cli, result)
 

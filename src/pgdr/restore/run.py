@@ -50,12 +50,23 @@ class RestoreResult:
     port: int | None = None
     in_recovery: bool | None = None
     delta: DeltaStats | None = None
+    timeline: str | None = None  # recovery_target_timeline as written
+    backup_timeline: str | None = None
+    archive_mode: str = "preserve"
 
     def render_text(self, console: Console) -> None:
         console.print(
             f"restored backup [bold]{self.backup_id}[/] into {self.data_dir} "
             f"(target: {self.target}): {self.files} files, {human(self.bytes)}"
         )
+        if self.timeline is not None and self.timeline != self.backup_timeline:
+            console.print(
+                f"following timeline {self.timeline} (the backup is on timeline "
+                f"{self.backup_timeline}); pass --timeline {self.backup_timeline} for the "
+                "original history"
+            )
+        if self.archive_mode == "off":
+            console.print("archiving is off in the restored server (--archive-mode off)")
         if self.delta is not None:
             d = self.delta
             console.print(
@@ -89,9 +100,13 @@ def restore(
     tablespace_map: dict[str, str] | None = None,
     delta: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    archive: bool = True,
 ) -> RestoreResult:
     """Restore into a new or empty ``data_dir`` or, with ``delta``, rewrite only what differs
-    in an existing one. Refuses (before touching anything) when the target is unreachable."""
+    in an existing one. Refuses (before touching anything) when the target is unreachable.
+    ``archive=False`` switches archiving off in the restored server: a restore made beside a
+    running production (to recover rows) must not archive its own timeline into the
+    repository, where later restores and drills would follow it."""
     phases: dict[str, float] = {}
     t = time.monotonic()
     docs = list_backups(repo)
@@ -152,7 +167,10 @@ def restore(
                 "%d WAL segments placed for recovery in %.2f s", seeded, time.monotonic() - t_seed
             )
         (data_dir / "backup_label").write_text(manifest.doc["backup_label"])
-        _write_recovery(data_dir, restore_command, recovery_settings(target, action, timeline))
+        settings = recovery_settings(target, action, timeline)
+        if not archive:
+            settings["archive_mode"] = "off"
+        _write_recovery(data_dir, restore_command, settings)
         os.chmod(data_dir, 0o700)
         if os.geteuid() == 0 and owner is not None:
             for place in (data_dir, *spaces):
@@ -170,6 +188,9 @@ def restore(
     result = RestoreResult(
         chosen["id"], str(data_dir), target.describe(), nfiles, nbytes, phases, delta=stats
     )
+    result.timeline = timeline
+    result.backup_timeline = str(chosen["timeline"])
+    result.archive_mode = "preserve" if archive else "off"
     details = {"backup": chosen["id"], "target": target.describe(), "data_dir": str(data_dir)}
     audit.record(repo, "restore", {**details, "files": nfiles, "bytes": nbytes, "delta": delta})
     if start_port is not None:
