@@ -55,3 +55,31 @@ def test_deliver_reports_failed_channels_and_retries_only_them() -> None:
     assert len(a.events) == 1 and not other.events  # [alerts] notify limits the channels
     assert deliver(FIRE, ["b"]) == ["b"]
     assert len(a.events) == 1  # a retry goes only to the channels that missed it
+
+
+def test_drill_failed_shares_the_failed_drills_own_key() -> None:
+    """One failed drill is one PagerDuty incident: the daemon's drill_failed alert uses the
+    key the drill's own notification used, so the trigger merges and a resolve closes it."""
+    from datetime import timedelta
+
+    from pgdr.daemon.alerts import conditions, step
+    from pgdr.daemon.facts import DrillFact
+    from pgdr.daemon.settings import AlertSettings
+    from pgdr.drill.events import drill_dedup_key
+    from tests.unit.daemon_facts import NOW, facts
+
+    s = AlertSettings()
+    failed = facts(repo_repo_id="ab12", repo_drills=[DrillFact("d2", NOW, False, "failed")])
+    states, fired = step({}, conditions(failed, s), NOW, 0.0)
+    (t,) = [t for t in fired if t.name == "drill_failed"]
+    assert t.dedup_key == drill_dedup_key("ab12") == "pgdr-drill-ab12"
+    assert alert_event(t, "db1").dedup_key == "pgdr-drill-ab12"
+    passed = facts(repo_repo_id="ab12", repo_drills=[DrillFact("d3", NOW, True, "passed")])
+    later = NOW + timedelta(minutes=1)
+    _, resolved = step(states, conditions(passed, s), later, 0.0)
+    (r,) = [r for r in resolved if r.name == "drill_failed"]
+    assert (r.to, alert_event(r, "db1").dedup_key) == ("resolved", "pgdr-drill-ab12")
+    # Without the repository's id (it was unreachable) the per-host key is used.
+    _, unknown = step({}, conditions(facts(repo_drills=failed.repo.drills), s), NOW, 0.0)
+    (u,) = [t for t in unknown if t.name == "drill_failed"]
+    assert alert_event(u, "db1").dedup_key == "pgdr-alert-db1-drill_failed"

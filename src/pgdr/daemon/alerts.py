@@ -22,6 +22,7 @@ from typing import Literal
 
 from pgdr.daemon.facts import Facts
 from pgdr.daemon.settings import AlertSettings
+from pgdr.drill.events import drill_dedup_key
 from pgdr.humanize import human
 
 Severity = Literal["warning", "critical"]
@@ -48,6 +49,7 @@ class Condition:
     name: str
     active: bool | None  # None: cannot be told now
     summary: str
+    dedup_key: str | None = None  # instead of the per-host default (see daemon.events)
 
     @property
     def severity(self) -> Severity:
@@ -73,6 +75,7 @@ class Transition:
     summary: str
     at: str
     firing_since: str | None = None
+    dedup_key: str | None = None
 
     @property
     def severity(self) -> Severity:
@@ -91,9 +94,9 @@ def conditions(f: Facts, s: AlertSettings) -> list[Condition]:
     now, repo, pg = f.time, f.repo, f.pg
     out: list[Condition] = []
 
-    def add(name: str, active: bool | None, summary: str) -> None:
+    def add(name: str, active: bool | None, summary: str, key: str | None = None) -> None:
         if name not in s.disabled:
-            out.append(Condition(name, active, summary))
+            out.append(Condition(name, active, summary, key))
 
     # backups
     if not repo.up:
@@ -118,7 +121,10 @@ def conditions(f: Facts, s: AlertSettings) -> list[Condition]:
         add("drill_failed", False, "no drill yet")
     else:
         d = repo.drills[-1]
-        add("drill_failed", not d.passed, f"drill {d.id}: {d.status}")
+        # The failed drill itself notifies under its own key: share it, so PagerDuty keeps
+        # one incident for one failure (and the next passing drill resolves it).
+        key = drill_dedup_key(repo.repo_id) if repo.repo_id else None
+        add("drill_failed", not d.passed, f"drill {d.id}: {d.status}", key)
     # storage
     for name in ("repository", "pgdata"):
         vol = next((v for v in f.volumes if v.name == name), None)
@@ -214,13 +220,13 @@ def step(
             if st.state == "ok":
                 st = AlertState(c.name, "pending", at, c.summary)
             if st.state == "pending" and _held(st.since, now) >= for_s:
-                out.append(Transition(c.name, "firing", c.summary, at, at))
+                out.append(Transition(c.name, "firing", c.summary, at, at, c.dedup_key))
                 st = AlertState(c.name, "firing", at, c.summary)
             else:
                 st = replace(st, summary=c.summary)
         else:
             if st.state == "firing":
-                out.append(Transition(c.name, "resolved", c.summary, at, st.since))
+                out.append(Transition(c.name, "resolved", c.summary, at, st.since, c.dedup_key))
             if st.state != "ok":
                 st = AlertState(c.name, "ok", at, c.summary)
             else:

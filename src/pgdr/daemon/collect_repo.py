@@ -99,6 +99,7 @@ class RepoCollector:
             self.history.flush(repo)
             self.history.reconcile(self.backup_docs(), repo)
         return RepoFacts(
+            repo_id=repo.config.repo_id,
             replicas=[self._replica(r, objects) for r in self.replicas],
             url=self.url,
             up=True,

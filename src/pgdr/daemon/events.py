@@ -2,7 +2,9 @@
 
 Firing: status ``failure`` (critical) or ``warning``; resolved: ``ok`` with the previous
 status, so every channel treats it as a resolve (PagerDuty resolves the incident it opened).
-The dedup key is stable per host and alert: ``pgdr-alert-<host>-<name>``.
+The dedup key is stable per host and alert: ``pgdr-alert-<host>-<name>`` — except for
+``drill_failed``, which shares the failed drill's own key (``pgdr-drill-<repo id>``), so one
+failure is one PagerDuty incident.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def alert_event(t: Transition, host: str | None = None) -> Event:
                 *([f"firing since {t.firing_since}"] if not firing and t.firing_since else []),
             ]
         ),
-        dedup_key=f"pgdr-alert-{host}-{t.name}",
+        dedup_key=t.dedup_key or f"pgdr-alert-{host}-{t.name}",
         previous_status=None if firing else raised,
         time=t.at,
         details={

@@ -53,6 +53,7 @@ class RepoFacts:
     jobs: list[JobRecord] = field(default_factory=list)
     drills: list[DrillFact] = field(default_factory=list)  # oldest first
     replicas: list[ReplicaFact] = field(default_factory=list)
+    repo_id: str | None = None  # the repository's id (drill notifications are keyed by it)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,11 @@ from pgdr.notify.event import Event, Status
 STATUS: dict[str, Status] = {"passed": "ok", "warning": "warning", "failed": "failure"}
 
 
+def drill_dedup_key(repo_id: str) -> str:
+    """One key per repository for drill outcomes (trigger on failure, resolve on success)."""
+    return f"pgdr-drill-{repo_id}"
+
+
 def drill_event(rec: DrillRecord, prev: DrillRecord | None) -> Event:
     status = STATUS.get(rec.result, "failure")
     steps = ", ".join(f"{s.name} {s.seconds:.1f} s" for s in rec.steps)
@@ -25,7 +30,7 @@ def drill_event(rec: DrillRecord, prev: DrillRecord | None) -> Event:
         status=status,
         title=f"pgdr drill {rec.result.upper()} on {rec.host} ({rec.repository.get('url', '')})",
         text="\n".join(lines),
-        dedup_key=f"pgdr-drill-{rec.repository.get('repo_id', 'unknown')}",
+        dedup_key=drill_dedup_key(rec.repository.get("repo_id", "unknown")),
         previous_status=STATUS.get(prev.result, "failure") if prev else None,
         details={
             "drill_id": rec.id,
