@@ -6,7 +6,9 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import chown_tree, resolve_runas
@@ -52,6 +54,12 @@ def _archive_setup(pg_base_dir: Path) -> dict[str, Path | str]:
 
 def archive_command(cfg: Path) -> str:
     return f"{shlex.quote(sys.executable)} -m pgdr --config {shlex.quote(str(cfg))} wal-push %p"
+
+
+def archiving_cluster(make_cluster: Callable[..., Cluster], cfg: Path, **kw: Any) -> Cluster:
+    settings = {"archive_mode": "on", "archive_command": archive_command(cfg), "archive_timeout": 0}
+    settings.update(kw.pop("settings", {}))
+    return make_cluster(settings=settings, **kw)
 
 
 def wait_archived(c: Cluster, name: str, timeout: float = 30) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
-from tests.pg.archiving import archive_command
+from tests.pg.archiving import archiving_cluster as archiving_cluster
 
 TOKEN = "test-token-123"
 
@@ -25,12 +25,6 @@ def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=120
     )
-
-
-def archiving_cluster(make_cluster: Callable[..., Cluster], cfg: Path, **kw: Any) -> Cluster:
-    settings = {"archive_mode": "on", "archive_command": archive_command(cfg), "archive_timeout": 0}
-    settings.update(kw.pop("settings", {}))
-    return make_cluster(settings=settings, **kw)
 
 
 def write_config(

@@ -12,7 +12,7 @@ import pytest
 
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
-from tests.pg.archiving import archive_command, wait_archived
+from tests.pg.archiving import archiving_cluster, wait_archived
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
@@ -27,13 +27,7 @@ def test_backup_info_restore_start(
     make_cluster: Callable[..., Cluster], archive_setup: dict, pg_base_dir: Path
 ) -> None:
     cfg: Path = archive_setup["cfg"]
-    src = make_cluster(
-        settings={
-            "archive_mode": "on",
-            "archive_command": archive_command(cfg),
-            "archive_timeout": 0,
-        }
-    )
+    src = archiving_cluster(make_cluster, cfg)
     cfg.write_text(
         cfg.read_text() + f'\n[postgres]\nhost = "{src.socket_dir}"\nport = {src.port}\n'
         'user = "postgres"\n'

@@ -16,7 +16,7 @@ from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
 from tests.e2e.cli import pgdr
 from tests.fixtures.moto_server import REGION, bucket_url, make_bucket
-from tests.pg.archiving import archive_command, wait_archived
+from tests.pg.archiving import archiving_cluster, wait_archived
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 DIGEST = "SELECT count(*), md5(string_agg(id || ':' || note, ',' ORDER BY id)) FROM events"
@@ -47,13 +47,7 @@ def test_pitr_from_the_replica_after_the_primary_is_destroyed(
         "[audit]\nwal_summary_s = 0\n"
     )
     run("--config", cfg, "repo", "replicate")  # seed the replica: WAL follows only into one
-    src = make_cluster(
-        settings={
-            "archive_mode": "on",
-            "archive_command": archive_command(cfg),
-            "archive_timeout": 0,
-        }
-    )
+    src = archiving_cluster(make_cluster, cfg)
     cfg.write_text(
         cfg.read_text() + f'\n[postgres]\nhost = "{src.socket_dir}"\nport = {src.port}\n'
         'user = "postgres"\n'

@@ -149,7 +149,7 @@ def cleanup(
     from pgdr.cli.results import Message
     from pgdr.drill.sandbox import reap
     from pgdr.drill.settings import drill_settings
-    from pgdr.drill.state import default_state_dir
+    from pgdr.paths import default_state_dir
 
     cli = get_context(ctx)
     removed = reap(drill_settings(cli.config).state_dir or default_state_dir(), include_kept=kept)

@@ -35,6 +35,7 @@ from pgdr.daemon.settings import AlertSettings, DaemonSettings, ScheduleSettings
 from pgdr.daemon.snapshot import FactCollector
 from pgdr.daemon.status import StatusReport, build_status
 from pgdr.errors import ConfigError, DaemonAlreadyRunning, DaemonError
+from pgdr.paths import default_state_dir
 from pgdr.replicate.follow import ReplicaLink
 
 log = logging.getLogger(__name__)
@@ -62,16 +63,6 @@ class DaemonDeps:
     extras: dict[str, Any] = field(default_factory=dict)
     #: Second repositories this one replicates into (``replicate_to``): their lag is watched.
     replicas: list[ReplicaLink] = field(default_factory=list)
-
-
-def default_state_dir() -> Path:
-    env = os.environ.get("PGDR_STATE_DIR")
-    if env:
-        return Path(env)
-    if os.geteuid() == 0:
-        return Path("/var/lib/pgdr")
-    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    return Path(base) / "pgdr"
 
 
 def planned_jobs(schedule: ScheduleSettings) -> list[Planned]:

@@ -28,10 +28,10 @@ from pgdr.drill.events import drill_event
 from pgdr.drill.record import DrillRecord, Step, new_drill_id
 from pgdr.drill.sandbox import Sandbox, reap, sandbox_settings
 from pgdr.drill.settings import DatabaseChecks, DrillSettings
-from pgdr.drill.state import default_state_dir
 from pgdr.drill.verdicts import CheckResult, failure_message, judge_connectivity, overall
 from pgdr.errors import ConfigError, Interrupted, PgdrError, PostgresError, UsageError
 from pgdr.notify.base import Notifier, send_all
+from pgdr.paths import default_state_dir
 from pgdr.pg.binaries import error_line
 from pgdr.pg.cluster import Cluster
 from pgdr.repo.repository import Repository

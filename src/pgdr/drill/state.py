@@ -13,16 +13,6 @@ from pathlib import Path
 from pgdr.errors import SandboxError
 
 
-def default_state_dir() -> Path:
-    env = os.environ.get("PGDR_STATE_DIR")
-    if env:
-        return Path(env)
-    if os.geteuid() == 0:
-        return Path("/var/lib/pgdr")
-    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    return Path(base) / "pgdr"
-
-
 @dataclass
 class Marker:
     drill_id: str

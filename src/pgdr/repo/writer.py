@@ -106,10 +106,7 @@ class BlobWriter:
     def store_stream(self, f: BinaryIO, chunk_size: int) -> StoredData:
         """Store a stream cut into ``chunk_size`` pieces (the last one may be shorter)."""
         block = max(chunk_size, BATCH_BYTES // chunk_size * chunk_size)
-        return self._store_batches(
-            [memoryview(b)[i : i + chunk_size] for i in range(0, len(b), chunk_size)]
-            for b in _read_blocks(f, block)
-        )
+        return self._store_batches(_views(b, chunk_size) for b in _read_blocks(f, block))
 
     def store_file(
         self, path: str | Path, chunk_size: int, inspect: Inspector | None = None
@@ -198,10 +195,7 @@ class BlobWriter:
             whole = len(data) == batch.size
             if batch.inspect is not None:
                 batch.inspect(batch.offset, data)
-            n = batch.chunk_size
-            chunks: Sequence[bytes | memoryview] = [
-                memoryview(data)[i : i + n] for i in range(0, len(data), n)
-            ]
+            chunks: Sequence[bytes | memoryview] = _views(data, batch.chunk_size)
         else:
             chunks = batch
         ids = [self._zero_id(c) or self.repo.blob_id(c) for c in chunks]
@@ -334,6 +328,11 @@ def _read_blocks(f: BinaryIO, size: int) -> Iterator[bytes]:
 
 
 _ZERO_BLOCKS: dict[int, bytes] = {}
+
+
+def _views(block: bytes, chunk_size: int) -> list[memoryview]:
+    """``block`` cut into ``chunk_size`` pieces (the last may be shorter), without copying."""
+    return [memoryview(block)[i : i + chunk_size] for i in range(0, len(block), chunk_size)]
 
 
 def _zeros(n: int) -> bytes:

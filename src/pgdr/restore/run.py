@@ -116,7 +116,7 @@ def restore(
     timeline = choose_timeline(chosen, histories, timeline)
     run = check_wal(chosen, archived, target, timeline, histories)  # refuse before copying
     # Recovery's first segments go where restore_command's shell looks for prefetched ones.
-    seed = first_wal(chosen, run) if _hands_over(restore_command) else []
+    seed = first_wal(chosen, run) if HANDED_OVER in restore_command else []
     if delta:
         check_delta_target(data_dir)
     elif data_dir.exists() and any(data_dir.iterdir()):
@@ -160,12 +160,13 @@ def restore(
                 progress,
             )
         if seed:
-            t_seed = time.monotonic()
             seeded = seed_wal(repo, data_dir / PREFETCH_DIR, seed)
-            sync_filesystem(data_dir)
-            log.debug(
-                "%d WAL segments placed for recovery in %.2f s", seeded, time.monotonic() - t_seed
-            )
+            log.debug("%d WAL segments placed for recovery", seeded)
+        if not delta or seed:  # a delta fsyncs each file it rewrites
+            t_sync = time.monotonic()
+            for place in {data_dir, *spaces}:
+                sync_filesystem(place)  # durable before backup_label is written and the start
+            log.debug("syncfs took %.2f s", time.monotonic() - t_sync)
         (data_dir / "backup_label").write_text(manifest.doc["backup_label"])
         settings = recovery_settings(target, action, timeline)
         if not archive:
@@ -186,20 +187,22 @@ def restore(
         raise
     phases["fetch+write"] = time.monotonic() - t
     result = RestoreResult(
-        chosen["id"], str(data_dir), target.describe(), nfiles, nbytes, phases, delta=stats
+        chosen["id"],
+        str(data_dir),
+        target.describe(),
+        nfiles,
+        nbytes,
+        phases,
+        delta=stats,
+        timeline=timeline,
+        backup_timeline=str(chosen["timeline"]),
+        archive_mode="preserve" if archive else "off",
     )
-    result.timeline = timeline
-    result.backup_timeline = str(chosen["timeline"])
-    result.archive_mode = "preserve" if archive else "off"
     details = {"backup": chosen["id"], "target": target.describe(), "data_dir": str(data_dir)}
     audit.record(repo, "restore", {**details, "files": nfiles, "bytes": nbytes, "delta": delta})
     if start_port is not None:
         _start(data_dir, start_port, target, action, start_timeout, result, server_env)
     return result
-
-
-def _hands_over(restore_command: str) -> bool:
-    return f"{PREFETCH_DIR}/prefetch/%f" in restore_command
 
 
 def _histories(repo: Repository, archived: dict[int, list[str]]) -> dict[int, list[Any]]:
@@ -279,12 +282,8 @@ def _materialize(
                 for path, (s, c) in ((p, f["refs"]) for p, f in regular.items())
             ),
             done=finished,
-            fsync=False,
+            fsync=False,  # the caller syncs the file systems once
         )
-    t = time.monotonic()
-    for place in {dest, *created_spaces}:
-        sync_filesystem(place)  # durable before the caller writes backup_label and starts
-    log.debug("syncfs took %.2f s", time.monotonic() - t)
     return len(regular), total
 
 
@@ -312,6 +311,7 @@ def _q(v: str) -> str:
 
 
 PREFETCH_DIR = "pgdr_prefetch"  # inside the restored PGDATA; backups skip it
+HANDED_OVER = f"{PREFETCH_DIR}/prefetch/%f"  # where restore_command's shell looks first
 FIRST_HISTORY = "00000001.history"
 
 
@@ -329,8 +329,7 @@ def default_restore_command(config: Path | None, repo: str | None, prefetch: int
         parts += ["--prefetch", str(prefetch), "--spool", PREFETCH_DIR]
     command = " ".join(shlex.quote(p) for p in parts) + " %f %p"
     if prefetch:  # a prefetched segment is handed over by the shell: no Python start at all
-        ready = f"{PREFETCH_DIR}/prefetch/%f"
-        command = f"test -f {ready} && mv -f {ready} %p || {command}"
+        command = f"test -f {HANDED_OVER} && mv -f {HANDED_OVER} %p || {command}"
     # Timeline 1 never has a history file, yet PostgreSQL asks for it when it promotes from
     # timeline 1 (to copy the parent's history): answer "not archived" without Python.
     return f"[ %f = {FIRST_HISTORY} ] && exit 1; {command}"

@@ -75,8 +75,9 @@ def read(repo: Repository, name: str) -> bytes:
     return repo.sealer.open(repo.backend.get(key), key.encode(), key, ObjectType.WAL)
 
 
-def fetch(repo: Repository, name: str, dest: Path) -> bool:
-    """Write WAL file ``name`` to ``dest`` (atomically). False when it is not archived."""
+def fetch(repo: Repository, name: str, dest: Path, fsync: bool = True) -> bool:
+    """Write WAL file ``name`` to ``dest`` (atomically). False when it is not archived.
+    ``fsync=False`` when the caller makes the whole file system durable afterwards."""
     try:
         data = read(repo, name)
     except ObjectNotFound:
@@ -86,7 +87,8 @@ def fetch(repo: Repository, name: str, dest: Path) -> bool:
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                os.fsync(f.fileno())
         os.replace(tmp, dest)
     except OSError as e:
         tmp.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from pgdr.errors import ObjectNotFound, PgdrError
+from pgdr.errors import PgdrError
 from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
@@ -66,19 +66,8 @@ def seed(repo: Repository, spool: Path, names: list[str], workers: int = 2) -> i
     from concurrent.futures import ThreadPoolExecutor
 
     d = prefetch_dir(spool)
-
-    def one(name: str) -> int:
-        try:
-            data = archive.read(repo, name)
-        except ObjectNotFound:
-            return 0
-        tmp = d / f".{name}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, d / name)
-        return 1
-
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return sum(pool.map(one, names))
+        return sum(pool.map(lambda name: archive.fetch(repo, name, d / name, fsync=False), names))
 
 
 def spawn_prefetcher(config: Path | None, repo: str | None, spool: Path, names: list[str]) -> None:
