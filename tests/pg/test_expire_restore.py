@@ -114,3 +114,29 @@ def test_expire_keeps_the_window_restorable_and_frees_space(
     assert done["forced"] and done["confirmation"] == "typed" and done["deleted"]
     assert "inside the window" in done["protected_reason"]
     assert b3 not in open_repo(archive_setup).list_manifests("backup")
+
+
+def test_expire_on_a_quiet_cluster_keeps_the_last_restore_point(
+    make_cluster: Callable[..., Cluster], pg_base_dir: Path, archive_setup: dict
+) -> None:
+    """Issue 12 item 0: a cluster quiet for longer than the window (idle, or archiving broken)
+    once lost every backup and all WAL to `pgdr expire`."""
+    src = source(make_cluster, archive_setup)
+    bid = take_backup(open_repo(archive_setup), src.conninfo(), backup_type="full").backup_id
+    rows = src.sql("SELECT count(*) FROM events")[0][0]
+    cfg = Path(archive_setup["root"]) / "quiet.toml"
+    cfg.write_text(Path(archive_setup["cfg"]).read_text() + "[retention]\nwindow_seconds = 2\n")
+    time.sleep(3)  # quiet for longer than the window: nothing ended or was archived inside it
+
+    out = cli(cfg, "--json", "expire")
+    assert out.returncode == 0, out.stderr
+    done = json.loads(out.stdout)
+    assert done["removed_backups"] == [], done  # WAL before its start may go
+    assert "last restore point" in done["backups"][0]["reason"]
+    info = cli(cfg, "--json", "info")
+    assert info.returncode == 0 and bid in info.stdout, info.stderr
+    back = restored(make_cluster, pg_base_dir, archive_setup, Target("latest"))
+    try:
+        assert back.sql("SELECT count(*) FROM events")[0][0] == rows
+    finally:
+        back.destroy()

@@ -28,8 +28,18 @@ def lsn(seg: float) -> int:
     return int(seg * SEG)
 
 
-def B(bid: str, stop: datetime, start_seg: float, tl: int = 1) -> BackupFacts:
-    return BackupFacts(bid, "full" if bid.startswith("F") else "incr", stop, lsn(start_seg), tl)
+def B(
+    bid: str, stop: datetime, start_seg: float, tl: int = 1, needs: range | None = None
+) -> BackupFacts:
+    """``needs``: the segments of the backup's own WAL range (None: unknown, as older facts)."""
+    return BackupFacts(
+        bid,
+        "full" if bid.startswith("F") else "incr",
+        stop,
+        lsn(start_seg),
+        tl,
+        wal=tuple(segment_name(tl, s) for s in needs or ()),
+    )
 
 
 def wal(tl: int, segs: range | list[int], at: datetime) -> list[WalFile]:
@@ -161,6 +171,50 @@ CASES = {
         kept={"I36"},
         removed_wal={1: set(range(1, 9))},
     ),
+    # Issue 12 item 0: no timeline is live (no backup ended and no WAL was archived inside
+    # the window), which once expired every backup and all WAL.
+    "idle cluster: quiet for longer than the window, the last backup and its WAL stay": Case(
+        [B("F60", ago(60), 1, needs=range(1, 2)), B("F45", ago(45), 5, needs=range(5, 6))],
+        wal(1, range(1, 9), ago(44)),
+        kept={"F45"},
+        removed_wal={1: {1, 2, 3, 4}},
+    ),
+    "idle cluster under a short window: one backup, seconds of quiet": Case(
+        [B("F", NOW - timedelta(seconds=30), 3, needs=range(3, 4))],
+        wal(1, range(1, 5), NOW - timedelta(seconds=31)),
+        kept={"F"},
+        removed_wal={1: {1, 2}},
+        policy=Policy(timedelta(seconds=20)),
+    ),
+    # Archiving broke 46 days ago: the last backup's WAL never arrived. It stays (its WAL may
+    # still come from pg_wal), and so does the newest backup that restores today.
+    "broken archiving: the newest restorable backup and the newest backup both stay": Case(
+        [
+            B("F60", ago(60), 1, needs=range(1, 2)),
+            B("F50", ago(50), 5, needs=range(5, 6)),
+            B("I40", ago(40), 9, needs=range(9, 11)),
+        ],
+        wal(1, range(1, 9), ago(46)),
+        kept={"F50", "I40"},
+        removed_wal={1: {1, 2, 3, 4}},
+    ),
+    "no backup restorable: the newest stays, with a warning": Case(
+        [B("F60", ago(60), 1, needs=range(1, 3)), B("F50", ago(50), 5, needs=range(5, 7))],
+        wal(1, [2, 3, 4, 6], ago(49)),
+        kept={"F50"},
+        removed_wal={1: {2, 3, 4}},
+        warning="no backup is restorable",
+    ),
+    # Production went on on tl2 and went quiet; an older abandoned branch tl3 is quieter still.
+    "idle after a failover: the current timeline's newest backup stays": Case(
+        [B("F70", ago(70), 1, needs=range(1, 2)), B("I50", ago(50), 12, tl=2, needs=range(12, 13))],
+        wal(1, range(1, 11), ago(65))
+        + wal(2, range(10, 15), ago(48))
+        + [WalFile(2, history_name(2), ago(66))],
+        kept={"I50"},
+        removed_wal={1: set(range(1, 11)), 2: {10, 11}},
+        histories={2: [TimelineSwitch(1, lsn(10.5), "failover")]},
+    ),
 }
 
 
@@ -237,3 +291,36 @@ def _doc(b: BackupFacts) -> dict[str, object]:
         "wal_segment_size": SEG,
         "wal": [segment_name(1, seg)],
     }
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_last_restore_point_is_never_expired(seed: int) -> None:
+    """Whatever the window, the keep counts and how long the cluster has been quiet, the newest
+    backup whose own WAL range is archived stays, with every segment from its start on."""
+    rng = random.Random(seed)
+    quiet = rng.choice([0, 0.001, 3, 40, 400])  # days since the last activity
+    backups, seg, archived = [], 1, set()
+    for i, d in enumerate(
+        sorted(quiet + rng.uniform(0, 90) for _ in range(rng.randint(1, 6)))[::-1]
+    ):
+        span = range(seg, seg + rng.randint(1, 2))
+        backups.append(B(f"{'FI'[rng.random() < 0.5]}{i}", ago(d), seg, needs=span))
+        archived |= {s for s in span if rng.random() < 0.8}  # archiving sometimes fails
+        seg = span.stop + rng.randint(0, 3)
+        archived |= set(range(span.stop, seg))
+    files = wal(1, sorted(archived), ago(quiet))
+    policy = Policy(
+        timedelta(seconds=rng.choice([20, 3600, 86400 * 35])),
+        keep_full=rng.choice([0, 1]),
+        keep_incremental=rng.choice([0, 2]),
+    )
+    d = decide(backups, files, {}, NOW, policy)
+    kept = {v.name for v in d.backups if v.keep}
+    assert backups[-1].id in kept, "the newest backup went"
+    good = [b for b in backups if set(b.wal) <= {w.name for w in files}]
+    if good:
+        last = good[-1]
+        assert last.id in kept, f"the newest restorable backup {last.id} went"
+        kept_wal = {v.name for v in d.wal if v.keep}
+        needed = {w.name for w in files if int(w.name[16:24], 16) >= last.start_lsn // SEG}
+        assert needed <= kept_wal, "WAL the last restore point replays went"

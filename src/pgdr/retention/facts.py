@@ -36,6 +36,7 @@ def backup_facts(doc: dict[str, Any]) -> BackupFacts:
         parse_lsn(doc["start_lsn"]),
         int(doc["timeline"]),
         int(doc.get("wal_segment_size", DEFAULT_SEG_SIZE)),
+        tuple(str(name) for name in doc.get("wal", [])),
     )
 
 

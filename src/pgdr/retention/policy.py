@@ -12,6 +12,17 @@ plus the newest ``keep_full`` full and ``keep_incremental`` incremental backups.
 references its blobs directly (docs/design.md §8c), so an incremental never needs the full
 before it: each backup is judged on its own.
 
+The floor, which no policy setting lowers: the newest *restorable* backup (every WAL segment
+of its own start..stop range archived) that reaches the *current* timeline, and the newest
+restorable backup overall, are always kept with the WAL they replay, and so is the newest
+backup of all (its WAL may still arrive when archiving catches up). The current timeline is
+the one with the most recent activity (a backup that ended, or WAL archived), whether or not
+that activity is inside the window: a cluster that was idle, or whose archiving broke, for
+longer than the window is exactly when its last backups matter. A window-only rule would
+expire every backup of such a cluster (no timeline is live); the floor keeps its last
+restore point. Where no backup is restorable at all, the newest backup is kept and a warning
+says so.
+
 WAL: for each timeline t, every segment from the first one that a kept backup reaching t
 replays on t is kept, and everything before it removed (``.partial`` and ``.backup`` files
 by their segment). A timeline no kept backup reaches is removed entirely unless it is live
@@ -49,6 +60,9 @@ class BackupFacts:
     start_lsn: Lsn
     timeline: int
     seg_size: int = DEFAULT_SEG_SIZE
+    #: The WAL segments the backup itself needs (its start..stop range, on its timeline), as
+    #: the manifest lists them; empty = unknown (then it counts as restorable).
+    wal: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,6 +142,7 @@ def decide(
                 f"restores the window start {_iso(ws)} on timeline {t} "
                 "(newest backup that ended at or before it)",
             )
+    _keep_floor(ordered, wal, spans, why, warnings)
     for kind, n, label in (
         ("full", policy.keep_full, "keep_full"),
         ("incr", policy.keep_incremental, "keep_incremental"),
@@ -163,6 +178,36 @@ def decide(
     )
 
 
+def current_timeline(backups: Sequence[BackupFacts], wal: Sequence[WalFile]) -> int | None:
+    """The timeline with the most recent activity: the latest backup end or WAL archive time
+    (unknown archive times count as newest); ties go to the higher timeline. None when the
+    repository holds neither backups nor WAL segments."""
+    newest: dict[int, datetime | None] = {}
+
+    def seen(t: int, at: datetime | None) -> None:
+        if t not in newest:
+            newest[t] = at
+        else:
+            cur = newest[t]
+            if cur is not None and (at is None or at > cur):
+                newest[t] = at
+
+    for b in backups:
+        seen(b.timeline, b.stop_time)
+    for w in wal:
+        if not is_history(w.name):
+            seen(w.timeline, w.archived_at)
+    if not newest:
+        return None
+    return max(newest, key=lambda t: (newest[t] is None, newest[t] or datetime.min, t))
+
+
+def restorable(b: BackupFacts, wal: Sequence[WalFile]) -> bool:
+    """Every segment of the backup's own WAL range is archived (unknown range: assumed)."""
+    have = {w.name for w in wal if w.timeline == b.timeline}
+    return all(name in have for name in b.wal)
+
+
 def protection(decision: Decision, backup_id: str) -> str | None:
     """Why the policy keeps a backup (so deleting it needs --force), or None."""
     v = decision.verdict(backup_id)
@@ -182,6 +227,39 @@ def _spans(t: int, history: list[TimelineSwitch], warnings: list[str]) -> list[T
 
 def _reaches(b: BackupFacts, t: int, spans: list[TimelineSpan]) -> bool:
     return b.timeline == t or reaches(b.timeline, b.start_lsn, spans)
+
+
+def _keep_floor(
+    ordered: Sequence[BackupFacts],
+    wal: Sequence[WalFile],
+    spans: dict[int, list[TimelineSpan]],
+    why: dict[str, list[str]],
+    warnings: list[str],
+) -> None:
+    """Keep the last restore point, whatever the window says (see the module docstring)."""
+    if not ordered:
+        return
+    good = [b for b in ordered if restorable(b, wal)]
+    if not good:
+        newest = ordered[-1]
+        _add(why[newest.id], "newest backup; no backup has its whole WAL range archived")
+        warnings.append(
+            f"no backup is restorable: each lacks WAL of its own range (newest: {newest.id}); "
+            "check archiving and take a backup"
+        )
+        return
+    current = current_timeline(ordered, wal)
+    if current is not None:
+        reach = [b for b in good if _reaches(b, current, spans[current])]
+        if reach:
+            _add(
+                why[reach[-1].id],
+                f"newest restorable backup of the current timeline {current} "
+                "(never expired: the last restore point)",
+            )
+    _add(why[good[-1].id], "newest restorable backup (never expired: the last restore point)")
+    if ordered[-1] is not good[-1]:  # its WAL may still arrive (archiving catching up)
+        _add(why[ordered[-1].id], "newest backup (never expired)")
 
 
 def _live(t: int, backups: Sequence[BackupFacts], wal: Sequence[WalFile], ws: datetime) -> bool:
