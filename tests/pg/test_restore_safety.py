@@ -1,0 +1,200 @@
+"""Restore writes only inside its targets (docs/design.md §11): forged manifests in an
+encrypted and an unencrypted repository are refused before anything is written; restored
+files are owner-only; a link planted during a restore never redirects its writes."""
+
+from __future__ import annotations
+
+import copy
+import os
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pgdr.backup.run import KIND, take_backup
+from pgdr.errors import UsageError
+from pgdr.pg.cluster import Cluster
+from pgdr.pg.osuser import chown_tree, resolve_runas
+from pgdr.repo.repository import Repository
+from pgdr.restore.plan import Target
+from pgdr.restore.run import restore
+from pgdr.storage import open_backend
+from tests.e2e.cli import snapshot
+from tests.pg.archiving import archive_command
+from tests.pg.test_backup_restore import open_repo
+
+pytestmark = [pytest.mark.pg, pytest.mark.e2e]
+
+
+def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
+
+
+def _entry(files: list[dict[str, Any]], path: str) -> dict[str, Any]:
+    return next(f for f in files if f["path"] == path)
+
+
+def forgeries(outside: Path) -> dict[str, tuple[Callable[[list[dict[str, Any]]], None], str]]:
+    """name -> (edit of the manifest's files, the entry the refusal must name)."""
+
+    def add_file(path: str) -> Callable[[list[dict[str, Any]]], None]:
+        return lambda files: files.append({**_entry(files, "PG_VERSION"), "path": path})
+
+    def link_out(files: list[dict[str, Any]]) -> None:
+        files.append({"path": "base/out", "kind": "link", "mode": 0o777, "mtime": 1.0,
+                      "target": str(outside / "linked")})  # fmt: skip
+
+    def under_link(files: list[dict[str, Any]]) -> None:
+        i = files.index(_entry(files, "pg_logical"))
+        files[i] = {**files[i], "kind": "link", "target": str(outside / "linked")}
+
+    def tablespace_out(files: list[dict[str, Any]]) -> None:
+        files.append({"path": "pg_tblspc/99999", "kind": "link", "mode": 0o777, "mtime": 1.0,
+                      "target": str(outside / "ts")})  # fmt: skip
+        files.append({**_entry(files, "PG_VERSION"), "path": "pg_tblspc/99999/authorized_keys"})
+
+    def setuid(files: list[dict[str, Any]]) -> None:
+        _entry(files, "PG_VERSION")["mode"] = 0o4755
+
+    return {
+        "absolute": (add_file(str(outside / "abs.txt")), str(outside / "abs.txt")),
+        "dotdot": (add_file("../escaped.txt"), "../escaped.txt"),
+        "link-out": (link_out, "base/out"),
+        "file-under-link": (under_link, "pg_logical"),
+        "tablespace-file": (tablespace_out, "pg_tblspc/99999/authorized_keys"),
+        "setuid": (setuid, "PG_VERSION"),
+    }
+
+
+def forge(repo: Repository, bid: str, n: int, edit: Callable[[list[Any]], None]) -> str:
+    """What an attacker with bucket write (or the key) does: read the manifest, edit it, and
+    store it with the repository's own writer under a new id."""
+    m = repo.get_manifest(KIND, bid)
+    doc = copy.deepcopy(m.doc)
+    edit(doc["files"])
+    doc["id"] = f"{bid[:-1]}{n:02d}F"
+    repo.put_manifest(KIND, doc["id"], doc, m.refs)
+    return str(doc["id"])
+
+
+@pytest.fixture
+def two_repos(make_cluster: Callable[..., Cluster], archive_setup: dict) -> dict[str, Any]:
+    """One cluster archiving into an encrypted and an unencrypted repository, one backup in
+    each."""
+    root: Path = archive_setup["root"]
+    plain_url = f"file://{root}/plain"
+    Repository.init(open_backend(plain_url), None, unencrypted=True)
+    plain_cfg = root / "plain.toml"
+    plain_cfg.write_text(f'[repositories.main]\nurl = "{plain_url}"\nunencrypted = true\n')
+    chown_tree(root, resolve_runas())
+    command = f"{archive_command(archive_setup['cfg'])} && {archive_command(plain_cfg)}"
+    src = make_cluster(
+        settings={"archive_mode": "on", "archive_command": command, "archive_timeout": 0}
+    )
+    src.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g")
+    repos = {
+        "encrypted": (archive_setup["cfg"], open_repo(archive_setup)),
+        "unencrypted": (
+            plain_cfg,
+            Repository.open(open_backend(plain_url), None, allow_unencrypted=True),
+        ),
+    }
+    backups = {
+        name: take_backup(repo, src.conninfo()).backup_id for name, (_c, repo) in repos.items()
+    }
+    return {"repos": repos, "backups": backups}
+
+
+def test_forged_manifests_are_refused_before_anything_is_written(
+    two_repos: dict[str, Any], pg_base_dir: Path
+) -> None:
+    outside = pg_base_dir / f"outside-{time.monotonic_ns()}"
+    outside.mkdir()
+    delta_dir = pg_base_dir / f"delta-{time.monotonic_ns()}"  # an existing data directory
+    (delta_dir / "base" / "1").mkdir(parents=True)
+    (delta_dir / "PG_VERSION").write_text("15\n")
+    (delta_dir / "base" / "1" / "1259").write_bytes(b"x" * 100)
+    delta_dir.chmod(0o755)
+    before = snapshot(delta_dir)
+    for name, (cfg, repo) in two_repos["repos"].items():
+        for n, (case, (edit, entry)) in enumerate(forgeries(outside).items()):
+            bid = forge(repo, two_repos["backups"][name], n, edit)
+            dest = outside / "dest"
+            r = pgdr("--config", cfg, "restore", "--data-dir", dest, "--backup", bid)
+            assert r.returncode == 39, (name, case, r.stderr)
+            assert repr(entry) in r.stderr and "nothing written" in r.stderr, (name, case)
+            assert list(outside.iterdir()) == [], (name, case)  # not even the target
+            r = pgdr(
+                "--config", cfg, "restore", "--delta", "--data-dir", delta_dir, "--backup", bid
+            )
+            assert r.returncode == 39 and repr(entry) in r.stderr, (name, case, r.stderr)
+            assert snapshot(delta_dir) == before and list(outside.iterdir()) == [], (name, case)
+            assert stat.S_IMODE(delta_dir.stat().st_mode) == 0o755  # not touched at all
+
+
+def test_restored_files_are_owner_only_from_the_start(
+    two_repos: dict[str, Any], pg_base_dir: Path
+) -> None:
+    _cfg, repo = two_repos["repos"]["encrypted"]
+    bid = two_repos["backups"]["encrypted"]
+
+    def loosen(files: list[dict[str, Any]]) -> None:  # group/other bits a manifest may carry
+        for f in files:
+            if f["kind"] == "file":
+                f["mode"] = 0o644
+            elif f["kind"] == "dir":
+                f["mode"] = 0o2755  # setgid inherited by a data directory: masked, not refused
+
+    forged = forge(repo, bid, 50, loosen)
+    dest = pg_base_dir / f"modes-{time.monotonic_ns()}"
+    dest.mkdir(mode=0o755)
+    dest.chmod(0o755)  # an existing, readable directory
+    runas = resolve_runas()
+    seen: list[tuple[int, int]] = []
+
+    def progress(_done: int, _total: int) -> None:
+        if not seen:  # the first file has just been written
+            st = dest.stat()
+            seen.append((stat.S_IMODE(st.st_mode), st.st_uid))
+
+    restore(repo, dest, target=Target("latest"), restore_command="false", backup=forged,
+            progress=progress)  # fmt: skip
+    owner = runas.uid if runas.switches else os.geteuid()
+    assert seen[0] == (0o700, owner)
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o700
+    for dirpath, dirnames, filenames in os.walk(dest):
+        for d in dirnames:
+            st = os.lstat(os.path.join(dirpath, d))
+            assert stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == owner, d
+        for f in filenames:
+            st = os.lstat(os.path.join(dirpath, f))
+            assert stat.S_ISREG(st.st_mode), f
+            assert stat.S_IMODE(st.st_mode) & 0o7077 == 0 and st.st_uid == owner, f
+
+
+def test_a_link_planted_during_the_restore_is_not_followed(
+    two_repos: dict[str, Any], pg_base_dir: Path
+) -> None:
+    _cfg, repo = two_repos["repos"]["unencrypted"]
+    bid = two_repos["backups"]["unencrypted"]
+    files = repo.get_manifest(KIND, bid).doc["files"]
+    last = [f["path"] for f in files if f["kind"] == "file"][-1]
+    victim = pg_base_dir / f"victim-{time.monotonic_ns()}"
+    victim.write_text("precious")
+    dest = pg_base_dir / f"planted-{time.monotonic_ns()}"
+
+    def plant(_done: int, _total: int) -> None:  # the server's account, mid-restore
+        if not (dest / last).is_symlink():
+            os.symlink(victim, dest / last)
+
+    with pytest.raises(UsageError, match="appeared during the restore"):
+        restore(repo, dest, target=Target("latest"), restore_command="false", backup=bid,
+                progress=plant)  # fmt: skip
+    assert victim.read_text() == "precious" and not dest.exists()
