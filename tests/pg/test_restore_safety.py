@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pgdr.backup.run import KIND, take_backup
-from pgdr.errors import UsageError
+from pgdr.errors import UnsafeManifest, UsageError
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import chown_tree, resolve_runas
 from pgdr.repo.repository import Repository
@@ -25,7 +25,8 @@ from pgdr.restore.plan import Target
 from pgdr.restore.run import restore
 from pgdr.storage import open_backend
 from tests.e2e.cli import snapshot
-from tests.pg.archiving import archive_command
+from tests.fixtures.pg import FAST_SETTINGS
+from tests.pg.archiving import _archive_setup, archive_command
 from tests.pg.test_backup_restore import open_repo
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
@@ -84,31 +85,39 @@ def forge(repo: Repository, bid: str, n: int, edit: Callable[[list[Any]], None])
     return str(doc["id"])
 
 
-@pytest.fixture
-def two_repos(make_cluster: Callable[..., Cluster], archive_setup: dict) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def two_repos(pg_bindir: Path, pg_base_dir: Path) -> dict[str, Any]:
     """One cluster archiving into an encrypted and an unencrypted repository, one backup in
-    each."""
-    root: Path = archive_setup["root"]
+    each; the cluster is gone before the tests run (a restore needs only the repository)."""
+    setup = _archive_setup(pg_base_dir)
+    root = Path(setup["root"])
     plain_url = f"file://{root}/plain"
     Repository.init(open_backend(plain_url), None, unencrypted=True)
     plain_cfg = root / "plain.toml"
     plain_cfg.write_text(f'[repositories.main]\nurl = "{plain_url}"\nunencrypted = true\n')
     chown_tree(root, resolve_runas())
-    command = f"{archive_command(archive_setup['cfg'])} && {archive_command(plain_cfg)}"
-    src = make_cluster(
-        settings={"archive_mode": "on", "archive_command": command, "archive_timeout": 0}
+    command = f"{archive_command(Path(setup['cfg']))} && {archive_command(plain_cfg)}"
+    settings = {"archive_mode": "on", "archive_command": command, "archive_timeout": 0}
+    src = Cluster.create(
+        pg_base_dir / f"safety-src-{time.monotonic_ns()}",
+        settings={**FAST_SETTINGS, **settings},
+        bindir=pg_bindir,
     )
-    src.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g")
     repos = {
-        "encrypted": (archive_setup["cfg"], open_repo(archive_setup)),
+        "encrypted": (setup["cfg"], open_repo(setup)),
         "unencrypted": (
             plain_cfg,
             Repository.open(open_backend(plain_url), None, allow_unencrypted=True),
         ),
     }
-    backups = {
-        name: take_backup(repo, src.conninfo()).backup_id for name, (_c, repo) in repos.items()
-    }
+    try:
+        src.start()
+        src.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g")
+        backups = {
+            name: take_backup(r, src.conninfo()).backup_id for name, (_c, r) in repos.items()
+        }
+    finally:
+        src.destroy()
     return {"repos": repos, "backups": backups}
 
 
@@ -127,16 +136,28 @@ def test_forged_manifests_are_refused_before_anything_is_written(
         for n, (case, (edit, entry)) in enumerate(forgeries(outside).items()):
             bid = forge(repo, two_repos["backups"][name], n, edit)
             dest = outside / "dest"
-            r = pgdr("--config", cfg, "restore", "--data-dir", dest, "--backup", bid)
-            assert r.returncode == 39, (name, case, r.stderr)
-            assert repr(entry) in r.stderr and "nothing written" in r.stderr, (name, case)
-            assert list(outside.iterdir()) == [], (name, case)  # not even the target
-            r = pgdr(
-                "--config", cfg, "restore", "--delta", "--data-dir", delta_dir, "--backup", bid
-            )
-            assert r.returncode == 39 and repr(entry) in r.stderr, (name, case, r.stderr)
-            assert snapshot(delta_dir) == before and list(outside.iterdir()) == [], (name, case)
-            assert stat.S_IMODE(delta_dir.stat().st_mode) == 0o755  # not touched at all
+            for delta, into in ((False, dest), (True, delta_dir)):
+                if (name, case, delta) in CLI_CASES:  # as an operator runs it
+                    args = ["--config", cfg, "restore", "--data-dir", into, "--backup", bid]
+                    r = pgdr(*args, *(["--delta"] if delta else []))
+                    code, message = r.returncode, r.stderr
+                else:  # the same code path in-process: the machine has 2 cores
+                    with pytest.raises(UnsafeManifest) as e:
+                        restore(repo, into, target=Target("latest"), restore_command="false",
+                                backup=bid, delta=delta)  # fmt: skip
+                    code, message = e.value.exit_code, e.value.message
+                assert code == 39, (name, case, delta, message)
+                assert repr(entry) in message and "nothing written" in message, (name, case)
+                assert list(outside.iterdir()) == [], (name, case)  # not even the target
+                assert snapshot(delta_dir) == before, (name, case)
+                assert stat.S_IMODE(delta_dir.stat().st_mode) == 0o755  # not touched at all
+
+
+CLI_CASES = {
+    ("encrypted", "absolute", False),
+    ("encrypted", "link-out", True),
+    ("unencrypted", "dotdot", False),
+}
 
 
 def test_restored_files_are_owner_only_from_the_start(
