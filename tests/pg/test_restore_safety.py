@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -219,3 +220,32 @@ def test_a_link_planted_during_the_restore_is_not_followed(
         restore(repo, dest, target=Target("latest"), restore_command="false", backup=bid,
                 progress=plant)  # fmt: skip
     assert victim.read_text() == "precious" and not dest.exists()
+
+
+def test_delta_never_writes_through_links_placed_in_the_target(
+    two_repos: dict[str, Any], pg_base_dir: Path
+) -> None:
+    """The server's account owns the data directory a delta rewrites: a hard link to a file
+    elsewhere and a symbolic link in place of a directory are replaced, never written
+    through."""
+    _cfg, repo = two_repos["repos"]["unencrypted"]
+    bid = two_repos["backups"]["unencrypted"]
+    dest = pg_base_dir / f"delta-links-{time.monotonic_ns()}"
+    restore(repo, dest, target=Target("latest"), restore_command="false", backup=bid)
+    victim = pg_base_dir / f"victim-{time.monotonic_ns()}"
+    victim.write_text("precious file")
+    elsewhere = pg_base_dir / f"elsewhere-{time.monotonic_ns()}"
+    elsewhere.mkdir()
+    (elsewhere / "keep").write_text("keep me")
+    (dest / "PG_VERSION").unlink()
+    os.link(victim, dest / "PG_VERSION")
+    shutil.rmtree(dest / "pg_logical")
+    os.symlink(elsewhere, dest / "pg_logical")
+    (dest / "recovery.signal").unlink()
+
+    restore(repo, dest, target=Target("latest"), restore_command="false", backup=bid, delta=True)
+    assert victim.read_text() == "precious file"
+    assert (dest / "PG_VERSION").read_text().strip().isdigit()
+    assert os.stat(dest / "PG_VERSION").st_nlink == 1
+    assert (dest / "pg_logical").is_dir() and not (dest / "pg_logical").is_symlink()
+    assert sorted(os.listdir(elsewhere)) == ["keep"]
