@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from pgdr.errors import UnsafeManifest
-from pgdr.restore.safety import check_files
+from pgdr.restore.safety import check_files, check_manifest
 from pgdr.safepath import path_problem
 
 pytestmark = pytest.mark.unit
@@ -87,6 +87,12 @@ def test_refused(extra: list[Any], why: str) -> None:
 def test_not_a_list() -> None:
     with pytest.raises(UnsafeManifest, match="not a list"):
         check_files({"path": "x"}, 0)
+
+
+def test_backup_label_must_be_text() -> None:
+    with pytest.raises(UnsafeManifest, match="'backup_label': the backup label is not text"):
+        check_manifest({"backup_label": ["x"], "files": BASE}, 2)
+    assert len(check_manifest({"backup_label": "START WAL ...", "files": BASE}, 2)) == 5
 
 
 def test_accepted_entries_as_created() -> None:

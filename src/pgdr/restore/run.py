@@ -33,7 +33,7 @@ from pgdr.restore.plan import (
     first_wal,
     recovery_settings,
 )
-from pgdr.restore.safety import check_files
+from pgdr.restore.safety import check_manifest
 from pgdr.restore.targets import Targets, append, materialize, place_wal, tablespace_dir, write_new
 from pgdr.safefs import Tree
 from pgdr.wal.archive import list_wal
@@ -120,7 +120,7 @@ def restore(
     # Recovery's first segments go where restore_command's shell looks for prefetched ones.
     seed = first_wal(chosen, run) if HANDED_OVER in restore_command else []
     manifest = repo.get_manifest(KIND, chosen["id"])
-    entries = check_files(manifest.doc.get("files"), manifest.ref_count())  # refuse up front
+    entries = check_manifest(manifest.doc, manifest.ref_count())  # refuse up front
     if delta:
         check_delta_target(data_dir)
     elif data_dir.exists() and any(data_dir.iterdir()):
