@@ -249,3 +249,23 @@ def test_delta_never_writes_through_links_placed_in_the_target(
     assert os.stat(dest / "PG_VERSION").st_nlink == 1
     assert (dest / "pg_logical").is_dir() and not (dest / "pg_logical").is_symlink()
     assert sorted(os.listdir(elsewhere)) == ["keep"]
+
+
+def test_a_pg_wal_link_is_restored_as_a_directory_inside_the_target(
+    two_repos: dict[str, Any], pg_base_dir: Path
+) -> None:
+    """A backup of a cluster made with ``initdb --waldir`` names production's WAL location;
+    the restore never points at it (or creates it): pg_wal is a real directory inside."""
+    _cfg, repo = two_repos["repos"]["encrypted"]
+    production_wal = pg_base_dir / f"production-wal-{time.monotonic_ns()}"
+
+    def waldir(files: list[dict[str, Any]]) -> None:
+        i = files.index(_entry(files, "pg_wal"))
+        files[i] = {**files[i], "kind": "link", "mode": 0o777, "target": str(production_wal)}
+
+    forged = forge(repo, two_repos["backups"]["encrypted"], 60, waldir)
+    dest = pg_base_dir / f"waldir-{time.monotonic_ns()}"
+    restore(repo, dest, target=Target("latest"), restore_command="false", backup=forged)
+    st = os.lstat(dest / "pg_wal")
+    assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o700
+    assert not production_wal.exists()
