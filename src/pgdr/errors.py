@@ -20,7 +20,8 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── UnsupportedFormat (33)         written by a newer pgdr
     │   ├── IntegrityError (34)            an object failed its checksum / authentication
     │   ├── RepositoryLocked (35)          a conflicting lock is held  [retryable]
-    │   └── VerifyFailed (36)              `repo verify` found damage
+    │   ├── VerifyFailed (36)              `repo verify` found damage
+    │   └── UnsafeManifest (39)            a manifest names a path restore must not write
     ├── KeyProblem (40)
     │   ├── WrongKey (41)                  passphrase/key file/KMS key does not open any slot
     │   ├── KeyMissing (42)                no key source configured or key file missing
@@ -166,6 +167,14 @@ class RepositoryLocked(RepositoryError):
 class VerifyFailed(RepositoryError):
     exit_code = 36
     kind = "verify-failed"
+
+
+class UnsafeManifest(RepositoryError):
+    """A manifest names an entry a restore must not create (absolute, ``..``, a link where
+    PostgreSQL has none, a setuid mode ...): forged or damaged. Nothing was written."""
+
+    exit_code = 39
+    kind = "unsafe-manifest"
 
 
 # --- keys ----------------------------------------------------------------------------------

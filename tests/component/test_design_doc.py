@@ -79,6 +79,7 @@ def test_exit_codes_match() -> None:
         errors.IntegrityError,
         errors.RepositoryLocked,
         errors.VerifyFailed,
+        errors.UnsafeManifest,
         errors.WrongKey,
         errors.KeyMissing,
         errors.KmsError,

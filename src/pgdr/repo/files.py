@@ -4,17 +4,19 @@ streaming API, and a template for backup manifests: each file is {path, size, mo
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pgdr.errors import UsageError
+from pgdr.errors import UnsafeManifest, UsageError
 from pgdr.repo.locks import LockManager
 from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Repository
 from pgdr.repo.writer import BlobWriter, WriteStats
+from pgdr.safefs import Tree
+from pgdr.safepath import file_mode, is_count, mode_problem, path_problem
 
 KIND = "files"
 
@@ -65,19 +67,63 @@ def fetch_files(repo: Repository, name: str, dest: Path) -> tuple[int, int]:
     if dest.exists():
         raise UsageError(f"{dest} already exists; give a new directory")
     m = repo.get_manifest(KIND, name)
+    files = check_file_set(m.doc.get("files"), m.ref_count())  # before anything is written
     total = 0
     try:
-        with BlobReader(repo) as r:
-            for f in m.doc["files"]:
-                target = dest / f["path"]
-                target.parent.mkdir(parents=True, exist_ok=True)
+        with BlobReader(repo) as r, Tree.open(dest, create=True) as tree:
+            for f in files:
+                parts = f["path"].split("/")
+                for i in range(1, len(parts)):
+                    tree.mkdir("/".join(parts[:i]))
                 start, count = f["refs"]
-                total += r.write_file((m.ref(i) for i in range(start, start + count)), target)
-                os.chmod(target, f["mode"])
+                total += r.write_file(
+                    (m.ref(i) for i in range(start, start + count)),
+                    dest / f["path"],
+                    opener=partial(_create, tree, f),
+                )
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)  # never leave a half-written copy behind
         raise
-    return len(m.doc["files"]), total
+    return len(files), total
+
+
+def _create(tree: Tree, f: dict[str, Any], _path: Path) -> int:
+    return tree.create(f["path"], file_mode(f["mode"]))
+
+
+def check_file_set(files: object, ref_count: int) -> list[dict[str, Any]]:
+    """A file set's entries, refused as a whole (UnsafeManifest, naming the entry) unless
+    every path is relative and normalised, listed once, not also a directory of another,
+    its mode without setuid/setgid/sticky bits and its references inside the manifest."""
+
+    def refuse(path: object, why: str) -> UnsafeManifest:
+        return UnsafeManifest(f"file set entry {path!r}: {why}; nothing written")
+
+    if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
+        raise refuse(None, "'files' is not a list of entries")
+    paths = [f.get("path") for f in files]
+    dirs = {p.rsplit("/", 1)[0] for p in paths if isinstance(p, str) and "/" in p}
+    dirs |= {d.rsplit("/", i)[0] for d in dirs for i in range(d.count("/") + 1)}
+    seen: set[str] = set()
+    for f, path in zip(files, paths, strict=True):
+        refs = f.get("refs")
+        problem = (
+            path_problem(path)
+            or ("listed twice" if path in seen else None)
+            or ("also a directory of another entry" if path in dirs else None)
+            or mode_problem(f.get("mode"), directory=False)
+        )
+        if problem is None and not (
+            isinstance(refs, list)
+            and len(refs) == 2
+            and all(is_count(r) for r in refs)
+            and refs[0] + refs[1] <= ref_count
+        ):
+            problem = "block references outside the manifest"
+        if problem is not None:
+            raise refuse(path, problem)
+        seen.add(str(path))
+    return files
 
 
 def list_file_sets(repo: Repository) -> list[dict[str, Any]]:

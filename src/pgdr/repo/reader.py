@@ -57,11 +57,18 @@ class BlobReader:
         while window:
             yield from window.popleft().result()
 
-    def write_file(self, ids: Iterable[bytes], path: str | Path, *, sparse: bool = True) -> int:
+    def write_file(
+        self,
+        ids: Iterable[bytes],
+        path: str | Path,
+        *,
+        sparse: bool = True,
+        opener: Callable[[Path], int] | None = None,
+    ) -> int:
         """Write blobs to a file; returns its size. Zero blobs become holes when ``sparse``.
         The file is fsynced before returning."""
         ids = list(ids)
-        return self.write_files([(Path(path), ids)], sparse=sparse)[0]
+        return self.write_files([(Path(path), ids)], sparse=sparse, opener=opener)[0]
 
     def write_files(
         self,
@@ -70,16 +77,19 @@ class BlobReader:
         sparse: bool = True,
         done: Callable[[Path, int], None] | None = None,
         fsync: bool = True,
+        opener: Callable[[Path], int] | None = None,
     ) -> list[int]:
         """Write many files from one ordered stream of blobs, so fetching runs ahead across
         file boundaries (a restore of many small files stays parallel). Returns the sizes.
-        With ``fsync=False`` the caller makes the files durable (e.g. one ``syncfs``)."""
+        With ``fsync=False`` the caller makes the files durable (e.g. one ``syncfs``).
+        ``opener`` creates each file and returns its descriptor (a restore creates them
+        without following links, ``pgdr.safefs``)."""
         plan = [(p, ids) for p, ids in files]
         blobs = self.iter_read(bid for _p, ids in plan for bid in ids)
         sizes = []
         for path, ids in plan:
             n = 0
-            with open(path, "wb") as f:
+            with open(path if opener is None else opener(path), "wb") as f:
                 for _ in range(len(ids)):
                     data = next(blobs)
                     if sparse and _is_zero(data):

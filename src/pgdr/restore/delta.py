@@ -13,7 +13,6 @@ start rather than a silently inconsistent cluster; rerunning the delta finishes 
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,8 @@ from pgdr.errors import PostgresError, UsageError
 from pgdr.pg.osuser import pid_alive
 from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Manifest, Repository
+from pgdr.restore.targets import Targets
+from pgdr.safefs import Tree
 
 PG_CONTROL = "global/pg_control"
 
@@ -66,58 +67,64 @@ def check_delta_target(data_dir: Path) -> None:
 def delta_restore(
     repo: Repository,
     manifest: Manifest,
-    dest: Path,
+    entries: list[dict[str, Any]],
+    targets: Targets,
     link_target: Callable[[dict[str, Any]], Path],
     created_spaces: list[Path],
     progress: Callable[[int, int], None] | None = None,
 ) -> DeltaStats:
-    files: list[dict[str, Any]] = manifest.doc["files"]
+    """``entries`` as checked by ``pgdr.restore.safety``; everything is reached through
+    ``targets`` (``pgdr.safefs``): a link placed in the directory is removed, never followed."""
     stats = DeltaStats()
-    control = dest / PG_CONTROL
-    if control.exists() or control.is_symlink():
-        control.unlink()  # an interrupted delta must not leave a startable directory
-    wanted = {f["path"]: f for f in files}
-    stats.removed = _remove_extras(dest, wanted)
+    main = targets.main
+    if _is_dir(main, "global"):
+        main.remove(PG_CONTROL)  # an interrupted delta must not leave a startable directory
+    wanted = {f["path"]: f for f in entries}
+    links = {f["path"]: str(link_target(f)) for f in entries if f["kind"] == "link"}
+    stats.removed = _remove_extras(main, "", "", wanted, links)
     # Directories and tablespace links first, then the files (pg_control last).
-    for f in files:
-        path = dest / f["path"]
+    for f in entries:
         if f["kind"] == "dir":
-            if path.is_symlink() or (path.exists() and not path.is_dir()):
-                path.unlink()
-            path.mkdir(mode=0o700, exist_ok=True)
+            tree, rel = targets.locate(f["path"])
+            if not _is_dir(tree, rel):
+                tree.remove(rel)
+            tree.mkdir(rel)
         elif f["kind"] == "link":
-            target = link_target(f)
-            if not (path.is_symlink() and Path(os.readlink(path)) == target):
-                if path.is_symlink() or path.is_file():
-                    path.unlink()
-                elif path.is_dir():
-                    shutil.rmtree(path)
-                target.mkdir(mode=0o700, parents=True, exist_ok=True)
-                os.symlink(target, path)
-            created_spaces.append(target)
-    regular = [f for f in files if f["kind"] == "file" and f["path"] != PG_CONTROL]
-    regular += [f for f in files if f["kind"] == "file" and f["path"] == PG_CONTROL]
+            location = links[f["path"]]
+            if main.readlink(f["path"]) != location:
+                main.remove(f["path"])
+                main.symlink(f["path"], location)
+            space = targets.open_space(f["path"], Path(location))
+            created_spaces.append(Path(location))
+            stats.removed += _remove_extras(space, "", f["path"], wanted, links)
+    regular = [f for f in entries if f["kind"] == "file" and f["path"] != PG_CONTROL]
+    regular += [f for f in entries if f["kind"] == "file" and f["path"] == PG_CONTROL]
     total = sum(int(f["size"]) for f in regular)
     with BlobReader(repo) as reader, ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
         # Comparing is CPU/IO bound and parallel; writing goes through the ordered reader.
         zeros: dict[int, bytes] = {}
         plans = pool.map(
-            lambda f: (f, _changed_chunks(repo, manifest, dest, f, zeros)), regular[:-1]
+            lambda f: (f, _changed_chunks(repo, manifest, targets, f, zeros)), regular[:-1]
         )
         done = 0
-        for f, changed in _chain(plans, regular[-1:], repo, manifest, dest, zeros):
+        for f, changed in _chain(plans, regular[-1:], repo, manifest, targets, zeros):
             stats.files += 1
             stats.bytes += int(f["size"])
+            tree, rel = targets.locate(f["path"])
             if changed:
                 stats.files_changed += 1
-                stats.bytes_written += _rewrite(reader, manifest, dest, f, changed)
-            path = dest / f["path"]
-            os.chmod(path, f["mode"] & 0o777)
-            os.utime(path, (f["mtime"], f["mtime"]))
+                stats.bytes_written += _rewrite(reader, manifest, tree, rel, f, changed)
+            else:
+                _settle(tree, rel, f)
             done += int(f["size"])
             if progress:
                 progress(done, total)
     return stats
+
+
+def _is_dir(tree: Tree, rel: str) -> bool:
+    st = tree.lstat(rel)
+    return st is not None and stat.S_ISDIR(st.st_mode)
 
 
 def _chain(
@@ -125,57 +132,53 @@ def _chain(
     last: list[dict[str, Any]],
     repo: Repository,
     manifest: Manifest,
-    dest: Path,
+    targets: Targets,
     zeros: dict[int, bytes],
 ) -> Iterator[tuple[dict[str, Any], list[int]]]:
     yield from plans
     for f in last:  # pg_control: compared only after everything else is written
-        yield f, _changed_chunks(repo, manifest, dest, f, zeros)
+        yield f, _changed_chunks(repo, manifest, targets, f, zeros)
 
 
-def _remove_extras(dest: Path, wanted: dict[str, dict[str, Any]]) -> int:
-    """Delete what the backup does not list; tablespace links are followed only when the
-    backup has them (their contents are then compared like the rest)."""
+def _remove_extras(
+    tree: Tree, rel: str, prefix: str, wanted: dict[str, dict[str, Any]], links: dict[str, str]
+) -> int:
+    """Delete what the backup does not list, never following a link: a tablespace link the
+    backup has is kept only when it points where this restore puts the tablespace (its
+    contents are visited from there by the caller)."""
     removed = 0
-
-    def visit(d: Path, rel: str) -> None:
-        nonlocal removed
-        for name in sorted(os.listdir(d)):
-            r = f"{rel}/{name}" if rel else name
-            p = d / name
-            want = wanted.get(r)
-            st = p.lstat()
-            is_link, is_dir = stat.S_ISLNK(st.st_mode), stat.S_ISDIR(st.st_mode)
-            kind = "link" if is_link else "dir" if is_dir else "file"
-            if want is None or want["kind"] != kind:
-                if is_dir:
-                    shutil.rmtree(p)
-                else:
-                    p.unlink()
-                removed += 1
-            elif is_dir or (is_link and rel == "pg_tblspc" and p.is_dir()):
-                visit(p, r)
-
-    visit(dest, "")
+    for name, st in tree.scan(rel):
+        r = f"{rel}/{name}" if rel else name
+        full = f"{prefix}/{r}" if prefix else r
+        want = wanted.get(full)
+        is_link, is_dir = stat.S_ISLNK(st.st_mode), stat.S_ISDIR(st.st_mode)
+        kind = "link" if is_link else "dir" if is_dir else "file"
+        if want is None or want["kind"] != kind or (is_link and tree.readlink(r) != links[full]):
+            tree.remove(r)
+            removed += 1
+        elif is_dir:
+            removed += _remove_extras(tree, r, prefix, wanted, links)
     return removed
 
 
 def _changed_chunks(
-    repo: Repository, manifest: Manifest, dest: Path, f: dict[str, Any], zeros: dict[int, bytes]
+    repo: Repository,
+    manifest: Manifest,
+    targets: Targets,
+    f: dict[str, Any],
+    zeros: dict[int, bytes],
 ) -> list[int]:
-    """Indexes of the chunks of ``f`` whose local bytes differ from the backup's."""
+    """Indexes of the chunks of ``f`` whose local bytes differ from the backup's; -1 alone:
+    only the length, or the file is missing (or a link, or linked elsewhere too)."""
     start, count = f["refs"]
-    path = dest / f["path"]
-    if count == 0:
-        return [] if path.is_file() and path.stat().st_size == 0 else [-1]
-    chunk = int(f["chunk"])
+    tree, rel = targets.locate(f["path"])
+    fd = tree.open_regular(rel)
+    if fd is None:
+        return list(range(count)) or [-1]
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return list(range(count))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return list(range(count))
+        if count == 0:
+            return [] if os.fstat(fd).st_size == 0 else [-1]
+        chunk = int(f["chunk"])
         changed = []
         for i in range(count):
             want = manifest.ref(start + i)
@@ -201,23 +204,48 @@ def _id(repo: Repository, data: bytes, zeros: dict[int, bytes]) -> bytes:
 
 
 def _rewrite(
-    reader: BlobReader, manifest: Manifest, dest: Path, f: dict[str, Any], changed: list[int]
+    reader: BlobReader,
+    manifest: Manifest,
+    tree: Tree,
+    rel: str,
+    f: dict[str, Any],
+    changed: list[int],
 ) -> int:
     start, _count = f["refs"]
     chunk = int(f["chunk"]) if _count else 0
-    path = dest / f["path"]
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        path.unlink()
+    fd = tree.open_regular(rel, os.O_RDWR)
+    if fd is None:  # missing, a link, not a regular file or a hard link: made anew
+        tree.remove(rel)
+        fd = tree.create(rel, f["mode"], read=True)
+        changed = list(range(_count))
     indexes = [i for i in changed if i >= 0]
     written = 0
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         blobs = reader.iter_read(manifest.ref(start + i) for i in indexes)
         for i, data in zip(indexes, blobs, strict=True):
             os.pwrite(fd, data, i * chunk)
             written += len(data)
         os.ftruncate(fd, int(f["size"]))
+        _settle_fd(tree, fd, f)
         os.fsync(fd)
     finally:
         os.close(fd)
     return written
+
+
+def _settle(tree: Tree, rel: str, f: dict[str, Any]) -> None:
+    """Mode, owner and time of an unchanged file, through its descriptor."""
+    fd = tree.open_regular(rel)
+    if fd is None:
+        raise UsageError(f"{tree.path / rel} changed during the delta restore; run it again")
+    try:
+        _settle_fd(tree, fd, f)
+    finally:
+        os.close(fd)
+
+
+def _settle_fd(tree: Tree, fd: int, f: dict[str, Any]) -> None:
+    os.fchmod(fd, f["mode"])
+    if tree.owner is not None:
+        os.fchown(fd, *tree.owner)
+    os.utime(fd, (f["mtime"], f["mtime"]))

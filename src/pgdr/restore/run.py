@@ -21,8 +21,8 @@ from pgdr.backup.run import KIND, list_backups
 from pgdr.errors import PostgresError, UsageError
 from pgdr.humanize import human
 from pgdr.pg.cluster import Cluster
-from pgdr.pg.osuser import RunAs, chown_tree, resolve_runas
-from pgdr.repo.reader import BlobReader, sync_filesystem
+from pgdr.pg.osuser import RunAs, resolve_runas
+from pgdr.repo.reader import sync_filesystem
 from pgdr.repo.repository import Repository
 from pgdr.restore.delta import DeltaStats, check_delta_target, delta_restore
 from pgdr.restore.plan import (
@@ -33,8 +33,10 @@ from pgdr.restore.plan import (
     first_wal,
     recovery_settings,
 )
+from pgdr.restore.safety import check_manifest
+from pgdr.restore.targets import Targets, append, materialize, place_wal, tablespace_dir, write_new
+from pgdr.safefs import Tree
 from pgdr.wal.archive import list_wal
-from pgdr.wal.prefetch import seed as seed_wal
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,8 @@ def restore(
     run = check_wal(chosen, archived, target, timeline, histories)  # refuse before copying
     # Recovery's first segments go where restore_command's shell looks for prefetched ones.
     seed = first_wal(chosen, run) if HANDED_OVER in restore_command else []
+    manifest = repo.get_manifest(KIND, chosen["id"])
+    entries = check_manifest(manifest.doc, manifest.ref_count())  # refuse up front
     if delta:
         check_delta_target(data_dir)
     elif data_dir.exists() and any(data_dir.iterdir()):
@@ -124,58 +128,44 @@ def restore(
             f"{data_dir} is not empty; restore into a new or empty directory, or pass --delta "
             "to rewrite only what differs"
         )
-    manifest = repo.get_manifest(KIND, chosen["id"])
     phases["plan"] = time.monotonic() - t
 
     t = time.monotonic()
     created = not data_dir.exists()
-    # Files belong to the data directory's owner: an existing (empty) directory keeps its
-    # owner; a new one (or one owned by root, which PostgreSQL refuses) goes to the
-    # unprivileged user PostgreSQL runs as.
-    owner: RunAs | None = resolve_runas() if os.geteuid() == 0 else None
-    if not created and data_dir.stat().st_uid != 0:
-        owner = _owner_of(data_dir)
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     spaces: list[Path] = []
     stats: DeltaStats | None = None
+    targets: Targets | None = None
     try:
+        # 0700 and the server's OS user's before anything is written in it (§11).
+        targets = Targets(Tree.open(data_dir, _owner(data_dir, created), create=created))
         if delta:
             stats = delta_restore(
                 repo,
                 manifest,
-                data_dir,
-                lambda f: _tablespace_dir(f, tablespace_map or {}),
+                entries,
+                targets,
+                lambda f: tablespace_dir(f, tablespace_map or {}),
                 spaces,
                 progress,
             )
             nfiles, nbytes = stats.files, stats.bytes
         else:
-            nfiles, nbytes = _materialize(
-                repo,
-                manifest.doc["files"],
-                manifest,
-                data_dir,
-                tablespace_map or {},
-                spaces,
-                progress,
+            nfiles, nbytes = materialize(
+                repo, entries, manifest, targets, tablespace_map or {}, spaces, progress
             )
         if seed:
-            seeded = seed_wal(repo, data_dir / PREFETCH_DIR, seed)
+            seeded = place_wal(repo, targets.main, PREFETCH_DIR, seed)
             log.debug("%d WAL segments placed for recovery", seeded)
         if not delta or seed:  # a delta fsyncs each file it rewrites
             t_sync = time.monotonic()
             for place in {data_dir, *spaces}:
                 sync_filesystem(place)  # durable before backup_label is written and the start
             log.debug("syncfs took %.2f s", time.monotonic() - t_sync)
-        (data_dir / "backup_label").write_text(manifest.doc["backup_label"])
+        write_new(targets.main, "backup_label", manifest.doc["backup_label"].encode())
         settings = recovery_settings(target, action, timeline)
         if not archive:
             settings["archive_mode"] = "off"
-        _write_recovery(data_dir, restore_command, settings)
-        os.chmod(data_dir, 0o700)
-        if os.geteuid() == 0 and owner is not None:
-            for place in (data_dir, *spaces):
-                chown_tree(place, owner)
+        _write_recovery(targets.main, restore_command, settings)
     except BaseException:
         import shutil
 
@@ -185,6 +175,9 @@ def restore(
         if created:
             shutil.rmtree(data_dir, ignore_errors=True)
         raise
+    finally:
+        if targets is not None:
+            targets.close()
     phases["fetch+write"] = time.monotonic() - t
     result = RestoreResult(
         chosen["id"],
@@ -221,70 +214,16 @@ def _histories(repo: Repository, archived: dict[int, list[str]]) -> dict[int, li
     return out
 
 
-def _tablespace_dir(f: dict[str, Any], mapping: dict[str, str]) -> Path:
-    """Where pg_tblspc/<oid> points after the restore: mapped by --tablespace-map (old path or
-    oid), else the original location."""
-    oid = f["path"].rsplit("/", 1)[-1]
-    return Path(mapping.get(f["target"]) or mapping.get(oid) or f["target"])
-
-
-def _make_tablespace_link(
-    path: Path, f: dict[str, Any], mapping: dict[str, str], created: list[Path]
-) -> None:
-    """pg_tblspc/<oid> -> its directory, which must be new or empty."""
-    oid = f["path"].rsplit("/", 1)[-1]
-    target = _tablespace_dir(f, mapping)
-    if target.exists() and any(target.iterdir()):
-        raise UsageError(
-            f"tablespace {oid} would be restored into {target}, which is not empty; "
-            f"map it elsewhere with --tablespace-map {f['target']}=NEW_DIR"
-        )
-    target.mkdir(mode=0o700, parents=True, exist_ok=True)
-    created.append(target)
-    os.symlink(target, path)
-
-
-def _materialize(
-    repo: Repository,
-    files: list[dict[str, Any]],
-    manifest: Any,
-    dest: Path,
-    tablespace_map: dict[str, str],
-    created_spaces: list[Path],
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[int, int]:
-    expected = sum(int(f.get("size", 0)) for f in files if f["kind"] == "file")
-    regular: dict[Path, dict[str, Any]] = {}
-    for f in files:  # directories and tablespace links first: files are written into them
-        path = dest / f["path"]
-        if f["kind"] == "dir":
-            path.mkdir(mode=0o700, exist_ok=True)
-        elif f["kind"] == "link":
-            _make_tablespace_link(path, f, tablespace_map, created_spaces)
-        elif f["kind"] == "file":
-            regular[path] = f
-    total = 0
-
-    def finished(path: Path, size: int) -> None:
-        nonlocal total
-        f = regular[path]
-        os.chmod(path, f["mode"] & 0o777)
-        os.utime(path, (f["mtime"], f["mtime"]))
-        total += size
-        if progress:
-            progress(total, expected)
-
-    refs = manifest.refs
-    with BlobReader(repo) as reader:
-        reader.write_files(
-            (
-                (path, [refs[i * 32 : i * 32 + 32] for i in range(s, s + c)])
-                for path, (s, c) in ((p, f["refs"]) for p, f in regular.items())
-            ),
-            done=finished,
-            fsync=False,  # the caller syncs the file systems once
-        )
-    return len(regular), total
+def _owner(data_dir: Path, created: bool) -> tuple[int, int] | None:
+    """Who the restored files belong to, when we are root: an existing (empty) directory's
+    owner; for a new one (or one owned by root, which PostgreSQL refuses) the unprivileged
+    user PostgreSQL runs as."""
+    if os.geteuid() != 0:
+        return None
+    owner = resolve_runas()
+    if not created and data_dir.stat().st_uid != 0:
+        owner = _owner_of(data_dir)
+    return (owner.uid, owner.gid) if owner.switches else None
 
 
 def _owner_of(path: Path) -> RunAs:
@@ -298,12 +237,11 @@ def _owner_of(path: Path) -> RunAs:
         return RunAs(st.st_uid, st.st_gid, str(st.st_uid), "/")
 
 
-def _write_recovery(data_dir: Path, restore_command: str, settings: dict[str, str]) -> None:
+def _write_recovery(tree: Tree, restore_command: str, settings: dict[str, str]) -> None:
     lines = [f"restore_command = '{_q(restore_command)}'"]
     lines += [f"{k} = '{_q(v)}'" for k, v in settings.items()]
-    with open(data_dir / "postgresql.auto.conf", "a") as f:
-        f.write("\n# written by pgdr restore\n" + "\n".join(lines) + "\n")
-    (data_dir / "recovery.signal").touch()
+    append(tree, "postgresql.auto.conf", "\n# written by pgdr restore\n" + "\n".join(lines) + "\n")
+    write_new(tree, "recovery.signal", b"")
 
 
 def _q(v: str) -> str:

@@ -57,19 +57,6 @@ def run_prefetcher(repo: Repository, spool: Path, names: list[str]) -> int:
     return done
 
 
-def seed(repo: Repository, spool: Path, names: list[str], workers: int = 2) -> int:
-    """Place ``names`` in the prefetch directory before the server starts (a restore knows
-    the first segments recovery will ask for), so those requests are answered by the shell
-    of restore_command without starting Python. Files are not fsynced one by one: the
-    caller syncs the file system before starting the server. Returns how many were placed;
-    an unreadable (damaged) segment raises."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    d = prefetch_dir(spool)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return sum(pool.map(lambda name: archive.fetch(repo, name, d / name, fsync=False), names))
-
-
 def spawn_prefetcher(config: Path | None, repo: str | None, spool: Path, names: list[str]) -> None:
     if not names:
         return
