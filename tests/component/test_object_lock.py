@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from pgdr.cli.output import to_jsonable
 from pgdr.errors import ObjectLocked
 from pgdr.repo import format as fmt
 from pgdr.repo.locks import LockManager
@@ -93,7 +95,18 @@ def test_refused_deletes_are_reported_skipped_and_done_once_the_lock_lapses(
     time.sleep(1.5)
     policy = Policy(timedelta(days=2))
     first = expire(repo, policy, now=NOW)  # every object is still locked
-    assert first.removed_backups == ["20261120T030000ZF"]
+    # Nothing was removed, and the result says so (text, JSON and the audit entry alike).
+    assert first.removed_backups == [] and first.wal_removed_files == 0
+    assert first.refused_backups == ["20261120T030000ZF"] and first.wal_refused_files == 2
+    text = rendered(first)
+    assert "removed 0 backup(s) and 0 WAL file(s)" in text, text
+    assert "refused by Object Lock" in text and "1 backup(s) and 2 WAL file(s)" in text, text
+    doc = to_jsonable(first)
+    assert doc["removed_backups"] == [] and doc["refused_backups"] == ["20261120T030000ZF"]
+    assert doc["wal_refused"][0]["first"] == "000000010000000000000001"
+    entry = first.audit_entry()
+    assert entry["backups_removed"] == [] and entry["wal_removed"] == []
+    assert entry["backups_refused"] == ["20261120T030000ZF"] and entry["wal_refused"]
     assert "manifests/backup/20261120T030000ZF" in first.locked
     assert "wal/00000001/000000010000000000000001" in first.locked
     assert "manifests/backup/20261120T030000ZF" in keys(repo), "refused: still there"
@@ -121,6 +134,12 @@ def test_refused_deletes_are_reported_skipped_and_done_once_the_lock_lapses(
     for bid, data in (("20261121T030000ZF", anchor), ("20261124T030000ZI", new)):
         m = fresh.get_manifest("backup", bid)
         assert b"".join(fresh.read_blob(m.ref(i)) for i in range(m.ref_count())) == data
+
+
+def rendered(result: object) -> str:
+    console = Console(record=True, width=200)
+    result.render_text(console)  # type: ignore[attr-defined]
+    return console.export_text()
 
 
 def pack_of(repo: Repository, bid: str) -> str:

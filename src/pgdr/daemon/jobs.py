@@ -92,6 +92,8 @@ def _expire(ctx: JobContext) -> dict[str, Any]:
     return {
         "removed_backups": res.removed_backups,
         "removed_wal_files": res.wal_removed_files,
+        "refused_backups": res.refused_backups,
+        "refused_wal_files": res.wal_refused_files,
         "bytes_before": res.bytes_before,
         "bytes_after": res.bytes_after,
     }
