@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from pgdr import audit
+from pgdr.backup.run import list_backups
 from pgdr.cli.repo_open import RepoTarget, backend, key_source, open_repository
 from pgdr.cli.results import InitResult, KeyChange, KeyList, Message, RepoInfo, VerifyResult
 from pgdr.errors import UsageError, VerifyFailed
@@ -16,6 +17,7 @@ from pgdr.repo.keys import KeySource, generate_key_file
 from pgdr.repo.locks import LockManager
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import Progress, rebuild_index, verify
+from pgdr.restore.restorable import check_restorable
 
 
 def init(target: RepoTarget, label: str = "initial") -> InitResult:
@@ -92,6 +94,7 @@ def run_verify(
             "damaged_packs": r.damaged_packs,
         }
     rep = verify(repo, read_data=read_data, progress=progress)
+    check_restorable(repo, list_backups(repo), rep)
     result = VerifyResult(
         url=repo.backend.url,
         ok=rep.ok,

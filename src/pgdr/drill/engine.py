@@ -242,13 +242,20 @@ def _run_steps(
             sandbox = Sandbox.create(settings.sandbox_dir, state_dir, rec.id)
             made.append(sandbox)
             rec.sandbox = {"dir": str(sandbox.base), "port": sandbox.port}
-            restore(
+            restored = restore(
                 repo,
                 sandbox.data_dir,
                 target=choice.target,
                 restore_command=env.restore_command,
                 backup=choice.backup_id,
             )
+            rec.timeline = {
+                "followed": restored.timeline,
+                "backup": restored.backup_timeline,
+                "production": restored.production_timeline,
+                "role": restored.timeline_role,
+            }
+            env.say(f"following timeline {restored.timeline} ({restored.timeline_role})")
         with clock.step("instance creation"):
             cluster = sandbox.start(
                 sandbox_settings(sandbox.base, settings.shared_buffers),
