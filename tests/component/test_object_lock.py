@@ -31,6 +31,7 @@ from pgdr.storage import StorageOptions, open_backend
 from pgdr.wal.archive import push
 from tests.component.conftest import PASS
 from tests.component.test_gc import CHUNK, keys
+from tests.fixtures.moto_server import s3_client
 
 pytestmark = pytest.mark.component
 LOCK_SECONDS = 4.0
@@ -147,3 +148,24 @@ def pack_of(repo: Repository, bid: str) -> str:
     loc = Repository.open(repo.backend, PASS).index.get(m.ref(0))
     assert loc is not None
     return fmt.pack_key(loc.pack_id)
+
+
+def test_verify_reports_a_manifest_hidden_by_a_delete_marker(
+    s3_locked_url: str, moto_endpoint: str
+) -> None:
+    """A delete without a version id (someone's `aws s3 rm`) puts a delete marker on a backup
+    manifest in an Object Lock bucket: the backup vanishes from every listing although the
+    storage retains it. verify reports it as damage, naming the manifest."""
+    repo = locked_repo(s3_locked_url)
+    backup(repo, "20261124T030000ZF", NOW - timedelta(hours=1), 2, os.urandom(1 << 16))
+    assert verify(repo).ok
+    bucket = s3_locked_url.split("/")[2]
+    s3_client(moto_endpoint).delete_object(
+        Bucket=bucket, Key="repo/manifests/backup/20261124T030000ZF"
+    )
+    assert "manifests/backup/20261124T030000ZF" not in keys(repo)  # gone from listings
+    rep = verify(Repository.open(repo.backend, PASS))
+    assert not rep.ok
+    (problem,) = rep.problems
+    assert problem.object == "manifests/backup/20261124T030000ZF"
+    assert "delete marker" in problem.message and "backup" in problem.message

@@ -66,6 +66,12 @@ def verify(
     except PgdrError as e:
         rep.add(fmt.CONFIG_KEY, e)
     rep.checked["config"] += 1
+    # versioned storage (S3): an object hidden by a delete marker is gone for every reader
+    hidden = getattr(b, "hidden_objects", None)
+    if callable(hidden):
+        for info in hidden():
+            rep.checked["hidden"] += 1
+            rep.add(info.key, _hidden_message(info.key))
     # key slots and keyring
     if repo.master is not None:
         for info in b.list(fmt.KEYS_PREFIX):
@@ -147,6 +153,15 @@ def verify(
                     f"e.g. {bytes(missing[0]).hex()}",
                 )
     return rep
+
+
+def _hidden_message(key: str) -> str:
+    what = "backup" if key.startswith(fmt.MANIFESTS_PREFIX + "backup/") else "object"
+    return (
+        f"hidden by a delete marker (a delete without a version id): the {what} is missing "
+        "for every reader while the storage retains its older version; remove the marker to "
+        "bring it back"
+    )
 
 
 def _read_packs(
