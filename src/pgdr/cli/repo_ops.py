@@ -75,6 +75,18 @@ def info(target: RepoTarget) -> RepoInfo:
         manifests=dict(sorted(manifests.items())),
         locks=counts["locks"],
         total_bytes=sum(sizes.values()),
+        lock_list=[
+            {
+                "id": lk.id,
+                "kind": lk.kind,
+                "purpose": lk.purpose,
+                "holder": f"{lk.user}@{lk.host} pid {lk.pid}",
+                "since": lk.created,
+                "stale": lk.stale,
+                "reason": lk.reason,
+            }
+            for lk in LockManager(b).list_locks()
+        ],
     )
 
 
@@ -105,6 +117,7 @@ def run_verify(
         bytes_read=rep.bytes_read,
         seconds=time.monotonic() - t0,
         rebuilt_index=rebuilt,
+        warnings=[{"object": w.object, "message": w.message} for w in rep.warnings],
     )
     return result
 

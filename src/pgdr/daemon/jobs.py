@@ -120,6 +120,7 @@ def _verify(ctx: JobContext) -> dict[str, Any]:
         "checked": dict(rep.checked),
         "unreferenced_packs": rep.unreferenced_packs,
         "bytes_read": rep.bytes_read,
+        "warnings": [f"{w.object}: {w.message}" for w in rep.warnings],
     }
 
 

@@ -58,6 +58,17 @@ def render_gc(console: Console, g: GcReport) -> None:
         )
     if g.damaged:
         console.print(f"[red]gc: damaged packs left alone[/]: {', '.join(g.damaged[:3])}")
+    verb = "found" if g.dry_run else "removed"
+    if g.stale_locks_removed:
+        console.print(
+            f"gc: {verb} {len(g.stale_locks_removed)} stale lock(s) of runs that ended without "
+            f"releasing them, e.g. {g.stale_locks_removed[0]}"
+        )
+    if g.temp_files_removed:
+        console.print(
+            f"gc: {verb} {len(g.temp_files_removed)} temporary file(s) of interrupted writes, "
+            f"e.g. {g.temp_files_removed[0]}"
+        )
     if g.missing_blobs:
         console.print(f"[red]gc: {g.missing_blobs} referenced blob(s) are missing[/] (repo verify)")
 
