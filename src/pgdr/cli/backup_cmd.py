@@ -90,7 +90,11 @@ def restore(
         str, typer.Option(help="promote, pause or shutdown at the target.")
     ] = "promote",
     timeline: Annotated[
-        str | None, typer.Option(help="Timeline to follow (default latest).")
+        str | None,
+        typer.Option(
+            help="Timeline to follow: a number or current (default: production's timeline, "
+            "never a side branch another restore archived)."
+        ),
     ] = None,
     backup_id: Annotated[str | None, typer.Option("--backup", help="Use this backup.")] = None,
     start: Annotated[
