@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pgdr.backup.run import list_backups
+from pgdr.errors import PgdrError
 from pgdr.humanize import human
 from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
 from pgdr.repo.format import WAL_PREFIX
@@ -122,7 +123,11 @@ def repository_info(
             )
         else:
             history[tli] = history.get(tli, 0) + 1
-    lineage = production_lineage(backups, stored, read_histories(repo, archived))
+    try:
+        histories = read_histories(repo, archived)
+    except PgdrError:  # a damaged history file: verify names it; info still shows the rest
+        histories = {}
+    lineage = production_lineage(backups, stored, histories)
     ranges = []
     newest: datetime | None = None  # the window ends at production's newest WAL
     for tli, segs in sorted(per_tli.items()):
