@@ -171,6 +171,11 @@ def restore(
             archive_command=archive_command,
         )
     emit(cli, result)
+    if cli.json and archive_mode == "off":  # the text says so already; JSON readers see this
+        cli.err.print(
+            "pgdr: note: the restored server does not archive (--archive-mode off); if it "
+            "replaces production, restore with --archive-mode repository"
+        )
 
 
 def info(ctx: typer.Context) -> None:
