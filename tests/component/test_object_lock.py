@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from pgdr.cli.output import to_jsonable
 from pgdr.errors import ObjectLocked
 from pgdr.repo import format as fmt
 from pgdr.repo.locks import LockManager
@@ -29,6 +31,7 @@ from pgdr.storage import StorageOptions, open_backend
 from pgdr.wal.archive import push
 from tests.component.conftest import PASS
 from tests.component.test_gc import CHUNK, keys
+from tests.fixtures.moto_server import s3_client
 
 pytestmark = pytest.mark.component
 LOCK_SECONDS = 4.0
@@ -93,7 +96,18 @@ def test_refused_deletes_are_reported_skipped_and_done_once_the_lock_lapses(
     time.sleep(1.5)
     policy = Policy(timedelta(days=2))
     first = expire(repo, policy, now=NOW)  # every object is still locked
-    assert first.removed_backups == ["20261120T030000ZF"]
+    # Nothing was removed, and the result says so (text, JSON and the audit entry alike).
+    assert first.removed_backups == [] and first.wal_removed_files == 0
+    assert first.refused_backups == ["20261120T030000ZF"] and first.wal_refused_files == 2
+    text = rendered(first)
+    assert "removed 0 backup(s) and 0 WAL file(s)" in text, text
+    assert "refused by Object Lock" in text and "1 backup(s) and 2 WAL file(s)" in text, text
+    doc = to_jsonable(first)
+    assert doc["removed_backups"] == [] and doc["refused_backups"] == ["20261120T030000ZF"]
+    assert doc["wal_refused"][0]["first"] == "000000010000000000000001"
+    entry = first.audit_entry()
+    assert entry["backups_removed"] == [] and entry["wal_removed"] == []
+    assert entry["backups_refused"] == ["20261120T030000ZF"] and entry["wal_refused"]
     assert "manifests/backup/20261120T030000ZF" in first.locked
     assert "wal/00000001/000000010000000000000001" in first.locked
     assert "manifests/backup/20261120T030000ZF" in keys(repo), "refused: still there"
@@ -123,8 +137,35 @@ def test_refused_deletes_are_reported_skipped_and_done_once_the_lock_lapses(
         assert b"".join(fresh.read_blob(m.ref(i)) for i in range(m.ref_count())) == data
 
 
+def rendered(result: object) -> str:
+    console = Console(record=True, width=200)
+    result.render_text(console)  # type: ignore[attr-defined]
+    return console.export_text()
+
+
 def pack_of(repo: Repository, bid: str) -> str:
     m = Repository.open(repo.backend, PASS).get_manifest("backup", bid)
     loc = Repository.open(repo.backend, PASS).index.get(m.ref(0))
     assert loc is not None
     return fmt.pack_key(loc.pack_id)
+
+
+def test_verify_reports_a_manifest_hidden_by_a_delete_marker(
+    s3_locked_url: str, moto_endpoint: str
+) -> None:
+    """A delete without a version id (someone's `aws s3 rm`) puts a delete marker on a backup
+    manifest in an Object Lock bucket: the backup vanishes from every listing although the
+    storage retains it. verify reports it as damage, naming the manifest."""
+    repo = locked_repo(s3_locked_url)
+    backup(repo, "20261124T030000ZF", NOW - timedelta(hours=1), 2, os.urandom(1 << 16))
+    assert verify(repo).ok
+    bucket = s3_locked_url.split("/")[2]
+    s3_client(moto_endpoint).delete_object(
+        Bucket=bucket, Key="repo/manifests/backup/20261124T030000ZF"
+    )
+    assert "manifests/backup/20261124T030000ZF" not in keys(repo)  # gone from listings
+    rep = verify(Repository.open(repo.backend, PASS))
+    assert not rep.ok
+    (problem,) = rep.problems
+    assert problem.object == "manifests/backup/20261124T030000ZF"
+    assert "delete marker" in problem.message and "backup" in problem.message

@@ -76,18 +76,28 @@ def test_pitr_from_the_replica_after_the_primary_is_destroyed(
     res = run(
         "--config", cfg, "--repo", "dr", "--json", "restore", "--data-dir", dest,
         "--time", target.isoformat(), "--start", "--port", str(port),
+        "--archive-mode", "repository",  # the failover: the new primary replaces the old
     )  # fmt: skip
     assert res["backup_id"] == backup["backup_id"] and res["in_recovery"] is False
     auto = (dest / "postgresql.auto.conf").read_text()
     assert "--repo dr wal-fetch" in auto  # replay reads the replica, never the lost primary
+    assert "--repo dr wal-push %p" in res["archive_command"]  # and archives into it too
     restored = Cluster.attach(dest, port=port)
     restored.owned.append(dest)
     try:
         assert restored.sql(DIGEST)[0] == expected and expected[0] == 800
+        assert restored.sql("SHOW archive_command")[0][0] == res["archive_command"]
+        restored.sql("INSERT INTO events (note) VALUES ('after the failover')")
+        (name,) = restored.sql("SELECT pg_walfile_name(pg_switch_wal())")[0]
+        wait_archived(restored, str(name))  # the new timeline is protected, in dr
+        info = run("--config", cfg, "--repo", "dr", "--json", "info")
+        assert {w["timeline"] for w in info["wal"]} >= {1, 2}
+        assert info["production_timeline"] == 2  # the old primary went quiet: a failover
     finally:
         restored.destroy()
 
     log = run("--config", cfg, "--repo", "dr", "--json", "audit", "--verify")
     actions = [e["action"] for e in log["entries"]]
     assert log["ok"] and {"replicate", "backup", "wal-ingest", "restore"} <= set(actions)
-    assert actions[-1] == "restore"  # recorded in the replica it restored from
+    # recorded in the replica it restored from (then the new primary's WAL pushes)
+    assert [a for a in actions if a != "wal-ingest"][-1] == "restore"

@@ -106,3 +106,13 @@ def test_drill_event() -> None:
     e = drill_event(record(3, "failed", 10, 5), None)
     assert e.status == "failure" and "FAILED indexes [app]: missing" in e.text
     assert e.details["failed_checks"] == ["indexes"]
+
+
+def test_every_report_names_the_timeline_followed() -> None:
+    r = record(3, "passed", 10.0, 5.0)
+    r.timeline = {"followed": "1", "backup": "1", "production": 1, "role": "production"}
+    again = DrillRecord.from_doc(r.to_doc())
+    assert again.timeline == r.timeline and r.audit()["timeline"] == "1"
+    for text in (render_markdown(r), render_html(r)):
+        assert "timeline 1 (production)" in text
+    assert summarize([r]).drills[0]["timeline"] == "1"

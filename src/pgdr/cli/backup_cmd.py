@@ -90,7 +90,11 @@ def restore(
         str, typer.Option(help="promote, pause or shutdown at the target.")
     ] = "promote",
     timeline: Annotated[
-        str | None, typer.Option(help="Timeline to follow (default latest).")
+        str | None,
+        typer.Option(
+            help="Timeline to follow: a number or current (default: production's timeline, "
+            "never a side branch another restore archived)."
+        ),
     ] = None,
     backup_id: Annotated[str | None, typer.Option("--backup", help="Use this backup.")] = None,
     start: Annotated[
@@ -110,13 +114,15 @@ def restore(
         str,
         typer.Option(
             "--archive-mode",
-            help="preserve: the restored server archives as the source did (a replacement "
-            "primary); off: it does not (a restore beside production, e.g. to recover rows).",
+            help="off (default): the restored server does not archive (a restore beside "
+            "production, e.g. to recover rows); repository: it archives into the repository "
+            "restored from (a failover: it replaces production); preserve: it keeps the "
+            "source's archive_command.",
         ),
-    ] = "preserve",
+    ] = "off",
 ) -> None:
     """Restore a backup into a data directory, to the latest WAL or a point in time."""
-    from pgdr.restore.run import default_restore_command
+    from pgdr.restore.run import default_archive_command, default_restore_command
     from pgdr.restore.run import restore as do_restore
 
     cli = get_context(ctx)
@@ -131,8 +137,16 @@ def restore(
         raise UsageError("--target-action must be promote, pause or shutdown")
     if start and port is None:
         raise UsageError("--start needs --port")
-    if archive_mode not in ("preserve", "off"):
-        raise UsageError("--archive-mode must be preserve or off")
+    if archive_mode not in ("off", "repository", "preserve"):
+        raise UsageError("--archive-mode must be off, repository or preserve")
+    archive_command = None
+    if archive_mode == "repository":
+        if cli.config.source is None:
+            raise UsageError(
+                "--archive-mode repository needs a config file the postgres user can read "
+                "(the restored server's archive_command names it): pass --config"
+            )
+        archive_command = default_archive_command(cli.config.source, cli.repo)
     spaces = {}
     for m in tablespace_map or []:
         old, sep, new = m.partition("=")
@@ -153,9 +167,15 @@ def restore(
             tablespace_map=spaces,
             delta=delta,
             progress=(lambda d, t: bar("restore", d, t)) if bar else None,
-            archive=archive_mode == "preserve",
+            archive=archive_mode != "off",
+            archive_command=archive_command,
         )
     emit(cli, result)
+    if cli.json and archive_mode == "off":  # the text says so already; JSON readers see this
+        cli.err.print(
+            "pgdr: note: the restored server does not archive (--archive-mode off); if it "
+            "replaces production, restore with --archive-mode repository"
+        )
 
 
 def info(ctx: typer.Context) -> None:

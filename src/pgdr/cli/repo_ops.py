@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from pgdr import audit
+from pgdr.backup.run import list_backups
 from pgdr.cli.repo_open import RepoTarget, backend, key_source, open_repository
 from pgdr.cli.results import InitResult, KeyChange, KeyList, Message, RepoInfo, VerifyResult
 from pgdr.errors import UsageError, VerifyFailed
@@ -16,6 +17,7 @@ from pgdr.repo.keys import KeySource, generate_key_file
 from pgdr.repo.locks import LockManager
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import Progress, rebuild_index, verify
+from pgdr.restore.restorable import check_restorable
 
 
 def init(target: RepoTarget, label: str = "initial") -> InitResult:
@@ -73,6 +75,18 @@ def info(target: RepoTarget) -> RepoInfo:
         manifests=dict(sorted(manifests.items())),
         locks=counts["locks"],
         total_bytes=sum(sizes.values()),
+        lock_list=[
+            {
+                "id": lk.id,
+                "kind": lk.kind,
+                "purpose": lk.purpose,
+                "holder": f"{lk.user}@{lk.host} pid {lk.pid}",
+                "since": lk.created,
+                "stale": lk.stale,
+                "reason": lk.reason,
+            }
+            for lk in LockManager(b).list_locks()
+        ],
     )
 
 
@@ -92,6 +106,7 @@ def run_verify(
             "damaged_packs": r.damaged_packs,
         }
     rep = verify(repo, read_data=read_data, progress=progress)
+    check_restorable(repo, list_backups(repo), rep)
     result = VerifyResult(
         url=repo.backend.url,
         ok=rep.ok,
@@ -102,6 +117,7 @@ def run_verify(
         bytes_read=rep.bytes_read,
         seconds=time.monotonic() - t0,
         rebuilt_index=rebuilt,
+        warnings=[{"object": w.object, "message": w.message} for w in rep.warnings],
     )
     return result
 

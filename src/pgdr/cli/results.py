@@ -54,6 +54,8 @@ class RepoInfo:
     manifests: dict[str, int]
     locks: int
     total_bytes: int
+    #: Every lock: id, kind, purpose, holder, since, stale (holder gone or expired), reason.
+    lock_list: list[dict[str, Any]] = field(default_factory=list)
 
     def render_text(self, console: Console) -> None:
         t = Table(show_header=False, box=None, pad_edge=False)
@@ -69,12 +71,25 @@ class RepoInfo:
             ("packs", f"{self.packs} ({human(self.pack_bytes)}, target {human(self.pack_size)})"),
             ("blobs", f"{self.blobs} in {self.index_files} index file(s)"),
             ("manifests", ", ".join(f"{k}: {v}" for k, v in self.manifests.items()) or "none"),
-            ("locks", str(self.locks)),
+            ("locks", _locks(self.locks, self.lock_list)),
             ("total size", human(self.total_bytes)),
         ]
         for k, v in rows:
             t.add_row(k, v)
         console.print(t)
+
+
+def _locks(count: int, locks: list[dict[str, Any]]) -> str:
+    stale = [lk for lk in locks if lk["stale"]]
+    if not locks:
+        return str(count)
+    lines = [
+        f"{lk['id']}: {lk['kind']} ({lk['purpose']}) by {lk['holder']} since {_when(lk['since'])}"
+        + (f" — [yellow]stale[/]: {lk['reason']}" if lk["stale"] else "")
+        for lk in locks
+    ]
+    head = f"{count}" + (f" ({len(stale)} stale; `pgdr repo unlock` removes them)" if stale else "")
+    return "\n".join([head, *lines])
 
 
 @dataclass
@@ -88,6 +103,8 @@ class VerifyResult:
     bytes_read: int
     seconds: float
     rebuilt_index: dict[str, Any] | None = None
+    #: Leftovers of killed runs (stale locks, temporary files): advisory, not damage.
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     def render_text(self, console: Console) -> None:
         if self.rebuilt_index:
@@ -108,6 +125,8 @@ class VerifyResult:
                 f"{self.unreferenced_packs} pack(s) not in any index (garbage from an "
                 "interrupted write; harmless)"
             )
+        for w in self.warnings:
+            console.print(f"[yellow]warning[/] {w['object']}: {w['message']}")
         if self.ok:
             console.print("[green]no problems found[/]")
             return

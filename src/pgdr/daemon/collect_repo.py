@@ -106,6 +106,7 @@ class RepoCollector:
             backups=[_backup_fact(b) for b in info.backups],
             window_start=_dt(info.window_start),
             window_end=_dt(info.window_end),
+            production_timeline=info.production_timeline,
             bytes_by_kind=dict(sizes),
             objects_by_kind=dict(counts),
             wal_newest=wal_newest,

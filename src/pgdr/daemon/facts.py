@@ -44,6 +44,8 @@ class RepoFacts:
     backups: list[BackupFact] = field(default_factory=list)  # oldest first
     window_start: datetime | None = None
     window_end: datetime | None = None
+    #: Production's timeline (pgdr.restore.production): the window is measured on its path.
+    production_timeline: int | None = None
     bytes_by_kind: dict[str, int] = field(default_factory=dict)
     objects_by_kind: dict[str, int] = field(default_factory=dict)
     #: Newest archived segment per timeline (segment number) and when it was stored.

@@ -92,17 +92,22 @@ def _expire(ctx: JobContext) -> dict[str, Any]:
     return {
         "removed_backups": res.removed_backups,
         "removed_wal_files": res.wal_removed_files,
+        "refused_backups": res.refused_backups,
+        "refused_wal_files": res.wal_refused_files,
         "bytes_before": res.bytes_before,
         "bytes_after": res.bytes_after,
     }
 
 
 def _verify(ctx: JobContext) -> dict[str, Any]:
+    from pgdr.backup.run import list_backups
     from pgdr.repo.verify import verify
+    from pgdr.restore.restorable import check_restorable
 
     repo = ctx.open_repo()
     try:
         rep = verify(repo, read_data=ctx.verify_read_data)
+        check_restorable(repo, list_backups(repo), rep)
     finally:
         repo.close()
     if not rep.ok:
@@ -115,6 +120,7 @@ def _verify(ctx: JobContext) -> dict[str, Any]:
         "checked": dict(rep.checked),
         "unreferenced_packs": rep.unreferenced_packs,
         "bytes_read": rep.bytes_read,
+        "warnings": [f"{w.object}: {w.message}" for w in rep.warnings],
     }
 
 

@@ -57,7 +57,8 @@ class StatusReport:
             console.print("last backup [red]none[/]")
         w = self.window
         if w.get("start"):
-            console.print(f"PITR window {w['start']} .. {w['end']} ({_age(w['seconds'])})")
+            tl = f", production timeline {w['timeline']}" if w.get("timeline") else ""
+            console.print(f"PITR window {w['start']} .. {w['end']} ({_age(w['seconds'])}{tl})")
         if self.wal.get("lag_segments") is not None:
             console.print(
                 f"WAL         {self.wal['lag_segments']} segment(s) waiting, "
@@ -201,6 +202,7 @@ def build_status(
             "seconds": (repo.window_end - repo.window_start).total_seconds()
             if repo.window_start and repo.window_end
             else 0,
+            "timeline": repo.production_timeline,
         },
         wal={
             "lag_segments": f.wal_lag_segments,

@@ -111,8 +111,17 @@ def _error(step: str, kind: str, code: int, message: str) -> dict[str, Any]:
     return {"step": step, "kind": kind, "exit_code": code, "message": message}
 
 
-def newest_wal_time(repo: Repository) -> datetime | None:
-    times = [o.modified for o in repo.backend.list("wal/") if o.modified is not None]
+def newest_wal_time(repo: Repository, backups: list[dict[str, Any]]) -> datetime | None:
+    """When production's newest WAL was stored: a side branch some restore archived is not
+    what a drill replays (docs/design.md §8c), so its WAL does not move the latest target."""
+    from pgdr.restore.production import production_lineage, stored_wal
+    from pgdr.restore.run import read_histories
+
+    stored = stored_wal(repo.backend.list("wal/"))
+    lineage = production_lineage(
+        backups, stored, read_histories(repo, {t: list(n) for t, n in stored.items()})
+    )
+    times = [when for t in lineage.path for when in stored.get(t, {}).values() if when is not None]
     return max(times) if times else None
 
 
@@ -224,7 +233,7 @@ def _run_steps(
                 backups,
                 req.backup,
                 req.target,
-                newest_wal_time(repo),
+                newest_wal_time(repo, backups),
                 started,
                 random.Random(req.seed),
             )
@@ -242,13 +251,20 @@ def _run_steps(
             sandbox = Sandbox.create(settings.sandbox_dir, state_dir, rec.id)
             made.append(sandbox)
             rec.sandbox = {"dir": str(sandbox.base), "port": sandbox.port}
-            restore(
+            restored = restore(
                 repo,
                 sandbox.data_dir,
                 target=choice.target,
                 restore_command=env.restore_command,
                 backup=choice.backup_id,
             )
+            rec.timeline = {
+                "followed": restored.timeline,
+                "backup": restored.backup_timeline,
+                "production": restored.production_timeline,
+                "role": restored.timeline_role,
+            }
+            env.say(f"following timeline {restored.timeline} ({restored.timeline_role})")
         with clock.step("instance creation"):
             cluster = sandbox.start(
                 sandbox_settings(sandbox.base, settings.shared_buffers),

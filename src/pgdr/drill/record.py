@@ -44,6 +44,9 @@ class DrillRecord:
     finished: str | None = None
     backup: dict[str, Any] = field(default_factory=dict)  # id, label, type, stop_time
     target: dict[str, Any] = field(default_factory=dict)  # kind, value, reference_time
+    #: The timeline recovery followed, production's, and how they relate (followed, backup,
+    #: production, role: "production" | "production's history …" | "side branch …").
+    timeline: dict[str, Any] = field(default_factory=dict)
     result: str = "running"  # passed | warning | failed
     message: str = ""
     error: dict[str, Any] | None = None  # when a step aborted: step, kind, message, exit_code
@@ -72,6 +75,7 @@ class DrillRecord:
             "object": f"manifests/{KIND}/{self.id}",
             "backup": self.backup.get("id"),
             "target": self.target,
+            "timeline": self.timeline.get("followed"),
             "outcome": self.result,
             "message": self.message,
             "rto_seconds": self.total_seconds,
@@ -168,6 +172,7 @@ def summarize(records: list[DrillRecord]) -> History:
             "started": r.started,
             "backup": r.backup.get("id"),
             "target": r.target.get("value") or r.target.get("kind"),
+            "timeline": r.timeline.get("followed"),
             "result": r.result,
             "failed": [c.name for c in r.failed_checks()] or ([r.error["step"]] if r.error else []),
             "rto_seconds": round(r.total_seconds, 2),

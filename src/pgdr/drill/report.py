@@ -33,9 +33,18 @@ def _rpo(rec: DrillRecord) -> str:
 def headline(rec: DrillRecord) -> str:
     return (
         f"Drill {rec.id}: {rec.result.upper()} — backup {rec.backup.get('id', '?')}, target "
-        f"{rec.target.get('value') or rec.target.get('kind', '?')}; RTO {rec.total_seconds:.1f} s, "
-        f"RPO {_rpo(rec)}"
+        f"{rec.target.get('value') or rec.target.get('kind', '?')}{_timeline(rec)}; "
+        f"RTO {rec.total_seconds:.1f} s, RPO {_rpo(rec)}"
     )
+
+
+def _timeline(rec: DrillRecord) -> str:
+    """Which timeline recovery followed and whose it is (records before it say nothing)."""
+    followed = rec.timeline.get("followed")
+    if followed is None:
+        return ""
+    role = rec.timeline.get("role")
+    return f", timeline {followed}" + (f" ({role})" if role else "")
 
 
 def render_console(rec: DrillRecord, console: Console) -> None:
@@ -191,7 +200,7 @@ def write_report(rec: DrillRecord, path: Path) -> None:
 
 
 def render_history(h: History, console: Console) -> None:
-    t = Table("drill", "backup", "target", "result", "RTO s", "RPO s", "failed")
+    t = Table("drill", "backup", "target", "tl", "result", "RTO s", "RPO s", "failed")
     for d in h.drills:
         style = STYLE[
             "pass" if d["result"] == "passed" else "warn" if d["result"] == "warning" else "fail"
@@ -201,6 +210,7 @@ def render_history(h: History, console: Console) -> None:
             d["id"],
             str(d["backup"] or ""),
             str(d["target"] or ""),
+            str(d.get("timeline") or ""),
             f"[{style}]{d['result']}[/]",
             f"{d['rto_seconds']:.1f}",
             rpo,

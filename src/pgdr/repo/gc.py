@@ -32,6 +32,7 @@ import numpy as np
 
 from pgdr.errors import ObjectLocked, ObjectNotFound
 from pgdr.repo import format as fmt
+from pgdr.repo import leftovers
 from pgdr.repo.gc_view import (
     NO_IDS,
     PACK_OVERHEAD,
@@ -88,6 +89,9 @@ class GcReport:
     pending: list[str] = field(default_factory=list)
     waiting_for: list[str] = field(default_factory=list)
     damaged: list[str] = field(default_factory=list)
+    #: Leftovers of killed runs removed (a dry run: found): stale locks, temporary files.
+    stale_locks_removed: list[str] = field(default_factory=list)
+    temp_files_removed: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -108,6 +112,8 @@ def collect(
     rep = GcReport(dry_run=opts.dry_run)
     own = lock or LockManager(repo.backend).acquire("delete", opts.purpose)
     try:
+        left = leftovers.clean(repo.backend, dry_run=opts.dry_run)
+        rep.stale_locks_removed, rep.temp_files_removed = left.stale_locks, left.temp_files
         for plan in sorted(list_plans(repo.backend), key=lambda p: p.plan_id):
             if opts.dry_run:
                 rep.pending.append(plan.plan_id)

@@ -20,6 +20,7 @@ from pgdr.repo import format as fmt
 from pgdr.repo.format import ObjectType
 from pgdr.repo.index import BlobIndex, IndexFile, Location
 from pgdr.repo.keys import decode_slot
+from pgdr.repo.leftovers import stale_locks, temp_files
 from pgdr.repo.pack import pack_id_of, scan_pack
 from pgdr.repo.repoconfig import check_config_tag
 from pgdr.repo.repository import Repository, active_index_ids
@@ -38,6 +39,8 @@ class VerifyReport:
     read_data: bool
     checked: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     problems: list[Problem] = field(default_factory=list)
+    #: Advisory findings (leftovers of killed runs): named, never a failure.
+    warnings: list[Problem] = field(default_factory=list)
     unreferenced_packs: int = 0
     superseded_index_files: int = 0
     bytes_read: int = 0
@@ -66,6 +69,22 @@ def verify(
     except PgdrError as e:
         rep.add(fmt.CONFIG_KEY, e)
     rep.checked["config"] += 1
+    for lock in stale_locks(b):
+        rep.warnings.append(
+            Problem(
+                f"{fmt.LOCKS_PREFIX}{lock.id}", f"stale lock ({lock.reason}): `pgdr repo unlock`"
+            )
+        )
+    for tmp in temp_files(b):
+        rep.warnings.append(
+            Problem(tmp.key, "temporary file of an interrupted write: `pgdr repo gc` removes it")
+        )
+    # versioned storage (S3): an object hidden by a delete marker is gone for every reader
+    hidden = getattr(b, "hidden_objects", None)
+    if callable(hidden):
+        for info in hidden():
+            rep.checked["hidden"] += 1
+            rep.add(info.key, _hidden_message(info.key))
     # key slots and keyring
     if repo.master is not None:
         for info in b.list(fmt.KEYS_PREFIX):
@@ -147,6 +166,15 @@ def verify(
                     f"e.g. {bytes(missing[0]).hex()}",
                 )
     return rep
+
+
+def _hidden_message(key: str) -> str:
+    what = "backup" if key.startswith(fmt.MANIFESTS_PREFIX + "backup/") else "object"
+    return (
+        f"hidden by a delete marker (a delete without a version id): the {what} is missing "
+        "for every reader while the storage retains its older version; remove the marker to "
+        "bring it back"
+    )
 
 
 def _read_packs(

@@ -12,10 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from pgdr.backup.run import list_backups
+from pgdr.errors import PgdrError
 from pgdr.humanize import human
 from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
 from pgdr.repo.format import WAL_PREFIX
 from pgdr.repo.repository import Repository
+from pgdr.restore.production import production_lineage, stored_wal
+from pgdr.restore.restorable import backup_wal_problem
+from pgdr.restore.run import read_histories
 from pgdr.storage.base import ObjectInfo
 
 SEG_SIZE = 16 << 20
@@ -30,6 +34,8 @@ class WalRange:
     gaps: list[str] = field(default_factory=list)
     history_files: int = 0
     newest_archived_at: str | None = None
+    #: "production", "production's history (…)" or "side branch off timeline N at LSN".
+    role: str = "production"
 
 
 @dataclass
@@ -39,6 +45,10 @@ class Info:
     wal: list[WalRange]
     window_start: str | None
     window_end: str | None
+    #: Production's timeline (pgdr.restore.production); restores and drills follow it.
+    production_timeline: int | None = None
+    #: Why nothing is restorable although backups exist (the first backup's missing WAL).
+    not_restorable: str | None = None
 
     def render_text(self, console: Console) -> None:
         t = Table(
@@ -68,13 +78,21 @@ class Info:
                 f"[red]{bad} bad[/]" if bad else "ok",
             )
         console.print(t)
+        for b in self.backups:
+            if not b["restorable"]:
+                console.print(f"[red]backup {b['id']} is not restorable[/]: {b['problem']}")
         for w in self.wal:
             gaps = f", [red]{len(w.gaps)} missing: {', '.join(w.gaps[:3])}[/]" if w.gaps else ""
+            role = "[bold]production[/]" if w.role == "production" else w.role
             console.print(
-                f"WAL timeline {w.timeline}: {w.first} .. {w.last} ({w.segments} segments{gaps})"
+                f"WAL timeline {w.timeline} ({role}): {w.first} .. {w.last} "
+                f"({w.segments} segments{gaps})"
             )
         if self.window_start:
-            console.print(f"recoverable window: {self.window_start} .. {self.window_end}")
+            tl = f" on timeline {self.production_timeline}" if self.production_timeline else ""
+            console.print(f"recoverable window{tl}: {self.window_start} .. {self.window_end}")
+        elif self.not_restorable:
+            console.print(f"[red]nothing restorable[/]: {self.not_restorable}")
         else:
             console.print("[yellow]nothing restorable yet: no backup[/]")
 
@@ -93,7 +111,10 @@ def repository_info(
     seg_size = int(backups[0]["wal_segment_size"]) if backups else SEG_SIZE
     per_tli: dict[int, list[tuple[int, datetime | None]]] = {}
     history: dict[int, int] = {}
-    for obj in repo.backend.list(WAL_PREFIX) if wal_objects is None else wal_objects:
+    listing = list(repo.backend.list(WAL_PREFIX) if wal_objects is None else wal_objects)
+    stored = stored_wal(listing)
+    archived = {t: list(names) for t, names in stored.items()}
+    for obj in listing:
         _p, tli_hex, name = obj.key.split("/", 2)
         tli = int(tli_hex, 16)
         if is_segment(name):
@@ -102,15 +123,20 @@ def repository_info(
             )
         else:
             history[tli] = history.get(tli, 0) + 1
+    try:
+        histories = read_histories(repo, archived)
+    except PgdrError:  # a damaged history file: verify names it; info still shows the rest
+        histories = {}
+    lineage = production_lineage(backups, stored, histories)
     ranges = []
-    newest: datetime | None = None
+    newest: datetime | None = None  # the window ends at production's newest WAL
     for tli, segs in sorted(per_tli.items()):
         nos = sorted(s for s, _ in segs)
         have = set(nos)
         gaps = [segment_name(tli, s, seg_size) for s in range(nos[0], nos[-1] + 1) if s not in have]
         times = [m for _, m in segs if m is not None]
         last_at = max(times) if times else None
-        if last_at and (newest is None or last_at > newest):
+        if last_at and tli in lineage.path and (newest is None or last_at > newest):
             newest = last_at
         ranges.append(
             WalRange(
@@ -121,8 +147,10 @@ def repository_info(
                 gaps,
                 history.get(tli, 0),
                 last_at.isoformat() if last_at else None,
+                lineage.describe(tli),
             )
         )
+    problems = {b["id"]: backup_wal_problem(b, archived) for b in backups}
     rows = [
         {
             "id": b["id"],
@@ -149,13 +177,24 @@ def repository_info(
             "data_checksums": b.get("data_checksums"),
             "pg_version_num": b["pg_version_num"],
             "system_identifier": b["system_identifier"],
+            "restorable": problems[b["id"]] is None,
+            "problem": problems[b["id"]],
         }
         for b in backups
     ]
-    start = backups[0]["stop_time"] if backups else None
-    end = (
-        newest.isoformat()
-        if (backups and newest)
-        else (backups[-1]["stop_time"] if backups else None)
+    # Restorable means a restore would succeed: only backups whose WAL range is archived.
+    good = [b for b in backups if problems[b["id"]] is None]
+    start = good[0]["stop_time"] if good else None
+    end = newest.isoformat() if (good and newest) else (good[-1]["stop_time"] if good else None)
+    if end is not None and start is not None and end < start:
+        end = good[-1]["stop_time"]
+    first_problem = next((p for p in problems.values() if p), None)
+    return Info(
+        repo.backend.url,
+        rows,
+        ranges,
+        start,
+        end,
+        lineage.timeline if backups or archived else None,
+        None if good else first_problem,
     )
-    return Info(repo.backend.url, rows, ranges, start, end)

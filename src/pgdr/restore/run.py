@@ -22,6 +22,7 @@ from pgdr.errors import PostgresError, UsageError
 from pgdr.humanize import human
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import RunAs, resolve_runas
+from pgdr.repo.format import WAL_PREFIX
 from pgdr.repo.reader import sync_filesystem
 from pgdr.repo.repository import Repository
 from pgdr.restore.delta import DeltaStats, check_delta_target, delta_restore
@@ -33,10 +34,15 @@ from pgdr.restore.plan import (
     first_wal,
     recovery_settings,
 )
+from pgdr.restore.production import (
+    Lineage,
+    production_lineage,
+    stored_wal,
+    timeline_to_follow,
+)
 from pgdr.restore.safety import check_manifest
 from pgdr.restore.targets import Targets, append, materialize, place_wal, tablespace_dir, write_new
 from pgdr.safefs import Tree
-from pgdr.wal.archive import list_wal
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +60,11 @@ class RestoreResult:
     delta: DeltaStats | None = None
     timeline: str | None = None  # recovery_target_timeline as written
     backup_timeline: str | None = None
-    archive_mode: str = "preserve"
+    #: Production's timeline (pgdr.restore.production) and how the followed one relates.
+    production_timeline: int | None = None
+    timeline_role: str | None = None
+    archive_mode: str = "preserve"  # preserve | off | repository
+    archive_command: str | None = None  # written by --archive-mode repository
 
     def render_text(self, console: Console) -> None:
         console.print(
@@ -67,8 +77,20 @@ class RestoreResult:
                 f"{self.backup_timeline}); pass --timeline {self.backup_timeline} for the "
                 "original history"
             )
+        if self.timeline_role is not None and self.timeline_role != "production":
+            console.print(
+                f"[yellow]timeline {self.timeline} is not production's (timeline "
+                f"{self.production_timeline}): {self.timeline_role}[/]"
+            )
         if self.archive_mode == "off":
-            console.print("archiving is off in the restored server (--archive-mode off)")
+            console.print(
+                "[yellow]archiving is off in the restored server (--archive-mode off)[/]: right "
+                "for a restore beside production; if this server REPLACES production, its new "
+                "timeline is unprotected — restore with --archive-mode repository, or run "
+                "`pgdr setup --apply` against it and restart it"
+            )
+        elif self.archive_mode == "repository":
+            console.print(f"the restored server archives with: {self.archive_command}")
         if self.delta is not None:
             d = self.delta
             console.print(
@@ -103,18 +125,25 @@ def restore(
     delta: bool = False,
     progress: Callable[[int, int], None] | None = None,
     archive: bool = True,
+    archive_command: str | None = None,
 ) -> RestoreResult:
     """Restore into a new or empty ``data_dir`` or, with ``delta``, rewrite only what differs
     in an existing one. Refuses (before touching anything) when the target is unreachable.
     ``archive=False`` switches archiving off in the restored server: a restore made beside a
     running production (to recover rows) must not archive its own timeline into the
-    repository, where later restores and drills would follow it."""
+    repository, where later restores and drills would follow it. ``archive_command``
+    replaces the one that came with the backup (a failover: archive into the repository
+    restored from, not into the lost primary's)."""
     phases: dict[str, float] = {}
     t = time.monotonic()
     docs = list_backups(repo)
     chosen = choose_backup(docs, target, backup)
-    archived = list_wal(repo)
-    histories = _histories(repo, archived)
+    stored = stored_wal(repo.backend.list(WAL_PREFIX))
+    archived = {t: list(names) for t, names in stored.items()}
+    histories = read_histories(repo, archived)
+    lineage = production_lineage(docs, stored, histories)
+    if timeline in (None, "latest"):  # never a side branch some other restore archived
+        timeline = timeline_to_follow(chosen, lineage, histories) or timeline
     timeline = choose_timeline(chosen, histories, timeline)
     run = check_wal(chosen, archived, target, timeline, histories)  # refuse before copying
     # Recovery's first segments go where restore_command's shell looks for prefetched ones.
@@ -165,6 +194,9 @@ def restore(
         settings = recovery_settings(target, action, timeline)
         if not archive:
             settings["archive_mode"] = "off"
+        elif archive_command is not None:
+            settings["archive_mode"] = "on"
+            settings["archive_command"] = archive_command
         _write_recovery(targets.main, restore_command, settings)
     except BaseException:
         import shutil
@@ -189,7 +221,10 @@ def restore(
         delta=stats,
         timeline=timeline,
         backup_timeline=str(chosen["timeline"]),
-        archive_mode="preserve" if archive else "off",
+        production_timeline=lineage.timeline,
+        timeline_role=_role(lineage, timeline),
+        archive_mode="off" if not archive else "repository" if archive_command else "preserve",
+        archive_command=archive_command if archive else None,
     )
     details = {"backup": chosen["id"], "target": target.describe(), "data_dir": str(data_dir)}
     audit.record(repo, "restore", {**details, "files": nfiles, "bytes": nbytes, "delta": delta})
@@ -198,7 +233,11 @@ def restore(
     return result
 
 
-def _histories(repo: Repository, archived: dict[int, list[str]]) -> dict[int, list[Any]]:
+def _role(lineage: Lineage, timeline: str) -> str | None:
+    return lineage.describe(int(timeline)) if timeline.isdigit() else None
+
+
+def read_histories(repo: Repository, archived: dict[int, list[str]]) -> dict[int, list[Any]]:
     """Every timeline history file in the repository, parsed (they are few and small)."""
     from pgdr.pg.timeline import parse_history
     from pgdr.pg.wal import is_history, timeline_of_history
@@ -271,6 +310,19 @@ def default_restore_command(config: Path | None, repo: str | None, prefetch: int
     # Timeline 1 never has a history file, yet PostgreSQL asks for it when it promotes from
     # timeline 1 (to copy the parent's history): answer "not archived" without Python.
     return f"[ %f = {FIRST_HISTORY} ] && exit 1; {command}"
+
+
+def default_archive_command(config: Path, repo: str | None) -> str:
+    """archive_command that archives into the repository a restore came from (the same
+    ``--config``/``--repo`` it was opened with), as `pgdr setup` writes it."""
+    import shutil
+
+    exe = shutil.which("pgdr")
+    parts = [exe] if exe else [sys.executable, "-m", "pgdr"]
+    parts += ["--config", str(config.resolve())]
+    if repo:
+        parts += ["--repo", repo]
+    return " ".join(shlex.quote(p) for p in parts) + " wal-push %p"
 
 
 def _start(

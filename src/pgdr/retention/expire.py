@@ -57,11 +57,17 @@ def expire(
         locked: list[str] = []
         report = None
         refreshed = None
-        if not dry_run:
+        removed_backups, refused_backups = list(d.removed_backups), list[str]()
+        removed_wal, refused_wal = list(d.removed_wal), list[Verdict]()
+        if not dry_run:  # report what was really removed: Object Lock may refuse any delete
+            removed_backups = []
             for bid in d.removed_backups:
-                _delete(repo, fmt.manifest_key(KIND, bid), locked)
+                ok = _delete(repo, fmt.manifest_key(KIND, bid), locked)
+                (removed_backups if ok else refused_backups).append(bid)
+            removed_wal = []
             for v in d.removed_wal:
-                _delete(repo, f"{fmt.WAL_PREFIX}{v.timeline:08X}/{v.name}", locked)
+                ok = _delete(repo, f"{fmt.WAL_PREFIX}{v.timeline:08X}/{v.name}", locked)
+                (removed_wal if ok else refused_wal).append(v)
             report = collect(repo, replace(gc_opts, purpose="expire"), lock=lock)
             if lock_period(repo) is not None:  # S3 Object Lock: keep what is needed locked
                 needed = needed_keys(repo, dropped=locked)
@@ -80,9 +86,12 @@ def expire(
                 {"id": v.name, "timeline": v.timeline, "keep": v.keep, "reason": v.reason}
                 for v in d.backups
             ],
-            removed_backups=d.removed_backups,
-            wal_removed=_wal_summary(d.removed_wal),
-            wal_removed_files=len(d.removed_wal),
+            removed_backups=removed_backups,
+            refused_backups=refused_backups,
+            wal_removed=_wal_summary(removed_wal),
+            wal_removed_files=len(removed_wal),
+            wal_refused=_wal_summary(refused_wal),
+            wal_refused_files=len(refused_wal),
             wal_kept_files=len(d.wal) - len(d.removed_wal),
             locked=locked,
             warnings=d.warnings,
@@ -154,11 +163,14 @@ def run_gc(repo: Repository, options: GcOptions | None = None) -> GcResult:
     return record_audit(repo, GcResult(repo.backend.url, collect(repo, options)))
 
 
-def _delete(repo: Repository, key: str, locked: list[str]) -> None:
+def _delete(repo: Repository, key: str, locked: list[str]) -> bool:
+    """Delete ``key``; False (and the key noted in ``locked``) when Object Lock refused."""
     try:
         repo.backend.delete(key)
     except ObjectLocked:
         locked.append(key)
+        return False
+    return True
 
 
 def _wal_summary(removed: list[Verdict]) -> list[dict[str, object]]:

@@ -58,6 +58,17 @@ def render_gc(console: Console, g: GcReport) -> None:
         )
     if g.damaged:
         console.print(f"[red]gc: damaged packs left alone[/]: {', '.join(g.damaged[:3])}")
+    verb = "found" if g.dry_run else "removed"
+    if g.stale_locks_removed:
+        console.print(
+            f"gc: {verb} {len(g.stale_locks_removed)} stale lock(s) of runs that ended without "
+            f"releasing them, e.g. {g.stale_locks_removed[0]}"
+        )
+    if g.temp_files_removed:
+        console.print(
+            f"gc: {verb} {len(g.temp_files_removed)} temporary file(s) of interrupted writes, "
+            f"e.g. {g.temp_files_removed[0]}"
+        )
     if g.missing_blobs:
         console.print(f"[red]gc: {g.missing_blobs} referenced blob(s) are missing[/] (repo verify)")
 
@@ -97,9 +108,14 @@ class ExpireResult:
     restorable_from: str | None
     anchors: dict[int, str]
     backups: list[dict[str, Any]]
+    #: Backups and WAL really removed (a dry run: what would be); never what was refused.
     removed_backups: list[str]
+    #: Removals the policy decided that S3 Object Lock refused (still stored; retried later).
+    refused_backups: list[str]
     wal_removed: list[dict[str, Any]]
     wal_removed_files: int
+    wal_refused: list[dict[str, Any]]
+    wal_refused_files: int
     wal_kept_files: int
     locked: list[str]
     warnings: list[str]
@@ -138,11 +154,17 @@ class ExpireResult:
             console.print(f"[yellow]warning[/]: {warning}")
         if self.unreadable:
             console.print(f"[red]unreadable backup manifests left alone[/]: {self.unreadable}")
-        if self.locked:
+        if self.refused_backups or self.wal_refused_files:
+            ids = f": {', '.join(self.refused_backups[:5])}" if self.refused_backups else ""
             console.print(
-                f"[yellow]{len(self.locked)} delete(s) refused by Object Lock[/] (skipped; "
-                f"retried by a later run), e.g. {self.locked[0]}"
+                f"[yellow]refused by Object Lock (still stored, retried by a later run): "
+                f"{len(self.refused_backups)} backup(s) and {self.wal_refused_files} WAL "
+                f"file(s)[/]{ids}"
             )
+            for w in self.wal_refused:
+                console.print(
+                    f"  WAL timeline {w['timeline']}: {w['first']} .. {w['last']} ({w['files']})"
+                )
         if self.gc is not None:
             render_gc(console, self.gc)
         if self.retention is not None:
@@ -164,7 +186,9 @@ class ExpireResult:
             "forced": False,
             "dry_run": self.dry_run,
             "backups_removed": self.removed_backups,
+            "backups_refused": self.refused_backups,
             "wal_removed": self.wal_removed,
+            "wal_refused": self.wal_refused,
             "locked": self.locked,
             "window_start": self.window_start,
         }

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,6 +158,36 @@ class LocalBackend:
             return
         except OSError as e:
             raise_os_error(e, path, "delete")
+
+    def interrupted_writes(self, older_than: float) -> Iterator[ObjectInfo]:
+        """Temporary files of puts that never finished (the writer was killed between
+        creating and renaming it), last modified more than ``older_than`` seconds ago."""
+        limit = time.time() - older_than
+        found: list[ObjectInfo] = []
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if not name.startswith(TMP_PREFIX):
+                    continue
+                full = Path(dirpath) / name
+                try:
+                    st = full.stat()
+                except FileNotFoundError:
+                    continue  # finished (renamed) while we looked
+                if st.st_mtime < limit:
+                    found.append(
+                        ObjectInfo(
+                            full.relative_to(self.root).as_posix(),
+                            st.st_size,
+                            datetime.fromtimestamp(st.st_mtime, UTC),
+                        )
+                    )
+        return iter(sorted(found, key=lambda o: o.key))
+
+    def remove_interrupted_write(self, key: str) -> None:
+        """Delete one temporary file ``interrupted_writes`` named."""
+        if not key.rsplit("/", 1)[-1].startswith(TMP_PREFIX):
+            raise StorageError(f"{key} is not a temporary file")
+        self.delete(key)
 
     def close(self) -> None:
         pass

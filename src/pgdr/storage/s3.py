@@ -8,6 +8,7 @@ so a locked version surfaces as ObjectLocked instead of silently surviving.
 
 from __future__ import annotations
 
+import builtins
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -291,6 +292,34 @@ class S3Backend:
             self._fail(e, "delete", key)
         except BotoCoreError as e:
             self._fail(e, "delete", key)
+
+    def hidden_objects(self, prefix: str = "") -> builtins.list[ObjectInfo]:
+        """Objects a delete marker hides while older versions are still retained (a delete
+        without a version id in a versioned or Object Lock bucket: the object vanishes from
+        listings, yet the storage keeps it). pgdr never leaves these: its deletes remove
+        every version. Empty for an unversioned bucket."""
+        if not (self.opts.object_lock_mode or self._versioned()):
+            return []
+        markers: dict[str, datetime | None] = {}
+        retained: dict[str, ObjectInfo] = {}
+        try:
+            pages = self._s3.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket, Prefix=self._key(prefix)
+            )
+            for page in pages:
+                for m in page.get("DeleteMarkers", []):
+                    if m.get("IsLatest"):
+                        markers[m["Key"]] = m.get("LastModified")
+                for v in page.get("Versions", []):
+                    key = v["Key"][len(self.prefix) :]
+                    if key not in retained:
+                        retained[key] = ObjectInfo(key, int(v["Size"]), v.get("LastModified"))
+        except (ClientError, BotoCoreError) as e:
+            self._fail(e, "list versions of", prefix)
+        hidden = [
+            retained[k[len(self.prefix) :]] for k in markers if k[len(self.prefix) :] in retained
+        ]
+        return sorted(hidden, key=lambda o: o.key)
 
     _versioning: bool | None = None
 
