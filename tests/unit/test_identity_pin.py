@@ -25,9 +25,9 @@ def test_first_use_pins_then_a_change_is_refused(tmp_path: Path) -> None:
     assert stat.S_IMODE(pinned.path.stat().st_mode) == 0o600
     check_identity(FIRST, tmp_path)  # the same repository: fine
 
-    with pytest.raises(RepositoryIdentityChanged, match="master key fingerprint f+ -> 0+"):
+    with pytest.raises(RepositoryIdentityChanged, match=r"master key fingerprint f+ -> 0+"):
         check_identity(Identity(URL, FIRST.repo_id, "0" * 32), tmp_path)
-    with pytest.raises(RepositoryIdentityChanged, match="repository id a+ -> b+.*repo trust"):
+    with pytest.raises(RepositoryIdentityChanged, match=r"repository id a+ -> b+.*repo trust"):
         check_identity(Identity(URL, "b" * 32, FIRST.master), tmp_path)
     check_identity(Identity(URL + "&x=1", "b" * 32, "0" * 32), tmp_path)  # another URL
 
