@@ -98,9 +98,8 @@ def rotate(
     label: Label = "rotated",
 ) -> None:
     """Replace the key you unlock with by a new one. Rewraps the master key; uploads no data.
-
-    Not a revocation: the master key stays the same, so whoever unlocked with the old key
-    may still read everything. See `pgdr key revoke`."""
+    Not a revocation: the master key stays, so whoever unlocked with the old key may still
+    read everything (see `pgdr key revoke`)."""
     cli = get_context(ctx)
     src = _new_source(new_key_file, new_kms_key_id, new_passphrase_env, kms_region, kms_endpoint)
     emit(cli, repo_ops.key_rotate(cli.target(), src, label))
@@ -113,10 +112,9 @@ def revoke(
     force: Annotated[bool, typer.Option(help="Allow revoking the slot you unlocked with.")] = False,
 ) -> None:
     """Revoke a key: remove its slot and rotate the data key, so new data is sealed with a
-    data key written after the revocation (`pgdr repo rekey --rewrite` re-encrypts old data).
-
-    The master key is unchanged: whoever already unlocked with the revoked key may hold it
-    and read new data too; if that may have happened, start a new repository."""
+    data key written after the revocation. The master key is unchanged: whoever already
+    unlocked with the revoked key may hold it and read new data too; if that may have
+    happened, start a new repository. `pgdr repo rekey --rewrite` re-encrypts old data."""
     cli = get_context(ctx)
     emit(cli, repo_ops.key_revoke(cli.target(), slot_id, force=force))
 
