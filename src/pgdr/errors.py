@@ -25,7 +25,9 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     ├── KeyProblem (40)
     │   ├── WrongKey (41)                  passphrase/key file/KMS key does not open any slot
     │   ├── KeyMissing (42)                no key source configured or key file missing
-    │   └── KmsError (43)                  the KMS refused or failed
+    │   ├── KmsError (43)                  the KMS refused or failed
+    │   ├── RepositoryIdentityChanged (44) repository id or master key differs from the local pin
+    │   └── KdfOutOfBounds (45)            a key slot's KDF parameters are outside pgdr's bounds
     ├── PostgresError (50)
     ├── DrillError (60)
     │   ├── DrillFailed (60)               a drill ran and a check failed
@@ -198,6 +200,23 @@ class KeyMissing(KeyProblem):
 class KmsError(KeyProblem):
     exit_code = 43
     kind = "kms"
+
+
+class RepositoryIdentityChanged(KeyProblem):
+    """The repository id or the fingerprint of its master key differs from what this host
+    pinned on first use (docs/design.md §5): a replaced repository is never used silently.
+    `pgdr repo trust` accepts a legitimately new one."""
+
+    exit_code = 44
+    kind = "identity-changed"
+
+
+class KdfOutOfBounds(KeyProblem):
+    """A key slot asks for KDF parameters outside pgdr's bounds (damaged or forged): refused
+    before the KDF runs, so a planted slot cannot make every open slow or memory-hungry."""
+
+    exit_code = 45
+    kind = "kdf-out-of-bounds"
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------

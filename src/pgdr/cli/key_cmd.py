@@ -1,4 +1,4 @@
-"""`pgdr key list | add | remove | rotate | generate-file`."""
+"""`pgdr key list | add | remove | rotate | revoke | generate-file`."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def remove(
     slot_id: str,
     force: Annotated[bool, typer.Option(help="Allow removing the slot you unlocked with.")] = False,
 ) -> None:
-    """Remove a key slot (never the last one)."""
+    """Remove a key slot (never the last one). Not a revocation: see `pgdr key revoke`."""
     cli = get_context(ctx)
     emit(cli, repo_ops.key_remove(cli.target(), slot_id, force=force))
 
@@ -97,10 +97,26 @@ def rotate(
     kms_endpoint: KmsEndpoint = None,
     label: Label = "rotated",
 ) -> None:
-    """Replace the key you unlock with by a new one. Rewraps the master key; uploads no data."""
+    """Replace the key you unlock with by a new one. Rewraps the master key; uploads no data.
+    Not a revocation: the master key stays, so whoever unlocked with the old key may still
+    read everything (see `pgdr key revoke`)."""
     cli = get_context(ctx)
     src = _new_source(new_key_file, new_kms_key_id, new_passphrase_env, kms_region, kms_endpoint)
     emit(cli, repo_ops.key_rotate(cli.target(), src, label))
+
+
+@app.command()
+def revoke(
+    ctx: typer.Context,
+    slot_id: str,
+    force: Annotated[bool, typer.Option(help="Allow revoking the slot you unlocked with.")] = False,
+) -> None:
+    """Revoke a key: remove its slot and rotate the data key, so new data is sealed with a
+    data key written after the revocation. The master key is unchanged: whoever already
+    unlocked with the revoked key may hold it and read new data too; if that may have
+    happened, start a new repository. `pgdr repo rekey --rewrite` re-encrypts old data."""
+    cli = get_context(ctx)
+    emit(cli, repo_ops.key_revoke(cli.target(), slot_id, force=force))
 
 
 @app.command("generate-file")

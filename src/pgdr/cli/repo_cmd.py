@@ -1,4 +1,4 @@
-"""`pgdr repo init | info | verify | unlock`."""
+"""`pgdr repo init | info | verify | unlock | trust`."""
 
 from __future__ import annotations
 
@@ -71,3 +71,11 @@ def unlock(
     """Remove stale locks (or, with --all, every lock)."""
     cli = get_context(ctx)
     emit(cli, repo_ops.unlock(cli.target(), remove_all=all_locks))
+
+
+@app.command()
+def trust(ctx: typer.Context, unencrypted: Unencrypted = False) -> None:
+    """Accept the repository's current identity (id and master-key fingerprint) on this
+    host for this OS user, after it was replaced legitimately (exit 44 until then)."""
+    cli = get_context(ctx)
+    emit(cli, repo_ops.trust(cli.target(unencrypted=unencrypted)))

@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pgdr.config import Config, RepositorySettings, RetentionSettings, resolve_repository
-from pgdr.errors import ConfigError
+from pgdr.errors import ConfigError, KeyMissing
 from pgdr.replicate.follow import ReplicaLink
+from pgdr.repo import identity
+from pgdr.repo.kdf_bounds import MAX_SCRYPT_N
 from pgdr.repo.keys import DEFAULT_SCRYPT_N, KeyFile, KeySource, KmsKey, Passphrase
 from pgdr.repo.repository import Repository
+from pgdr.secrets import SecretRef
 from pgdr.storage import StorageOptions, open_backend
 from pgdr.storage.base import Backend
 
@@ -40,8 +43,8 @@ def kdf_n_from_env() -> int:
         n = int(raw)
     except ValueError:
         raise ConfigError(f"PGDR_KDF_N: not a number: {raw!r}") from None
-    if n < 2 or n & (n - 1):
-        raise ConfigError(f"PGDR_KDF_N: must be a power of two >= 2 (got {n})")
+    if n < 2 or n & (n - 1) or n > MAX_SCRYPT_N:
+        raise ConfigError(f"PGDR_KDF_N: must be a power of two in 2..{MAX_SCRYPT_N} (got {n})")
     return n
 
 
@@ -59,10 +62,24 @@ def backend(target: RepoTarget) -> Backend:
     return open_backend(target.url, target.storage)
 
 
-def open_repository(target: RepoTarget) -> Repository:
-    return Repository.open(
+def open_repository(target: RepoTarget, *, check_identity: bool = True) -> Repository:
+    """Open and unlock; unless told otherwise, refuse a repository whose identity differs
+    from the one pinned on this host's first use (pinning it on first use)."""
+    repo = Repository.open(
         backend(target), key_source(target), allow_unencrypted=target.unencrypted
     )
+    if check_identity:
+        identity.check_identity(identity.identity_of(repo))
+    return repo
+
+
+def resolve_passphrase(ref: SecretRef) -> str:
+    """The passphrase a secret reference names; an empty one is refused, naming where it
+    came from (it would open the repository for everyone)."""
+    value = ref.resolve()
+    if not value:
+        raise KeyMissing(f"passphrase from {ref} is empty; refusing an empty passphrase")
+    return value
 
 
 def target_from_settings(
@@ -92,7 +109,7 @@ def target_from_settings(
     return RepoTarget(
         url=s.url,
         storage=storage,
-        passphrase=s.passphrase.resolve() if s.passphrase else None,
+        passphrase=resolve_passphrase(s.passphrase) if s.passphrase else None,
         key_file=s.key_file,
         kms_key_id=s.kms_key_id,
         kms_region=s.kms_region,

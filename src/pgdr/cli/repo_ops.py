@@ -3,6 +3,7 @@ The Typer commands in repo_cmd.py / key_cmd.py only parse arguments and call the
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from pathlib import Path
@@ -10,14 +11,25 @@ from pathlib import Path
 from pgdr import audit
 from pgdr.backup.run import list_backups
 from pgdr.cli.repo_open import RepoTarget, backend, key_source, open_repository
-from pgdr.cli.results import InitResult, KeyChange, KeyList, Message, RepoInfo, VerifyResult
-from pgdr.errors import UsageError, VerifyFailed
+from pgdr.cli.results import (
+    InitResult,
+    KeyChange,
+    KeyList,
+    Message,
+    RepoInfo,
+    TrustResult,
+    VerifyResult,
+)
+from pgdr.errors import ConfigError, UsageError, VerifyFailed
 from pgdr.repo import format as fmt
+from pgdr.repo import identity
 from pgdr.repo.keys import KeySource, generate_key_file
 from pgdr.repo.locks import LockManager
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import Progress, rebuild_index, verify
 from pgdr.restore.restorable import check_restorable
+
+log = logging.getLogger(__name__)
 
 
 def init(target: RepoTarget, label: str = "initial") -> InitResult:
@@ -30,6 +42,7 @@ def init(target: RepoTarget, label: str = "initial") -> InitResult:
     repo = Repository.init(
         backend(target), src, unencrypted=target.unencrypted, label=label, **kwargs
     )  # type: ignore[arg-type]
+    _pin_created(repo)
     slots = repo.key_slots()
     slot = slots[0][1] if slots else None
     audit.record(
@@ -44,6 +57,35 @@ def init(target: RepoTarget, label: str = "initial") -> InitResult:
         key_slot=slot.slot_id if slot else None,
         key_kind=slot.kind if slot else None,
     )
+
+
+def _pin_created(repo: Repository) -> None:
+    """`repo init` pins what it creates (replacing a pin of an earlier repository at the
+    same URL: creating one there is the operator's explicit act)."""
+    try:
+        identity.write_pin(identity.identity_of(repo))
+    except OSError as e:
+        log.warning("repository identity not pinned for %s: %s", repo.backend.url, e)
+
+
+def trust(target: RepoTarget) -> TrustResult:
+    """Accept the repository as it is now (after it was replaced legitimately): unlock it
+    with the configured key and pin its id and master-key fingerprint."""
+    repo = open_repository(target, check_identity=False)
+    seen = identity.identity_of(repo)
+    try:
+        before = identity.read_pin(seen.url)
+    except (OSError, ValueError, KeyError, TypeError):
+        before = None
+    try:
+        path = identity.write_pin(seen)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot pin the repository identity in the state directory (PGDR_STATE_DIR): {e}"
+        ) from None
+    changed = identity.differences(before.identity, seen) if before else []
+    audit.record(repo, "repo-trust", {"changed": changed, "first": before is None})
+    return TrustResult(seen.url, seen.repo_id, seen.master, str(path), changed, before is None)
 
 
 def info(target: RepoTarget) -> RepoInfo:
@@ -176,6 +218,21 @@ def key_rotate(target: RepoTarget, new: KeySource, label: str) -> KeyChange:
     repo.remove_key(old, allow_current=True)
     audit.record(repo, "key-rotate", {"added": slot.slot_id, "kind": slot.kind, "removed": old})
     return KeyChange("rotate", added=slot.slot_id, removed=old)
+
+
+def key_revoke(target: RepoTarget, slot_id: str, *, force: bool) -> KeyChange:
+    """Revoke a key-encryption key: delete its slot, then rotate the data key so new data
+    is sealed under a key written only after the revocation. The master key is unchanged
+    (docs/design.md §5): this does not cut off whoever already unlocked with that key."""
+    from pgdr.repo.rekey import rotate_data_key
+
+    repo = open_repository(target)
+    if repo.keyring is None:
+        raise UsageError("an unencrypted repository has no keys to revoke")
+    repo.remove_key(slot_id, allow_current=force)
+    rotation = rotate_data_key(repo)
+    audit.record(repo, "key-revoke", {"slot": slot_id, "data_key": rotation.new_key_id})
+    return KeyChange("revoke", removed=slot_id, data_key=rotation.new_key_id)
 
 
 def key_generate_file(path: Path) -> Message:

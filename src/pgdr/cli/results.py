@@ -157,16 +157,64 @@ class KeyChange:
     action: str
     added: str | None = None
     removed: str | None = None
+    data_key: str | None = None
+    #: What the change does not do (printed, and in --json, so scripts see it too).
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.note is None:
+            self.note = NOT_REVOCATION.get(self.action)
 
     def render_text(self, console: Console) -> None:
         if self.added:
             console.print(f"added key slot {self.added}")
         if self.removed:
             console.print(f"removed key slot {self.removed}")
+        if self.data_key:
+            console.print(f"new data is sealed with the new data key {self.data_key}")
         if self.action == "rotate":
             console.print(
                 "rotated: no data was re-uploaded; the old key no longer opens the repository"
             )
+        if self.note:
+            console.print(f"[yellow]note:[/] {self.note}")
+
+
+NOT_REVOCATION = {
+    "rotate": (
+        "this is not a revocation: the master key is unchanged, and whoever unlocked the "
+        "repository with the old key may have kept it and can read everything, new data "
+        "included; see `pgdr key revoke` and docs/design.md §5"
+    ),
+    "remove": (
+        "the master key is unchanged: removing a slot does not cut off whoever already "
+        "unlocked with that key; see `pgdr key revoke`"
+    ),
+    "revoke": (
+        "the master key is unchanged: the revoked key no longer opens the repository, but "
+        "whoever already unlocked with it may hold the master key and read the new data key "
+        "too; if that may have happened, start a new repository (docs/design.md §5)"
+    ),
+}
+
+
+@dataclass
+class TrustResult:
+    url: str
+    repo_id: str
+    master_fingerprint: str
+    pin: str
+    changed: list[str]
+    first: bool
+
+    def render_text(self, console: Console) -> None:
+        if self.first:
+            console.print(f"pinned repository {self.repo_id} at {self.url} (first use here)")
+        elif self.changed:
+            console.print(f"accepted the new identity of {self.url}: {'; '.join(self.changed)}")
+        else:
+            console.print(f"repository {self.repo_id} at {self.url} is the one pinned; unchanged")
+        console.print(f"master key fingerprint {self.master_fingerprint}; pin {self.pin}")
 
 
 @dataclass

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from pgdr.errors import IntegrityError, KeyMissing, WrongKey
 from pgdr.repo.envelope import HEADER, HEADER_LEN, NO_KEY_ID, NO_NONCE, parse_header
 from pgdr.repo.format import FORMAT_VERSION, KEY_ID_LEN, MAGIC, ObjectType
+from pgdr.repo.kdf_bounds import check_kdf_params
 
 MAC_LEN = 32
 DEFAULT_SCRYPT_N = 1 << 17  # 128 MiB with r=8: ~0.3 s here
@@ -60,6 +61,12 @@ class MasterKey:
     def keyring_key(self) -> bytes:
         return hkdf(self.secret, "pgdr keyring v1")
 
+    @property
+    def fingerprint(self) -> str:
+        """A one-way name of the master key, safe to store locally (the identity pin, §5):
+        derived like the other keys, so it reveals nothing about them."""
+        return hkdf(self.secret, "pgdr master-key fingerprint v1", 16).hex()
+
     def mac(self, data: bytes) -> bytes:
         return blake3.blake3(data, key=self.mac_key).digest()
 
@@ -72,6 +79,10 @@ class Passphrase:
     value: str = field(repr=False)
     scrypt_n: int = DEFAULT_SCRYPT_N
     kind: str = "passphrase"
+
+    def __post_init__(self) -> None:
+        if not self.value:  # an empty passphrase would open the repository for everyone
+            raise KeyMissing("the passphrase is empty; refusing it")
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,24 @@ class KmsKey:
 
 
 KeySource = Passphrase | KeyFile | KmsKey
+
+
+def kms_key_ref(key_id: str) -> tuple[str, str]:
+    """``("key", id)`` or ``("alias", name)`` for a key id, key ARN, alias name or alias ARN."""
+    if key_id.startswith("arn:"):
+        kind, _, name = key_id.split(":", 5)[-1].partition("/")
+        return kind, name
+    if key_id.startswith("alias/"):
+        return "alias", key_id.removeprefix("alias/")
+    return "key", key_id
+
+
+def may_be_same_kms_key(recorded: str, configured: str) -> bool:
+    """False when two KMS key references certainly name different keys. An alias and a key
+    id cannot be compared without KMS: such a slot is tried, with the configured KeyId passed
+    to Decrypt, which KMS refuses for a ciphertext of another key."""
+    a, b = kms_key_ref(recorded), kms_key_ref(configured)
+    return a[0] != b[0] or a == b
 
 
 def generate_key_file(path: Path) -> None:
@@ -212,6 +241,7 @@ def make_slot(
         params = {"kdf": "scrypt", "n": source.scrypt_n, "r": SCRYPT_R, "p": SCRYPT_P, "salt": salt}
     else:
         params = {"kdf": "hkdf-sha256", "salt": salt}
+    check_kdf_params(params, "new key slot", 0)  # never write a slot that would be refused
     kek = _kek_for(source, params, repo_id)
     nonce = os.urandom(12)
     wrapped = nonce + AESGCM(kek).encrypt(nonce, master.secret, f"{repo_id}/{slot_id}".encode())
@@ -221,15 +251,21 @@ def make_slot(
 def unwrap_slot(
     slot: KeySlot, source: KeySource, repo_id: str, kms_unwrap: KmsUnwrap | None = None
 ) -> MasterKey | None:
-    """Try to open one slot; None if this source does not fit it."""
+    """Try to open one slot; None if this source does not fit it. Only the configured key
+    is ever used: a KMS slot recorded for another key is not tried, and Decrypt is told the
+    configured KeyId (the slot's own record is storage an attacker may write). Raises
+    KdfOutOfBounds, before any KDF runs, for parameters outside pgdr's bounds."""
     if slot.kind != source.kind:
         return None
     if isinstance(source, KmsKey):
         if kms_unwrap is None:
             raise KeyMissing("no KMS client available")
+        if not may_be_same_kms_key(str(slot.params.get("key_id", "")), source.key_id):
+            return None
         context = {"pgdr-repo": repo_id, "pgdr-slot": slot.slot_id}
-        src = KmsKey(slot.params["key_id"], source.region, source.endpoint)
-        return MasterKey(kms_unwrap(src, slot.wrapped, context))
+        return MasterKey(kms_unwrap(source, slot.wrapped, context))
+    min_n = min(DEFAULT_SCRYPT_N, source.scrypt_n) if isinstance(source, Passphrase) else 0
+    check_kdf_params(slot.params, f"key slot {slot.slot_id}", min_n)
     kek = _kek_for(source, slot.params, repo_id)
     nonce, ct = slot.wrapped[:12], slot.wrapped[12:]
     try:

@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from pgdr.errors import KmsError, WrongKey
-from pgdr.repo.keys import KmsKey
+from pgdr.repo.keys import KmsKey, kms_key_ref
 
 
 def _client(key: KmsKey) -> Any:
@@ -35,8 +35,14 @@ def kms_wrap(key: KmsKey, plaintext: bytes, context: dict[str, str]) -> bytes:
 
 
 def kms_unwrap(key: KmsKey, wrapped: bytes, context: dict[str, str]) -> bytes:
+    """Decrypt with the configured key only: ``KeyId`` is passed (KMS refuses a ciphertext
+    of another key) and the key KMS reports is checked against it (§5)."""
+    client = _client(key)
     try:
-        resp = _client(key).decrypt(CiphertextBlob=wrapped, EncryptionContext=context)
+        resp = client.decrypt(CiphertextBlob=wrapped, EncryptionContext=context, KeyId=key.key_id)
+        used = str(resp.get("KeyId", ""))
+        if not _is_configured_key(client, key, used):
+            raise WrongKey(f"KMS opened this key slot with {used}, not the configured {key.key_id}")
     except EndpointConnectionError as e:
         raise KmsError(f"cannot reach KMS: {e}") from None
     except ClientError as e:
@@ -47,6 +53,18 @@ def kms_unwrap(key: KmsKey, wrapped: bytes, context: dict[str, str]) -> bytes:
     except BotoCoreError as e:
         raise KmsError(f"KMS error: {e}") from None
     return bytes(resp["Plaintext"])
+
+
+def _is_configured_key(client: Any, key: KmsKey, used: str) -> bool:
+    """Decrypt reports the key ARN; the configuration may name a key id, a key ARN or an
+    alias (resolved with DescribeKey, only in that case)."""
+    if not used:
+        return False
+    kind, _name = kms_key_ref(key.key_id)
+    if kind == "alias":
+        arn = str(client.describe_key(KeyId=key.key_id)["KeyMetadata"]["Arn"])
+        return used == arn or kms_key_ref(used) == kms_key_ref(arn)
+    return used == key.key_id or kms_key_ref(used) == kms_key_ref(key.key_id)
 
 
 def _msg(e: ClientError) -> str:
