@@ -26,6 +26,8 @@ def _eq(a: str, b: str) -> bool:
 def authorized(header: str | None, creds: Credentials) -> bool:
     if not header:
         return False
+    # An empty secret is no secret (SecretRef refuses them; this guards other callers).
+    creds = Credentials(creds.token or None, creds.username, creds.password or None)
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
     if scheme.lower() == "bearer":
