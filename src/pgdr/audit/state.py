@@ -16,6 +16,8 @@ from pathlib import Path
 
 import blake3
 
+from pgdr.private import open_private, private_dir, write_private
+
 log = logging.getLogger(__name__)
 
 
@@ -56,14 +58,12 @@ def save_checkpoint(repo_id: str, url: str, cp: Checkpoint) -> None:
     """Raise the checkpoint to ``cp`` if it is newer; never lowers it."""
     path = _checkpoint_path(repo_id, url)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(path.with_suffix(".lock"), "w") as lock:
+        private_dir(path.parent)
+        with open_private(path.with_suffix(".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             old = load_checkpoint(repo_id, url)
             if old is not None and (old.seq, old.key) >= (cp.seq, cp.key):
                 return
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"key": cp.key, "seq": cp.seq}) + "\n")
-            os.replace(tmp, path)
+            write_private(path, json.dumps({"key": cp.key, "seq": cp.seq}) + "\n")
     except OSError as e:
         log.debug("cannot save the audit checkpoint in %s: %s", path, e)
