@@ -17,6 +17,7 @@ from pathlib import Path
 import blake3
 
 from pgdr.private import open_private, private_dir, write_private
+from pgdr.repo.repoconfig import check_repo_id
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,9 @@ def state_dir() -> Path:
 
 
 def repo_state_name(repo_id: str, url: str) -> str:
-    """Per repository *and* location: a replica shares its primary's repo id."""
-    return f"{repo_id}-{blake3.blake3(url.encode()).hexdigest()[:12]}"
+    """Per repository *and* location: a replica shares its primary's repo id (checked: it
+    becomes part of a file name)."""
+    return f"{check_repo_id(repo_id)}-{blake3.blake3(url.encode()).hexdigest()[:12]}"
 
 
 @dataclass(frozen=True)
