@@ -40,3 +40,13 @@ def test_host_name() -> None:
     assert host_name("[2001:db8::1]:8484") == "2001:db8::1"
     assert host_name("::1") == "::1"
     assert "0.0.0.0" not in default_hosts("0.0.0.0") and "localhost" in default_hosts("::")
+
+
+def test_allowed_hosts_setting() -> None:
+    from pgdr.daemon.settings import WebSettings
+
+    assert WebSettings().metrics_public is False and WebSettings().allowed_hosts == []
+    assert WebSettings(allowed_hosts=["pgdr.example.com", "*"]).allowed_hosts[1] == "*"
+    for bad in ("https://pgdr.example.com", "pgdr.example.com/x", "", "a b"):
+        with pytest.raises(ValueError, match="expected host names"):
+            WebSettings(allowed_hosts=[bad])

@@ -108,6 +108,14 @@ class WebSettings(_M):
     #: that checks Host itself in front).
     allowed_hosts: list[str] = []
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if name != "*" and (not name or any(c in name for c in "/@ \t") or "://" in name):
+                raise ValueError(f"expected host names like pgdr.example.com, got {name!r}")
+        return v
+
     @field_validator("listen")
     @classmethod
     def _listen(cls, v: str) -> str:
