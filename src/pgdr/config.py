@@ -1,8 +1,9 @@
 """The configuration file: one TOML file validated into frozen typed objects.
 
 Found by ``--config``, else ``$PGDR_CONFIG``, else the first of ./pgdr.toml,
-~/.config/pgdr/pgdr.toml, /etc/pgdr/pgdr.toml; with none, embedded defaults apply. Any error
-is one line naming the file, the line where known, and the dotted key.
+~/.config/pgdr/pgdr.toml, /etc/pgdr/pgdr.toml; with none, embedded defaults apply. A file
+another user could have written is refused, never skipped (:mod:`pgdr.config_trust`). Any
+error is one line naming the file, the line where known, and the dotted key.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from pgdr.config_trust import check_config_file
 from pgdr.errors import ConfigError
 from pgdr.settings_types import STRICT, Secret
 
@@ -159,16 +161,19 @@ def find_config(explicit: str | Path | None) -> Path | None:
         p = Path(explicit).expanduser()
         if not p.is_file():
             raise ConfigError(f"config file {p} does not exist")
+        check_config_file(p, explicit=True)
         return p
     env = os.environ.get("PGDR_CONFIG")
     if env:
         p = Path(env).expanduser()
         if not p.is_file():
             raise ConfigError(f"config file {p} (from PGDR_CONFIG) does not exist")
+        check_config_file(p, explicit=True, source=" (from PGDR_CONFIG)")
         return p
     for candidate in SEARCH_PATH:
         p = Path(candidate).expanduser()
         if p.is_file():
+            check_config_file(p, explicit=False)  # refused loudly: never fall through
             return p
     return None
 

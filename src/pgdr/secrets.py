@@ -1,5 +1,6 @@
 """Secrets are given by reference only — ``env:NAME`` or ``file:/path`` — and resolved at the
-last moment. A reference prints as itself; a resolved value is never printed."""
+last moment. A reference prints as itself; a resolved value is never printed, and an empty one
+is never returned."""
 
 from __future__ import annotations
 
@@ -23,19 +24,26 @@ class SecretRef:
         raise ValueError("secrets must be references like env:NAME or file:/path")
 
     def resolve(self) -> str:
+        """The value; an empty one (or only whitespace) is refused: an empty token or
+        password would let everyone in, an empty passphrase protects nothing."""
         scheme, _, name = self.ref.partition(":")
         if scheme == "env":
             value = os.environ.get(name)
             if value is None:
                 raise KeyMissing(f"secret {self.ref}: environment variable {name} is not set")
+            if not value.strip():
+                raise ConfigError(f"secret {self.ref}: environment variable {name} is empty")
             return value
         path = Path(name)
         try:
-            return path.read_text().rstrip("\n")
+            value = path.read_text().rstrip("\n")
         except FileNotFoundError:
             raise KeyMissing(f"secret {self.ref}: file {path} does not exist") from None
         except OSError as e:
             raise ConfigError(f"secret {self.ref}: cannot read {path}: {e.strerror}") from None
+        if not value.strip():
+            raise ConfigError(f"secret {self.ref}: file {path} is empty")
+        return value
 
     def resolvable(self) -> str | None:
         """None when the reference resolves, else the reason (never the value)."""

@@ -215,3 +215,50 @@ def test_http_errors_are_one_line_and_retried_once(http: Receiver, tmp_path: Pat
     ):
         n.send(OK)
     assert len(http.bodies("/fail")) == 2 and http.bodies("/fail")[0]["resolves"] is True
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("hooks.example.com/services/T0/B0/SECRET-TOKEN", "URL has no scheme"),
+        ("hooks.example.com:443/services/SECRET-TOKEN", "URL scheme is not http or https"),
+        ("ftp://hooks.example.com/SECRET-TOKEN", "URL scheme is not http or https"),
+        ("https://hooks.example.com:SECRET-TOKEN/x", "URL is malformed"),
+        ("https:///SECRET-TOKEN", "URL has no host"),
+        ("https://hooks.example.com/SECRET-TOKEN x", "spaces or control characters"),
+    ],
+)
+def test_bad_secret_urls_are_named_not_quoted(tmp_path: Path, url: str, why: str) -> None:
+    """The error lands in drill records and logs: it says what is wrong, never the URL."""
+    notifiers = build_notifiers(
+        {
+            "hook": WebhookSettings(type="webhook", url=ref(tmp_path, "u", url)),
+            "slack": SlackSettings(type="slack", webhook_url=ref(tmp_path, "s", url)),
+        }
+    )
+    out = send_all(notifiers, FAIL)
+    for d in out:
+        assert not d.ok and d.error is not None, d
+        assert d.error.startswith(f"notification channel {d.channel!r} failed: ") and why in d.error
+        assert "SECRET" not in d.error and "example" not in d.error, d.error
+
+
+def test_secrets_quoted_by_the_server_are_scrubbed(http: Receiver, tmp_path: Path) -> None:
+    hook, pd = build_notifiers(
+        {
+            "hook": WebhookSettings(
+                type="webhook",
+                url=ref(tmp_path, "u", http.url + "/echo/SECRET-PATH"),
+                headers={"X-Token": ref(tmp_path, "t", "SECRET-HEADER")},
+            ),
+            "pd": PagerDutySettings(
+                type="pagerduty",
+                routing_key=ref(tmp_path, "k", "SECRET-ROUTING-KEY"),
+                endpoint=http.url + "/echo",
+            ),
+        }
+    ).__iter__()
+    for n in (hook, pd):
+        with pytest.raises(NotifyError, match="HTTP 400") as e:
+            n.send(FAIL)
+        assert "SECRET" not in e.value.message and "\n" not in e.value.message, e.value.message

@@ -1,9 +1,11 @@
-"""The dashboard app in process (no sockets): auth on every page but /healthz and (by
-default) /metrics, read-only, the page self-contained, the JSON API."""
+"""The dashboard app in process (no sockets): auth on every page but /healthz (and /metrics
+when configured public), read-only, the page self-contained, the JSON API, the Host
+allow-list and the security headers."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from typing import Any
 
@@ -16,6 +18,7 @@ from pgdr.daemon.settings import AlertSettings
 from pgdr.daemon.status import build_status
 from pgdr.web.app import create_app
 from pgdr.web.auth import Credentials
+from pgdr.web.guard import default_hosts
 from tests.unit.daemon_facts import NOW, facts
 
 pytestmark = pytest.mark.component
@@ -44,9 +47,13 @@ class Source:
         return [{"kind": "verify", "status": "success"}][:limit]
 
 
+def make_client(base_url: str = "http://localhost", **kw: Any) -> TestClient:
+    return TestClient(create_app(Source(), Credentials(token="tok"), **kw), base_url=base_url)
+
+
 @pytest.fixture
 def client() -> TestClient:
-    return TestClient(create_app(Source(), Credentials(token="tok")))
+    return make_client()
 
 
 @pytest.mark.parametrize("path", ["/", "/api/status", "/api/history", "/api/jobs"])
@@ -71,10 +78,64 @@ def test_with_credentials(client: TestClient) -> None:
 
 def test_public_paths(client: TestClient) -> None:
     assert client.get("/healthz").text == "ok\n"
-    r = client.get("/metrics")
+    assert client.get("/metrics").status_code == 401  # metrics need the token by default
+    r = client.get("/metrics", headers=AUTH)
     assert r.status_code == 200 and r.text.startswith("pgdr_info")
-    private = TestClient(create_app(Source(), Credentials(token="tok"), metrics_public=False))
-    assert private.get("/metrics").status_code == 401
+    public = make_client(metrics_public=True)
+    r = public.get("/metrics")
+    assert r.status_code == 200 and r.text.startswith("pgdr_info")
+    assert public.get("/api/status").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/metrics", "/api/status"])
+def test_unknown_host_names_are_refused(path: str) -> None:
+    """DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example,
+    with or without credentials."""
+    hosts = default_hosts("127.0.0.1", ["pgdr.example.com"])
+    evil = make_client("http://evil.example:8484", hosts=hosts, metrics_public=True)
+    r = evil.get(path, headers=AUTH)
+    assert r.status_code == 421 and "allowed_hosts" in r.text
+    assert r.headers["x-frame-options"] == "DENY"
+    assert evil.get(path, headers={**AUTH, "Host": ""}).status_code == 421
+    for ok in ("localhost:8484", "127.0.0.1:8484", "[::1]:8484", "10.0.0.7", "PGDR.example.com."):
+        assert evil.get("/healthz", headers={"Host": ok}).status_code == 200, ok
+    assert (
+        make_client("http://evil.example", hosts=default_hosts("::", ["*"]))
+        .get("/healthz")
+        .status_code
+        == 200
+    )
+
+
+def test_security_headers_on_every_response(client: TestClient) -> None:
+    for path, headers, status in [
+        ("/", AUTH, 200),
+        ("/", {}, 401),
+        ("/api/status", AUTH, 200),
+        ("/metrics", AUTH, 200),
+        ("/healthz", {}, 200),
+        ("/nope", AUTH, 404),
+    ]:
+        r = client.get(path, headers=headers)
+        assert r.status_code == status, path
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "no-referrer"
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+def test_csp_admits_exactly_the_inlined_script_and_style(client: TestClient) -> None:
+    r = client.get("/", headers=AUTH)
+    csp = dict(d.strip().split(" ", 1) for d in r.headers["content-security-policy"].split(";"))
+
+    def digest(block: str) -> str:
+        return "'sha256-" + base64.b64encode(hashlib.sha256(block.encode()).digest()).decode() + "'"
+
+    (script,) = re.findall(r"<script>(.*?)</script>", r.text, re.S)
+    (style,) = re.findall(r"<style>(.*?)</style>", r.text, re.S)
+    assert csp["script-src"] == digest(script) and csp["style-src"] == digest(style)
 
 
 def test_read_only(client: TestClient) -> None:

@@ -93,7 +93,7 @@ class Serve:
     def metrics(self) -> dict[str, float]:
         """Samples of /metrics as {'name{labels}': value}."""
         out = {}
-        for line in self.get("/metrics", auth=False).splitlines():
+        for line in self.get("/metrics").splitlines():
             if line and not line.startswith("#"):
                 key, _, value = line.rpartition(" ")
                 out[key] = float(value)

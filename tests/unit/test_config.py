@@ -114,6 +114,21 @@ def test_secret_refs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         SecretRef.parse("plaintext")
 
 
+@pytest.mark.parametrize("value", ["", "  ", "\n"])
+def test_empty_secrets_refused(value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty token or password would let everyone in: refused where it is read."""
+    monkeypatch.setenv("PGDR_TEST_SECRET", value)
+    with pytest.raises(ConfigError, match="PGDR_TEST_SECRET is empty") as e:
+        SecretRef.parse("env:PGDR_TEST_SECRET").resolve()
+    assert "\n" not in e.value.message
+    f = tmp_path / "token"
+    f.write_text(value)
+    ref = SecretRef.parse(f"file:{f}")
+    with pytest.raises(ConfigError, match=f"file {f} is empty"):
+        ref.resolve()
+    assert ref.resolvable() == f"secret file:{f}: file {f} is empty"  # `pgdr config check`
+
+
 def test_drill_and_notification_sections_are_validated_where_used(tmp_path: Path) -> None:
     from pgdr.config import load_config
     from pgdr.drill.settings import drill_settings

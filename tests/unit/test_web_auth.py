@@ -38,6 +38,10 @@ USER = Credentials(username="ops", password="pw")
         ("Digest abc", TOKEN, False),
         (None, TOKEN, False),
         ("", TOKEN, False),
+        # an empty secret is no secret: nothing matches it
+        ("Bearer ", Credentials(token=""), False),
+        (basic("x", ""), Credentials(token=""), False),
+        (basic("ops", ""), Credentials(username="ops", password=""), False),
     ],
 )
 def test_authorized(header: str | None, creds: Credentials, ok: bool) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from pgdr.audit.log import record
 from pgdr.audit.state import repo_state_name, state_dir
+from pgdr.private import open_private, private_dir
 from pgdr.repo.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,11 @@ def note_wal_stored(
     base = state_dir() / "wal-ingest"
     path = base / f"{repo_state_name(repo.config.repo_id, repo.backend.url)}.jsonl"
     try:
-        base.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(path.with_suffix(".lock"), "a") as lock:
+        private_dir(base)
+        with open_private(path.with_suffix(".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             now = time.time()
-            with open(path, "a") as f:
+            with open_private(path, "a") as f:
                 for name, size in stored:
                     f.write(json.dumps({"n": name, "b": size, "t": now}) + "\n")
             with open(path) as f:
@@ -66,7 +67,7 @@ def note_wal_stored(
                 pending = [json.loads(line) for line in f if line.strip()]
             key = record(repo, "wal-ingest", summarize(pending))
             if key is not None:
-                path.write_text("")
+                open_private(path, "w").close()
             return key
     except (OSError, ValueError, KeyError) as e:
         log.debug("WAL ingest summary skipped (%s): %s", path, e)

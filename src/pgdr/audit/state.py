@@ -16,6 +16,9 @@ from pathlib import Path
 
 import blake3
 
+from pgdr.private import open_private, private_dir, write_private
+from pgdr.repo.repoconfig import check_repo_id
+
 log = logging.getLogger(__name__)
 
 
@@ -28,8 +31,9 @@ def state_dir() -> Path:
 
 
 def repo_state_name(repo_id: str, url: str) -> str:
-    """Per repository *and* location: a replica shares its primary's repo id."""
-    return f"{repo_id}-{blake3.blake3(url.encode()).hexdigest()[:12]}"
+    """Per repository *and* location: a replica shares its primary's repo id (checked: it
+    becomes part of a file name)."""
+    return f"{check_repo_id(repo_id)}-{blake3.blake3(url.encode()).hexdigest()[:12]}"
 
 
 @dataclass(frozen=True)
@@ -56,14 +60,12 @@ def save_checkpoint(repo_id: str, url: str, cp: Checkpoint) -> None:
     """Raise the checkpoint to ``cp`` if it is newer; never lowers it."""
     path = _checkpoint_path(repo_id, url)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(path.with_suffix(".lock"), "w") as lock:
+        private_dir(path.parent)
+        with open_private(path.with_suffix(".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             old = load_checkpoint(repo_id, url)
             if old is not None and (old.seq, old.key) >= (cp.seq, cp.key):
                 return
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"key": cp.key, "seq": cp.seq}) + "\n")
-            os.replace(tmp, path)
+            write_private(path, json.dumps({"key": cp.key, "seq": cp.seq}) + "\n")
     except OSError as e:
         log.debug("cannot save the audit checkpoint in %s: %s", path, e)

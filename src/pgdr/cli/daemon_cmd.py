@@ -99,7 +99,8 @@ def serve(
     from pgdr.daemon.settings import WebSettings
     from pgdr.web.app import create_app
     from pgdr.web.auth import Credentials, ensure_token
-    from pgdr.web.server import WebServer
+    from pgdr.web.guard import default_hosts
+    from pgdr.web.server import WebServer, parse_listen
 
     cli = get_context(ctx)
     if not cli.quiet:
@@ -126,8 +127,10 @@ def serve(
             path = daemon.state_dir / "web-token"
             creds = Credentials(token=ensure_token(path))
             logging.getLogger("pgdr.daemon").warning("dashboard token: see %s", path)
-        app = create_app(daemon, creds, metrics_public=web.metrics_public)
-        services.append(WebServer(app, listen or web.listen))
+        address = listen or web.listen
+        hosts = default_hosts(parse_listen(address)[0], web.allowed_hosts)
+        app = create_app(daemon, creds, metrics_public=web.metrics_public, hosts=hosts)
+        services.append(WebServer(app, address))
     raise typer.Exit(daemon.run(services))
 
 

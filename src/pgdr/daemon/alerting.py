@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pgdr.daemon.alerts import RULES, AlertState, Condition, Transition, step
+from pgdr.private import write_private
 
 log = logging.getLogger(__name__)
 #: Deliver ``transition`` to ``channels`` (None: every channel); returns the channels that
@@ -93,7 +93,5 @@ class AlertBook:
             "states": {k: asdict(v) for k, v in self.states.items()},
             "undelivered": [{"transition": asdict(t), "channels": c} for t, c in self.undelivered],
         }
-        tmp = self.path.with_name(self.path.name + ".tmp")
         with contextlib.suppress(OSError):
-            tmp.write_text(json.dumps(doc, indent=1))
-            os.replace(tmp, self.path)
+            write_private(self.path, json.dumps(doc, indent=1))

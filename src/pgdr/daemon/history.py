@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import secrets
 import socket
 import threading
@@ -22,6 +21,7 @@ from typing import Any
 
 from pgdr.daemon.cron import slot_id
 from pgdr.errors import PgdrError, StorageError
+from pgdr.private import private_dir, write_private
 from pgdr.repo.repository import Repository
 
 KIND = "job"
@@ -200,14 +200,8 @@ class JobHistory:
 
     def _write_outbox(self, rec: JobRecord) -> None:
         assert self.outbox is not None
-        self.outbox.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = self.outbox / f"{rec.id}.json"
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w") as f:
-            f.write(json.dumps(asdict(rec)))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        private_dir(self.outbox)
+        write_private(self.outbox / f"{rec.id}.json", json.dumps(asdict(rec)), fsync=True)
 
 
 def utcnow() -> datetime:

@@ -36,6 +36,7 @@ from pgdr.daemon.snapshot import FactCollector
 from pgdr.daemon.status import StatusReport, build_status
 from pgdr.errors import ConfigError, DaemonAlreadyRunning, DaemonError
 from pgdr.paths import default_state_dir
+from pgdr.private import open_private, private_dir
 from pgdr.replicate.follow import ReplicaLink
 
 log = logging.getLogger(__name__)
@@ -223,8 +224,8 @@ def current_status(deps: DaemonDeps) -> StatusReport:
 
 def _lock_state_dir(state_dir: Path) -> IO[str]:
     try:
-        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        f = open(state_dir / "daemon.lock", "a+")  # noqa: SIM115 (held for the process' life)
+        private_dir(state_dir)
+        f = open_private(state_dir / "daemon.lock", "a+")  # held for the process' life
     except OSError as e:
         raise DaemonError(
             f"state directory {state_dir} is not usable: {e.strerror}",

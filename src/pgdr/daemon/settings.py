@@ -100,8 +100,21 @@ class WebSettings(_M):
     token: Secret | None = None
     username: str | None = None
     password: Secret | None = None
-    #: Serve /metrics without authentication (Prometheus' default scrape config).
-    metrics_public: bool = True
+    #: Serve /metrics without authentication. Off by default: metrics name the database
+    #: host, repository and backup schedule; give Prometheus the token instead.
+    metrics_public: bool = False
+    #: Host names the dashboard answers to besides localhost, the bind host, this machine's
+    #: name and IP addresses (a DNS-rebinding defence); "*" turns the check off (a proxy
+    #: that checks Host itself in front).
+    allowed_hosts: list[str] = []
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if name != "*" and (not name or any(c in name for c in "/@ \t") or "://" in name):
+                raise ValueError(f"expected host names like pgdr.example.com, got {name!r}")
+        return v
 
     @field_validator("listen")
     @classmethod

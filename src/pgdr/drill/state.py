@@ -6,11 +6,11 @@ dead, stops the orphaned postgres and removes the directory."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pgdr.errors import SandboxError
+from pgdr.private import private_dir, write_private
 
 
 @dataclass
@@ -41,7 +41,7 @@ def owner_alive(m: Marker) -> bool:
 def sandboxes_dir(state_dir: Path) -> Path:
     d = state_dir / "sandboxes"
     try:
-        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(d)
     except OSError as e:
         raise SandboxError(
             f"drill state directory {d} is not usable: {e.strerror}",
@@ -52,9 +52,7 @@ def sandboxes_dir(state_dir: Path) -> Path:
 
 def write_marker(state_dir: Path, m: Marker) -> Path:
     path = sandboxes_dir(state_dir) / f"{m.drill_id}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(m)))
-    os.replace(tmp, path)
+    write_private(path, json.dumps(asdict(m)))
     return path
 
 

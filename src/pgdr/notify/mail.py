@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from pgdr.errors import NotifyError
 from pgdr.notify.channel import Channel
 from pgdr.notify.event import Event
+from pgdr.notify.http import scrub
 from pgdr.notify.settings import EmailSettings
 
 PREFIX = {"ok": "[pgdr] OK", "warning": "[pgdr] WARNING", "failure": "[pgdr] FAILURE"}
@@ -31,6 +32,7 @@ class EmailNotifier(Channel[EmailSettings]):
     def send(self, event: Event) -> None:
         s = self.settings
         msg = email_message(event, s.sender, s.to)
+        password = ""
         try:
             smtp: smtplib.SMTP
             if s.ssl:
@@ -42,9 +44,11 @@ class EmailNotifier(Channel[EmailSettings]):
                 if s.starttls and not s.ssl:
                     smtp.starttls(context=ssl.create_default_context())
                 if s.username:
-                    smtp.login(s.username, s.password.resolve() if s.password else "")
+                    password = s.password.resolve() if s.password else ""
+                    smtp.login(s.username, password)
                 smtp.send_message(msg)
         except (smtplib.SMTPException, OSError) as e:
+            reason = scrub(str(e), [password]).replace("\n", " ")  # never the password
             raise NotifyError(
-                f"notification channel {self.name!r} failed: SMTP {s.host}:{s.port}: {e}"
+                f"notification channel {self.name!r} failed: SMTP {s.host}:{s.port}: {reason}"
             ) from None

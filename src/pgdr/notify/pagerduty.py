@@ -44,6 +44,7 @@ class PagerDutyNotifier(Channel[PagerDutySettings]):
 
     def send(self, event: Event) -> None:
         s = self.settings
-        body = pagerduty_payload(event, s.routing_key.resolve(), s.dedup_key or event.dedup_key)
+        key = s.routing_key.resolve()
+        body = pagerduty_payload(event, key, s.dedup_key or event.dedup_key)
         if body is not None:
-            post_json(self.name, s.endpoint, body, timeout=s.timeout_s)
+            post_json(self.name, s.endpoint, body, timeout=s.timeout_s, secrets=[key])

@@ -40,5 +40,5 @@ class SlackNotifier(Channel[SlackSettings]):
             s.webhook_url.resolve(),
             slack_payload(event),
             timeout=s.timeout_s,
-            redact="url",
+            secret_url=True,
         )

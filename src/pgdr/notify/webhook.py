@@ -18,5 +18,6 @@ class WebhookNotifier(Channel[WebhookSettings]):
             event.to_dict(),
             timeout=s.timeout_s,
             headers=headers,
-            redact="url",
+            secret_url=True,
+            secrets=list(headers.values()),
         )

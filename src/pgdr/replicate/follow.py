@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pgdr.audit.state import repo_state_name, state_dir
 from pgdr.errors import ObjectNotFound, PgdrError, ReplicaMismatch
+from pgdr.private import private_dir, write_private
 from pgdr.replicate.check import verify_object
 from pgdr.repo import format as fmt
 from pgdr.repo.repoconfig import decode_config
@@ -48,8 +49,8 @@ def _is_down(marker: Path) -> bool:
 
 def _mark_down(marker: Path, reason: str) -> None:
     try:
-        marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        marker.write_text(json.dumps({"at": time.time(), "reason": reason}) + "\n")
+        private_dir(marker.parent)
+        write_private(marker, json.dumps({"at": time.time(), "reason": reason}) + "\n")
     except OSError as e:
         log.debug("cannot write %s: %s", marker, e)
 

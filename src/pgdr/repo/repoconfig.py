@@ -10,6 +10,7 @@ offered. The tag is keyed BLAKE3 under the master key's MAC key for encrypted re
 from __future__ import annotations
 
 import json
+import re
 import struct
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -20,6 +21,16 @@ from pgdr.errors import IntegrityError, UnsupportedFormat
 from pgdr.repo.envelope import HEADER, HEADER_LEN, NO_KEY_ID, NO_NONCE, parse_header
 from pgdr.repo.format import FORMAT_VERSION, MAGIC, ObjectType
 from pgdr.repo.keys import MAC_LEN, MasterKey
+
+#: What Repository.init generates (16 random bytes, hex). The id names local state files
+#: (audit checkpoints, WAL-ingest notes), so anything else read from storage is refused.
+REPO_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def check_repo_id(repo_id: object) -> str:
+    if not isinstance(repo_id, str) or not REPO_ID.fullmatch(repo_id):
+        raise IntegrityError("config: repository id is not 32 hex digits (damaged or forged)")
+    return repo_id
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ def decode_config(data: bytes) -> tuple[RepoConfig, bytes, bytes]:
         cfg = RepoConfig(**doc)
     except (ValueError, TypeError, struct.error):
         raise IntegrityError("config: damaged repository config") from None
+    check_repo_id(cfg.repo_id)
     if cfg.format_version > FORMAT_VERSION:
         raise UnsupportedFormat(
             f"repository format {cfg.format_version} is newer than this pgdr supports "

@@ -3,6 +3,10 @@
 put writes a temporary file beside the target, fsyncs it, renames it over the target and
 fsyncs the directory: readers see the whole object or nothing, and after put returns the
 object survives a power loss. Temporary files start with ``.tmp-`` and are never listed.
+
+Owner-only whatever the umask: objects are 0600 and directories put creates 0700 (key slots,
+and the whole database in an unencrypted repository, are not for other local users). As root
+in a repository another user owns, what put creates goes to that user (see _inherit_owner).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from pgdr.errors import (
 from pgdr.storage.base import ObjectInfo, PutOptions
 
 TMP_PREFIX = ".tmp-"
+DIR_MODE = 0o700
+FILE_MODE = 0o600
 
 
 def raise_os_error(e: OSError, path: Path | str, what: str) -> NoReturn:
@@ -47,15 +53,19 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _inherit_owner(d: Path) -> None:
-    """A directory root creates in a repository owned by another user (``postgres`` runs
-    archive_command; an operator runs `pgdr backup` as root) goes to that user, so a
-    root-run command never leaves the repository unwritable for its owner."""
+def _inherit_owner(path: Path, fd: int | None = None) -> None:
+    """A directory or object root creates in a repository owned by another user
+    (``postgres`` runs archive_command; an operator runs `pgdr backup` as root) goes to that
+    user, so a root-run command never leaves the repository unreadable or unwritable for its
+    owner (objects are 0600)."""
     if os.geteuid() != 0:
         return
-    st = d.parent.stat()
+    st = path.parent.stat()
     if st.st_uid != 0:
-        os.chown(d, st.st_uid, st.st_gid)
+        if fd is None:
+            os.chown(path, st.st_uid, st.st_gid, follow_symlinks=False)
+        else:
+            os.fchown(fd, st.st_uid, st.st_gid)
 
 
 class LocalBackend:
@@ -75,9 +85,10 @@ class LocalBackend:
             d = d.parent
         for m in reversed(missing):
             try:
-                m.mkdir()
+                m.mkdir(mode=DIR_MODE)
             except FileExistsError:
                 continue
+            os.chmod(m, DIR_MODE)  # mkdir's mode is masked by the umask
             _inherit_owner(m)
             _fsync_dir(m.parent)
 
@@ -88,7 +99,10 @@ class LocalBackend:
         tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
         try:
             self._makedirs(path.parent)
-            with open(tmp, "xb") as f:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+            with os.fdopen(fd, "wb") as f:
+                os.fchmod(fd, FILE_MODE)  # exact, whatever the umask
+                _inherit_owner(tmp, fd)
                 if isinstance(data, bytes | bytearray | memoryview):
                     f.write(data)
                 else:

@@ -18,6 +18,7 @@ import blake3
 
 from pgdr.errors import ObjectNotFound, RepositoryError, UsageError
 from pgdr.pg.wal import is_backup_history, is_history, is_partial, is_segment, timeline_of_name
+from pgdr.private import open_private
 from pgdr.repo.format import WAL_PREFIX, ObjectType
 from pgdr.repo.repository import Repository
 
@@ -84,7 +85,7 @@ def fetch(repo: Repository, name: str, dest: Path, fsync: bool = True) -> bool:
         return False
     tmp = dest.with_name(f".{dest.name}.pgdr-tmp")
     try:
-        with open(tmp, "wb") as f:
+        with open_private(tmp, "wb") as f:
             f.write(data)
             f.flush()
             if fsync:

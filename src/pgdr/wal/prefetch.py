@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pgdr.errors import PgdrError
 from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
+from pgdr.private import private_dir
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
 
@@ -20,7 +21,7 @@ STALE_S = 600.0
 
 def prefetch_dir(spool: Path) -> Path:
     d = spool / "prefetch"
-    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(d)
     return d
 
 

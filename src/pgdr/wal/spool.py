@@ -41,6 +41,7 @@ from pathlib import Path
 
 from pgdr.audit.ingest import DEFAULT_PERIOD_S, note_wal_stored
 from pgdr.errors import PgdrError, UsageError
+from pgdr.private import open_private, private_dir, write_private
 from pgdr.replicate.follow import ReplicaLink, follow
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
@@ -61,8 +62,8 @@ def async_archive_command(pgdr_command: str, spool: Path) -> str:
 
 def _dirs(spool: Path) -> tuple[Path, Path]:
     queue, acked = spool / "queue", spool / "acked"
-    queue.mkdir(parents=True, exist_ok=True, mode=0o700)
-    acked.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(queue)
+    private_dir(acked)
     return queue, acked
 
 
@@ -75,10 +76,8 @@ def _fsync_dir(d: Path) -> None:
 
 
 def record_error(spool: Path, message: str) -> None:
-    spool.mkdir(parents=True, exist_ok=True)
-    tmp = spool / ".error.tmp"
-    tmp.write_text(message.strip() + "\n")
-    os.replace(tmp, spool / "error")
+    private_dir(spool)
+    write_private(spool / "error", message.strip() + "\n")
 
 
 def spool_file(src: Path, queue: Path) -> Path:
@@ -86,7 +85,7 @@ def spool_file(src: Path, queue: Path) -> Path:
     dest = queue / src.name
     tmp = queue / f".{src.name}.tmp"
     try:
-        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+        with open(src, "rb") as fin, open_private(tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
             fout.flush()
             os.fsync(fout.fileno())
@@ -276,7 +275,7 @@ def _ship(repo: Repository, path: Path, queue: Path, acked: Path) -> Shipped:
             return Shipped(path.name, "recycled")
         return Shipped(path.name, "failed", error=f"{path.name}: {e.message}")
     marker = acked / path.name
-    marker.touch()
+    marker.touch(mode=0o600)
     if path.parent == queue:
         path.unlink(missing_ok=True)
     return Shipped(path.name, pushed.status, pushed.bytes)

@@ -1,6 +1,7 @@
 """Routes of the dashboard. Read-only (GET only). Everything but ``/healthz`` (and
-``/metrics`` when ``metrics_public``) needs credentials; without them the answer is 401 with
-a basic-auth challenge, so a browser asks for them."""
+``/metrics`` when ``metrics_public`` is set; it is not by default) needs credentials; without
+them the answer is 401 with a basic-auth challenge, so a browser asks for them. Every request
+first passes :class:`pgdr.web.guard.Guard` (Host allow-list, security headers)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from pgdr.web.auth import Credentials, authorized
+from pgdr.web.guard import Guard, content_security_policy, default_hosts, security_headers
 
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -30,14 +32,22 @@ class Source(Protocol):
     def job_records(self, kind: str | None = None, limit: int = 500) -> list[dict[str, Any]]: ...
 
 
-def page() -> str:
+@dataclasses.dataclass(frozen=True)
+class Page:
+    html: str
+    script: str
+    style: str
+
+
+def page() -> Page:
     """The dashboard page with its style and script inlined: one request, no asset URLs
-    (a page opened as http://user:pass@host/ may not load sub-resources by URL)."""
+    (a page opened as http://user:pass@host/ may not load sub-resources by URL). The CSP
+    admits exactly these two inline blocks, by hash."""
     static = resources.files("pgdr.web") / "static"
+    style = (static / "dashboard.css").read_text()
+    script = (static / "dashboard.js").read_text()
     html = (static / "index.html").read_text()
-    return html.replace("/*STYLE*/", (static / "dashboard.css").read_text()).replace(
-        "/*SCRIPT*/", (static / "dashboard.js").read_text()
-    )
+    return Page(html.replace("/*STYLE*/", style).replace("/*SCRIPT*/", script), script, style)
 
 
 class _Auth(BaseHTTPMiddleware):
@@ -66,8 +76,18 @@ def _json(obj: Any) -> Response:
     return JSONResponse(obj, headers={"Cache-Control": "no-store"})
 
 
-def create_app(source: Source, creds: Credentials, *, metrics_public: bool = True) -> Starlette:
-    html = page()
+def create_app(
+    source: Source,
+    creds: Credentials,
+    *,
+    metrics_public: bool = False,
+    hosts: frozenset[str] | None = None,
+) -> Starlette:
+    """``hosts``: the Host names served (default: :func:`pgdr.web.guard.default_hosts` of a
+    localhost bind)."""
+    the_page = page()
+    html = the_page.html
+    headers = security_headers(content_security_policy([the_page.script], [the_page.style]))
 
     async def index(request: Request) -> Response:
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
@@ -102,5 +122,8 @@ def create_app(source: Source, creds: Credentials, *, metrics_public: bool = Tru
             Route("/metrics", metrics),
             Route("/healthz", healthz),
         ],
-        middleware=[Middleware(_Auth, creds=creds, public=frozenset(public))],
+        middleware=[
+            Middleware(Guard, hosts=hosts or default_hosts("127.0.0.1"), headers=headers),
+            Middleware(_Auth, creds=creds, public=frozenset(public)),
+        ],
     )

@@ -6,10 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from pgdr.private import private_dir, write_private
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ def _eq(a: str, b: str) -> bool:
 def authorized(header: str | None, creds: Credentials) -> bool:
     if not header:
         return False
+    # An empty secret is no secret (SecretRef refuses them; this guards other callers).
+    creds = Credentials(creds.token or None, creds.username, creds.password or None)
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
     if scheme.lower() == "bearer":
@@ -57,8 +60,6 @@ def ensure_token(path: Path) -> str:
     except FileNotFoundError:
         pass
     token = secrets.token_urlsafe(24)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
+    private_dir(path.parent)
+    write_private(path, token + "\n")
     return token
