@@ -23,15 +23,16 @@ class SecretRef:
             return cls(value)
         raise ValueError("secrets must be references like env:NAME or file:/path")
 
-    def resolve(self) -> str:
+    def resolve(self, *, allow_empty: bool = False) -> str:
         """The value; an empty one (or only whitespace) is refused: an empty token or
-        password would let everyone in, an empty passphrase protects nothing."""
+        password would let everyone in, an empty passphrase protects nothing. A caller
+        with its own refusal (the passphrase: exit 42) passes ``allow_empty``."""
         scheme, _, name = self.ref.partition(":")
         if scheme == "env":
             value = os.environ.get(name)
             if value is None:
                 raise KeyMissing(f"secret {self.ref}: environment variable {name} is not set")
-            if not value.strip():
+            if not value.strip() and not allow_empty:
                 raise ConfigError(f"secret {self.ref}: environment variable {name} is empty")
             return value
         path = Path(name)
@@ -41,7 +42,7 @@ class SecretRef:
             raise KeyMissing(f"secret {self.ref}: file {path} does not exist") from None
         except OSError as e:
             raise ConfigError(f"secret {self.ref}: cannot read {path}: {e.strerror}") from None
-        if not value.strip():
+        if not value.strip() and not allow_empty:
             raise ConfigError(f"secret {self.ref}: file {path} is empty")
         return value
 

@@ -76,8 +76,8 @@ def open_repository(target: RepoTarget, *, check_identity: bool = True) -> Repos
 def resolve_passphrase(ref: SecretRef) -> str:
     """The passphrase a secret reference names; an empty one is refused, naming where it
     came from (it would open the repository for everyone)."""
-    value = ref.resolve()
-    if not value:
+    value = ref.resolve(allow_empty=True)
+    if not value.strip():
         raise KeyMissing(f"passphrase from {ref} is empty; refusing an empty passphrase")
     return value
 
