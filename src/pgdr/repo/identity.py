@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from pgdr.errors import RepositoryIdentityChanged
 from pgdr.paths import default_state_dir
+from pgdr.private import private_dir, write_private
 
 if TYPE_CHECKING:
     from pgdr.repo.repository import Repository
@@ -71,24 +72,14 @@ def read_pin(url: str, state_dir: Path | None = None) -> Pinned | None:
 def write_pin(ident: Identity, state_dir: Path | None = None) -> Path:
     """Pin ``ident`` (replacing any pin for its URL): owner-only, atomic, durable."""
     path = pin_path(ident.url, state_dir)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     doc = {
         "url": ident.url,
         "repo_id": ident.repo_id,
         "master": ident.master,
         "pinned_at": time.time(),
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(doc, sort_keys=True) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_private(path, json.dumps(doc, sort_keys=True) + "\n", fsync=True)
     dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(dfd)
