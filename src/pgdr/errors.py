@@ -13,6 +13,7 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── StoragePermissionDenied (22)   403 / EACCES
     │   ├── ObjectNotFound (23)            a key that should exist does not
     │   ├── ObjectLocked (24)              delete refused by Object Lock / WORM
+    │   ├── ObjectExists (20)              put_new: the key is already taken, nothing replaced
     │   └── StorageFull (25)               ENOSPC, quota  [retryable]
     ├── RepositoryError (30)
     │   ├── NotARepository (31)            no pgdr repository at that location
@@ -111,6 +112,12 @@ class ObjectNotFound(StorageError):
 class ObjectLocked(StorageError):
     exit_code = 24
     kind = "object-locked"
+
+
+class ObjectExists(StorageError):
+    """``put_new`` found the key already taken: the existing object was left as it was."""
+
+    kind = "object-exists"
 
 
 class StorageFull(StorageError):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pgdr.errors import StoragePermissionDenied, TransientStorageError
+from pgdr.errors import ObjectExists, StoragePermissionDenied, TransientStorageError
 from pgdr.storage.memory import MemoryBackend
 from pgdr.storage.wrappers import (
     FaultPlan,
@@ -79,3 +79,24 @@ def test_fault_plan_corrupts_deterministically() -> None:
     assert b.get("data/x") == b"abcdef"
     assert b.get("data/x") != b"abcdef"
     assert b.get("data/x") == b"abcdef"
+
+
+class LostAnswer(MemoryBackend):
+    """Stores on the first put_new, then reports a timeout as if the answer was lost."""
+
+    calls = 0
+
+    def put_new(self, key: str, data: bytes, options: object = None) -> None:
+        self.calls += 1
+        super().put_new(key, data)
+        if self.calls == 1:
+            raise TransientStorageError("read timeout")
+
+
+def test_put_new_retry_accepts_its_own_lost_write_only() -> None:
+    inner = LostAnswer(f"wrap-{next(_n)}")
+    b = RetryingBackend(inner, attempts=3, sleep=lambda s: None)
+    b.put_new("m", b"ours")  # attempt 2 finds attempt 1's bytes: success
+    assert inner.calls == 2 and b.get("m") == b"ours"
+    with pytest.raises(ObjectExists):  # someone else's object is never taken for ours
+        b.put_new("m", b"other")

@@ -5,6 +5,7 @@ is written only once every WAL file from start to stop LSN is in the repository.
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,8 +54,12 @@ class BackupResult:
     page_checksum_errors: list[dict[str, Any]]
 
 
-def backup_id(when: datetime, backup_type: str) -> str:
-    return when.strftime("%Y%m%dT%H%M%SZ") + ("F" if backup_type == "full" else "I")
+def backup_id(when: datetime, backup_type: str, suffix: str | None = None) -> str:
+    """``<UTC start>F|I-<6 hex>``: readable and sortable by start second, and unique — two
+    backups started in the same second get different ids (the manifest put then also
+    refuses a taken name, so a collision can never replace a stored backup)."""
+    tag = suffix if suffix is not None else secrets.token_hex(3)
+    return when.strftime("%Y%m%dT%H%M%SZ") + ("F" if backup_type == "full" else "I") + "-" + tag
 
 
 def _chunk_for(rel: str) -> int:

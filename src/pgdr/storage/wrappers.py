@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, TypeVar
 
-from pgdr.errors import PgdrError, StorageError, TransientStorageError
+from pgdr.errors import ObjectExists, PgdrError, StorageError, TransientStorageError
 from pgdr.storage.base import Backend, ObjectInfo, PutOptions
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,28 @@ class RetryingBackend:
             )
         return self._retry(f"put {key}", lambda: self.inner.put(key, data, options))
 
+    def put_new(self, key: str, data: bytes, options: PutOptions | None = None) -> None:
+        tried = False
+
+        def attempt() -> None:
+            nonlocal tried
+            try:
+                self.inner.put_new(key, data, options)
+            except ObjectExists:
+                # An earlier attempt whose answer was lost may have stored it: that is ours.
+                if not (tried and self._holds(key, data)):
+                    raise
+            finally:
+                tried = True
+
+        self._retry(f"put {key}", attempt)
+
+    def _holds(self, key: str, data: bytes) -> bool:
+        try:
+            return self.inner.get(key) == bytes(data)
+        except PgdrError:
+            return False
+
     def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         return self._retry(f"get {key}", lambda: self.inner.get(key, offset, length))
 
@@ -104,6 +126,10 @@ class LimitedBackend:
     def put(self, key: str, data: bytes | BinaryIO, options: PutOptions | None = None) -> None:
         with self._sem:
             self.inner.put(key, data, options)
+
+    def put_new(self, key: str, data: bytes, options: PutOptions | None = None) -> None:
+        with self._sem:
+            self.inner.put_new(key, data, options)
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         with self._sem:
@@ -184,6 +210,10 @@ class FaultyBackend:
     def put(self, key: str, data: bytes | BinaryIO, options: PutOptions | None = None) -> None:
         self._maybe_fail("put", key)
         self.inner.put(key, data, options)
+
+    def put_new(self, key: str, data: bytes, options: PutOptions | None = None) -> None:
+        self._maybe_fail("put", key)
+        self.inner.put_new(key, data, options)
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         rule = self._maybe_fail("get", key)
