@@ -65,11 +65,14 @@ class S3Backend:
         self.url = f"s3://{bucket}/{prefix}"
         where = f" at {opts.endpoint}" if opts.endpoint else ""
         self._where = f"s3://{bucket}{where}"
+        self.where = self._where  # named by the deadline wrapper's errors
+        # Socket timeouts never exceed the operation's deadline; boto retries once inside an
+        # attempt, RetryingBackend retries on top while the deadline leaves time.
         cfg = Config(
             region_name=opts.region,
-            connect_timeout=opts.connect_timeout,
-            read_timeout=opts.read_timeout,
-            retries={"max_attempts": 2, "mode": "standard"},  # RetryingBackend retries on top
+            connect_timeout=min(opts.connect_timeout, opts.operation_timeout),
+            read_timeout=min(opts.read_timeout, opts.operation_timeout),
+            retries={"max_attempts": 2, "mode": "standard"},
             max_pool_connections=max(10, opts.concurrency),
             s3={"addressing_style": "path" if opts.path_style else "auto"},
         )

@@ -20,7 +20,10 @@ T = TypeVar("T")
 
 class RetryingBackend:
     """Retries operations that fail with a retryable error, with capped exponential backoff
-    and full jitter. Non-retryable errors pass straight through."""
+    and full jitter. Non-retryable errors pass straight through. With ``op_timeout`` (seconds
+    per operation, retries included) or ``deadline`` (an absolute ``clock()`` time for the
+    whole command) it gives up with the last error when the next attempt could not begin
+    before that time."""
 
     def __init__(
         self,
@@ -29,6 +32,10 @@ class RetryingBackend:
         base_delay: float = 0.2,
         max_delay: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        *,
+        op_timeout: float | None = None,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.inner = inner
         self.url = inner.url
@@ -36,8 +43,18 @@ class RetryingBackend:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.sleep = sleep
+        self.op_timeout = op_timeout
+        self.deadline = deadline
+        self.clock = clock
+
+    def _give_up_at(self, started: float) -> float | None:
+        ends = [t for t in (self.deadline,) if t is not None]
+        if self.op_timeout is not None:
+            ends.append(started + self.op_timeout)
+        return min(ends) if ends else None
 
     def _retry(self, what: str, fn: Callable[[], T]) -> T:
+        give_up_at = self._give_up_at(self.clock())
         for attempt in range(1, self.attempts + 1):
             try:
                 return fn()
@@ -45,6 +62,8 @@ class RetryingBackend:
                 if not e.retryable or attempt == self.attempts:
                     raise
                 delay = random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+                if give_up_at is not None and self.clock() + delay >= give_up_at:
+                    raise  # no time for another attempt: the last error says why
                 log.info(
                     "%s failed (%s); retry %d/%d in %.2fs",
                     what,
