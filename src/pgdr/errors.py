@@ -27,6 +27,9 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── KeyMissing (42)                no key source configured or key file missing
     │   └── KmsError (43)                  the KMS refused or failed
     ├── PostgresError (50)
+    │   ├── RecoveryTargetUnreachable (51) the target lies outside the recoverable window,
+    │   │                                  or PostgreSQL ended recovery before reaching it
+    │   └── ServerExited (52)              the server pgdr started exited (its FATAL line)
     ├── DrillError (60)
     │   ├── DrillFailed (60)               a drill ran and a check failed
     │   ├── DrillAborted (61)              the drill could not restore/start the sandbox
@@ -204,6 +207,23 @@ class KmsError(KeyProblem):
 class PostgresError(PgdrError):
     exit_code = 50
     kind = "postgres"
+
+
+class RecoveryTargetUnreachable(PostgresError):
+    """A restore target the archived WAL cannot reach: refused while planning (a time in the
+    future or after the newest archived WAL, an LSN past its end), or PostgreSQL's own
+    "recovery ended before configured recovery target was reached"."""
+
+    exit_code = 51
+    kind = "target-unreachable"
+
+
+class ServerExited(PostgresError):
+    """A server pgdr started (restore --start, a drill sandbox) exited while pgdr waited for
+    it; the message carries its FATAL/PANIC line from the server log."""
+
+    exit_code = 52
+    kind = "server-exited"
 
 
 # --- drills and notifications ---------------------------------------------------------------
