@@ -58,6 +58,7 @@ class RestoreResult:
     timeline: str | None = None  # recovery_target_timeline as written
     backup_timeline: str | None = None
     archive_mode: str = "preserve"
+    shut_down_at_target: bool = False  # --start with --target-action shutdown
 
     def render_text(self, console: Console) -> None:
         console.print(
@@ -84,6 +85,8 @@ class RestoreResult:
         if self.port is not None:
             state = "paused in recovery" if self.in_recovery else "promoted and accepting writes"
             console.print(f"server running on port {self.port}: {state}")
+        elif self.shut_down_at_target:
+            console.print("the server replayed WAL to the target and shut down (target action)")
         else:
             console.print(
                 f"next: start it (pg_ctl -D {self.data_dir} start); it replays WAL to the target"
@@ -392,6 +395,8 @@ def _start(
         import shutil
 
         shutil.rmtree(data_dir / PREFETCH_DIR, ignore_errors=True)
-    if state != "shut down":
+    if state == "shut down":
+        result.shut_down_at_target = True
+    else:
         result.port = port
         result.in_recovery = state == "paused"
