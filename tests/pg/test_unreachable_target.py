@@ -86,3 +86,36 @@ def test_targets_past_the_archived_wal_fail_fast_naming_the_reason(
         if restored is not None:
             restored.owned.append(dest)
             restored.destroy()
+
+
+def test_start_with_target_action_shutdown_reports_the_clean_stop(
+    make_cluster: Callable[..., Cluster], archive_setup: dict, pg_base_dir: Path
+) -> None:
+    from pgdr.backup.run import take_backup
+    from pgdr.restore.plan import Target
+    from pgdr.restore.run import default_restore_command, restore
+    from tests.pg.drilling import open_repo
+
+    src = archiving_cluster(make_cluster, archive_setup["cfg"])
+    src.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g")
+    take_backup(open_repo(archive_setup), src.conninfo())
+    src.sql("INSERT INTO t VALUES (1001)")
+    (lsn,) = src.sql("SELECT pg_current_wal_insert_lsn()::text")[0]
+    wait_archived(src, str(src.sql("SELECT pg_walfile_name(pg_switch_wal())")[0][0]))
+    dest = pg_base_dir / f"shutdown-{time.monotonic_ns()}"
+    result = restore(
+        open_repo(archive_setup),
+        dest,
+        target=Target("lsn", str(lsn)),
+        action="shutdown",
+        restore_command=default_restore_command(archive_setup["cfg"], None),
+        start_port=free_port(),
+        start_timeout=60,
+    )
+    try:
+        assert result.shut_down_at_target and result.port is None
+        assert not (dest / "postmaster.pid").exists()
+    finally:
+        import shutil
+
+        shutil.rmtree(dest, ignore_errors=True)

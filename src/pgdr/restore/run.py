@@ -23,7 +23,7 @@ from pgdr.errors import PostgresError, UsageError
 from pgdr.humanize import human
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import RunAs, chown_tree, resolve_runas
-from pgdr.pg.recovery_watch import exit_error, wait_for_target
+from pgdr.pg.recovery_watch import clean_shutdown, exit_error, wait_for_target
 from pgdr.repo.format import WAL_PREFIX
 from pgdr.repo.reader import BlobReader, sync_filesystem
 from pgdr.repo.repository import Repository
@@ -374,21 +374,26 @@ def _start(
     if env:
         os.environ.update(env)  # the server inherits it: restore_command may need the key
     mark = cluster.log_size()
+    may_shut_down = action == "shutdown" and target.kind != "latest"
+    state: str | None = None
     try:
         cluster.start(timeout=timeout)
     except PostgresError:
         if cluster.is_running():
             raise
-        raise exit_error(cluster.log_since(mark), str(data_dir), target.describe()) from None
+        log = cluster.log_since(mark)
+        if not (may_shut_down and clean_shutdown(log)):
+            raise exit_error(log, str(data_dir), target.describe()) from None
+        state = "shut down"  # reached the target before pg_ctl saw it accept connections
     result.phases["startup"] = time.monotonic() - t
     t = time.monotonic()
-    state = wait_for_target(
+    state = state or wait_for_target(
         cluster,
         target=target.describe(),
         promoted=target.kind == "latest" or action == "promote",
         timeout=timeout,
         log_from=mark,
-        may_shut_down=action == "shutdown" and target.kind != "latest",
+        may_shut_down=may_shut_down,
     )
     result.phases["wal replay"] = time.monotonic() - t
     if state == "promoted":  # prefetched segments are of no further use
