@@ -52,3 +52,5 @@ def test_two_backups_started_in_the_same_second_are_both_stored(
     stored = {b["id"]: b["start_lsn"] for b in list_backups(_repo(archive_setup))}
     assert sorted(stored) == ids
     assert {r.start_lsn for r in results} == set(stored.values())
+    # whoever listed the locks last saw the other one running, and says so
+    assert any("purpose backup" in c for r in results for c in r.concurrent)

@@ -8,7 +8,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,9 @@ class BackupResult:
     stored_bytes: int
     seconds: float
     page_checksum_errors: list[dict[str, Any]]
+    #: Other backups that held their lock while this one started (each is stored under its
+    #: own id; concurrent backups are allowed, never merged).
+    concurrent: list[str] = field(default_factory=list)
 
 
 def backup_id(when: datetime, backup_type: str, suffix: str | None = None) -> str:
@@ -93,7 +96,13 @@ def take_backup(
         # segments for pgbench scale 50 right after pgbench) that the backup then waits for
         # and every restore replays.
         catalog = session.catalog()
-        with LockManager(repo.backend).acquire("shared", "backup") as lock, BlobWriter(repo) as w:
+        locks = LockManager(repo.backend)
+        with locks.acquire("shared", "backup") as lock, BlobWriter(repo) as w:
+            concurrent = [
+                i.describe()
+                for i in locks.list_locks()
+                if i.purpose == "backup" and not i.stale and i.id != lock.id
+            ]
             start_lsn, tli = session.start(label)
             stopped = False
             try:
@@ -183,6 +192,7 @@ def take_backup(
         stats.bytes_stored,
         time.monotonic() - t0,
         bad_pages,
+        concurrent,
     )
 
 
