@@ -34,3 +34,21 @@ def test_wal_push_to_a_silent_endpoint_fails_within_its_deadline(
     assert silent_endpoint.removeprefix("http://") in r.stderr and "did not answer" in r.stderr
     assert "Traceback" not in r.stderr
     assert took < 15, f"wal-push took {took:.1f} s with a 3 s deadline"
+
+
+def test_backup_against_a_silent_endpoint_fails_within_the_operation_deadline(
+    tmp_path: Path, silent_endpoint: str
+) -> None:
+    cfg = tmp_path / "pgdr.toml"
+    cfg.write_text(
+        "[repositories.main]\n"
+        f'url = "s3://bucket/p?endpoint={silent_endpoint}&region=us-east-1&path_style=true"\n'
+        "unencrypted = true\n"
+        "[repositories.main.limits]\noperation_timeout_s = 2\n"
+        '[postgres]\nhost = "/nonexistent"\n'
+    )
+    t = time.monotonic()
+    r = pgdr("--config", cfg, "backup", timeout=60)
+    assert r.returncode == 21, r.stderr
+    assert silent_endpoint.removeprefix("http://") in r.stderr and "did not answer" in r.stderr
+    assert time.monotonic() - t < 15
