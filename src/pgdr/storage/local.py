@@ -3,7 +3,8 @@
 put writes a temporary file beside the target, fsyncs it, renames it over the target and
 fsyncs the directory: readers see the whole object or nothing, and after put returns the
 object survives a power loss. put_new hard-links the temporary file to the target instead,
-which fails when the name is taken, so an existing object is never replaced. Temporary files start with ``.tmp-`` and are never listed.
+which fails when the name is taken, so an existing object is never replaced. Temporary files
+start with ``.tmp-`` and are never listed.
 """
 
 from __future__ import annotations

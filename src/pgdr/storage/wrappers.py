@@ -48,10 +48,10 @@ class RetryingBackend:
         self.clock = clock
 
     def _give_up_at(self, started: float) -> float | None:
-        ends = [t for t in (self.deadline,) if t is not None]
+        ends = [] if self.deadline is None else [self.deadline]
         if self.op_timeout is not None:
             ends.append(started + self.op_timeout)
-        return min(ends) if ends else None
+        return min(ends, default=None)
 
     def _retry(self, what: str, fn: Callable[[], T]) -> T:
         give_up_at = self._give_up_at(self.clock())
