@@ -12,6 +12,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.moto_server",
     "tests.fixtures.pg",
+    "tests.fixtures.silent_endpoint",
 ]
 
 

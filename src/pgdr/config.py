@@ -48,6 +48,9 @@ class Limits(_Model):
     retries: int = Field(default=5, ge=0, le=50)
     connect_timeout_s: float = Field(default=5.0, gt=0, le=600)
     read_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    #: Longest one storage operation may take, retries included (a hung endpoint fails
+    #: with exit 21 instead of waiting timeouts x attempts x retries).
+    operation_timeout_s: float = Field(default=300.0, gt=0, le=86400)
 
 
 class RepositorySettings(_Model):
@@ -115,6 +118,13 @@ class General(_Model):
     default_repository: str = "main"
 
 
+class WalSettings(_Model):
+    #: archive_command (`pgdr wal-push`, synchronous) gives up after this many seconds with
+    #: exit 21, so PostgreSQL keeps the segment and retries instead of waiting on a hung
+    #: storage endpoint.
+    push_timeout_s: float = Field(default=90.0, gt=0, le=3600)
+
+
 class AuditSettings(_Model):
     #: One wal-ingest audit entry per this many seconds of archiving (0: one per push).
     wal_summary_s: float = Field(default=3600.0, ge=0, le=86400 * 7)
@@ -137,6 +147,7 @@ class Config(_Model):
     daemon: dict[str, Any] = {}
     web: dict[str, Any] = {}
     audit: AuditSettings = AuditSettings()
+    wal: WalSettings = WalSettings()
     #: Where this config came from (None: embedded defaults). Not a TOML key.
     source: Path | None = Field(default=None, exclude=True)
 

@@ -13,6 +13,7 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── StoragePermissionDenied (22)   403 / EACCES
     │   ├── ObjectNotFound (23)            a key that should exist does not
     │   ├── ObjectLocked (24)              delete refused by Object Lock / WORM
+    │   ├── ObjectExists (20)              put_new: the key is already taken, nothing replaced
     │   └── StorageFull (25)               ENOSPC, quota  [retryable]
     ├── RepositoryError (30)
     │   ├── NotARepository (31)            no pgdr repository at that location
@@ -29,6 +30,9 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── RepositoryIdentityChanged (44) repository id or master key differs from the local pin
     │   └── KdfOutOfBounds (45)            a key slot's KDF parameters are outside pgdr's bounds
     ├── PostgresError (50)
+    │   ├── RecoveryTargetUnreachable (51) the target lies outside the recoverable window,
+    │   │                                  or PostgreSQL ended recovery before reaching it
+    │   └── ServerExited (52)              the server pgdr started exited (its FATAL line)
     ├── DrillError (60)
     │   ├── DrillFailed (60)               a drill ran and a check failed
     │   ├── DrillAborted (61)              the drill could not restore/start the sandbox
@@ -114,6 +118,12 @@ class ObjectNotFound(StorageError):
 class ObjectLocked(StorageError):
     exit_code = 24
     kind = "object-locked"
+
+
+class ObjectExists(StorageError):
+    """``put_new`` found the key already taken: the existing object was left as it was."""
+
+    kind = "object-exists"
 
 
 class StorageFull(StorageError):
@@ -225,6 +235,23 @@ class KdfOutOfBounds(KeyProblem):
 class PostgresError(PgdrError):
     exit_code = 50
     kind = "postgres"
+
+
+class RecoveryTargetUnreachable(PostgresError):
+    """A restore target the archived WAL cannot reach: refused while planning (a time in the
+    future or after the newest archived WAL, an LSN past its end), or PostgreSQL's own
+    "recovery ended before configured recovery target was reached"."""
+
+    exit_code = 51
+    kind = "target-unreachable"
+
+
+class ServerExited(PostgresError):
+    """A server pgdr started (restore --start, a drill sandbox) exited while pgdr waited for
+    it; the message carries its FATAL/PANIC line from the server log."""
+
+    exit_code = 52
+    kind = "server-exited"
 
 
 # --- drills and notifications ---------------------------------------------------------------

@@ -40,6 +40,10 @@ class Switch:
         self._check()
         self.inner.put(key, data, options)
 
+    def put_new(self, key: str, data: bytes, options: PutOptions | None = None) -> None:
+        self._check()
+        self.inner.put_new(key, data, options)
+
     def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         self._check()
         return self.inner.get(key, offset, length)

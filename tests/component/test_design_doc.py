@@ -83,6 +83,8 @@ def test_exit_codes_match() -> None:
         errors.WrongKey,
         errors.KeyMissing,
         errors.KmsError,
+        errors.RecoveryTargetUnreachable,
+        errors.ServerExited,
         errors.DrillFailed,
         errors.DrillAborted,
         errors.SandboxError,

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pgdr.errors import ObjectNotFound
+from pgdr.errors import ObjectExists, ObjectNotFound
 from pgdr.storage import StorageOptions, open_backend
 from pgdr.storage.base import Backend
 
@@ -94,3 +94,29 @@ def test_list_paginates(backend: Backend) -> None:
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda k: backend.put(k, b"."), keys))
     assert [o.key for o in backend.list("many/")] == keys
+
+
+def test_put_new_never_replaces(backend: Backend) -> None:
+    backend.put_new("manifests/backup/x", b"first")
+    with pytest.raises(ObjectExists):
+        backend.put_new("manifests/backup/x", b"second")
+    assert backend.get("manifests/backup/x") == b"first"
+    backend.put("plain", b"one")
+    with pytest.raises(ObjectExists):
+        backend.put_new("plain", b"two")
+    assert backend.get("plain") == b"one"
+    assert [o.key for o in backend.list()] == ["manifests/backup/x", "plain"]  # no temp left
+
+
+def test_put_new_racing_writers_one_wins(backend: Backend) -> None:
+    def attempt(i: int) -> bool:
+        try:
+            backend.put_new("race", f"writer {i}".encode())
+            return True
+        except ObjectExists:
+            return False
+
+    with ThreadPoolExecutor(8) as pool:
+        won = [i for i, ok in enumerate(pool.map(attempt, range(8))) if ok]
+    assert len(won) == 1
+    assert backend.get("race") == f"writer {won[0]}".encode()

@@ -64,3 +64,20 @@ def test_missing_bucket_is_named(moto_endpoint: str) -> None:
     )
     with pytest.raises(StorageError, match="no-such-bucket"):
         list(b.list())
+
+
+def test_an_endpoint_that_never_answers_fails_within_the_operation_deadline(
+    silent_endpoint: str,
+) -> None:
+    opts = StorageOptions(
+        operation_timeout=2,
+        retries=5,
+        retry_base_delay=0.01,
+        access_key_id="testing",
+        secret_access_key="testing",
+    )
+    b = open_backend(f"s3://bucket/p?endpoint={silent_endpoint}&region=us-east-1", opts)
+    t = time.monotonic()
+    with pytest.raises(StorageUnreachable, match=f"{silent_endpoint} did not answer"):
+        b.put("data/00/pack", b"x" * 1000)
+    assert time.monotonic() - t < 4

@@ -5,9 +5,10 @@ is written only once every WAL file from start to stop LSN is in the repository.
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,17 @@ class BackupResult:
     stored_bytes: int
     seconds: float
     page_checksum_errors: list[dict[str, Any]]
+    #: Other backups that held their lock while this one started (each is stored under its
+    #: own id; concurrent backups are allowed, never merged).
+    concurrent: list[str] = field(default_factory=list)
 
 
-def backup_id(when: datetime, backup_type: str) -> str:
-    return when.strftime("%Y%m%dT%H%M%SZ") + ("F" if backup_type == "full" else "I")
+def backup_id(when: datetime, backup_type: str, suffix: str | None = None) -> str:
+    """``<UTC start>F|I-<6 hex>``: readable and sortable by start second, and unique — two
+    backups started in the same second get different ids (the manifest put then also
+    refuses a taken name, so a collision can never replace a stored backup)."""
+    tag = suffix if suffix is not None else secrets.token_hex(3)
+    return when.strftime("%Y%m%dT%H%M%SZ") + ("F" if backup_type == "full" else "I") + "-" + tag
 
 
 def _chunk_for(rel: str) -> int:
@@ -88,7 +96,13 @@ def take_backup(
         # segments for pgbench scale 50 right after pgbench) that the backup then waits for
         # and every restore replays.
         catalog = session.catalog()
-        with LockManager(repo.backend).acquire("shared", "backup") as lock, BlobWriter(repo) as w:
+        locks = LockManager(repo.backend)
+        with locks.acquire("shared", "backup") as lock, BlobWriter(repo) as w:
+            concurrent = [
+                i.describe()
+                for i in locks.list_locks()
+                if i.purpose == "backup" and not i.stale and i.id != lock.id
+            ]
             start_lsn, tli = session.start(label)
             stopped = False
             try:
@@ -178,6 +192,7 @@ def take_backup(
         stats.bytes_stored,
         time.monotonic() - t0,
         bad_pages,
+        concurrent,
     )
 
 

@@ -62,6 +62,10 @@ def backup(
         )
     emit(cli, result)
     replica_ops.follow_backup(cli, repo)
+    for other in result.concurrent:
+        cli.err.print(
+            f"pgdr: note: another backup was running ({other}); each is stored under its own id"
+        )
     for bad in result.page_checksum_errors:
         blocks = ", ".join(map(str, bad["blocks"][:10]))
         cli.err.print(f"pgdr: warning: page checksum failure in {bad['file']} block(s) {blocks}")

@@ -87,7 +87,10 @@ def target_from_settings(
     *,
     unencrypted: bool = False,
     retention: RetentionSettings | None = None,
+    deadline: float | None = None,
 ) -> RepoTarget:
+    """``deadline``: an absolute ``time.monotonic()`` by which every storage operation of
+    the command must have ended (wal-push)."""
     lock_days: float | None = s.s3.object_lock_days
     if lock_days is None and s.s3.object_lock_mode:  # window + margin (docs/design.md §8e)
         lock_days = (retention or RetentionSettings()).lock_days
@@ -104,7 +107,9 @@ def target_from_settings(
         connect_timeout=s.limits.connect_timeout_s,
         read_timeout=s.limits.read_timeout_s,
         retries=s.limits.retries,
+        operation_timeout=s.limits.operation_timeout_s,
         concurrency=s.limits.concurrency,
+        deadline=deadline,
     )
     return RepoTarget(
         url=s.url,
@@ -120,10 +125,15 @@ def target_from_settings(
     )
 
 
-def replica_links(config: Config, names: list[str]) -> list[ReplicaLink]:
+def replica_links(
+    config: Config, names: list[str], deadline: float | None = None
+) -> list[ReplicaLink]:
     """Backends of the replicas a repository follows into (no key needed: WAL objects are
     copied sealed, exactly as stored)."""
     return [
-        ReplicaLink(name, backend(target_from_settings(resolve_repository(config, name)[1])))
+        ReplicaLink(
+            name,
+            backend(target_from_settings(resolve_repository(config, name)[1], deadline=deadline)),
+        )
         for name in names
     ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 WAL_COMMANDS = ("wal-push", "wal-fetch", "wal-uploader", "wal-prefetcher")
@@ -101,14 +102,20 @@ def _run(ns: argparse.Namespace) -> int:
     setup_logging(ns.verbose, ns.quiet)
     repo_sel = ns.repo or os.environ.get("PGDR_REPO")
     config = load_config(ns.config)
+    # archive_command must end in bounded time, so PostgreSQL retries a hung storage later
+    # instead of waiting on it: every storage operation of a synchronous push shares one
+    # deadline (opening the repository, the push, the replicas).
+    deadline = None
+    if ns.command == "wal-push" and not ns.async_:
+        deadline = time.monotonic() + config.wal.push_timeout_s
 
     def repo() -> Repository:
         _name, settings = resolve_repository(config, repo_sel)
-        return open_repository(target_from_settings(settings))
+        return open_repository(target_from_settings(settings, deadline=deadline))
 
     def followers() -> Followers:
         _name, settings = resolve_repository(config, repo_sel)
-        links = replica_links(config, settings.replicate_to)
+        links = replica_links(config, settings.replicate_to, deadline)
         return Followers(links, config.audit.wal_summary_s)
 
     if ns.command == "wal-push":

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pgdr.daemon.cron import slot_id
-from pgdr.errors import PgdrError, StorageError
+from pgdr.errors import ObjectExists, PgdrError, StorageError
 from pgdr.private import private_dir, write_private
 from pgdr.repo.repository import Repository
 
@@ -181,7 +181,8 @@ class JobHistory:
             path = self.outbox / f"{rec.id}.json" if self.outbox is not None else None
             if path is not None and not path.exists():
                 return  # another thread flushed it already: never write a record twice
-            repo.put_manifest(KIND, rec.id, asdict(rec))
+            with contextlib.suppress(ObjectExists):  # an earlier flush stored it already
+                repo.put_manifest(KIND, rec.id, asdict(rec))
             if path is not None:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()

@@ -29,11 +29,18 @@ from pgdr.drill.record import DrillRecord, Step, new_drill_id
 from pgdr.drill.sandbox import Sandbox, reap, sandbox_settings
 from pgdr.drill.settings import DatabaseChecks, DrillSettings
 from pgdr.drill.verdicts import CheckResult, failure_message, judge_connectivity, overall
-from pgdr.errors import ConfigError, Interrupted, PgdrError, PostgresError, UsageError
+from pgdr.errors import (
+    ConfigError,
+    Interrupted,
+    PgdrError,
+    PostgresError,
+    RecoveryTargetUnreachable,
+    UsageError,
+)
 from pgdr.notify.base import Notifier, send_all
 from pgdr.paths import default_state_dir
-from pgdr.pg.binaries import error_line
 from pgdr.pg.cluster import Cluster
+from pgdr.pg.recovery_watch import exit_error, wait_for_target
 from pgdr.repo.repository import Repository
 from pgdr.restore.run import restore
 
@@ -156,6 +163,8 @@ def run_drill(
     except (KeyboardInterrupt, Interrupted):
         stopped = True
         rec.error = _error(clock.current, "interrupted", 130, f"interrupted during {clock.current}")
+    except RecoveryTargetUnreachable as e:  # the next step belongs in the record
+        rec.error = _error(clock.current, e.kind, e.exit_code, f"{e.message}; {e.hint}")
     except PgdrError as e:
         rec.error = _error(clock.current, e.kind, e.exit_code, e.message)
     except Exception as e:  # a bug must still end in cleanup and a failed record
@@ -266,14 +275,26 @@ def _run_steps(
             }
             env.say(f"following timeline {restored.timeline} ({restored.timeline_role})")
         with clock.step("instance creation"):
-            cluster = sandbox.start(
-                sandbox_settings(sandbox.base, settings.shared_buffers),
-                settings.start_timeout_s,
-                env.bindir,
-            )
+            try:
+                cluster = sandbox.start(
+                    sandbox_settings(sandbox.base, settings.shared_buffers),
+                    settings.start_timeout_s,
+                    env.bindir,
+                )
+            except PostgresError:
+                c = sandbox.cluster
+                if c is None or c.is_running():
+                    raise
+                raise exit_error(c.log_since(0), "the sandbox", choice.target.describe()) from None
             cluster.superuser = env.superuser
         with clock.step("wal replay"):
-            _wait_promoted(cluster, settings.start_timeout_s)
+            wait_for_target(
+                cluster,
+                target=choice.target.describe(),
+                promoted=True,
+                timeout=settings.start_timeout_s,
+                poll=0.1,
+            )
         _validate(repo, settings, env, rec, clock, prev, doc, cluster, choice.reference)
         with clock.step("integrity"):
             env.say("integrity: pg_amcheck, pg_checksums")
@@ -367,21 +388,3 @@ def _previous_timings(prev: DrillRecord | None) -> dict[str, float]:
                 c.metrics["sandbox_ms"]
             )
     return out
-
-
-def _wait_promoted(cluster: Cluster, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if not cluster.is_running():
-            raise PostgresError(
-                f"the sandbox stopped during WAL replay: {error_line(cluster.log_tail(30))}"
-            )
-        try:
-            (in_recovery,) = cluster.sql("SELECT pg_is_in_recovery()")[0]
-        except PostgresError:
-            in_recovery = None
-        if in_recovery is False:
-            return
-        if time.monotonic() > deadline:
-            raise PostgresError(f"the sandbox did not finish WAL replay within {timeout:.0f} s")
-        time.sleep(0.1)

@@ -294,6 +294,17 @@ class Cluster:
         except OSError:
             return ""
 
+    def log_size(self) -> int:
+        """Current length of the server log: pass it to :meth:`log_since` later."""
+        try:
+            return self.log_file.stat().st_size
+        except OSError:
+            return 0
+
+    def log_since(self, offset: int) -> str:
+        """The server log from ``offset`` (a :meth:`log_size`) on."""
+        return self._read_log(offset)
+
     def log_tail(self, n: int = 50) -> str:
         """Last ``n`` lines of the server log (pg_ctl's ``-l`` file)."""
         return "\n".join(self._read_log(0).splitlines()[-n:])

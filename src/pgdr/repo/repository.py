@@ -357,8 +357,10 @@ class Repository:
     def put_manifest(
         self, kind: str, manifest_id: str, doc: dict[str, Any], refs: bytes = b""
     ) -> str:
-        """Store a manifest. Callers MUST have made every referenced blob durable and
-        indexed first (BlobWriter.flush)."""
+        """Store a manifest under a new name: raises ObjectExists, replacing nothing, when
+        ``manifests/<kind>/<manifest_id>`` is taken (§9: objects are never overwritten).
+        Callers MUST have made every referenced blob durable and indexed first
+        (BlobWriter.flush)."""
         import json
 
         if len(refs) % fmt.ID_LEN:
@@ -366,7 +368,7 @@ class Repository:
         key = fmt.manifest_key(kind, manifest_id)
         body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
         plain = struct.pack("<I", len(body)) + body + refs
-        self.backend.put(key, self.sealer.seal(ObjectType.MANIFEST, plain, key.encode()))
+        self.backend.put_new(key, self.sealer.seal(ObjectType.MANIFEST, plain, key.encode()))
         return key
 
     def get_manifest(self, kind: str, manifest_id: str) -> Manifest:

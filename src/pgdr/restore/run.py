@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,14 @@ from pgdr.errors import PostgresError, UsageError
 from pgdr.humanize import human
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import RunAs, resolve_runas
+from pgdr.pg.recovery_watch import clean_shutdown, exit_error, wait_for_target
 from pgdr.repo.format import WAL_PREFIX
 from pgdr.repo.reader import sync_filesystem
 from pgdr.repo.repository import Repository
 from pgdr.restore.delta import DeltaStats, check_delta_target, delta_restore
 from pgdr.restore.plan import (
     Target,
+    WalGap,
     check_wal,
     choose_backup,
     choose_timeline,
@@ -42,6 +45,7 @@ from pgdr.restore.production import (
 )
 from pgdr.restore.safety import check_manifest
 from pgdr.restore.targets import Targets, append, materialize, place_wal, tablespace_dir, write_new
+from pgdr.restore.window import check_target, wal_end
 from pgdr.safefs import Tree
 
 log = logging.getLogger(__name__)
@@ -65,6 +69,7 @@ class RestoreResult:
     timeline_role: str | None = None
     archive_mode: str = "preserve"  # preserve | off | repository
     archive_command: str | None = None  # written by --archive-mode repository
+    shut_down_at_target: bool = False  # --start with --target-action shutdown
 
     def render_text(self, console: Console) -> None:
         console.print(
@@ -103,10 +108,18 @@ class RestoreResult:
         if self.port is not None:
             state = "paused in recovery" if self.in_recovery else "promoted and accepting writes"
             console.print(f"server running on port {self.port}: {state}")
+        elif self.shut_down_at_target:
+            console.print("the server replayed WAL to the target and shut down (target action)")
         else:
             console.print(
                 f"next: start it (pg_ctl -D {self.data_dir} start); it replays WAL to the target"
             )
+            if self.target.split(" ", 1)[0] in ("time", "lsn", "xid", "name"):
+                console.print(
+                    "if it stops with 'recovery ended before configured recovery target was "
+                    "reached', the target is past the archived WAL: run SELECT pg_switch_wal() "
+                    "on production, or choose a target inside the window `pgdr info` prints"
+                )
 
 
 def restore(
@@ -138,13 +151,22 @@ def restore(
     t = time.monotonic()
     docs = list_backups(repo)
     chosen = choose_backup(docs, target, backup)
-    stored = stored_wal(repo.backend.list(WAL_PREFIX))
+    wal_objects = list(repo.backend.list(WAL_PREFIX))
+    stored = stored_wal(wal_objects)
     archived = {t: list(names) for t, names in stored.items()}
     histories = read_histories(repo, archived)
     lineage = production_lineage(docs, stored, histories)
     if timeline in (None, "latest"):  # never a side branch some other restore archived
         timeline = timeline_to_follow(chosen, lineage, histories) or timeline
     timeline = choose_timeline(chosen, histories, timeline)
+    if target.kind in ("time", "lsn"):  # refuse a target outside the window before copying
+        try:
+            path = check_wal(chosen, archived, Target("latest"), timeline, histories)
+        except WalGap:
+            path = []  # check_wal below names the gap if it is before the target
+        times = {o.key.rsplit("/", 1)[-1]: o.modified for o in wal_objects}
+        end = wal_end(path, int(chosen["wal_segment_size"]), times)
+        check_target(target, docs, end, timeline, datetime.now(UTC))
     run = check_wal(chosen, archived, target, timeline, histories)  # refuse before copying
     # Recovery's first segments go where restore_command's shell looks for prefetched ones.
     seed = first_wal(chosen, run) if HANDED_OVER in restore_command else []
@@ -334,37 +356,41 @@ def _start(
     result: RestoreResult,
     env: dict[str, str] | None,
 ) -> None:
+    """Start the restored server and wait until it is promoted (or paused / shut down at the
+    target), watching it: the moment the postmaster exits, fail with its FATAL line."""
     t = time.monotonic()
     cluster = Cluster.attach(data_dir, port=port)
     if env:
         os.environ.update(env)  # the server inherits it: restore_command may need the key
-    cluster.start(timeout=timeout)
+    mark = cluster.log_size()
+    may_shut_down = action == "shutdown" and target.kind != "latest"
+    state: str | None = None
+    try:
+        cluster.start(timeout=timeout)
+    except PostgresError:
+        if cluster.is_running():
+            raise
+        log = cluster.log_since(mark)
+        if not (may_shut_down and clean_shutdown(log)):
+            raise exit_error(log, str(data_dir), target.describe()) from None
+        state = "shut down"  # reached the target before pg_ctl saw it accept connections
     result.phases["startup"] = time.monotonic() - t
     t = time.monotonic()
-    deadline = time.monotonic() + timeout
-    want_promoted = target.kind == "latest" or action == "promote"
-    while True:
-        try:
-            (in_recovery,) = cluster.sql("SELECT pg_is_in_recovery()")[0]
-        except Exception:
-            in_recovery = None
-        if in_recovery is False or (in_recovery and not want_promoted and _paused(cluster)):
-            break
-        if time.monotonic() > deadline:
-            raise PostgresError(
-                f"restored server did not reach {target.describe()} within {timeout:.0f} s; "
-                f"log: {cluster.log_tail(3)}"
-            )
-        time.sleep(0.05)  # the probe is a cheap query; the wait is part of the RTO
+    state = state or wait_for_target(
+        cluster,
+        target=target.describe(),
+        promoted=target.kind == "latest" or action == "promote",
+        timeout=timeout,
+        log_from=mark,
+        may_shut_down=may_shut_down,
+    )
     result.phases["wal replay"] = time.monotonic() - t
-    if not in_recovery:  # promoted: prefetched segments are of no further use
+    if state == "promoted":  # prefetched segments are of no further use
         import shutil
 
         shutil.rmtree(data_dir / PREFETCH_DIR, ignore_errors=True)
-    result.port = port
-    result.in_recovery = bool(in_recovery)
-
-
-def _paused(cluster: Cluster) -> bool:
-    (state,) = cluster.sql("SELECT pg_get_wal_replay_pause_state()")[0]
-    return str(state) == "paused"
+    if state == "shut down":
+        result.shut_down_at_target = True
+    else:
+        result.port = port
+        result.in_recovery = state == "paused"

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pgdr.errors import UsageError
 from pgdr.storage.base import Backend, ObjectInfo, PutOptions
+from pgdr.storage.deadline import DeadlineBackend
 from pgdr.storage.wrappers import FaultPlan, FaultyBackend, LimitedBackend, RetryingBackend
 
 __all__ = ["Backend", "ObjectInfo", "PutOptions", "StorageOptions", "open_backend"]
@@ -30,6 +31,12 @@ class StorageOptions:
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
     retries: int = 5
+    #: Longest one operation may take, retries included (a hung endpoint fails in bounded
+    #: time); boto's connect/read timeouts are capped by it.
+    operation_timeout: float = 300.0
+    #: An absolute ``time.monotonic()`` by which every operation must have ended: a whole
+    #: command's budget (``[wal] push_timeout_s`` for archive_command).
+    deadline: float | None = None
     retry_base_delay: float = 0.2
     retry_max_delay: float = 10.0
     concurrency: int = 16
@@ -66,9 +73,19 @@ def open_backend(url: str, options: StorageOptions | None = None) -> Backend:
         base = S3Backend(parts.netloc, parts.path.strip("/"), opts)
     else:
         raise UsageError(f"unsupported repository URL {url!r}: use file://, s3:// or mem://")
-    # The one place wrappers are composed: faults (tests) -> retry -> concurrency limit.
+    # The one place wrappers are composed: faults (tests) -> retry -> deadline (network
+    # backends: a local disk is bounded by the kernel) -> concurrency limit.
     wrapped: Backend = base
     if opts.faults is not None:
         wrapped = FaultyBackend(wrapped, opts.faults)
-    wrapped = RetryingBackend(wrapped, opts.retries, opts.retry_base_delay, opts.retry_max_delay)
+    wrapped = RetryingBackend(
+        wrapped,
+        opts.retries,
+        opts.retry_base_delay,
+        opts.retry_max_delay,
+        op_timeout=opts.operation_timeout,
+        deadline=opts.deadline,
+    )
+    if parts.scheme == "s3":
+        wrapped = DeadlineBackend(wrapped, opts.operation_timeout, opts.deadline)
     return LimitedBackend(wrapped, opts.concurrency)

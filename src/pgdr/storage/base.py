@@ -44,6 +44,11 @@ class Backend(Protocol):
         """Store ``data`` under ``key`` atomically: readers see all of it or nothing.
         When put returns, the object is durable. Overwrites an existing key."""
 
+    def put_new(self, key: str, data: bytes, options: PutOptions | None = None) -> None:
+        """Like put, but only if ``key`` does not exist yet: raises ObjectExists and leaves
+        the existing object untouched otherwise. Names that identify something (manifests)
+        are written this way, so two writers that picked the same name never lose one."""
+
     def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         """Return the object's bytes [offset, offset+length). Raises ObjectNotFound.
         A range reaching past the end is truncated at the end."""

@@ -2,7 +2,9 @@
 
 put writes a temporary file beside the target, fsyncs it, renames it over the target and
 fsyncs the directory: readers see the whole object or nothing, and after put returns the
-object survives a power loss. Temporary files start with ``.tmp-`` and are never listed.
+object survives a power loss. put_new hard-links the temporary file to the target instead,
+which fails when the name is taken, so an existing object is never replaced. Temporary files
+start with ``.tmp-`` and are never listed.
 
 Owner-only whatever the umask: objects are 0600 and directories put creates 0700 (key slots,
 and the whole database in an unencrypted repository, are not for other local users). As root
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO, NoReturn
 
 from pgdr.errors import (
+    ObjectExists,
     ObjectNotFound,
     StorageError,
     StorageFull,
@@ -93,6 +96,14 @@ class LocalBackend:
             _fsync_dir(m.parent)
 
     def put(self, key: str, data: bytes | BinaryIO, options: PutOptions | None = None) -> None:
+        self._put(key, data, options, replace=True)
+
+    def put_new(self, key: str, data: bytes, options: PutOptions | None = None) -> None:
+        self._put(key, data, options, replace=False)
+
+    def _put(
+        self, key: str, data: bytes | BinaryIO, options: PutOptions | None, *, replace: bool
+    ) -> None:
         if options is not None and options.retain_until is not None:
             raise StorageError(f"{self.url}: file:// storage cannot lock objects (Object Lock)")
         path = self._path(key)
@@ -109,12 +120,16 @@ class LocalBackend:
                     shutil.copyfileobj(data, f, 1 << 20)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
+            if replace:
+                os.replace(tmp, path)
+            else:
+                _link_new(tmp, path, self.url, key)
             _fsync_dir(path.parent)
         except OSError as e:
+            raise_os_error(e, path, "write")
+        finally:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-            raise_os_error(e, path, "write")
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         path = self._path(key)
@@ -205,6 +220,23 @@ class LocalBackend:
 
     def close(self) -> None:
         pass
+
+
+def _link_new(tmp: Path, path: Path, url: str, key: str) -> None:
+    """Give the complete temporary file its final name only if that name is free: link(2)
+    fails with EEXIST instead of replacing (rename would replace). File systems without hard
+    links fall back to check-then-rename, which leaves a window between the two steps."""
+    try:
+        os.link(tmp, path)
+        return
+    except FileExistsError:
+        raise ObjectExists(f"{url}/{key} already exists; not replaced") from None
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+    if path.exists():
+        raise ObjectExists(f"{url}/{key} already exists; not replaced")
+    os.replace(tmp, path)
 
 
 def _raise_walk(e: OSError) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from pgdr.errors import ObjectNotFound
+from pgdr.errors import ObjectExists, ObjectNotFound
 from pgdr.storage.base import ObjectInfo, PutOptions
 
 _stores: dict[str, dict[str, tuple[bytes, datetime]]] = {}
@@ -30,6 +30,12 @@ class MemoryBackend:
         value = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else data.read()
         with self._lock:
             self._data[key] = (value, datetime.now(UTC))
+
+    def put_new(self, key: str, data: bytes, options: PutOptions | None = None) -> None:
+        with self._lock:
+            if key in self._data:
+                raise ObjectExists(f"{self.url}/{key} already exists; not replaced")
+            self._data[key] = (bytes(data), datetime.now(UTC))
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         with self._lock:

@@ -28,6 +28,7 @@ from botocore.exceptions import (
 )
 
 from pgdr.errors import (
+    ObjectExists,
     ObjectLocked,
     ObjectNotFound,
     StorageError,
@@ -65,11 +66,14 @@ class S3Backend:
         self.url = f"s3://{bucket}/{prefix}"
         where = f" at {opts.endpoint}" if opts.endpoint else ""
         self._where = f"s3://{bucket}{where}"
+        self.where = self._where  # named by the deadline wrapper's errors
+        # Socket timeouts never exceed the operation's deadline; boto retries once inside an
+        # attempt, RetryingBackend retries on top while the deadline leaves time.
         cfg = Config(
             region_name=opts.region,
-            connect_timeout=opts.connect_timeout,
-            read_timeout=opts.read_timeout,
-            retries={"max_attempts": 2, "mode": "standard"},  # RetryingBackend retries on top
+            connect_timeout=min(opts.connect_timeout, opts.operation_timeout),
+            read_timeout=min(opts.read_timeout, opts.operation_timeout),
+            retries={"max_attempts": 2, "mode": "standard"},
             max_pool_connections=max(10, opts.concurrency),
             s3={"addressing_style": "path" if opts.path_style else "auto"},
         )
@@ -182,6 +186,34 @@ class S3Backend:
             if "S3UploadFailedError" in type(e).__name__:
                 raise StorageError(f"cannot write {self._where}/{self.prefix}{key}: {e}") from None
             raise
+
+    def put_new(self, key: str, data: bytes, options: PutOptions | None = None) -> None:
+        """A conditional PUT (``If-None-Match: *``): S3 answers 412 when the key exists, and
+        of two racing writers exactly one succeeds. Objects above the multipart threshold
+        are checked with a HEAD first (S3 cannot make that pair atomic)."""
+        if len(data) >= self.opts.multipart_threshold:
+            if self.stat(key) is not None:
+                raise ObjectExists(f"{self._where}/{self.prefix}{key} already exists; not replaced")
+            self.put(key, data, options)
+            return
+        try:
+            self._s3.put_object(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                Body=bytes(data),
+                IfNoneMatch="*",
+                **self._put_args(options),
+            )
+        except ClientError as e:
+            code = str(e.response.get("Error", {}).get("Code", ""))
+            status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
+                raise ObjectExists(
+                    f"{self._where}/{self.prefix}{key} already exists; not replaced"
+                ) from None
+            self._fail(e, "write", key)
+        except BotoCoreError as e:
+            self._fail(e, "write", key)
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         if length == 0:

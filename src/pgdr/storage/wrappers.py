@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, TypeVar
 
-from pgdr.errors import PgdrError, StorageError, TransientStorageError
+from pgdr.errors import ObjectExists, PgdrError, StorageError, TransientStorageError
 from pgdr.storage.base import Backend, ObjectInfo, PutOptions
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,10 @@ T = TypeVar("T")
 
 class RetryingBackend:
     """Retries operations that fail with a retryable error, with capped exponential backoff
-    and full jitter. Non-retryable errors pass straight through."""
+    and full jitter. Non-retryable errors pass straight through. With ``op_timeout`` (seconds
+    per operation, retries included) or ``deadline`` (an absolute ``clock()`` time for the
+    whole command) it gives up with the last error when the next attempt could not begin
+    before that time."""
 
     def __init__(
         self,
@@ -29,6 +32,10 @@ class RetryingBackend:
         base_delay: float = 0.2,
         max_delay: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        *,
+        op_timeout: float | None = None,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.inner = inner
         self.url = inner.url
@@ -36,8 +43,18 @@ class RetryingBackend:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.sleep = sleep
+        self.op_timeout = op_timeout
+        self.deadline = deadline
+        self.clock = clock
+
+    def _give_up_at(self, started: float) -> float | None:
+        ends = [] if self.deadline is None else [self.deadline]
+        if self.op_timeout is not None:
+            ends.append(started + self.op_timeout)
+        return min(ends, default=None)
 
     def _retry(self, what: str, fn: Callable[[], T]) -> T:
+        give_up_at = self._give_up_at(self.clock())
         for attempt in range(1, self.attempts + 1):
             try:
                 return fn()
@@ -45,6 +62,8 @@ class RetryingBackend:
                 if not e.retryable or attempt == self.attempts:
                     raise
                 delay = random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+                if give_up_at is not None and self.clock() + delay >= give_up_at:
+                    raise  # no time for another attempt: the last error says why
                 log.info(
                     "%s failed (%s); retry %d/%d in %.2fs",
                     what,
@@ -71,6 +90,28 @@ class RetryingBackend:
                 else self.inner.put(key, data, options)
             )
         return self._retry(f"put {key}", lambda: self.inner.put(key, data, options))
+
+    def put_new(self, key: str, data: bytes, options: PutOptions | None = None) -> None:
+        tried = False
+
+        def attempt() -> None:
+            nonlocal tried
+            try:
+                self.inner.put_new(key, data, options)
+            except ObjectExists:
+                # An earlier attempt whose answer was lost may have stored it: that is ours.
+                if not (tried and self._holds(key, data)):
+                    raise
+            finally:
+                tried = True
+
+        self._retry(f"put {key}", attempt)
+
+    def _holds(self, key: str, data: bytes) -> bool:
+        try:
+            return self.inner.get(key) == bytes(data)
+        except PgdrError:
+            return False
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         return self._retry(f"get {key}", lambda: self.inner.get(key, offset, length))
@@ -104,6 +145,10 @@ class LimitedBackend:
     def put(self, key: str, data: bytes | BinaryIO, options: PutOptions | None = None) -> None:
         with self._sem:
             self.inner.put(key, data, options)
+
+    def put_new(self, key: str, data: bytes, options: PutOptions | None = None) -> None:
+        with self._sem:
+            self.inner.put_new(key, data, options)
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         with self._sem:
@@ -184,6 +229,10 @@ class FaultyBackend:
     def put(self, key: str, data: bytes | BinaryIO, options: PutOptions | None = None) -> None:
         self._maybe_fail("put", key)
         self.inner.put(key, data, options)
+
+    def put_new(self, key: str, data: bytes, options: PutOptions | None = None) -> None:
+        self._maybe_fail("put", key)
+        self.inner.put_new(key, data, options)
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         rule = self._maybe_fail("get", key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pgdr.pg.wal import is_backup_history, is_history, is_partial, is_segment, t
 from pgdr.private import open_private
 from pgdr.repo.format import WAL_PREFIX, ObjectType
 from pgdr.repo.repository import Repository
+from pgdr.storage.base import ObjectInfo
 
 
 class WalConflict(RepositoryError):
@@ -99,8 +101,13 @@ def fetch(repo: Repository, name: str, dest: Path, fsync: bool = True) -> bool:
 
 def list_wal(repo: Repository) -> dict[int, list[str]]:
     """Archived WAL file names per timeline, sorted."""
+    return group_wal(repo.backend.list(WAL_PREFIX))
+
+
+def group_wal(infos: Iterable[ObjectInfo]) -> dict[int, list[str]]:
+    """A listing of ``wal/`` as file names per timeline, sorted."""
     out: dict[int, list[str]] = defaultdict(list)
-    for info in repo.backend.list(WAL_PREFIX):
+    for info in infos:
         _prefix, tli, name = info.key.split("/", 2)
         out[int(tli, 16)].append(name)
     return dict(out)
