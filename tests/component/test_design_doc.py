@@ -82,6 +82,7 @@ def test_exit_codes_match() -> None:
         errors.WrongKey,
         errors.KeyMissing,
         errors.KmsError,
+        errors.ClusterMismatch,
         errors.DrillFailed,
         errors.DrillAborted,
         errors.SandboxError,

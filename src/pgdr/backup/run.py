@@ -21,6 +21,7 @@ from pgdr.pg.wal import format_lsn, segment_name, segments_between
 from pgdr.repo.locks import LockManager
 from pgdr.repo.repository import Repository
 from pgdr.repo.writer import BlobWriter
+from pgdr.wal import cluster
 from pgdr.wal.archive import wal_key
 
 KIND = "backup"
@@ -77,6 +78,8 @@ def take_backup(
     session = BackupSession(conninfo)
     try:
         facts = session.facts()
+        # another cluster's backup would restore next to this repository's WAL: refuse it
+        cluster.ensure(repo, facts.system_identifier, facts.wal_segment_size, "backup")
         pgdata = data_dir or facts.data_dir
         started = datetime.now(UTC)
         bid = backup_id(started, backup_type)

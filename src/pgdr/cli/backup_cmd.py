@@ -251,7 +251,7 @@ def check(
     pg_dbname: PgDb = None,
 ) -> None:
     """Prove the archive chain: switch a WAL segment and wait until it is in the repository."""
-    from pgdr.errors import CheckFailed
+    from pgdr.errors import CheckFailed, ClusterMismatch
     from pgdr.wal.setup import check as do_check
 
     cli = get_context(ctx)
@@ -261,6 +261,10 @@ def check(
         timeout=timeout,
     )
     emit(cli, result)
+    if result.cluster_mismatch:
+        raise ClusterMismatch(
+            result.cluster_mismatch, hint="use a new repository for each cluster (pgdr repo init)"
+        )
     if not result.ok:
         failed = [f"{c.name} ({c.detail})" for c in result.checks if c.critical and not c.ok]
         raise CheckFailed(
