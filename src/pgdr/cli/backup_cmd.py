@@ -160,10 +160,15 @@ def restore(
 
 def info(ctx: typer.Context) -> None:
     """Backups, archived WAL per timeline, gaps, and the recoverable window."""
+    from pgdr.errors import IntegrityError
     from pgdr.restore.info import repository_info
 
     cli = get_context(ctx)
-    emit(cli, repository_info(open_repository(cli.target())))
+    result = repository_info(open_repository(cli.target()))
+    emit(cli, result)
+    if result.damaged:
+        _bid, why = min(result.damaged.items())
+        raise IntegrityError(f"{len(result.damaged)} backup manifest(s) damaged: {why}")
 
 
 def setup(

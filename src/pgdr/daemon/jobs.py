@@ -99,10 +99,13 @@ def _expire(ctx: JobContext) -> dict[str, Any]:
 
 def _verify(ctx: JobContext) -> dict[str, Any]:
     from pgdr.repo.verify import verify
+    from pgdr.restore.coverage import wal_holes
 
     repo = ctx.open_repo()
     try:
         rep = verify(repo, read_data=ctx.verify_read_data)
+        for hole in wal_holes(repo):
+            rep.add(hole.object, hole.message)
     finally:
         repo.close()
     if not rep.ok:

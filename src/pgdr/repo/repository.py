@@ -200,6 +200,7 @@ class Repository:
         kms_unwrap = _kms_funcs()[1] if isinstance(key, KmsKey) else None
         tried = 0
         damaged: list[str] = []
+        opened_damaged: list[str] = []  # this key unwraps them, so the key is right
         for info in backend.list(fmt.KEYS_PREFIX):
             try:
                 slot, signed, mac = decode_slot(backend.get(info.key), info.key)
@@ -217,9 +218,15 @@ class Repository:
                 continue
             if master.mac(signed) != mac:
                 damaged.append(info.key)
+                opened_damaged.append(info.key)
                 continue
             return master, slot.slot_id
         extra = f" ({len(damaged)} damaged slot(s): {', '.join(damaged)})" if damaged else ""
+        if opened_damaged:
+            raise IntegrityError(
+                f"{opened_damaged[0]}: damaged key slot: the key opens it, but its MAC does not "
+                "match (add a new slot from a backup of the key, or restore the object)"
+            )
         if tried == 0 and damaged:
             raise IntegrityError(f"cannot unlock: every key slot is damaged: {', '.join(damaged)}")
         if tried == 0:

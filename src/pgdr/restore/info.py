@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from pgdr.backup.run import list_backups
+from pgdr.backup.run import scan_backups
 from pgdr.humanize import human
 from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
 from pgdr.repo.format import WAL_PREFIX
@@ -39,6 +39,8 @@ class Info:
     wal: list[WalRange]
     window_start: str | None
     window_end: str | None
+    #: backups whose manifest cannot be read: {id: why} (the CLI exits IntegrityError)
+    damaged: dict[str, str] = field(default_factory=dict)
 
     def render_text(self, console: Console) -> None:
         t = Table(
@@ -73,8 +75,12 @@ class Info:
             console.print(
                 f"WAL timeline {w.timeline}: {w.first} .. {w.last} ({w.segments} segments{gaps})"
             )
+        for bid, why in sorted(self.damaged.items()):
+            console.print(f"[red]backup {bid}: damaged manifest: {why}[/]")
         if self.window_start:
             console.print(f"recoverable window: {self.window_start} .. {self.window_end}")
+        elif self.damaged:
+            console.print("[red]nothing restorable: every backup manifest is damaged[/]")
         else:
             console.print("[yellow]nothing restorable yet: no backup[/]")
 
@@ -87,8 +93,9 @@ def repository_info(
 ) -> Info:
     """``backups`` (manifest documents) and ``wal_objects`` (a listing of ``wal/``) may be
     passed in by a caller that already has them (the daemon caches immutable manifests)."""
+    damaged: dict[str, str] = {}
     if backups is None:
-        backups = list_backups(repo)
+        backups, damaged = scan_backups(repo)
     backups = sorted(backups, key=lambda b: b["stop_time"])
     seg_size = int(backups[0]["wal_segment_size"]) if backups else SEG_SIZE
     per_tli: dict[int, list[tuple[int, datetime | None]]] = {}
@@ -158,4 +165,4 @@ def repository_info(
         if (backups and newest)
         else (backups[-1]["stop_time"] if backups else None)
     )
-    return Info(repo.backend.url, rows, ranges, start, end)
+    return Info(repo.backend.url, rows, ranges, start, end, damaged)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pgdr.errors import RepositoryError, UsageError
+from pgdr.errors import IntegrityError, RepositoryError, UsageError
 from pgdr.pg.timeline import (
     TimelineHistoryError,
     TimelineSwitch,
@@ -33,8 +33,22 @@ class Target:
 
 
 def choose_backup(
-    backups: list[dict[str, Any]], target: Target, pinned: str | None = None
+    backups: list[dict[str, Any]],
+    target: Target,
+    pinned: str | None = None,
+    damaged: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """``damaged``: backups whose manifest cannot be read, {id: why}; a restore that needs
+    one (pinned, or no other backup) names it instead of saying there is none."""
+    damaged = damaged or {}
+    if pinned and pinned in damaged:
+        raise IntegrityError(f"backup {pinned} cannot be restored: {damaged[pinned]}")
+    if not backups and damaged:
+        names = ", ".join(sorted(damaged))
+        why = damaged[min(damaged)]
+        raise IntegrityError(
+            f"no readable backup: {len(damaged)} backup manifest(s) damaged ({names}): {why}"
+        )
     if not backups:
         raise UsageError("the repository has no backups; take one with `pgdr backup`")
     if pinned:

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 
 from pgdr import audit
-from pgdr.backup.run import KIND, list_backups
+from pgdr.backup.run import KIND, scan_backups
 from pgdr.errors import PostgresError, UsageError
 from pgdr.humanize import human
 from pgdr.pg.cluster import Cluster
@@ -109,10 +109,12 @@ def restore(
     repository, where later restores and drills would follow it."""
     phases: dict[str, float] = {}
     t = time.monotonic()
-    docs = list_backups(repo)
-    chosen = choose_backup(docs, target, backup)
+    docs, damaged = scan_backups(repo)
+    chosen = choose_backup(docs, target, backup, damaged)
+    for bid, why in sorted(damaged.items()):
+        log.warning("skipping backup %s: %s", bid, why)
     archived = list_wal(repo)
-    histories = _histories(repo, archived)
+    histories = read_histories(repo, archived)
     timeline = choose_timeline(chosen, histories, timeline)
     run = check_wal(chosen, archived, target, timeline, histories)  # refuse before copying
     # Recovery's first segments go where restore_command's shell looks for prefetched ones.
@@ -205,7 +207,7 @@ def restore(
     return result
 
 
-def _histories(repo: Repository, archived: dict[int, list[str]]) -> dict[int, list[Any]]:
+def read_histories(repo: Repository, archived: dict[int, list[str]]) -> dict[int, list[Any]]:
     """Every timeline history file in the repository, parsed (they are few and small)."""
     from pgdr.pg.timeline import parse_history
     from pgdr.pg.wal import is_history, timeline_of_history
