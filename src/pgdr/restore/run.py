@@ -25,6 +25,7 @@ from pgdr.pg.osuser import RunAs, chown_tree, resolve_runas
 from pgdr.repo.reader import BlobReader, sync_filesystem
 from pgdr.repo.repository import Repository
 from pgdr.restore.delta import DeltaStats, check_delta_target, delta_restore
+from pgdr.restore.disk_full import disk_full_cause, empty_directory, storage_full
 from pgdr.restore.plan import (
     Target,
     check_wal,
@@ -178,7 +179,7 @@ def restore(
         if os.geteuid() == 0 and owner is not None:
             for place in (data_dir, *spaces):
                 chown_tree(place, owner)
-    except BaseException:
+    except BaseException as e:
         import shutil
 
         if not delta:  # a delta works on the operator's directory: rerun it to finish
@@ -186,7 +187,18 @@ def restore(
                 shutil.rmtree(place, ignore_errors=True)
         if created:
             shutil.rmtree(data_dir, ignore_errors=True)
-        raise
+        full = disk_full_cause(e)
+        if full is None:
+            raise
+        if created:
+            fate = "the partial restore was removed"
+        elif not delta:  # it was empty (checked above): give the space back
+            empty_directory(data_dir)
+            fate = "the directory was emptied again (it was empty before)"
+        else:
+            fate = "the data directory is left as it is: run the delta restore again to finish"
+        needed = sum(int(f.get("size", 0)) for f in manifest.doc["files"] if f["kind"] == "file")
+        raise storage_full(data_dir, needed, fate) from None
     phases["fetch+write"] = time.monotonic() - t
     result = RestoreResult(
         chosen["id"],
