@@ -14,7 +14,7 @@ from pgdr.cli.pg_options import PgData, PgDb, PgHost, PgPort, PgUser, conninfo
 from pgdr.cli.progress import progress_bar
 from pgdr.cli.repo_open import open_repository
 from pgdr.errors import UsageError
-from pgdr.restore.plan import Target
+from pgdr.restore.plan import Target, check_target
 
 if TYPE_CHECKING:
     from pgdr.wal.setup import SetupResult
@@ -126,7 +126,7 @@ def restore(
         raise UsageError(
             "give one recovery target: --latest, --time, --lsn, --xid, --name or --immediate"
         )
-    target = Target(*given[0]) if given else Target(flags[0] if flags else "latest")
+    target = check_target(Target(*given[0]) if given else Target(flags[0] if flags else "latest"))
     if target_action not in ("promote", "pause", "shutdown"):
         raise UsageError("--target-action must be promote, pause or shutdown")
     if start and port is None:

@@ -32,6 +32,39 @@ class Target:
         return self.kind if self.value is None else f"{self.kind} {self.value}"
 
 
+TIME_FORMATS = "ISO 8601 with a time zone, e.g. 2026-11-24T03:00:00Z or 2026-11-24 03:00:00+01:00"
+
+
+def parse_time(text: str, option: str = "--time") -> datetime:
+    """A recovery target time as the operator wrote it; UsageError (exit 2) naming the
+    accepted formats, never a ValueError."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: not a time; use {TIME_FORMATS}") from None
+    if when.tzinfo is None:
+        raise UsageError(f"{option} {text!r} needs a time zone; use {TIME_FORMATS}")
+    return when
+
+
+def check_target(target: Target) -> Target:
+    """The target's value is well-formed for its kind (UsageError otherwise): checked where
+    the CLI reads it and again by the planner."""
+    value = target.value or ""
+    if target.kind == "time":
+        parse_time(value)
+    elif target.kind == "lsn":
+        try:
+            parse_lsn(value)
+        except ValueError:
+            raise UsageError(f"--lsn {value!r}: not an LSN; use e.g. 0/3000028") from None
+    elif target.kind == "xid" and not (value.isascii() and value.isdigit()):
+        raise UsageError(f"--xid {value!r}: not a transaction id; use a number, e.g. 7530")
+    elif target.kind == "name" and not value:
+        raise UsageError("--name needs a restore point name")
+    return target
+
+
 def choose_backup(
     backups: list[dict[str, Any]],
     target: Target,
@@ -57,13 +90,10 @@ def choose_backup(
                 return b
         raise UsageError(f"no backup {pinned!r}; see `pgdr info`")
     ordered = sorted(backups, key=lambda b: b["stop_time"])
+    check_target(target)
     if target.kind == "time":
         assert target.value is not None
-        when = datetime.fromisoformat(target.value)
-        if when.tzinfo is None:
-            raise UsageError(
-                f"--time {target.value!r} needs a time zone, e.g. 2026-11-24T03:00:00+00:00"
-            )
+        when = parse_time(target.value)
         fit = [b for b in ordered if datetime.fromisoformat(b["stop_time"]) <= when]
     elif target.kind == "lsn":
         assert target.value is not None
