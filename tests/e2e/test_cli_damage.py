@@ -73,3 +73,18 @@ def test_a_damaged_manifest_is_named_by_info_and_restore(repo_dir: Path, tmp_pat
         assert r.returncode == 34, r.stdout + r.stderr
         assert f"manifests/backup/{BACKUP}" in r.stderr and "pgdr backup" not in r.stderr
         assert not (tmp_path / "out").exists()
+
+
+def test_wal_fetch_of_a_damaged_segment_stops_recovery_not_ends_it(
+    repo_dir: Path, tmp_path: Path
+) -> None:
+    obj = repo_dir / "wal" / "00000001" / seg(2)
+    raw = bytearray(obj.read_bytes())
+    raw[-1] ^= 0x01
+    obj.write_bytes(bytes(raw))
+    r = pgdr("--repo", f"file://{repo_dir}", "wal-fetch", seg(2), tmp_path / "x", env=PASS)
+    # above 125: PostgreSQL aborts recovery instead of taking the file for "not archived"
+    assert r.returncode == 162, r.stderr
+    assert f"wal/00000001/{seg(2)}" in r.stderr and not (tmp_path / "x").exists()
+    r = pgdr("--repo", f"file://{repo_dir}", "wal-fetch", seg(3), tmp_path / "x", env=PASS)
+    assert r.returncode == 1 and r.stderr == ""  # truly not archived: PostgreSQL's probe
