@@ -31,10 +31,12 @@ def wal_holes(repo: Repository) -> list[WalHole]:
     archived = list_wal(repo)
     histories = read_histories(repo, archived)
     out = []
-    for b in sorted(backups, key=lambda b: str(b["stop_time"])):
+    for b in sorted(backups, key=lambda b: str(b.get("stop_time"))):
         try:
             timeline = choose_timeline(b, histories, None)
             check_wal(b, archived, Target("latest"), timeline, histories)
         except WalGap as e:
             out.append(WalHole(repo_key(str(b["id"])), e.message))
+        except (KeyError, TypeError, ValueError) as e:  # authentic, but not a usable backup
+            out.append(WalHole(repo_key(str(b["id"])), f"backup manifest lacks a field: {e}"))
     return out

@@ -23,6 +23,10 @@ from pgdr.errors import ClusterMismatch, IntegrityError
 from pgdr.repo.repository import Repository
 
 KIND = "cluster"
+REPAIR = (
+    "if the identifier in its name is this cluster's (SELECT system_identifier FROM "
+    "pg_control_system()), delete the damaged object: the next push records it again"
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,10 @@ def recorded(repo: Repository) -> ClusterIdentity | None:
     """The repository's cluster, or None before the first push or backup."""
     found: list[ClusterIdentity] = []
     for sysid in repo.list_manifests(KIND):
-        doc = repo.get_manifest(KIND, sysid).doc
+        try:
+            doc = repo.get_manifest(KIND, sysid).doc
+        except IntegrityError as e:
+            raise IntegrityError(e.message, hint=REPAIR) from None
         try:
             ident = ClusterIdentity(
                 str(doc["system_identifier"]),
@@ -46,9 +53,13 @@ def recorded(repo: Repository) -> ClusterIdentity | None:
                 str(doc.get("recorded_by", "")),
             )
         except (KeyError, TypeError, ValueError):
-            raise IntegrityError(f"manifests/{KIND}/{sysid}: damaged cluster record") from None
+            raise IntegrityError(
+                f"manifests/{KIND}/{sysid}: damaged cluster record", hint=REPAIR
+            ) from None
         if ident.system_identifier != sysid:
-            raise IntegrityError(f"manifests/{KIND}/{sysid}: names another cluster (forged?)")
+            raise IntegrityError(
+                f"manifests/{KIND}/{sysid}: names another cluster (forged?)", hint=REPAIR
+            )
         found.append(ident)
     if not found:
         return None
