@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 
 from pgdr import audit
-from pgdr.backup.run import list_backups
+from pgdr.backup.run import scan_backups
 from pgdr.drill import integrity, probes, record, validate
 from pgdr.drill.choose import choose
 from pgdr.drill.events import drill_event
@@ -29,7 +29,14 @@ from pgdr.drill.record import DrillRecord, Step, new_drill_id
 from pgdr.drill.sandbox import Sandbox, reap, sandbox_settings
 from pgdr.drill.settings import DatabaseChecks, DrillSettings
 from pgdr.drill.verdicts import CheckResult, failure_message, judge_connectivity, overall
-from pgdr.errors import ConfigError, Interrupted, PgdrError, PostgresError, UsageError
+from pgdr.errors import (
+    ConfigError,
+    IntegrityError,
+    Interrupted,
+    PgdrError,
+    PostgresError,
+    UsageError,
+)
 from pgdr.notify.base import Notifier, send_all
 from pgdr.paths import default_state_dir
 from pgdr.pg.binaries import error_line
@@ -219,7 +226,10 @@ def _run_steps(
 ) -> None:
     if True:
         with clock.step("fetch"):
-            backups = list_backups(repo)
+            backups, damaged = scan_backups(repo)
+            if not backups and damaged:  # damaged is not "no backups"
+                bid, why = min(damaged.items())
+                raise IntegrityError(f"backup {bid} cannot be drilled: {why}")
             choice = choose(
                 backups,
                 req.backup,
