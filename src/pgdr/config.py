@@ -19,16 +19,37 @@ from pydantic import (
     BaseModel,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 from pgdr.config_trust import check_config_file
 from pgdr.errors import ConfigError
-from pgdr.settings_types import STRICT, Secret
+from pgdr.settings_types import STRICT, LaxPath, Secret
 
 
 class _Model(BaseModel):
     model_config = STRICT
+
+
+SCHEMES = ("file", "s3", "mem")
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot name a repository (None when it can): file:///abs/path,
+    s3://bucket[/prefix][?…], mem://name, or an absolute path."""
+    from urllib.parse import urlsplit
+
+    if url.startswith("/"):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES or "://" not in url:
+        return f"unsupported repository URL scheme {parts.scheme or '(none)'!r}: use file://, s3:// or mem://"
+    if parts.scheme == "file" and not parts.path.startswith("/"):
+        return "file:// URLs need an absolute path, e.g. file:///var/lib/pgdr/repo"
+    if parts.scheme in ("s3", "mem") and not parts.netloc:
+        return f"{parts.scheme}:// URLs need a {'bucket' if parts.scheme == 's3' else 'name'}"
+    return None
 
 
 class S3Settings(_Model):
@@ -56,7 +77,7 @@ class Limits(_Model):
 class RepositorySettings(_Model):
     url: str
     passphrase: Secret | None = None
-    key_file: Path | None = None
+    key_file: LaxPath | None = None
     kms_key_id: str | None = None
     kms_region: str | None = None
     kms_endpoint: str | None = None
@@ -69,6 +90,14 @@ class RepositorySettings(_Model):
     #: durable here, backups after they complete (they may lag; `pgdr repo lag`).
     replicate_to: list[str] = []
 
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        why = url_problem(url)
+        if why:
+            raise ValueError(why)
+        return url
+
     @model_validator(mode="after")
     def _one_key_source(self) -> RepositorySettings:
         given = [k for k in ("passphrase", "key_file", "kms_key_id") if getattr(self, k)]
@@ -80,12 +109,12 @@ class RepositorySettings(_Model):
 
 
 class PostgresSettings(_Model):
-    data_dir: Path | None = None
+    data_dir: LaxPath | None = None
     host: str = "/var/run/postgresql"
     port: int = Field(default=5432, ge=1, le=65535)
     user: str = "postgres"
     dbname: str = "postgres"
-    bin_dir: Path | None = None
+    bin_dir: LaxPath | None = None
 
 
 class RetentionSettings(_Model):
@@ -150,6 +179,20 @@ class Config(_Model):
     wal: WalSettings = WalSettings()
     #: Where this config came from (None: embedded defaults). Not a TOML key.
     source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> Config:
+        sel = self.pgdr.default_repository
+        named = "default_repository" in self.pgdr.model_fields_set
+        is_url = "://" in sel or sel.startswith("/")
+        if is_url and (why := url_problem(sel)):
+            raise ValueError(f"pgdr.default_repository: {why}")
+        if named and not is_url and sel not in self.repositories:
+            known = ", ".join(sorted(self.repositories)) or "none configured"
+            raise ValueError(
+                f"pgdr.default_repository: no repository named {sel!r} (known: {known})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _replicas_exist(self) -> Config:
@@ -248,10 +291,13 @@ def _error(
     err = e.errors()[0]
     inner = [str(p) for p in err["loc"]]
     loc = [*(prefix or []), *(_without_tags(inner, raw) if raw is not None else inner)]
+    msg = err["msg"].removeprefix("Value error, ")
+    named = re.match(r"^([\w-]+(?:\.[\w-]+)+): (.*)$", msg)
+    if not loc and named:  # a check across keys names the key it is about
+        loc, msg = named.group(1).split("."), named.group(2)
     key = ".".join(loc) or "(top level)"
     line = _line_of(text, loc)
     where = f"{path}:{line}" if line else str(path)
-    msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
     elif "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], dict):

@@ -6,6 +6,7 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
 
     PgdrError (1)
     ├── UsageError (2)                     bad arguments
+    │   └── BadWalFile (2)                 a file named as a WAL segment is not one (pg.wal_header)
     ├── ConfigError (2)                    bad configuration file or value
     ├── CheckFailed (3)                    `pgdr check` found a critical problem
     ├── StorageError (20)                  base of everything a backend raises
@@ -33,6 +34,7 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── RecoveryTargetUnreachable (51) the target lies outside the recoverable window,
     │   │                                  or PostgreSQL ended recovery before reaching it
     │   └── ServerExited (52)              the server pgdr started exited (its FATAL line)
+    ├── ClusterMismatch (55)               the cluster is not the one the repository belongs to
     ├── DrillError (60)
     │   ├── DrillFailed (60)               a drill ran and a check failed
     │   ├── DrillAborted (61)              the drill could not restore/start the sandbox
@@ -252,6 +254,12 @@ class ServerExited(PostgresError):
 
     exit_code = 52
     kind = "server-exited"
+class ClusterMismatch(PgdrError):
+    """A cluster other than the one whose system identifier the repository recorded tried
+    to archive WAL into it, back up into it, or be checked against it."""
+
+    exit_code = 55
+    kind = "cluster-mismatch"
 
 
 # --- drills and notifications ---------------------------------------------------------------

@@ -4,9 +4,10 @@ daemon): the strict model configuration and the ``Secret`` field type — a refe
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from pgdr.secrets import SecretRef
 
@@ -23,5 +24,10 @@ Secret = Annotated[SecretRef, BeforeValidator(_to_secret), PlainSerializer(str, 
 
 
 #: Every settings model: unknown keys are errors (a typo must not silently become a
-#: default), and settings are immutable once validated.
-STRICT = ConfigDict(extra="forbid", frozen=True)
+#: default), values keep their TOML types (``port = "5432"`` or ``unencrypted = "yes"`` is an
+#: error naming the key, not a string coerced here and refused by a later command), and
+#: settings are immutable once validated.
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+#: A path: TOML has no path type, so a string is accepted (the only lax field type).
+LaxPath = Annotated[Path, Field(strict=False)]

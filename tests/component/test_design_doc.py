@@ -85,6 +85,7 @@ def test_exit_codes_match() -> None:
         errors.KmsError,
         errors.RecoveryTargetUnreachable,
         errors.ServerExited,
+        errors.ClusterMismatch,
         errors.DrillFailed,
         errors.DrillAborted,
         errors.SandboxError,

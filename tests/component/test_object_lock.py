@@ -19,6 +19,7 @@ from rich.console import Console
 
 from pgdr.cli.output import to_jsonable
 from pgdr.errors import ObjectLocked
+from pgdr.pg.wal_header import fake_segment
 from pgdr.repo import format as fmt
 from pgdr.repo.locks import LockManager
 from pgdr.repo.plans import write_plan
@@ -90,7 +91,7 @@ def test_refused_deletes_are_reported_skipped_and_done_once_the_lock_lapses(
     backup(repo, "20261124T030000ZI", NOW - timedelta(hours=1), 9, new)
     for seg in (1, 2, 5, 9):
         f = tmp_path / f"0000000100000000000000{seg:02X}"
-        f.write_bytes(os.urandom(2048))
+        f.write_bytes(fake_segment(f.name, 7312345678901234567, body=os.urandom(2048)))
         push(repo, f)
     written = datetime.now(UTC)  # every original lock ends by written + LOCK_SECONDS
     time.sleep(1.5)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pgdr.errors import UsageError
+from pgdr.pg.wal_header import fake_segment
 from pgdr.repo import format as fmt
 from pgdr.repo.envelope import Sealer, key_id_of
 from pgdr.repo.format import ObjectType
@@ -30,7 +31,7 @@ def test_rotation_keeps_old_data_readable_and_rewrite_retires_the_old_key(
     a = os.urandom(2 << 20)
     store(repo, "a", a)
     seg = tmp_path / "000000010000000000000001"
-    seg.write_bytes(os.urandom(4096) * 16)
+    seg.write_bytes(fake_segment(seg.name, 7312345678901234567, body=os.urandom(4096) * 16))
     push(repo, seg)
     old = repo.sealer.current_key_id
 
@@ -41,10 +42,11 @@ def test_rotation_keeps_old_data_readable_and_rewrite_retires_the_old_key(
     again = Repository.open(repo.backend, PASS)
     assert again.sealer.current_key_id.hex() == rot.new_key_id
     assert read(again, "a") == a and read(again, "b") == b  # old data still opens
-    assert remaining_old(again) == {"pack": 2, "index": 1, "manifest": 1, "wal": 1}
+    # manifests: the file set and the cluster record the first WAL push wrote
+    assert remaining_old(again) == {"pack": 2, "index": 1, "manifest": 2, "wal": 1}
 
     rep = rewrite(again)
-    assert rep.manifests_rewritten == 1 and rep.wal_rewritten == 1
+    assert rep.manifests_rewritten == 2 and rep.wal_rewritten == 1
     assert rep.gc is not None and rep.gc.packs_repacked == 2 and rep.gc.complete
     assert rep.remaining == {}
 

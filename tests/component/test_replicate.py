@@ -14,6 +14,7 @@ import pytest
 from pgdr import audit
 from pgdr.audit.verify import read_log
 from pgdr.errors import NotARepository, ReplicaMismatch, StoragePermissionDenied, WrongKey
+from pgdr.pg.wal_header import fake_segment
 from pgdr.replicate.follow import ReplicaLink, follow
 from pgdr.replicate.plan import category_of, replica_lag
 from pgdr.replicate.run import replicate
@@ -30,6 +31,7 @@ from tests.component.conftest import PASS
 
 pytestmark = pytest.mark.component
 SEGMENT = "000000010000000000000001"
+SYSID = 7312345678901234567
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def source(tmp_path: Path) -> Repository:
     (data / "f9").write_bytes(os.urandom(150_000))
     store_files(repo, [data], "second", 64 << 10)
     wal = tmp_path / SEGMENT
-    wal.write_bytes(os.urandom(1 << 16))
+    wal.write_bytes(fake_segment(wal.name, SYSID, body=os.urandom(1 << 16)))
     archive.push(repo, wal)
     audit.record(repo, "backup", {"id": "first"})
     return repo
@@ -216,14 +218,14 @@ def test_wal_follows_into_a_complete_replica_and_a_down_replica_is_skipped(
 ) -> None:
     replica = open_backend(f"file://{tmp_path}/replica")
     wal = tmp_path / "000000010000000000000002"
-    wal.write_bytes(os.urandom(1 << 15))
+    wal.write_bytes(fake_segment(wal.name, SYSID, body=os.urandom(1 << 15)))
     archive.push(source, wal)
     key = archive.wal_key(wal.name)
     problems = follow(source, [ReplicaLink("dr", replica)], [key])
     assert "not a replica yet" in problems["dr"]
     replicate(source, replica, replica_key)
     wal3 = tmp_path / "000000010000000000000003"
-    wal3.write_bytes(os.urandom(1 << 15))
+    wal3.write_bytes(fake_segment(wal3.name, SYSID, body=os.urandom(1 << 15)))
     archive.push(source, wal3)
     # the failure above marked dr down: this push skips it rather than waiting on it
     problems = follow(source, [ReplicaLink("dr", replica)], [archive.wal_key(wal3.name)])
@@ -272,7 +274,7 @@ def test_the_async_uploader_followers_copy_each_batch_and_summarize_it(
     replicate(source, replica, replica_key)
     names = ["000000010000000000000002", "000000010000000000000003"]
     for n in names:
-        (tmp_path / n).write_bytes(os.urandom(1 << 14))
+        (tmp_path / n).write_bytes(fake_segment(n, SYSID, body=os.urandom(1 << 14)))
         archive.push(source, tmp_path / n)
     Followers([ReplicaLink("dr", replica)], summary_s=0).after(
         source, [Shipped(n, "stored", 1 << 14) for n in names]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pgdr.errors import WrongKey
+from pgdr.pg.wal_header import fake_segment
 from pgdr.replicate.follow import ReplicaLink, follow
 from pgdr.replicate.plan import replica_lag
 from pgdr.replicate.run import replicate
@@ -45,14 +46,16 @@ def test_replicate_to_s3_with_the_replicas_own_kms_key(
     assert verify(replica, read_data=True).ok
 
     wal = tmp_path / "000000010000000000000001"
-    wal.write_bytes(os.urandom(1 << 15))
+    wal.write_bytes(fake_segment(wal.name, 7312345678901234567, body=os.urandom(1 << 15)))
     archive.push(source, wal)
     lag = replica_lag(source.backend.list(), open_backend(s3_url).list(), datetime.now(UTC))
-    assert lag.objects_behind == 1 and lag.newest_wal_replica is None
+    assert lag.objects_behind == 2 and lag.newest_wal_replica is None  # the WAL, the cluster
     assert lag.newest_wal_source == wal.name and lag.seconds_behind >= 0
     assert (
         follow(source, [ReplicaLink("dr", open_backend(s3_url))], [archive.wal_key(wal.name)]) == {}
     )
     assert archive.read(replica, wal.name) == wal.read_bytes()
     lag = replica_lag(source.backend.list(), open_backend(s3_url).list(), datetime.now(UTC))
-    assert lag.objects_behind == 0 and lag.newest_wal_replica == wal.name
+    # following copies WAL; the cluster record the first push wrote waits for a replication
+    assert lag.objects_behind == 1 and lag.newest_wal_replica == wal.name
+    assert str(lag.oldest_missing).startswith("manifests/cluster/")

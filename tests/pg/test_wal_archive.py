@@ -59,7 +59,8 @@ def test_archive_and_fetch_round_trip(
     # pushing the same file again succeeds; a different file under that name is refused
     assert pgdr("--config", cfg, "wal-push", c.data_dir / "pg_wal" / names[-1]).returncode == 0
     forged = archive_setup["root"] / names[-1]
-    forged.write_bytes(os.urandom(16 << 20))
+    real = (c.data_dir / "pg_wal" / names[-1]).read_bytes()
+    forged.write_bytes(real[:4096] + os.urandom(len(real) - 4096))  # its header, other records
     r = pgdr("--config", cfg, "wal-push", forged)
     assert (
         r.returncode == 37 and "different content" in r.stderr and len(r.stderr.splitlines()) == 1

@@ -42,18 +42,42 @@ BAD = [
     ("[postgres]\nport = 'five'\n", "2", "postgres.port", "integer"),
     ("[retention]\nwindow_dayz = 3\n", "2", "retention.window_dayz", "unknown key"),
     (
-        "[repositories.main]\nurl = 'x'\npassphrase = 'hunter2'\n",
+        "[repositories.main]\nurl = 'file:///r'\npassphrase = 'hunter2'\n",
         "3",
         "repositories.main.passphrase",
         "env:NAME",
     ),
     (
-        "[repositories.main]\nurl = 'x'\npassphrase = 'env:P'\nkey_file = '/k'\n",
+        "[repositories.main]\nurl = 'file:///r'\npassphrase = 'env:P'\nkey_file = '/k'\n",
         "1",
         "repositories.main",
         "only one of passphrase / key_file",
     ),
     ("[repositories.main\nurl = 'x'\n", "1", "invalid TOML", ""),
+    # refused by config check and every command alike (issue 12 item 8)
+    ("[repositories.main]\nurl = 'ftp://x/y'\n", "2", "repositories.main.url", "'ftp'"),
+    ("[repositories.main]\nurl = 'x/y'\n", "2", "repositories.main.url", "file://"),
+    ("[repositories.main]\nurl = 'file://rel'\n", "2", "repositories.main.url", "absolute"),
+    (
+        "[pgdr]\ndefault_repository = 'prod'\n[repositories.main]\nurl = 'file:///r'\n",
+        "2",
+        "pgdr.default_repository",
+        "no repository named 'prod' (known: main)",
+    ),
+    (
+        "[repositories.main]\nurl = 'file:///r'\nunencrypted = 'yes'\n",
+        "3",
+        "repositories.main.unencrypted",
+        "valid boolean",
+    ),
+    (
+        "[repositories.main]\nurl = 'file:///r'\npack_size_mib = '16'\n",
+        "3",
+        "repositories.main.pack_size_mib",
+        "valid integer",
+    ),
+    ("[postgres]\nport = '5432'\n", "2", "postgres.port", "valid integer"),
+    ("[retention]\nrepack_threshold = '0.5'\n", "2", "retention.repack_threshold", "number"),
     ("[repositories.main]\npassphrase = 'env:P'\n", "1", "repositories.main.url", "required"),
 ]
 

@@ -17,11 +17,12 @@ from pgdr import audit
 from pgdr.backup.checksums import PageChecker
 from pgdr.backup.session import BackupSession
 from pgdr.backup.walk import Entry, walk
-from pgdr.errors import PgdrError, RepositoryError
+from pgdr.errors import ObjectNotFound, PgdrError, RepositoryError
 from pgdr.pg.wal import format_lsn, segment_name, segments_between
 from pgdr.repo.locks import LockManager
 from pgdr.repo.repository import Repository
 from pgdr.repo.writer import BlobWriter
+from pgdr.wal import cluster
 from pgdr.wal.archive import wal_key
 
 KIND = "backup"
@@ -85,6 +86,8 @@ def take_backup(
     session = BackupSession(conninfo)
     try:
         facts = session.facts()
+        # another cluster's backup would restore next to this repository's WAL: refuse it
+        cluster.ensure(repo, facts.system_identifier, facts.wal_segment_size, "backup")
         pgdata = data_dir or facts.data_dir
         started = datetime.now(UTC)
         bid = backup_id(started, backup_type)
@@ -249,10 +252,28 @@ def _wait_for_wal(repo: Repository, names: list[str], timeout: float) -> None:
 
 
 def list_backups(repo: Repository) -> list[dict[str, Any]]:
-    out = []
+    """The readable backups (damaged manifests skipped: see ``scan_backups``)."""
+    return scan_backups(repo)[0]
+
+
+def scan_backups(repo: Repository) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Readable backup documents, and the damaged ones: {backup id: what is wrong}."""
+    out: list[dict[str, Any]] = []
+    damaged: dict[str, str] = {}
     for bid in repo.list_manifests(KIND):
         try:
-            out.append(repo.get_manifest(KIND, bid).doc)
-        except PgdrError:
+            doc = repo.get_manifest(KIND, bid).doc
+        except ObjectNotFound:
+            continue  # deleted since the listing (expire)
+        except PgdrError as e:
+            damaged[bid] = e.message
             continue
-    return out
+        if not isinstance(doc, dict) or doc.get("id") != bid:
+            damaged[bid] = f"{repo_key(bid)}: not a backup manifest (damaged or forged)"
+            continue
+        out.append(doc)
+    return out, damaged
+
+
+def repo_key(backup_id: str) -> str:
+    return f"manifests/{KIND}/{backup_id}"

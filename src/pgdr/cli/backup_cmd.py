@@ -14,7 +14,7 @@ from pgdr.cli.pg_options import PgData, PgDb, PgHost, PgPort, PgUser, conninfo
 from pgdr.cli.progress import progress_bar
 from pgdr.cli.repo_open import open_repository
 from pgdr.errors import UsageError
-from pgdr.restore.plan import Target
+from pgdr.restore.plan import Target, check_target
 
 if TYPE_CHECKING:
     from pgdr.wal.setup import SetupResult
@@ -136,7 +136,7 @@ def restore(
         raise UsageError(
             "give one recovery target: --latest, --time, --lsn, --xid, --name or --immediate"
         )
-    target = Target(*given[0]) if given else Target(flags[0] if flags else "latest")
+    target = check_target(Target(*given[0]) if given else Target(flags[0] if flags else "latest"))
     if target_action not in ("promote", "pause", "shutdown"):
         raise UsageError("--target-action must be promote, pause or shutdown")
     if start and port is None:
@@ -184,10 +184,15 @@ def restore(
 
 def info(ctx: typer.Context) -> None:
     """Backups, archived WAL per timeline, gaps, and the recoverable window."""
+    from pgdr.errors import IntegrityError
     from pgdr.restore.info import repository_info
 
     cli = get_context(ctx)
-    emit(cli, repository_info(open_repository(cli.target())))
+    result = repository_info(open_repository(cli.target()))
+    emit(cli, result)
+    if result.damaged:
+        _bid, why = min(result.damaged.items())
+        raise IntegrityError(f"{len(result.damaged)} backup manifest(s) damaged: {why}")
 
 
 def setup(
@@ -275,7 +280,7 @@ def check(
     pg_dbname: PgDb = None,
 ) -> None:
     """Prove the archive chain: switch a WAL segment and wait until it is in the repository."""
-    from pgdr.errors import CheckFailed
+    from pgdr.errors import CheckFailed, ClusterMismatch
     from pgdr.wal.setup import check as do_check
 
     cli = get_context(ctx)
@@ -285,6 +290,10 @@ def check(
         timeout=timeout,
     )
     emit(cli, result)
+    if result.cluster_mismatch:
+        raise ClusterMismatch(
+            result.cluster_mismatch, hint="use a new repository for each cluster (pgdr repo init)"
+        )
     if not result.ok:
         failed = [f"{c.name} ({c.detail})" for c in result.checks if c.critical and not c.ok]
         raise CheckFailed(

@@ -63,6 +63,11 @@ def check(ctx: typer.Context) -> None:
                 problems.append(f"repositories.{name}.{key}: {why}")
         if repo.key_file is not None and not repo.key_file.is_file():
             problems.append(f"repositories.{name}.key_file: {repo.key_file} does not exist")
+    bin_dir = cfg.postgres.bin_dir
+    if bin_dir is not None and not bin_dir.is_dir():
+        problems.append(f"postgres.bin_dir: {bin_dir} does not exist")
+    elif bin_dir is not None and not (bin_dir / "postgres").is_file():
+        problems.append(f"postgres.bin_dir: {bin_dir} has no 'postgres' binary")
     warnings = []  # a notification that cannot be sent costs no backup: warn only
     for name, ch in channels.items():
         for key in ("url", "webhook_url", "routing_key", "password"):

@@ -149,6 +149,10 @@ def run_verify(
         }
     rep = verify(repo, read_data=read_data, progress=progress)
     check_restorable(repo, list_backups(repo), rep)
+    from pgdr.restore.coverage import wal_holes
+
+    for hole in wal_holes(repo):  # backups a restore would refuse for missing WAL
+        rep.add(hole.object, hole.message)
     result = VerifyResult(
         url=repo.backend.url,
         ok=rep.ok,

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 WAL_COMMANDS = ("wal-push", "wal-fetch", "wal-uploader", "wal-prefetcher")
+#: wal-fetch of a damaged WAL object: 128 + IntegrityError's 34, above PostgreSQL's 125
+DAMAGED_FETCH_EXIT = 162
 
 
 def wants_lean_path(argv: list[str]) -> bool:
@@ -61,14 +63,20 @@ def main(argv: list[str]) -> int:
     fast = _fast_path(ns)
     if fast is not None:
         return fast
-    from pgdr.errors import PgdrError
+    from pgdr.errors import IntegrityError, PgdrError
 
     try:
         return _run(ns)
     except PgdrError as e:
         from pgdr.cli.report import report_error
 
-        return report_error(e, ns.json)
+        code = report_error(e, ns.json)
+        if ns.command == "wal-fetch" and isinstance(e, IntegrityError):
+            # PostgreSQL takes any exit code up to 125 from restore_command for "not
+            # archived" and would end recovery early, before the damaged file; above 125 it
+            # aborts recovery with the file named
+            return DAMAGED_FETCH_EXIT
+        return code
     except KeyboardInterrupt:
         print("pgdr: interrupted", file=sys.stderr)
         return 130

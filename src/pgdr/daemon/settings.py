@@ -10,13 +10,12 @@ they are used, by :func:`daemon_sections`, with the same one-line errors.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
 from pgdr.daemon.cron import Schedule
-from pgdr.settings_types import STRICT, Secret
+from pgdr.settings_types import STRICT, LaxPath, Secret
 
 
 class _M(BaseModel):
@@ -81,7 +80,7 @@ class AlertSettings(_M):
 class DaemonSettings(_M):
     #: Local state: lock, alert states, the job-record outbox (default like drills:
     #: $PGDR_STATE_DIR, /var/lib/pgdr as root, else ~/.local/state/pgdr).
-    state_dir: Path | None = None
+    state_dir: LaxPath | None = None
     #: How often facts are collected, metrics refreshed and alerts evaluated.
     eval_interval_s: float = Field(default=60.0, ge=0.2, le=3600)
     #: First retry of a job that failed for an environmental reason; doubles up to the max.

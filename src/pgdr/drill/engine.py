@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 
 from pgdr import audit
-from pgdr.backup.run import list_backups
+from pgdr.backup.run import scan_backups
 from pgdr.drill import integrity, probes, record, validate
 from pgdr.drill.choose import choose
 from pgdr.drill.events import drill_event
@@ -31,6 +31,7 @@ from pgdr.drill.settings import DatabaseChecks, DrillSettings
 from pgdr.drill.verdicts import CheckResult, failure_message, judge_connectivity, overall
 from pgdr.errors import (
     ConfigError,
+    IntegrityError,
     Interrupted,
     PgdrError,
     PostgresError,
@@ -237,7 +238,10 @@ def _run_steps(
 ) -> None:
     if True:
         with clock.step("fetch"):
-            backups = list_backups(repo)
+            backups, damaged = scan_backups(repo)
+            if not backups and damaged:  # damaged is not "no backups"
+                bid, why = min(damaged.items())
+                raise IntegrityError(f"backup {bid} cannot be drilled: {why}")
             choice = choose(
                 backups,
                 req.backup,

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from pgdr.settings_types import STRICT
+from pgdr.settings_types import STRICT, LaxPath
 
 
 class _M(BaseModel):
@@ -54,10 +53,10 @@ class DatabaseChecks(_M):
 
 class DrillSettings(_M):
     #: Where sandboxes are created (default: the system temp directory).
-    sandbox_dir: Path | None = None
+    sandbox_dir: LaxPath | None = None
     #: Where sandbox markers live, for cleanup after a crash (default: $PGDR_STATE_DIR,
     #: /var/lib/pgdr when root, else ~/.local/state/pgdr).
-    state_dir: Path | None = None
+    state_dir: LaxPath | None = None
     shared_buffers: str = "128MB"
     start_timeout_s: float = Field(default=900.0, gt=0)
     recency_window_hours: float = Field(default=48.0, gt=0)

@@ -25,6 +25,8 @@ class ObjectType(IntEnum):
 # Envelope flags.
 FLAG_ENCRYPTED = 0x01
 FLAG_ZSTD = 0x02
+#: config and key slots: a plaintext checksum in the header (pgdr.repo.public_sum)
+FLAG_PUBLIC_SUM = 0x04
 
 # Layout: object keys relative to the repository root.
 CONFIG_KEY = "config"

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from pgdr.errors import IntegrityError, KeyMissing, WrongKey
+from pgdr.repo import public_sum
 from pgdr.repo.envelope import HEADER, HEADER_LEN, NO_KEY_ID, NO_NONCE, parse_header
 from pgdr.repo.format import FORMAT_VERSION, KEY_ID_LEN, MAGIC, ObjectType
 from pgdr.repo.kdf_bounds import check_kdf_params
@@ -180,34 +181,55 @@ def _slot_body(slot: KeySlot, repo_id: str) -> bytes:
 def encode_slot(slot: KeySlot, repo_id: str, master: MasterKey) -> bytes:
     header = HEADER.pack(MAGIC, FORMAT_VERSION, ObjectType.KEY, 0, 0, NO_KEY_ID, NO_NONCE)
     body = _slot_body(slot, repo_id)
-    framed = header + struct.pack("<I", len(body)) + body
+    framed = public_sum.stamp(header + struct.pack("<I", len(body)) + body)
     return framed + master.mac(framed)
 
 
 def decode_slot(data: bytes, what: str) -> tuple[KeySlot, bytes, bytes]:
     """Parse a slot object; returns (slot, signed part, mac). The MAC can only be checked
-    once the master key is known."""
+    once the master key is known; the plaintext checksum (pgdr.repo.public_sum) is checked
+    first, so a damaged slot is never taken for a wrong key."""
     h = parse_header(data, what)
     if h.type != ObjectType.KEY:
         raise IntegrityError(f"{what}: not a key slot")
     try:
         (n,) = struct.unpack_from("<I", data, HEADER_LEN)
-        body = data[HEADER_LEN + 4 : HEADER_LEN + 4 + n]
-        signed, mac = data[: HEADER_LEN + 4 + n], data[HEADER_LEN + 4 + n :]
-        doc = json.loads(body)
+    except struct.error:
+        raise IntegrityError(f"{what}: damaged key slot (truncated)") from None
+    if len(data) != HEADER_LEN + 4 + n + MAC_LEN:
+        raise IntegrityError(f"{what}: damaged key slot (bad length)")
+    signed, mac = data[: HEADER_LEN + 4 + n], data[HEADER_LEN + 4 + n :]
+    public_sum.check(signed, f"{what}: key slot")
+    try:
+        doc = json.loads(signed[HEADER_LEN + 4 :])
         slot = KeySlot(
-            slot_id=doc["id"],
-            kind=doc["kind"],
-            label=doc["label"],
+            slot_id=str(doc["id"]),
+            kind=str(doc["kind"]),
+            label=str(doc["label"]),
             created=float(doc["created"]),
             params=doc["params"],
             wrapped=base64.b64decode(doc["wrapped"], validate=True),
         )
-    except (ValueError, KeyError, TypeError, struct.error):
+        _check_params(slot)
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise IntegrityError(f"{what}: damaged key slot") from None
-    if len(mac) != MAC_LEN:
-        raise IntegrityError(f"{what}: damaged key slot (bad length)")
     return slot, signed, mac
+
+
+def _check_params(slot: KeySlot) -> None:
+    """The settings a slot's kind needs are there, with their types (raises ValueError):
+    a slot is never half-read (KeyError: 'salt' was a traceback)."""
+    p = slot.params
+    if not isinstance(p, dict):
+        raise ValueError("params")
+    if slot.kind == "passphrase":
+        base64.b64decode(p["salt"], validate=True)
+        if not all(isinstance(p[k], int) and p[k] > 0 for k in ("n", "r", "p")):
+            raise ValueError("scrypt settings")
+    elif slot.kind == "keyfile":
+        base64.b64decode(p["salt"], validate=True)
+    elif slot.kind == "kms" and not isinstance(p["key_id"], str):
+        raise ValueError("key id")
 
 
 def _kek_for(source: KeySource, params: dict[str, Any], repo_id: str) -> bytes:

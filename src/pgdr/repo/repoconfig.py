@@ -18,6 +18,7 @@ from typing import Any
 import blake3
 
 from pgdr.errors import IntegrityError, UnsupportedFormat
+from pgdr.repo import public_sum
 from pgdr.repo.envelope import HEADER, HEADER_LEN, NO_KEY_ID, NO_NONCE, parse_header
 from pgdr.repo.format import FORMAT_VERSION, MAGIC, ObjectType
 from pgdr.repo.keys import MAC_LEN, MasterKey
@@ -50,7 +51,7 @@ class RepoConfig:
 def encode_config(cfg: RepoConfig, master: MasterKey | None) -> bytes:
     header = HEADER.pack(MAGIC, cfg.format_version, ObjectType.CONFIG, 0, 0, NO_KEY_ID, NO_NONCE)
     body = json.dumps(asdict(cfg), sort_keys=True).encode()
-    signed = header + struct.pack("<I", len(body)) + body
+    signed = public_sum.stamp(header + struct.pack("<I", len(body)) + body)
     return signed + _tag(signed, master)
 
 
@@ -65,21 +66,42 @@ def decode_config(data: bytes) -> tuple[RepoConfig, bytes, bytes]:
         raise IntegrityError("config: not a repository config object")
     try:
         (n,) = struct.unpack_from("<I", data, HEADER_LEN)
-        signed = data[: HEADER_LEN + 4 + n]
-        tag = data[HEADER_LEN + 4 + n :]
-        doc: dict[str, Any] = json.loads(data[HEADER_LEN + 4 : HEADER_LEN + 4 + n])
+    except struct.error:
+        raise IntegrityError("config: damaged repository config (truncated)") from None
+    if len(data) != HEADER_LEN + 4 + n + MAC_LEN:
+        raise IntegrityError("config: damaged repository config (bad length)")
+    signed, tag = data[: HEADER_LEN + 4 + n], data[HEADER_LEN + 4 + n :]
+    _refuse_newer(signed[HEADER_LEN + 4 :])  # a newer format may checksum differently
+    public_sum.check(signed, "config: repository config")
+    try:
+        doc: dict[str, Any] = json.loads(signed[HEADER_LEN + 4 :])
         cfg = RepoConfig(**doc)
-    except (ValueError, TypeError, struct.error):
+        _check_types(cfg)
+    except (ValueError, TypeError):
         raise IntegrityError("config: damaged repository config") from None
     check_repo_id(cfg.repo_id)
-    if cfg.format_version > FORMAT_VERSION:
+    return cfg, signed, tag
+
+
+def _refuse_newer(body: bytes) -> None:
+    try:
+        version = json.loads(body).get("format_version")
+    except (ValueError, AttributeError):
+        return  # damaged: the checksum names it
+    if isinstance(version, int) and version > FORMAT_VERSION:
         raise UnsupportedFormat(
-            f"repository format {cfg.format_version} is newer than this pgdr supports "
+            f"repository format {version} is newer than this pgdr supports "
             f"({FORMAT_VERSION}); upgrade pgdr"
         )
-    if len(tag) != MAC_LEN:
-        raise IntegrityError("config: damaged repository config (bad length)")
-    return cfg, signed, tag
+
+
+def _check_types(cfg: RepoConfig) -> None:
+    ints = (cfg.pack_size, cfg.compression_level, cfg.format_version)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
+        raise ValueError("config numbers")
+    if not isinstance(cfg.repo_id, str) or cfg.encryption not in ("aes-256-gcm", "none"):
+        raise ValueError("config strings")
+    float(cfg.created)
 
 
 def check_config_tag(signed: bytes, tag: bytes, master: MasterKey | None) -> None:

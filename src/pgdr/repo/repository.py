@@ -209,6 +209,7 @@ class Repository:
         refused: list[str] = []
         foreign = 0
         kms_errors: list[KmsError] = []
+        opened_damaged: list[str] = []  # this key unwraps them, so the key is right
         for info in backend.list(fmt.KEYS_PREFIX):
             try:
                 slot, signed, mac = decode_slot(backend.get(info.key), info.key)
@@ -238,9 +239,15 @@ class Repository:
                 continue
             if master.mac(signed) != mac:
                 damaged.append(info.key)
+                opened_damaged.append(info.key)
                 continue
             return master, slot.slot_id
         extra = f" ({len(damaged)} damaged slot(s): {', '.join(damaged)})" if damaged else ""
+        if opened_damaged:
+            raise IntegrityError(
+                f"{opened_damaged[0]}: damaged key slot: the key opens it, but its MAC does not "
+                "match (add a new slot from a backup of the key, or restore the object)"
+            )
         if refused:
             extra += f" (refused: {'; '.join(refused)})"
         if foreign:

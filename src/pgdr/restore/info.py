@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from pgdr.backup.run import list_backups
+from pgdr.backup.run import scan_backups
 from pgdr.errors import PgdrError
 from pgdr.humanize import human
 from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
@@ -49,6 +49,8 @@ class Info:
     production_timeline: int | None = None
     #: Why nothing is restorable although backups exist (the first backup's missing WAL).
     not_restorable: str | None = None
+    #: backups whose manifest cannot be read: {id: why} (the CLI exits IntegrityError)
+    damaged: dict[str, str] = field(default_factory=dict)
 
     def render_text(self, console: Console) -> None:
         t = Table(
@@ -88,9 +90,13 @@ class Info:
                 f"WAL timeline {w.timeline} ({role}): {w.first} .. {w.last} "
                 f"({w.segments} segments{gaps})"
             )
+        for bid, why in sorted(self.damaged.items()):
+            console.print(f"[red]backup {bid}: damaged manifest: {why}[/]")
         if self.window_start:
             tl = f" on timeline {self.production_timeline}" if self.production_timeline else ""
             console.print(f"recoverable window{tl}: {self.window_start} .. {self.window_end}")
+        elif self.damaged and not self.backups:
+            console.print("[red]nothing restorable: every backup manifest is damaged[/]")
         elif self.not_restorable:
             console.print(f"[red]nothing restorable[/]: {self.not_restorable}")
         else:
@@ -105,8 +111,9 @@ def repository_info(
 ) -> Info:
     """``backups`` (manifest documents) and ``wal_objects`` (a listing of ``wal/``) may be
     passed in by a caller that already has them (the daemon caches immutable manifests)."""
+    damaged: dict[str, str] = {}
     if backups is None:
-        backups = list_backups(repo)
+        backups, damaged = scan_backups(repo)
     backups = sorted(backups, key=lambda b: b["stop_time"])
     seg_size = int(backups[0]["wal_segment_size"]) if backups else SEG_SIZE
     per_tli: dict[int, list[tuple[int, datetime | None]]] = {}
@@ -197,4 +204,5 @@ def repository_info(
         end,
         lineage.timeline if backups or archived else None,
         None if good else first_problem,
+        damaged,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pgdr.errors import RepositoryError, UsageError
+from pgdr.errors import IntegrityError, RepositoryError, UsageError
 from pgdr.pg.timeline import (
     TimelineHistoryError,
     TimelineSwitch,
@@ -32,9 +32,56 @@ class Target:
         return self.kind if self.value is None else f"{self.kind} {self.value}"
 
 
+TIME_FORMATS = "ISO 8601 with a time zone, e.g. 2026-11-24T03:00:00Z or 2026-11-24 03:00:00+01:00"
+
+
+def parse_time(text: str, option: str = "--time") -> datetime:
+    """A recovery target time as the operator wrote it; UsageError (exit 2) naming the
+    accepted formats, never a ValueError."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: not a time; use {TIME_FORMATS}") from None
+    if when.tzinfo is None:
+        raise UsageError(f"{option} {text!r} needs a time zone; use {TIME_FORMATS}")
+    return when
+
+
+def check_target(target: Target) -> Target:
+    """The target's value is well-formed for its kind (UsageError otherwise): checked where
+    the CLI reads it and again by the planner."""
+    value = target.value or ""
+    if target.kind == "time":
+        parse_time(value)
+    elif target.kind == "lsn":
+        try:
+            parse_lsn(value)
+        except ValueError:
+            raise UsageError(f"--lsn {value!r}: not an LSN; use e.g. 0/3000028") from None
+    elif target.kind == "xid" and not (value.isascii() and value.isdigit()):
+        raise UsageError(f"--xid {value!r}: not a transaction id; use a number, e.g. 7530")
+    elif target.kind == "name" and not value:
+        raise UsageError("--name needs a restore point name")
+    return target
+
+
 def choose_backup(
-    backups: list[dict[str, Any]], target: Target, pinned: str | None = None
+    backups: list[dict[str, Any]],
+    target: Target,
+    pinned: str | None = None,
+    damaged: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """``damaged``: backups whose manifest cannot be read, {id: why}; a restore that needs
+    one (pinned, or no other backup) names it instead of saying there is none."""
+    damaged = damaged or {}
+    if pinned and pinned in damaged:
+        raise IntegrityError(f"backup {pinned} cannot be restored: {damaged[pinned]}")
+    if not backups and damaged:
+        names = ", ".join(sorted(damaged))
+        why = damaged[min(damaged)]
+        raise IntegrityError(
+            f"no readable backup: {len(damaged)} backup manifest(s) damaged ({names}): {why}"
+        )
     if not backups:
         raise UsageError("the repository has no backups; take one with `pgdr backup`")
     if pinned:
@@ -43,13 +90,10 @@ def choose_backup(
                 return b
         raise UsageError(f"no backup {pinned!r}; see `pgdr info`")
     ordered = sorted(backups, key=lambda b: b["stop_time"])
+    check_target(target)
     if target.kind == "time":
         assert target.value is not None
-        when = datetime.fromisoformat(target.value)
-        if when.tzinfo is None:
-            raise UsageError(
-                f"--time {target.value!r} needs a time zone, e.g. 2026-11-24T03:00:00+00:00"
-            )
+        when = parse_time(target.value)
         fit = [b for b in ordered if datetime.fromisoformat(b["stop_time"]) <= when]
     elif target.kind == "lsn":
         assert target.value is not None

@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 
 from pgdr import audit
-from pgdr.backup.run import KIND, list_backups
+from pgdr.backup.run import KIND, scan_backups
 from pgdr.errors import PostgresError, UsageError
 from pgdr.humanize import human
 from pgdr.pg.cluster import Cluster
@@ -28,6 +28,7 @@ from pgdr.repo.format import WAL_PREFIX
 from pgdr.repo.reader import sync_filesystem
 from pgdr.repo.repository import Repository
 from pgdr.restore.delta import DeltaStats, check_delta_target, delta_restore
+from pgdr.restore.disk_full import disk_full_cause, empty_directory, storage_full
 from pgdr.restore.plan import (
     Target,
     WalGap,
@@ -149,8 +150,10 @@ def restore(
     restored from, not into the lost primary's)."""
     phases: dict[str, float] = {}
     t = time.monotonic()
-    docs = list_backups(repo)
-    chosen = choose_backup(docs, target, backup)
+    docs, damaged = scan_backups(repo)
+    chosen = choose_backup(docs, target, backup, damaged)
+    for bid, why in sorted(damaged.items()):
+        log.warning("skipping backup %s: %s", bid, why)
     wal_objects = list(repo.backend.list(WAL_PREFIX))
     stored = stored_wal(wal_objects)
     archived = {t: list(names) for t, names in stored.items()}
@@ -220,7 +223,7 @@ def restore(
             settings["archive_mode"] = "on"
             settings["archive_command"] = archive_command
         _write_recovery(targets.main, restore_command, settings)
-    except BaseException:
+    except BaseException as e:
         import shutil
 
         if not delta:  # a delta works on the operator's directory: rerun it to finish
@@ -228,7 +231,18 @@ def restore(
                 shutil.rmtree(place, ignore_errors=True)
         if created:
             shutil.rmtree(data_dir, ignore_errors=True)
-        raise
+        full = disk_full_cause(e)
+        if full is None:
+            raise
+        if created:
+            fate = "the partial restore was removed"
+        elif not delta:  # it was empty (checked above): give the space back
+            empty_directory(data_dir)
+            fate = "the directory was emptied again (it was empty before)"
+        else:
+            fate = "the data directory is left as it is: run the delta restore again to finish"
+        needed = sum(int(f.get("size", 0)) for f in manifest.doc["files"] if f["kind"] == "file")
+        raise storage_full(data_dir, needed, fate) from None
     finally:
         if targets is not None:
             targets.close()

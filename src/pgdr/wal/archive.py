@@ -19,10 +19,12 @@ import blake3
 
 from pgdr.errors import ObjectNotFound, RepositoryError, UsageError
 from pgdr.pg.wal import is_backup_history, is_history, is_partial, is_segment, timeline_of_name
+from pgdr.pg.wal_header import BadWalFile, check_segment
 from pgdr.private import open_private
 from pgdr.repo.format import WAL_PREFIX, ObjectType
 from pgdr.repo.repository import Repository
 from pgdr.storage.base import ObjectInfo
+from pgdr.wal import cluster
 
 
 class WalConflict(RepositoryError):
@@ -52,6 +54,9 @@ def wal_key(name: str) -> str:
 
 
 def push(repo: Repository, path: Path) -> PushResult:
+    """Store one WAL file. A segment (or ``.partial``) must be what its name says — full
+    size, a long page header at its own start LSN — and come from the repository's cluster
+    (``xlp_sysid``, checked against ``pgdr.wal.cluster``; the first push records it)."""
     name = check_wal_name(path.name)
     key = wal_key(name)
     try:
@@ -60,6 +65,8 @@ def push(repo: Repository, path: Path) -> PushResult:
         raise UsageError(f"{path}: no such WAL file") from None
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror}") from None
+    if is_segment(name) or is_partial(name):
+        _check_cluster(repo, name, data)
     if repo.backend.stat(key) is not None:
         stored = read(repo, name)
         if blake3.blake3(stored).digest() != blake3.blake3(data).digest():
@@ -71,6 +78,16 @@ def push(repo: Repository, path: Path) -> PushResult:
     sealed = repo.sealer.seal(ObjectType.WAL, data, key.encode())
     repo.backend.put(key, sealed)
     return PushResult(name, "stored", len(data), len(sealed))
+
+
+def _check_cluster(repo: Repository, name: str, data: bytes) -> None:
+    header = check_segment(name, data, len(data))
+    ident = cluster.ensure(repo, header.system_identifier, header.seg_size, "wal-push")
+    if ident.wal_segment_size is not None and ident.wal_segment_size != header.seg_size:
+        raise BadWalFile(
+            f"{name}: {header.seg_size}-byte segment, but this repository's cluster writes "
+            f"{ident.wal_segment_size}-byte segments"
+        )
 
 
 def read(repo: Repository, name: str) -> bytes:

@@ -15,8 +15,9 @@ from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
-from pgdr.errors import PgdrError, PostgresError
+from pgdr.errors import ClusterMismatch, PgdrError, PostgresError
 from pgdr.repo.repository import Repository
+from pgdr.wal import cluster
 from pgdr.wal.archive import wal_key
 
 GOOD_WAL_LEVELS = ("replica", "logical")
@@ -123,6 +124,8 @@ class Check:
 class CheckResult:
     checks: list[Check] = field(default_factory=list)
     archive_seconds: float | None = None
+    #: set when the cluster is not the repository's (the CLI exits ClusterMismatch)
+    cluster_mismatch: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -177,6 +180,9 @@ def check(
             )
         except PgdrError as e:
             add(Check("repository reachable and unlocked", False, True, e.message))
+        _cluster_identity(
+            add, res, repo, one("SELECT system_identifier::text FROM pg_control_system()")
+        )
         _free_space(add, repo, Path(one("SHOW data_directory")), min_free_gib)
         if all(c.ok for c in res.checks if c.critical):
             try:
@@ -202,6 +208,23 @@ def check(
             except (PgdrError, psycopg.Error) as e:
                 add(Check("WAL switch reaches the repository", False, True, str(e).splitlines()[0]))
     return res
+
+
+def _cluster_identity(add: Any, res: CheckResult, repo: Repository, sysid: str) -> None:
+    name = "cluster identity"
+    try:
+        ident = cluster.recorded(repo)
+        if ident is not None:
+            cluster.check(ident, sysid, repo.backend.url)
+    except ClusterMismatch as e:
+        res.cluster_mismatch = e.message
+        add(Check(name, False, True, e.message))
+        return
+    except PgdrError as e:
+        add(Check(name, False, True, e.message))
+        return
+    later = "" if ident else " (not recorded yet: the first WAL push or backup records it)"
+    add(Check(name, True, True, f"system identifier {sysid}{later}"))
 
 
 def _free_space(add: Any, repo: Repository, data_dir: Path, min_gib: float) -> None:

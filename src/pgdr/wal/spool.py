@@ -41,6 +41,8 @@ from pathlib import Path
 
 from pgdr.audit.ingest import DEFAULT_PERIOD_S, note_wal_stored
 from pgdr.errors import PgdrError, UsageError
+from pgdr.pg.wal import is_partial, is_segment
+from pgdr.pg.wal_header import LONG_HEADER_LEN, check_segment
 from pgdr.private import open_private, private_dir, write_private
 from pgdr.replicate.follow import ReplicaLink, follow
 from pgdr.repo.repository import Repository
@@ -108,6 +110,7 @@ def push_async(src: Path, spool: Path, uploader_cmd: list[str]) -> str:
     error = spool / "error"
     if not error.exists() and _uploader_running(spool) and _wait_for(acked / src.name):
         return "stored-by-uploader"  # it looked ahead at pg_wal: no copy needed
+    _check_header(src)  # a file that is not the named segment never enters the queue
     spool_file(src, queue)
     ensure_uploader(spool, uploader_cmd)
     if error.exists():
@@ -116,6 +119,22 @@ def push_async(src: Path, spool: Path, uploader_cmd: list[str]) -> str:
             f"WAL {src.name} is spooled, but the uploader cannot reach the repository: {reason}"
         )
     return "spooled"
+
+
+def _check_header(src: Path) -> None:
+    """The segment checks of ``archive.push`` that need no repository (size, header, place);
+    the uploader checks the cluster."""
+    if not (is_segment(src.name) or is_partial(src.name)):
+        return
+    try:
+        with open(src, "rb") as f:
+            head = f.read(LONG_HEADER_LEN)
+            size = os.fstat(f.fileno()).st_size
+    except FileNotFoundError:
+        raise UsageError(f"{src}: no such WAL file") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {src}: {e.strerror}") from None
+    check_segment(src.name, head, size)
 
 
 def _uploader_running(spool: Path) -> bool:
