@@ -254,6 +254,8 @@ class ServerExited(PostgresError):
 
     exit_code = 52
     kind = "server-exited"
+
+
 class ClusterMismatch(PgdrError):
     """A cluster other than the one whose system identifier the repository recorded tried
     to archive WAL into it, back up into it, or be checked against it."""
