@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from pgdr.config_trust import check_config_file
-from pgdr.errors import ConfigError
+from pgdr.errors import ConfigError, UsageError
 from pgdr.settings_types import STRICT, LaxPath, Secret
 
 
@@ -347,7 +347,11 @@ def resolve_repository(config: Config, name_or_url: str | None) -> tuple[str, Re
             env["passphrase"] = "env:PGDR_PASSPHRASE"
         if os.environ.get("PGDR_UNENCRYPTED") == "1" and "passphrase" not in env:
             env["unencrypted"] = True
-        return sel, RepositorySettings.model_validate(env)
+        try:
+            return sel, RepositorySettings.model_validate(env)
+        except ValidationError as e:
+            why = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())
+            raise UsageError(f"--repo {sel}: {why}") from None
     repo = config.repositories.get(sel)
     if repo is None:
         known = ", ".join(sorted(config.repositories)) or "none configured"

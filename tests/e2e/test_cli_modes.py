@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pgdr.pg.wal_header import fake_segment
 from tests.e2e.cli import pgdr
 
 pytestmark = pytest.mark.e2e
@@ -33,8 +34,8 @@ def test_repository_and_state_owner_only_under_umask_022(tmp_path: Path) -> None
     env = {"PP": "a passphrase", "PGDR_STATE_DIR": str(state)}
     wal = tmp_path / "pg_wal"
     wal.mkdir()
-    (wal / SEGMENT).write_bytes(b"\0" * (16 << 20))
-    (wal / "000000010000000000000002").write_bytes(b"\1" * (16 << 20))
+    for name in (SEGMENT, "000000010000000000000002"):
+        (wal / name).write_bytes(fake_segment(name, 7312345678901234567, 16 << 20))
 
     def run(*args: str | Path) -> None:
         r = pgdr("--config", cfg, *args, env=env, umask=0o022)

@@ -76,10 +76,10 @@ def decode_config(data: bytes) -> tuple[RepoConfig, bytes, bytes]:
     try:
         doc: dict[str, Any] = json.loads(signed[HEADER_LEN + 4 :])
         cfg = RepoConfig(**doc)
+        check_repo_id(cfg.repo_id)  # names a forged id (it becomes a local path)
         _check_types(cfg)
     except (ValueError, TypeError):
         raise IntegrityError("config: damaged repository config") from None
-    check_repo_id(cfg.repo_id)
     return cfg, signed, tag
 
 
