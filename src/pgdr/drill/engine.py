@@ -35,7 +35,7 @@ from pgdr.paths import default_state_dir
 from pgdr.pg.binaries import error_line
 from pgdr.pg.cluster import Cluster
 from pgdr.repo.repository import Repository
-from pgdr.restore.run import restore
+from pgdr.restore.run import hand_over_command, restore
 
 READY_STEPS = ("fetch", "instance creation", "wal replay", "connectivity")
 
@@ -50,9 +50,9 @@ class DrillRequest:
 
 @dataclass
 class DrillEnv:
-    """How the drill reaches what is outside the repository."""
+    """How the drill reaches what is outside the repository. (The sandbox itself reaches
+    nothing: the drill places all the WAL it needs before the start.)"""
 
-    restore_command: str
     production: Callable[[str], str] | None = None  # database -> production conninfo
     notifiers: list[Notifier] = field(default_factory=list)
     superuser: str = "postgres"
@@ -239,23 +239,24 @@ def _run_steps(
                 "reference_time": choice.reference.isoformat(),
             }
             env.say(f"restoring backup {choice.backup_id} to {choice.target.describe()}")
-            sandbox = Sandbox.create(settings.sandbox_dir, state_dir, rec.id)
+            sandbox = Sandbox.create(settings.sandbox_dir, state_dir, rec.id, env.superuser)
             made.append(sandbox)
             rec.sandbox = {"dir": str(sandbox.base), "port": sandbox.port}
             restore(
                 repo,
                 sandbox.data_dir,
                 target=choice.target,
-                restore_command=env.restore_command,
+                restore_command=hand_over_command(),
                 backup=choice.backup_id,
+                place_all_wal=True,  # the sandbox gets no key: it never fetches WAL itself
             )
         with clock.step("instance creation"):
             cluster = sandbox.start(
                 sandbox_settings(sandbox.base, settings.shared_buffers),
                 settings.start_timeout_s,
                 env.bindir,
+                env.superuser,
             )
-            cluster.superuser = env.superuser
         with clock.step("wal replay"):
             _wait_promoted(cluster, settings.start_timeout_s)
         _validate(repo, settings, env, rec, clock, prev, doc, cluster, choice.reference)

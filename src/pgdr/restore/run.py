@@ -31,6 +31,7 @@ from pgdr.restore.plan import (
     choose_backup,
     choose_timeline,
     first_wal,
+    history_files,
     recovery_settings,
 )
 from pgdr.wal.archive import list_wal
@@ -96,7 +97,7 @@ def restore(
     backup: str | None = None,
     start_port: int | None = None,
     start_timeout: float = 600.0,
-    server_env: dict[str, str] | None = None,
+    place_all_wal: bool = False,
     tablespace_map: dict[str, str] | None = None,
     delta: bool = False,
     progress: Callable[[int, int], None] | None = None,
@@ -106,7 +107,14 @@ def restore(
     in an existing one. Refuses (before touching anything) when the target is unreachable.
     ``archive=False`` switches archiving off in the restored server: a restore made beside a
     running production (to recover rows) must not archive its own timeline into the
-    repository, where later restores and drills would follow it."""
+    repository, where later restores and drills would follow it.
+
+    When the restore_command takes handed-over files (:func:`hand_over_command`,
+    :func:`default_restore_command`), the first WAL files recovery asks for are placed in
+    the data directory before the start; with ``place_all_wal`` (and whenever pgdr starts
+    the server itself, ``start_port``) every file the plan found, history files included:
+    the server then needs no key and no repository access from its environment, which
+    holds no pgdr secret (``pgdr.pg.binaries.server_env``)."""
     phases: dict[str, float] = {}
     t = time.monotonic()
     docs = list_backups(repo)
@@ -115,8 +123,11 @@ def restore(
     histories = _histories(repo, archived)
     timeline = choose_timeline(chosen, histories, timeline)
     run = check_wal(chosen, archived, target, timeline, histories)  # refuse before copying
-    # Recovery's first segments go where restore_command's shell looks for prefetched ones.
-    seed = first_wal(chosen, run) if HANDED_OVER in restore_command else []
+    # Recovery's first segments (or all) go where restore_command's shell looks for them.
+    seed: list[str] = []
+    if HANDED_OVER in restore_command:
+        everything = place_all_wal or start_port is not None
+        seed = [*history_files(timeline, histories), *run] if everything else first_wal(chosen, run)
     if delta:
         check_delta_target(data_dir)
     elif data_dir.exists() and any(data_dir.iterdir()):
@@ -201,7 +212,7 @@ def restore(
     details = {"backup": chosen["id"], "target": target.describe(), "data_dir": str(data_dir)}
     audit.record(repo, "restore", {**details, "files": nfiles, "bytes": nbytes, "delta": delta})
     if start_port is not None:
-        _start(data_dir, start_port, target, action, start_timeout, result, server_env)
+        _start(data_dir, start_port, target, action, start_timeout, result)
     return result
 
 
@@ -315,6 +326,13 @@ HANDED_OVER = f"{PREFETCH_DIR}/prefetch/%f"  # where restore_command's shell loo
 FIRST_HISTORY = "00000001.history"
 
 
+def hand_over_command() -> str:
+    """restore_command that only takes the files a restore placed (``place_all_wal``) and
+    answers "not archived" for anything else: a drill sandbox never reaches the repository
+    and needs no key, config or credentials."""
+    return f"[ %f = {FIRST_HISTORY} ] && exit 1; test -f {HANDED_OVER} && mv -f {HANDED_OVER} %p"
+
+
 def default_restore_command(config: Path | None, repo: str | None, prefetch: int = 8) -> str:
     """restore_command for the restored server. With ``prefetch``, each fetch starts a
     background fetch of the next segments into PGDATA/pgdr_prefetch (restore_command runs
@@ -342,13 +360,10 @@ def _start(
     action: str,
     timeout: float,
     result: RestoreResult,
-    env: dict[str, str] | None,
 ) -> None:
     t = time.monotonic()
     cluster = Cluster.attach(data_dir, port=port)
-    if env:
-        os.environ.update(env)  # the server inherits it: restore_command may need the key
-    cluster.start(timeout=timeout)
+    cluster.start(timeout=timeout)  # with the allow-listed environment: no key from us
     result.phases["startup"] = time.monotonic() - t
     t = time.monotonic()
     deadline = time.monotonic() + timeout
