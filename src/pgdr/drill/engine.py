@@ -316,7 +316,10 @@ def _validate(
             else {"backup start": datetime.fromisoformat(backup["start_time"])}
         )
         baselines = validate.Baselines(
-            settings.performance_baseline, env.production, _previous_timings(prev)
+            settings.performance_baseline,
+            env.production,
+            _previous_timings(prev),
+            settings.query_timeout_s,
         )
         with clock.step("validation"):
             for db, spec in specs.items():
