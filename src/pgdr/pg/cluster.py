@@ -57,6 +57,10 @@ class Cluster:
     superuser: str = "postgres"
     auto_port: bool = False  # pick another port when the chosen one is taken at start
     owned: list[Path] = field(default_factory=list)  # what destroy() removes
+    #: Set by the caller, on top of the allow-listed server_env(): only for a cluster that
+    #: stands in for production (tests, the demo), whose archive_command may need what a
+    #: real production server's environment would give it. pgdr's restores never set it.
+    env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def create(
@@ -70,6 +74,7 @@ class Cluster:
         superuser: str = "postgres",
         runas: RunAs | None = None,
         no_sync: bool = True,
+        env: Mapping[str, str] | None = None,
     ) -> Cluster:
         """initdb a new, stopped cluster in ``base_dir/data``; socket dir ``base_dir/run``,
         log ``base_dir/postgres.log``. ``base_dir`` belongs to the cluster: destroy() removes
@@ -81,6 +86,7 @@ class Cluster:
         data = osuser.make_dir(base / "data", who)
         c = cls._new(data, base / "run", base / "postgres.log", who, bindir, port, superuser)
         c.owned.insert(0, base)
+        c.env = dict(env or {})
         cmd: list[str | Path] = [tool(c.bindir, "initdb"), "-D", data, *_INITDB, "-U", superuser]
         cmd += [*(["--no-sync"] if no_sync else []), *initdb_args]
         r = run_as(cmd, runas=who, env=server_env(), capture_output=True, text=True)
@@ -162,7 +168,7 @@ class Cluster:
         """Run pg_ctl; return (exit code, output). ``check``: raise with that text on failure."""
         cmd: list[str | Path] = [tool(self.bindir, "pg_ctl"), "-D", str(self.data_dir), *args]
         kw: dict[str, Any] = {"capture_output": True, "text": True, "timeout": timeout + 30}
-        r = run_as(cmd, runas=self.runas, env=server_env(), **kw)
+        r = run_as(cmd, runas=self.runas, env={**server_env(), **self.env}, **kw)
         if check and r.returncode != 0 and (args[-1] != "stop" or self.is_running()):
             raise PostgresError(f"{check} failed: {error_line('', r.stderr + r.stdout)}")
         return r.returncode, r.stderr + r.stdout
