@@ -242,7 +242,6 @@ def _drill(repo: Repository, base: Path, cfg: Path, prod: Cluster) -> DrillRecor
         sandbox_dir=base, state_dir=base / "drill-state", databases={"postgres": app}
     )
     env = DrillEnv(
-        restore_command=default_restore_command(cfg, None),
         production=prod.conninfo,
     )
     return run_drill(repo, settings, DrillRequest(), env)

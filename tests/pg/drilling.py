@@ -4,7 +4,6 @@ repository, and running drills."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from pgdr.drill.engine import DrillEnv, DrillRequest, run_drill
@@ -14,7 +13,6 @@ from pgdr.notify.base import Notifier
 from pgdr.pg.cluster import Cluster
 from pgdr.repo.keys import KeyFile
 from pgdr.repo.repository import Repository
-from pgdr.restore.run import default_restore_command
 from pgdr.storage import open_backend
 from tests.fixtures.receiver import Receiver, receiver
 from tests.pg.archiving import archive_command
@@ -51,7 +49,6 @@ def drill(
     **request: Any,
 ) -> DrillRecord:
     env = DrillEnv(
-        restore_command=default_restore_command(Path(setup["cfg"]), None),
         production=production,
         notifiers=notifiers or [],
     )

@@ -72,11 +72,13 @@ def test_backup_info_restore_start(
     assert r.returncode == 2 and "no backup finished before" in r.stderr and not dest.exists()
 
 
-def test_passphrase_from_the_environment_reaches_restore_command(
+def test_passphrase_from_the_environment_never_reaches_the_restored_server(
     make_cluster: Callable[..., Cluster], pg_base_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A repository opened with PGDR_PASSPHRASE: archive_command, the backup and the restored
-    server's restore_command all need it — the server tools' environment must keep PGDR_*."""
+    """A repository opened with PGDR_PASSPHRASE: the backup has it from our environment,
+    archive_command from the production stand-in's (given explicitly, as an operator gives
+    it to production). The server `restore --start` starts never gets it — its WAL is placed
+    before the start — and still reaches the newest row."""
     from tests.pg.archiving import make_interpreter_reachable
 
     make_interpreter_reachable()
@@ -92,7 +94,8 @@ def test_passphrase_from_the_environment_reaches_restore_command(
     chown_tree(root, resolve_runas())
     push = f"{sys.executable} -m pgdr --repo {url} wal-push %p"
     src = make_cluster(
-        settings={"archive_mode": "on", "archive_command": push, "archive_timeout": 0}
+        settings={"archive_mode": "on", "archive_command": push, "archive_timeout": 0},
+        env={"PGDR_PASSPHRASE": "correct horse battery staple", "PGDR_KDF_N": "1024"},
     )
     src.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g")
     conn = ["--pg-host", str(src.socket_dir), "--pg-port", str(src.port)]
@@ -107,5 +110,7 @@ def test_passphrase_from_the_environment_reaches_restore_command(
     try:
         assert r.returncode == 0, r.stderr + restored.log_tail(10)
         assert restored.sql("SELECT count(*) FROM t")[0][0] == 1001
+        pid = restored.postmaster_pid()
+        assert b"correct horse" not in Path(f"/proc/{pid}/environ").read_bytes()
     finally:
         restored.destroy()

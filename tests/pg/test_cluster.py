@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from pgdr.pg.wal import (
     timeline_of_history,
 )
 from tests.fixtures.pg import FAST_SETTINGS
+from tests.pg.intruder import assert_refused
 
 pytestmark = pytest.mark.pg
 
@@ -106,19 +108,42 @@ def test_two_clusters_at_once(make_cluster: MakeCluster, shared: Cluster) -> Non
     a, b = make_cluster(), shared
     assert a.port != b.port
     a.sql("CREATE TABLE only_in_a ()")
-    for c in (a, b):  # TCP on 127.0.0.1 too, not just the socket
-        with psycopg.connect(
-            host="127.0.0.1", port=c.port, user="postgres", dbname="postgres"
-        ) as conn:
+    for c in (a, b):
+        with psycopg.connect(c.conninfo()) as conn:
             found = conn.execute("SELECT count(*) FROM pg_class WHERE relname = 'only_in_a'")
             assert found.fetchone() == ((1,) if c is a else (0,))
 
 
+def test_only_its_own_os_user_gets_in(shared: Cluster, pg_bindir: Path) -> None:
+    """No TCP listener, no trust: another OS user reaches it neither way; our files are
+    owner-only."""
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(host="127.0.0.1", port=shared.port, user="postgres", connect_timeout=5)
+    assert_refused(pg_bindir, shared.socket_dir, shared.port)
+    for name in ("pg_hba.conf", "pg_ident.conf"):
+        assert "trust" not in (shared.data_dir / name).read_text()
+        assert (shared.data_dir / name).stat().st_mode & 0o077 == 0
+    assert shared.log_file.stat().st_mode & 0o077 == 0
+    assert shared.socket_dir.stat().st_mode & 0o077 == 0
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port someone else listens on (clusters pgdr creates have no TCP listener: a clash
+    needs one, as a restored data directory started with ``restore --start`` has)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield int(s.getsockname()[1])
+
+
+TCP = {"listen_addresses": "127.0.0.1"}
+
+
 def test_fixed_port_in_use_fails_with_one_line_reason(
-    make_cluster: MakeCluster, shared: Cluster
+    make_cluster: MakeCluster, taken_port: int
 ) -> None:
-    a = shared
-    b = make_cluster(port=a.port, start=False)
+    b = make_cluster(port=taken_port, start=False, settings=TCP)
     with pytest.raises(PostgresError) as info:
         b.start(timeout=20)
     msg = str(info.value)
@@ -128,13 +153,12 @@ def test_fixed_port_in_use_fails_with_one_line_reason(
     assert not b.is_running()
 
 
-def test_auto_port_collision_picks_another_port(make_cluster: MakeCluster, shared: Cluster) -> None:
-    a = shared
-    b = make_cluster(start=False)
-    b.port = a.port  # as if someone grabbed b's port between choosing and starting
+def test_auto_port_collision_picks_another_port(make_cluster: MakeCluster, taken_port: int) -> None:
+    b = make_cluster(start=False, settings=TCP)
+    b.port = taken_port  # as if someone grabbed b's port between choosing and starting
     b.configure({})
     b.start()
-    assert b.port != a.port
+    assert b.port != taken_port
     assert b.sql("SHOW port") == [(str(b.port),)]
 
 

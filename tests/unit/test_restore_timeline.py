@@ -237,3 +237,54 @@ def test_restore_command_answers_timeline_1_history_in_the_shell(tmp_path: Path)
     handed = run(SEGS[0])
     assert handed.returncode == 0 and handed.stdout == ""
     assert (tmp_path / "pg_wal" / "RECOVERYXLOG").read_bytes() == b"wal"
+
+
+@pytest.mark.parametrize(
+    ("timeline", "histories", "expected"),
+    [
+        ("1", {}, []),
+        ("current", {2: [sw(1, G)]}, []),
+        ("2", {2: [sw(1, G)]}, ["00000002.history"]),
+        (
+            "3",
+            {2: [sw(1, G)], 3: [sw(1, G), sw(2, 2 * G)]},
+            ["00000002.history", "00000003.history"],
+        ),
+        # timeline 3 branched off 1: timeline 2's history is not on its path
+        ("3", {2: [sw(1, G)], 3: [sw(1, 2 * G)]}, ["00000003.history"]),
+        (
+            "12",
+            {12: [sw(1, G), sw(11, 2 * G)], 11: [sw(1, G)]},
+            ["0000000B.history", "0000000C.history"],
+        ),
+    ],
+)
+def test_history_files_of_the_path(
+    timeline: str, histories: dict[int, list[TimelineSwitch]], expected: list[str]
+) -> None:
+    from pgdr.restore.plan import history_files
+
+    assert history_files(timeline, histories) == expected
+
+
+def test_hand_over_command_never_reaches_the_repository(tmp_path: Path) -> None:
+    """A drill sandbox's restore_command takes only what the restore placed: anything else
+    is "not archived" (exit 1), without running pgdr (it has no key to run it with)."""
+    import subprocess
+
+    from pgdr.restore.run import hand_over_command
+
+    cmd = hand_over_command()
+    assert "pgdr" not in cmd.replace("pgdr_prefetch", "")
+
+    def run(name: str) -> subprocess.CompletedProcess[str]:
+        line = cmd.replace("%f", name).replace("%p", "pg_wal/RECOVERYXLOG")
+        return subprocess.run(["sh", "-c", line], cwd=tmp_path, capture_output=True, text=True)
+
+    (tmp_path / "pgdr_prefetch" / "prefetch").mkdir(parents=True)
+    (tmp_path / "pg_wal").mkdir()
+    assert run("00000001.history").returncode == 1
+    assert run(SEGS[0]).returncode == 1  # not placed
+    (tmp_path / "pgdr_prefetch" / "prefetch" / SEGS[0]).write_bytes(b"wal")
+    assert run(SEGS[0]).returncode == 0
+    assert (tmp_path / "pg_wal" / "RECOVERYXLOG").read_bytes() == b"wal"

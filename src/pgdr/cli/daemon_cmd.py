@@ -46,7 +46,6 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
         from pgdr.drill.settings import drill_settings
         from pgdr.notify.base import build_notifiers
         from pgdr.notify.settings import notification_settings
-        from pgdr.restore.run import default_restore_command
 
         drill = drill_settings(cfg)
         channels = notification_settings(cfg)
@@ -71,7 +70,6 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
             deps.extras["after_backup"] = lambda repo: follow_backup(cli, repo)
         deps.extras["drill_settings"] = drill
         deps.extras["drill_env"] = DrillEnv(
-            restore_command=default_restore_command(cfg.source, cli.repo),
             production=lambda db: make_conninfo(
                 host=pg.host,
                 port=str(pg.port),

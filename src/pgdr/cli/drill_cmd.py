@@ -60,7 +60,6 @@ def drill(
     from pgdr.errors import DrillAborted, DrillFailed
     from pgdr.notify.base import build_notifiers
     from pgdr.notify.settings import notification_settings
-    from pgdr.restore.run import default_restore_command
 
     cli = get_context(ctx)
     cfg = cli.config
@@ -72,7 +71,6 @@ def drill(
 
         raise ConfigError(f"[drill] notify names unknown channel(s): {', '.join(unknown)}")
     env = DrillEnv(
-        restore_command=default_restore_command(cfg.source, cli.repo),
         production=_production(cli),
         notifiers=build_notifiers(channels),
         superuser=cfg.postgres.user,

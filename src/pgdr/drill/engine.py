@@ -43,7 +43,7 @@ from pgdr.paths import default_state_dir
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.recovery_watch import exit_error, wait_for_target
 from pgdr.repo.repository import Repository
-from pgdr.restore.run import restore
+from pgdr.restore.run import hand_over_command, restore
 
 READY_STEPS = ("fetch", "instance creation", "wal replay", "connectivity")
 
@@ -58,9 +58,9 @@ class DrillRequest:
 
 @dataclass
 class DrillEnv:
-    """How the drill reaches what is outside the repository."""
+    """How the drill reaches what is outside the repository. (The sandbox itself reaches
+    nothing: the drill places all the WAL it needs before the start.)"""
 
-    restore_command: str
     production: Callable[[str], str] | None = None  # database -> production conninfo
     notifiers: list[Notifier] = field(default_factory=list)
     superuser: str = "postgres"
@@ -261,15 +261,16 @@ def _run_steps(
                 "reference_time": choice.reference.isoformat(),
             }
             env.say(f"restoring backup {choice.backup_id} to {choice.target.describe()}")
-            sandbox = Sandbox.create(settings.sandbox_dir, state_dir, rec.id)
+            sandbox = Sandbox.create(settings.sandbox_dir, state_dir, rec.id, env.superuser)
             made.append(sandbox)
             rec.sandbox = {"dir": str(sandbox.base), "port": sandbox.port}
             restored = restore(
                 repo,
                 sandbox.data_dir,
                 target=choice.target,
-                restore_command=env.restore_command,
+                restore_command=hand_over_command(),
                 backup=choice.backup_id,
+                place_all_wal=True,  # the sandbox gets no key: it never fetches WAL itself
             )
             rec.timeline = {
                 "followed": restored.timeline,
@@ -284,13 +285,13 @@ def _run_steps(
                     sandbox_settings(sandbox.base, settings.shared_buffers),
                     settings.start_timeout_s,
                     env.bindir,
+                    env.superuser,
                 )
             except PostgresError:
                 c = sandbox.cluster
                 if c is None or c.is_running():
                     raise
                 raise exit_error(c.log_since(0), "the sandbox", choice.target.describe()) from None
-            cluster.superuser = env.superuser
         with clock.step("wal replay"):
             wait_for_target(
                 cluster,
@@ -356,7 +357,10 @@ def _validate(
             else {"backup start": datetime.fromisoformat(backup["start_time"])}
         )
         baselines = validate.Baselines(
-            settings.performance_baseline, env.production, _previous_timings(prev)
+            settings.performance_baseline,
+            env.production,
+            _previous_timings(prev),
+            settings.query_timeout_s,
         )
         with clock.step("validation"):
             for db, spec in specs.items():

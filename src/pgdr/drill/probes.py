@@ -147,19 +147,46 @@ def validate(conn: Conn, keys: list[str]) -> dict[str, str | None]:
     return out
 
 
+class TimingFailed(Exception):
+    """A timed query failed on ``where`` ("sandbox" or "production")."""
+
+    def __init__(self, where: str, error: psycopg.Error) -> None:
+        super().__init__(f"{where}: {error}")
+        self.where, self.error = where, error
+
+
+def timed_run(conn: Conn, query: str, timeout_ms: int) -> float:
+    """One run of ``query`` in ms, as a single statement (prepared: a second statement
+    after a ``;`` is refused) in a READ ONLY transaction, with ``statement_timeout``. The
+    snapshot taken by set_config() first means the query cannot switch the transaction to
+    read-write; the transaction is rolled back whatever it did."""
+    conn.execute("BEGIN TRANSACTION READ ONLY")
+    try:
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(timeout_ms),))
+        t = time.perf_counter()
+        conn.execute(query, prepare=True).fetchall()  # type: ignore[call-overload]
+        return (time.perf_counter() - t) * 1000
+    finally:
+        conn.execute("ROLLBACK")
+
+
 def time_query(
-    conn: Conn, query: str, runs: int, other: Conn | None = None
+    conn: Conn, query: str, runs: int, other: Conn | None = None, timeout_ms: int = 30_000
 ) -> tuple[float, float | None]:
     """Median wall time in ms over ``runs`` executions after one warm-up run, on ``conn``
-    and (interleaved run by run, so both see the same machine load) on ``other``."""
-    conns = [conn] if other is None else [conn, other]
+    and (interleaved run by run, so both see the same machine load) on ``other``, each run
+    through :func:`timed_run` (``other`` is production: the query must not change it).
+    Raises TimingFailed naming the side that failed."""
+    conns = [("sandbox", conn)] if other is None else [("sandbox", conn), ("production", other)]
     times: list[list[float]] = [[] for _ in conns]
     for i in range(runs + 1):
-        for c, bucket in zip(conns, times, strict=True):
-            t = time.perf_counter()
-            c.execute(query).fetchall()  # type: ignore[arg-type]
+        for (where, c), bucket in zip(conns, times, strict=True):
+            try:
+                ms = timed_run(c, query, timeout_ms)
+            except psycopg.Error as e:
+                raise TimingFailed(where, e) from e
             if i:  # the first round warms the caches
-                bucket.append((time.perf_counter() - t) * 1000)
+                bucket.append(ms)
     mine = float(statistics.median(times[0]))
     return mine, (float(statistics.median(times[1])) if other is not None else None)
 

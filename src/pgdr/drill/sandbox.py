@@ -1,7 +1,12 @@
 """The throw-away instance a drill restores into: a fresh directory, a free port, the
 unprivileged OS user, settings that keep it from touching production (no archiving, no
 replication, its own pg_hba), and teardown that leaves nothing behind — also after the
-drill process itself was killed (see ``state``)."""
+drill process itself was killed (see ``state``).
+
+The sandbox holds a full copy of production, so only its own OS user (and root) may reach
+it: the base directory is 0700 and belongs to the server's OS user, every file in it is
+owner-only, the server has no TCP listener and admits peers through :mod:`pgdr.pg.access`
+only, and it starts with an environment that holds no pgdr secret (``server_env``)."""
 
 from __future__ import annotations
 
@@ -9,16 +14,16 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pgdr.drill.state import Marker, owner_alive, process_start, read_markers, write_marker
+from pgdr.pg import access
 from pgdr.pg.binaries import find_bindir, server_env, tool
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import chown_tree, free_port, kill_tree, process_in_dir, resolve_runas, run_as
-
-_HBA = "local all all trust\nhost all all 127.0.0.1/32 trust\n"
 
 
 def sandbox_settings(base: Path, shared_buffers: str) -> dict[str, object]:
@@ -32,6 +37,8 @@ def sandbox_settings(base: Path, shared_buffers: str) -> dict[str, object]:
         "primary_slot_name": "",
         "ssl": "off",
         "hba_file": str(base / "pg_hba.conf"),
+        "ident_file": str(base / "pg_ident.conf"),
+        **access.settings(),
         "logging_collector": "off",
         "shared_buffers": shared_buffers,
         "fsync": "off",
@@ -51,9 +58,12 @@ class Sandbox:
         self.cluster: Cluster | None = None
 
     @classmethod
-    def create(cls, parent: Path | None, state_dir: Path, drill_id: str) -> Sandbox:
+    def create(
+        cls, parent: Path | None, state_dir: Path, drill_id: str, superuser: str = "postgres"
+    ) -> Sandbox:
         """Record the marker first, then make the directory: a crash in between leaves a
-        marker without a directory, never a directory without a marker."""
+        marker without a directory, never a directory without a marker. ``superuser``: the
+        role pgdr connects as (the only one :mod:`pgdr.pg.access` admits)."""
         where = Path(parent or tempfile.gettempdir()).absolute()
         base = where / f"pgdr-drill-{drill_id}"
         me = os.getpid()
@@ -68,11 +78,11 @@ class Sandbox:
         )
         write_marker(state_dir, marker)
         where.mkdir(parents=True, exist_ok=True)
-        base.mkdir(mode=0o755)
-        base.chmod(0o755)  # the postgres user must traverse it
-        hba = base / "pg_hba.conf"
-        hba.write_text(_HBA)
-        chown_tree(hba, resolve_runas())
+        runas = resolve_runas()
+        base.mkdir(mode=0o700)
+        base.chmod(0o700)
+        chown_tree(base, runas)  # the server's OS user must traverse it; nobody else may
+        access.write_files(base, superuser, runas)
         return cls(base, state_dir, marker)
 
     @property
@@ -80,10 +90,20 @@ class Sandbox:
         return self.marker.port
 
     def start(
-        self, settings: dict[str, object], timeout: float, bindir: Path | None = None
+        self,
+        settings: dict[str, object],
+        timeout: float,
+        bindir: Path | None = None,
+        superuser: str = "postgres",
     ) -> Cluster:
+        owner_only(self.base)  # restored files keep production's modes (e.g. group access)
         self.cluster = Cluster.attach(
-            self.data_dir, port=self.port, base_dir=self.base, settings=settings, bindir=bindir
+            self.data_dir,
+            port=self.port,
+            base_dir=self.base,
+            settings=settings,
+            bindir=bindir,
+            superuser=superuser,
         )
         if not self.cluster.socket_dir.is_relative_to(self.base):  # path too long: under /tmp
             self.marker.extra.append(str(self.cluster.socket_dir))
@@ -100,6 +120,16 @@ class Sandbox:
             self.cluster.destroy()
         remove_sandbox(self.marker)
         (self.state_dir / "sandboxes" / f"{self.marker.drill_id}.json").unlink(missing_ok=True)
+
+
+def owner_only(root: Path) -> None:
+    """Clear the group and other bits of everything under ``root`` (links are left alone:
+    their mode means nothing, and a tablespace link must not lead us outside)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in (dirpath, *(os.path.join(dirpath, n) for n in (*dirnames, *filenames))):
+            st = os.lstat(name)
+            if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o077:
+                os.chmod(name, stat.S_IMODE(st.st_mode) & 0o700)
 
 
 def _stop_postgres(data_dir: Path) -> None:

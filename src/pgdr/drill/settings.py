@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from pgdr.settings_types import STRICT, LaxPath
 
@@ -14,8 +15,23 @@ class _M(BaseModel):
     model_config = STRICT
 
 
+#: Leading comments and parentheses before a query's first keyword.
+_LEAD = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
+READING = ("SELECT", "WITH", "VALUES", "TABLE")
+
+
+def reads_only(sql: str) -> bool:
+    """``sql`` starts like a query that reads (SELECT, WITH, VALUES, TABLE). A first line of
+    defence for clear errors; what actually stops a write is the READ ONLY transaction
+    every timed run is made in (``probes.timed_run``)."""
+    rest = sql[_LEAD.match(sql).end() :]  # type: ignore[union-attr]
+    word = re.match(r"[A-Za-z]+", rest)
+    return word is not None and word[0].upper() in READING
+
+
 class QuerySpec(_M):
-    """A query timed on the sandbox and on the baseline (production or the previous drill)."""
+    """A query timed on the sandbox and on the baseline (production or the previous drill):
+    one reading statement, run in a READ ONLY transaction with a statement timeout."""
 
     name: str
     sql: str
@@ -23,6 +39,16 @@ class QuerySpec(_M):
     #: Differences smaller than this are noise, whatever the percentage says.
     min_difference_ms: float = Field(default=5.0, ge=0)
     runs: int = Field(default=5, ge=1, le=100)
+
+    @field_validator("sql")
+    @classmethod
+    def _reads(cls, sql: str) -> str:
+        if not reads_only(sql):
+            raise ValueError(
+                "a timing query runs on production: it must be one SELECT, WITH, VALUES or "
+                "TABLE statement, and it runs read-only"
+            )
+        return sql
 
 
 class AssertionSpec(_M):
@@ -66,6 +92,8 @@ class DrillSettings(_M):
     amcheck_jobs: int = Field(default=2, ge=1, le=64)
     checksums: bool = True
     performance_baseline: Literal["auto", "production", "previous"] = "auto"
+    #: statement_timeout of each run of a timing query, on the sandbox and on production.
+    query_timeout_s: float = Field(default=30.0, gt=0, le=86400)
     #: Warn when the measured RTO exceeds this many seconds.
     max_rto_s: float | None = Field(default=None, gt=0)
     #: Channels (names under [notifications]) told when a drill ends; default all.

@@ -28,6 +28,8 @@ class Baselines:
     mode: str
     production: Callable[[str], str] | None = None
     previous: dict[str, float] = field(default_factory=dict)
+    #: statement_timeout of each timed run (on production too).
+    query_timeout_s: float = 30.0
 
 
 @dataclass
@@ -156,11 +158,12 @@ def _query(conn: Conn, db: str, q: Any, baselines: Baselines) -> CheckResult:
             prod = psycopg.connect(baselines.production(db), autocommit=True, connect_timeout=5)
         except psycopg.Error:
             prod = None  # production unreachable: fall back to the previous drill
+    timeout_ms = round(baselines.query_timeout_s * 1000)
     try:
-        mine, base_ms = probes.time_query(conn, q.sql, q.runs, prod)
-    except psycopg.Error as e:
-        return verdicts.judge_query(
-            q.name, None, None, "", q.tolerance_pct, q.min_difference_ms, _line(e)
+        mine, base_ms = probes.time_query(conn, q.sql, q.runs, prod, timeout_ms)
+    except probes.TimingFailed as e:
+        return verdicts.judge_timing_failure(
+            q.name, e.where, _line(e.error), baselines.query_timeout_s, _kind(e.error)
         )
     finally:
         if prod is not None:
@@ -179,6 +182,14 @@ def _assert(conn: Conn, a: Any) -> CheckResult:
     except psycopg.Error as e:
         return verdicts.judge_assertion(a.name, None, a.min, a.max, _line(e))
     return verdicts.judge_assertion(a.name, value, a.min, a.max)
+
+
+def _kind(e: psycopg.Error) -> str:
+    if isinstance(e, psycopg.errors.ReadOnlySqlTransaction):
+        return "writes"
+    if isinstance(e, psycopg.errors.QueryCanceled):
+        return "timeout"
+    return "error"
 
 
 def _line(e: Exception) -> str:

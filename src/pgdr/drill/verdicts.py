@@ -194,6 +194,21 @@ def judge_constraints(
     return CheckResult("constraints", "pass", f"{len(present)} constraints valid{extra}", metrics=m)
 
 
+def judge_timing_failure(
+    name: str, where: str, error: str, timeout_s: float, kind: str
+) -> CheckResult:
+    """A timed query that failed: ``kind`` "writes" (refused: timing queries run read-only,
+    also on production), "timeout" (statement_timeout) or "error"."""
+    check = f"performance: {name}"
+    if kind == "writes":
+        why = f"refused: a timing query must not write (it runs read-only on {where}): {error}"
+    elif kind == "timeout":
+        why = f"query exceeded the {timeout_s:g} s statement timeout on {where}"
+    else:
+        why = f"query failed on {where}: {error}"
+    return CheckResult(check, "fail", why)
+
+
 def judge_query(
     name: str,
     sandbox_ms: float | None,

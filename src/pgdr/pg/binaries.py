@@ -98,11 +98,23 @@ def server_version(bindir: str | Path) -> int:
     return _version(tool(Path(bindir), "postgres").resolve())
 
 
+#: What a PostgreSQL server (and the tools run beside it) may inherit from pgdr's
+#: environment: how to find programs, who it is (replaced when we switch to the server's OS
+#: user), the locale and time zone, where temporary files go, and
+#: pgdr's state directory (a path, for the archive_command of clusters pgdr starts). Never
+#: PGDR_PASSPHRASE, AWS_*, tokens or webhook URLs: the server's OS user can read its own
+#: environment (/proc/<pid>/environ), and SQL superusers can run programs as it.
+SERVER_ENV = frozenset(
+    {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PGDR_STATE_DIR"}
+)
+
+
 def server_env() -> dict[str, str]:
-    """Our environment without PG* variables (PGDATA, PGPORT… would misdirect the server
-    tools) — but with pgdr's own PGDR_* (a restored server's restore_command may need
-    PGDR_PASSPHRASE or PGDR_CONFIG) — and C messages so logs parse the same everywhere."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") or k.startswith("PGDR_")}
+    """The allow-listed part of our environment (:data:`SERVER_ENV` and ``LC_*``, none of
+    the PG* variables that would misdirect the server tools), with C messages so logs parse
+    the same everywhere. A restored server's restore_command therefore has no key from us:
+    a drill places all the WAL it needs before the start (``restore.run``)."""
+    env = {k: v for k, v in os.environ.items() if k in SERVER_ENV or k.startswith("LC_")}
     env["LC_ALL"] = "C"
     return env
 

@@ -2,8 +2,9 @@
 
 ``Cluster.create`` runs initdb into ``base_dir/data``; ``Cluster.attach`` adopts an existing
 data directory. Server processes run as :func:`pgdr.pg.osuser.resolve_runas` (``postgres``
-when we are root). Clients connect through a private unix socket directory; the server also
-listens on 127.0.0.1:<port>. Settings, including port and socket directory, are written to
+when we are root). Clients connect through a private unix socket directory, as
+:mod:`pgdr.pg.access` allows (peer, no TCP) for a cluster pgdr created; a restored data
+directory keeps its own pg_hba.conf (the operator's) and listens on 127.0.0.1. Settings, including port and socket directory, are written to
 ``postgresql.auto.conf``: it is read last, so they win over ``postgresql.conf`` and over
 whatever a restored ``postgresql.auto.conf`` carries.
 """
@@ -23,7 +24,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from pgdr.errors import PostgresError
-from pgdr.pg import osuser
+from pgdr.pg import access, osuser
 from pgdr.pg.binaries import error_line, find_bindir, merge_conf, one_line, server_env, tool
 from pgdr.pg.osuser import RunAs, chown_tree, free_port, run_as
 
@@ -38,8 +39,9 @@ if TYPE_CHECKING:
 
 StopMode = Literal["smart", "fast", "immediate"]
 PORT_TRIES = 5
-_INITDB = ["--data-checksums", "-A", "trust", "-E", "UTF8", "--locale=C"]
-_HBA_TRUST = "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
+# initdb's pg_hba.conf is replaced by pgdr.pg.access's right after initdb
+_INITDB = ["--data-checksums", "--auth-local=peer", "--auth-host=reject", "-E", "UTF8"]
+_INITDB += ["--locale=C"]
 
 
 @dataclass(eq=False)
@@ -55,6 +57,10 @@ class Cluster:
     superuser: str = "postgres"
     auto_port: bool = False  # pick another port when the chosen one is taken at start
     owned: list[Path] = field(default_factory=list)  # what destroy() removes
+    #: Set by the caller, on top of the allow-listed server_env(): only for a cluster that
+    #: stands in for production (tests, the demo), whose archive_command may need what a
+    #: real production server's environment would give it. pgdr's restores never set it.
+    env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def create(
@@ -68,6 +74,7 @@ class Cluster:
         superuser: str = "postgres",
         runas: RunAs | None = None,
         no_sync: bool = True,
+        env: Mapping[str, str] | None = None,
     ) -> Cluster:
         """initdb a new, stopped cluster in ``base_dir/data``; socket dir ``base_dir/run``,
         log ``base_dir/postgres.log``. ``base_dir`` belongs to the cluster: destroy() removes
@@ -79,13 +86,15 @@ class Cluster:
         data = osuser.make_dir(base / "data", who)
         c = cls._new(data, base / "run", base / "postgres.log", who, bindir, port, superuser)
         c.owned.insert(0, base)
+        c.env = dict(env or {})
         cmd: list[str | Path] = [tool(c.bindir, "initdb"), "-D", data, *_INITDB, "-U", superuser]
         cmd += [*(["--no-sync"] if no_sync else []), *initdb_args]
         r = run_as(cmd, runas=who, env=server_env(), capture_output=True, text=True)
         if r.returncode != 0:
             c.destroy()
             raise PostgresError(f"initdb failed in {data}: {error_line(r.stderr, r.stdout)}")
-        c.configure({"listen_addresses": "127.0.0.1", **(settings or {})})
+        access.write_files(data, superuser, who)
+        c.configure({**access.settings(), **(settings or {})})
         return c
 
     @classmethod
@@ -103,24 +112,31 @@ class Cluster:
     ) -> Cluster:
         """Adopt an existing (e.g. restored) data directory, stopped. Socket dir and log go to
         ``base_dir`` (default: the data dir's parent) as ``<name>.run`` and ``<name>.log``.
-        Writes ``postgresql.conf`` (empty) and ``pg_hba.conf`` (trust) only when missing, as
-        in a backup of a Debian-style cluster. destroy() removes the data dir."""
+        Writes ``postgresql.conf`` (empty) only when missing, as in a backup of a Debian-style
+        cluster; without a ``pg_hba.conf`` it gets :mod:`pgdr.pg.access`'s (and no TCP), else
+        the data directory's own rules apply. destroy() removes the data dir."""
         who = runas or osuser.resolve_runas()
         data = Path(data_dir).absolute()
         if not (data / "PG_VERSION").is_file():
             raise PostgresError(f"{data} is not a PostgreSQL data directory (no PG_VERSION)")
         base = Path(base_dir).absolute() if base_dir else data.parent
         osuser.check_traversable(base, who)
-        for name, text in (("postgresql.conf", "# written by pgdr\n"), ("pg_hba.conf", _HBA_TRUST)):
-            if not (data / name).exists():
-                (data / name).write_text(text)
+        if not (data / "postgresql.conf").exists():
+            (data / "postgresql.conf").write_text("# written by pgdr\n")
+        listen: dict[str, object] = {"listen_addresses": "127.0.0.1"}
+        if not (data / "pg_hba.conf").exists():
+            listen = access.settings()
+            access.write_private(data / "pg_hba.conf", access.HBA, who)
+            ident = data / "pg_ident.conf"
+            old = ident.read_text() if ident.exists() else ""
+            access.write_private(ident, old + access.ident(superuser, who), who)
         if chown:
             chown_tree(data, who)
         data.chmod(0o700)
         run, log = base / f"{data.name}.run", base / f"{data.name}.log"
         c = cls._new(data, run, log, who, bindir, port, superuser)
         c.owned.insert(0, data)
-        c.configure({"listen_addresses": "127.0.0.1", **(settings or {})})
+        c.configure({**listen, **(settings or {})})
         return c
 
     @classmethod
@@ -128,7 +144,8 @@ class Cluster:
         cls, data: Path, run: Path, log: Path, who: RunAs, bindir: Any, port: int | None, su: str
     ) -> Cluster:
         owned = [p for p in (run, log) if not p.exists()]
-        log.touch()
+        log.touch(mode=0o600)
+        log.chmod(0o600)  # the server log can hold query text and data
         chown_tree(log, who)
         sock = osuser.make_socket_dir(run, who)
         c = cls(data, find_bindir(bindir), who, port or free_port(), sock, log, su)
@@ -151,7 +168,7 @@ class Cluster:
         """Run pg_ctl; return (exit code, output). ``check``: raise with that text on failure."""
         cmd: list[str | Path] = [tool(self.bindir, "pg_ctl"), "-D", str(self.data_dir), *args]
         kw: dict[str, Any] = {"capture_output": True, "text": True, "timeout": timeout + 30}
-        r = run_as(cmd, runas=self.runas, env=server_env(), **kw)
+        r = run_as(cmd, runas=self.runas, env={**server_env(), **self.env}, **kw)
         if check and r.returncode != 0 and (args[-1] != "stop" or self.is_running()):
             raise PostgresError(f"{check} failed: {error_line('', r.stderr + r.stdout)}")
         return r.returncode, r.stderr + r.stdout

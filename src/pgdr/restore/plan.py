@@ -175,6 +175,16 @@ def first_wal(backup: dict[str, Any], run: list[str], depth: int = 8) -> list[st
     return run[: max(len(backup["wal"]), depth)]
 
 
+def history_files(timeline: str, histories: dict[int, list[TimelineSwitch]]) -> list[str]:
+    """The archived history files of ``timeline`` and its ancestors, which recovery reads
+    before it replays a segment of them (timeline 1 has none)."""
+    if not timeline.isdigit():
+        return []
+    goal = int(timeline)
+    path = {goal, *(s.parent_tli for s in histories.get(goal, []))}
+    return [f"{t:08X}.history" for t in sorted(path) if t > 1 and t in histories]
+
+
 def choose_timeline(
     backup: dict[str, Any], histories: dict[int, list[TimelineSwitch]], requested: str | None
 ) -> str:

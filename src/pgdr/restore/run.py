@@ -36,6 +36,7 @@ from pgdr.restore.plan import (
     choose_backup,
     choose_timeline,
     first_wal,
+    history_files,
     recovery_settings,
 )
 from pgdr.restore.production import (
@@ -134,7 +135,7 @@ def restore(
     backup: str | None = None,
     start_port: int | None = None,
     start_timeout: float = 600.0,
-    server_env: dict[str, str] | None = None,
+    place_all_wal: bool = False,
     tablespace_map: dict[str, str] | None = None,
     delta: bool = False,
     progress: Callable[[int, int], None] | None = None,
@@ -147,7 +148,14 @@ def restore(
     running production (to recover rows) must not archive its own timeline into the
     repository, where later restores and drills would follow it. ``archive_command``
     replaces the one that came with the backup (a failover: archive into the repository
-    restored from, not into the lost primary's)."""
+    restored from, not into the lost primary's).
+
+    When the restore_command takes handed-over files (:func:`hand_over_command`,
+    :func:`default_restore_command`), the first WAL files recovery asks for are placed in
+    the data directory before the start; with ``place_all_wal`` (and whenever pgdr starts
+    the server itself, ``start_port``) every file the plan found, history files included:
+    the server then needs no key and no repository access from its environment, which
+    holds no pgdr secret (``pgdr.pg.binaries.server_env``)."""
     phases: dict[str, float] = {}
     t = time.monotonic()
     docs, damaged = scan_backups(repo)
@@ -171,8 +179,11 @@ def restore(
         end = wal_end(path, int(chosen["wal_segment_size"]), times)
         check_target(target, docs, end, timeline, datetime.now(UTC))
     run = check_wal(chosen, archived, target, timeline, histories)  # refuse before copying
-    # Recovery's first segments go where restore_command's shell looks for prefetched ones.
-    seed = first_wal(chosen, run) if HANDED_OVER in restore_command else []
+    # Recovery's first segments (or all) go where restore_command's shell looks for them.
+    seed: list[str] = []
+    if HANDED_OVER in restore_command:
+        everything = place_all_wal or start_port is not None
+        seed = [*history_files(timeline, histories), *run] if everything else first_wal(chosen, run)
     manifest = repo.get_manifest(KIND, chosen["id"])
     entries = check_manifest(manifest.doc, manifest.ref_count())  # refuse up front
     if delta:
@@ -265,7 +276,7 @@ def restore(
     details = {"backup": chosen["id"], "target": target.describe(), "data_dir": str(data_dir)}
     audit.record(repo, "restore", {**details, "files": nfiles, "bytes": nbytes, "delta": delta})
     if start_port is not None:
-        _start(data_dir, start_port, target, action, start_timeout, result, server_env)
+        _start(data_dir, start_port, target, action, start_timeout, result)
     return result
 
 
@@ -328,6 +339,13 @@ HANDED_OVER = f"{PREFETCH_DIR}/prefetch/%f"  # where restore_command's shell loo
 FIRST_HISTORY = "00000001.history"
 
 
+def hand_over_command() -> str:
+    """restore_command that only takes the files a restore placed (``place_all_wal``) and
+    answers "not archived" for anything else: a drill sandbox never reaches the repository
+    and needs no key, config or credentials."""
+    return f"[ %f = {FIRST_HISTORY} ] && exit 1; test -f {HANDED_OVER} && mv -f {HANDED_OVER} %p"
+
+
 def default_restore_command(config: Path | None, repo: str | None, prefetch: int = 8) -> str:
     """restore_command for the restored server. With ``prefetch``, each fetch starts a
     background fetch of the next segments into PGDATA/pgdr_prefetch (restore_command runs
@@ -368,19 +386,16 @@ def _start(
     action: str,
     timeout: float,
     result: RestoreResult,
-    env: dict[str, str] | None,
 ) -> None:
     """Start the restored server and wait until it is promoted (or paused / shut down at the
     target), watching it: the moment the postmaster exits, fail with its FATAL line."""
     t = time.monotonic()
     cluster = Cluster.attach(data_dir, port=port)
-    if env:
-        os.environ.update(env)  # the server inherits it: restore_command may need the key
     mark = cluster.log_size()
     may_shut_down = action == "shutdown" and target.kind != "latest"
     state: str | None = None
     try:
-        cluster.start(timeout=timeout)
+        cluster.start(timeout=timeout)  # with the allow-listed environment: no key from us
     except PostgresError:
         if cluster.is_running():
             raise
