@@ -1,4 +1,5 @@
-"""Repository: opening, unlocking, named objects, manifests, index loading, key slots.
+"""Repository: opening, named objects, manifests, index loading, key slots. Unlocking (which
+slots a key may open, and why none did) is in pgdr.repo.unlock.
 
 Write order (docs/design.md, "Invariants"): packs -> index -> manifest. Read order is the
 reverse. ``config`` is written last at init, so a location holds a repository exactly when
@@ -21,20 +22,16 @@ import blake3
 
 from pgdr.errors import (
     IntegrityError,
-    KdfOutOfBounds,
     KeyMissing,
-    KmsError,
     NotARepository,
     ObjectNotFound,
     RepositoryExists,
     UsageError,
-    WrongKey,
 )
 from pgdr.repo import format as fmt
 from pgdr.repo.envelope import Sealer
 from pgdr.repo.format import ObjectType
 from pgdr.repo.keys import (
-    KeyFile,
     Keyring,
     KeySlot,
     KeySource,
@@ -43,10 +40,9 @@ from pgdr.repo.keys import (
     decode_slot,
     encode_slot,
     make_slot,
-    may_be_same_kms_key,
-    unwrap_slot,
 )
 from pgdr.repo.repoconfig import RepoConfig, check_config_tag, decode_config, encode_config
+from pgdr.repo.unlock import kms_funcs, unlock
 from pgdr.storage.base import Backend
 
 if TYPE_CHECKING:  # NumPy loads only when the index does: WAL pushes never need it
@@ -74,12 +70,6 @@ def active_index_ids(objs: dict[bytes, IndexFile]) -> list[bytes]:
     """Index objects that no present index object supersedes, sorted."""
     superseded = {sid for f in objs.values() for sid in f.supersedes}
     return sorted(i for i in objs if i not in superseded)
-
-
-def _kms_funcs() -> tuple[Any, Any]:
-    from pgdr.repo.kms import kms_unwrap, kms_wrap
-
-    return kms_wrap, kms_unwrap
 
 
 class Repository:
@@ -141,7 +131,7 @@ class Repository:
         try:
             if key is not None:
                 master = MasterKey(os.urandom(32))
-                kms_wrap = _kms_funcs()[0] if isinstance(key, KmsKey) else None
+                kms_wrap = kms_funcs()[0] if isinstance(key, KmsKey) else None
                 slot = make_slot(key, master, repo_id, label, kms_wrap)  # may fail: nothing written
                 slot_id = slot.slot_id
                 keyring = Keyring.new()
@@ -198,76 +188,7 @@ class Repository:
 
     @staticmethod
     def _unlock(backend: Backend, cfg: RepoConfig, key: KeySource) -> tuple[MasterKey, str]:
-        """Only slots of the configured key are tried (§5): slots of another kind or, for
-        KMS, recorded for another key are skipped; slots with KDF parameters outside the
-        bounds are refused before the KDF runs."""
-        if isinstance(key, KeyFile):
-            key.read()  # a missing or unreadable key file is its own error, before anything else
-        kms_unwrap = _kms_funcs()[1] if isinstance(key, KmsKey) else None
-        tried = 0
-        damaged: list[str] = []
-        refused: list[str] = []
-        foreign = 0
-        kms_errors: list[KmsError] = []
-        opened_damaged: list[str] = []  # this key unwraps them, so the key is right
-        for info in backend.list(fmt.KEYS_PREFIX):
-            try:
-                slot, signed, mac = decode_slot(backend.get(info.key), info.key)
-            except IntegrityError:
-                damaged.append(info.key)
-                continue
-            if slot.kind != key.kind:
-                continue
-            if isinstance(key, KmsKey) and not may_be_same_kms_key(
-                str(slot.params.get("key_id", "")), key.key_id
-            ):
-                foreign += 1
-                continue
-            try:
-                master = unwrap_slot(slot, key, cfg.repo_id, kms_unwrap)
-            except KdfOutOfBounds as e:
-                refused.append(e.message)
-                continue
-            except WrongKey:
-                tried += 1
-                continue
-            except KmsError as e:  # e.g. access denied: another slot may still open
-                kms_errors.append(e)
-                continue
-            tried += 1
-            if master is None:
-                continue
-            if master.mac(signed) != mac:
-                damaged.append(info.key)
-                opened_damaged.append(info.key)
-                continue
-            return master, slot.slot_id
-        extra = f" ({len(damaged)} damaged slot(s): {', '.join(damaged)})" if damaged else ""
-        if opened_damaged:
-            raise IntegrityError(
-                f"{opened_damaged[0]}: damaged key slot: the key opens it, but its MAC does not "
-                "match (add a new slot from a backup of the key, or restore the object)"
-            )
-        if refused:
-            extra += f" (refused: {'; '.join(refused)})"
-        if foreign:
-            extra += f" ({foreign} slot(s) of other KMS keys skipped)"
-        if kms_errors:
-            more = f" (and {len(kms_errors) - 1} more)" if len(kms_errors) > 1 else ""
-            raise KmsError(f"{kms_errors[0].message}{more}{extra}")
-        if tried == 0 and refused:
-            raise KdfOutOfBounds(f"cannot unlock: {'; '.join(refused)}")
-        if tried == 0 and damaged:
-            raise IntegrityError(f"cannot unlock: every key slot is damaged: {', '.join(damaged)}")
-        if tried == 0:
-            what = (
-                f"{key.kind} key slot"
-                if not isinstance(key, KmsKey)
-                else f"slot of KMS key {key.key_id}"
-            )
-            raise WrongKey(f"no {what} in repository at {backend.url}{extra}")
-        what = {"passphrase": "passphrase", "keyfile": "key file", "kms": "KMS key"}[key.kind]
-        raise WrongKey(f"wrong {what}: it opens none of the {tried} {key.kind} key slot(s){extra}")
+        return unlock(backend, cfg, key)
 
     # --- keys ----------------------------------------------------------------------------
 
@@ -337,7 +258,7 @@ class Repository:
     def add_key(self, source: KeySource, label: str) -> KeySlot:
         if self.master is None:
             raise UsageError("an unencrypted repository has no keys")
-        kms_wrap = _kms_funcs()[0] if isinstance(source, KmsKey) else None
+        kms_wrap = kms_funcs()[0] if isinstance(source, KmsKey) else None
         slot = make_slot(source, self.master, self.config.repo_id, label, kms_wrap)
         self._write_slot(slot)
         return slot
