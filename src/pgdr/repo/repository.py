@@ -1,5 +1,5 @@
-"""Repository: opening, named objects, manifests, index loading, key slots. Unlocking (which
-slots a key may open, and why none did) is in pgdr.repo.unlock.
+"""Repository: opening, named objects, manifests, index loading, key slots. Unlocking is in
+pgdr.repo.unlock, keyring objects in pgdr.repo.keyring_store.
 
 Write order (docs/design.md, "Invariants"): packs -> index -> manifest. Read order is the
 reverse. ``config`` is written last at init, so a location holds a repository exactly when
@@ -29,6 +29,7 @@ from pgdr.errors import (
     UsageError,
 )
 from pgdr.repo import format as fmt
+from pgdr.repo import keyring_store
 from pgdr.repo.envelope import Sealer
 from pgdr.repo.format import ObjectType
 from pgdr.repo.keys import (
@@ -86,14 +87,20 @@ class Repository:
         self.master = master
         self.keyring = keyring
         self.unlocked_slot = slot_id
-        self.sealer = Sealer(
-            keyring.keys if keyring else None,
-            keyring.current if keyring else None,
-            config.compression_level,
-        )
-        self._id_key = master.id_key if master else None
+        self.sealer = Sealer(None, None, config.compression_level)
+        self._id_key: bytes | None = None
+        if keyring is not None:
+            self._use_keyring(keyring)
         self._index: BlobIndex | None = None
         self._reload_lock = threading.Lock()
+
+    def _use_keyring(self, ring: Keyring) -> None:
+        """Seal with the ring's current data key; name blobs with the first master key's
+        id key (inherited by a later master key's keyring, §5)."""
+        assert self.master is not None
+        self.keyring = ring
+        self.sealer = Sealer(ring.keys, ring.current, self.config.compression_level)
+        self._id_key = ring.inherited.id_key if ring.inherited else self.master.id_key
 
     # --- creation and opening ------------------------------------------------------------
 
@@ -174,11 +181,27 @@ class Repository:
                 '(PGDR_PASSPHRASE or passphrase = "env:NAME"), a key file or a KMS key'
             )
         master, slot_id = cls._unlock(backend, cfg, key)
-        check_config_tag(signed, tag, master)
+        try:
+            check_config_tag(signed, tag, master)
+            first_master = True
+        except IntegrityError:
+            first_master = False  # a later master key (§5): its keyring vouches for config
         repo = cls(backend, cfg, master, None, slot_id)
-        repo.keyring = repo._read_keyring()
-        repo.sealer = Sealer(repo.keyring.keys, repo.keyring.current, cfg.compression_level)
+        repo._use_keyring(repo._read_keyring())
+        if not first_master:
+            repo.check_config(signed, tag)
         return repo
+
+    def check_config(self, signed: bytes, tag: bytes) -> None:
+        """Authenticate the ``config`` object (§4, §5): its tag is keyed under the first
+        master key; after ``key revoke`` the keyring names the config by its BLAKE3 instead.
+        Raises IntegrityError."""
+        ring = self.keyring
+        if ring is not None and ring.inherited is not None:
+            if blake3.blake3(signed + tag).digest() != ring.inherited.config_sum:
+                raise IntegrityError("config: authentication failed (damaged or forged)")
+            return
+        check_config_tag(signed, tag, self.master)
 
     @staticmethod
     def find_slot(backend: Backend, cfg: RepoConfig, key: KeySource) -> tuple[MasterKey, str]:
@@ -200,26 +223,22 @@ class Repository:
 
     def _write_keyring(self, ring: Keyring) -> str:
         assert self.master is not None
-        ring_sealer = Sealer({bytes(8): self.master.keyring_key}, bytes(8))
-        name = f"{fmt.KEYRING_PREFIX}{int(ring.created * 1e6):020d}-{os.urandom(4).hex()}"
-        data = ring_sealer.seal(ObjectType.KEYRING, ring.to_json(), name.encode(), compress=False)
-        self.backend.put(name, data)
-        return name
+        return keyring_store.write(self.backend, self.master, ring)
 
-    def _read_keyring_object(self, key: str) -> Keyring:
+    def open_keyring_object(self, key: str, data: bytes) -> Keyring | None:
+        """A keyring object of this master key, or None for one of another master key
+        (retired by ``key revoke``, §5). Raises IntegrityError for damage."""
         assert self.master is not None
-        ring_sealer = Sealer({bytes(8): self.master.keyring_key}, bytes(8))
-        data = ring_sealer.open(self.backend.get(key), key.encode(), key, ObjectType.KEYRING)
-        try:
-            return Keyring.from_json(data)
-        except (ValueError, KeyError):
-            raise IntegrityError(f"{key}: damaged keyring") from None
+        ring = self.keyring
+        own = keyring_store.ring_id_for(self.master, ring) if ring else keyring_store.FIRST_MASTER
+        return keyring_store.open_object(self.master, key, data, own)
+
+    def _read_keyring_object(self, key: str) -> Keyring | None:
+        return self.open_keyring_object(key, self.backend.get(key))
 
     def _read_keyring(self) -> Keyring:
-        rings = [self._read_keyring_object(i.key) for i in self.backend.list(fmt.KEYRING_PREFIX)]
-        if not rings:
-            raise IntegrityError("keyring: repository has no keyring object")
-        return Keyring.merge(rings)
+        assert self.master is not None
+        return keyring_store.read(self.backend, self.master)
 
     def add_data_key(self) -> bytes:
         """Rotate the data key: write a new keyring object holding every known key plus a
@@ -229,19 +248,24 @@ class Repository:
             raise UsageError("an unencrypted repository has no data keys")
         fresh = Keyring.new()
         ring = Keyring({**self.keyring.keys, **fresh.keys}, fresh.current)
+        ring.inherited = self.keyring.inherited
         if ring.created <= self.keyring.created:  # clock behind the newest keyring: stay newest
             ring.created = self.keyring.created + 1e-6
         self._write_keyring(ring)
-        self.keyring = self._read_keyring()
-        self.sealer = Sealer(self.keyring.keys, self.keyring.current, self.config.compression_level)
+        self._use_keyring(self._read_keyring())
         return fresh.current
+
+    def switch_master(self, master: MasterKey, slot_id: str) -> None:
+        """Use ``master`` from now on: ``key revoke`` gave the repository a new one."""
+        self.master = master
+        self.unlocked_slot = slot_id
+        self._use_keyring(self._read_keyring())
 
     def reload_keyring(self) -> None:
         """Re-read the keyring (another process may have added a data key since open)."""
         if self.master is None:
             return
-        self.keyring = self._read_keyring()
-        self.sealer = Sealer(self.keyring.keys, self.keyring.current, self.config.compression_level)
+        self._use_keyring(self._read_keyring())
 
     def key_slots(self) -> list[tuple[str, KeySlot | None]]:
         """All slots, each with its parsed content or None when damaged."""
