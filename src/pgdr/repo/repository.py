@@ -1,5 +1,6 @@
-"""Repository: opening, named objects, manifests, index loading, key slots. Unlocking is in
-pgdr.repo.unlock, keyring objects in pgdr.repo.keyring_store.
+"""Repository: creating, opening, keys (slots and keyring), blob ids and blob reads.
+Unlocking is in pgdr.repo.unlock, keyring objects in pgdr.repo.keyring_store, manifests in
+pgdr.repo.manifests, index objects in pgdr.repo.index_objects.
 
 Write order (docs/design.md, "Invariants"): packs -> index -> manifest. Read order is the
 reverse. ``config`` is written last at init, so a location holds a repository exactly when
@@ -10,13 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import blake3
 
@@ -32,6 +29,7 @@ from pgdr.repo import format as fmt
 from pgdr.repo import keyring_store
 from pgdr.repo.envelope import Sealer
 from pgdr.repo.format import ObjectType
+from pgdr.repo.index_objects import INDEX_CONTEXT, IndexObjects, active_index_ids
 from pgdr.repo.keys import (
     Keyring,
     KeySlot,
@@ -42,38 +40,18 @@ from pgdr.repo.keys import (
     encode_slot,
     make_slot,
 )
+from pgdr.repo.manifests import Manifest, Manifests
 from pgdr.repo.repoconfig import RepoConfig, check_config_tag, decode_config, encode_config
 from pgdr.repo.unlock import kms_funcs, unlock
 from pgdr.storage.base import Backend
 
 if TYPE_CHECKING:  # NumPy loads only when the index does: WAL pushes never need it
-    from pgdr.repo.index import BlobIndex, IndexFile, Location
+    from pgdr.repo.index import BlobIndex, Location
 
 log = logging.getLogger(__name__)
-INDEX_CONTEXT = b"pgdr-index"
 
 
-@dataclass(frozen=True)
-class Manifest:
-    kind: str
-    manifest_id: str
-    doc: dict[str, Any]
-    refs: bytes  # concatenated 32-byte blob ids
-
-    def ref(self, i: int) -> bytes:
-        return self.refs[i * fmt.ID_LEN : (i + 1) * fmt.ID_LEN]
-
-    def ref_count(self) -> int:
-        return len(self.refs) // fmt.ID_LEN
-
-
-def active_index_ids(objs: dict[bytes, IndexFile]) -> list[bytes]:
-    """Index objects that no present index object supersedes, sorted."""
-    superseded = {sid for f in objs.values() for sid in f.supersedes}
-    return sorted(i for i in objs if i not in superseded)
-
-
-class Repository:
+class Repository(Manifests, IndexObjects):
     def __init__(
         self,
         backend: Backend,
@@ -306,115 +284,6 @@ class Repository:
             return blake3.blake3(data).digest()
         return blake3.blake3(data, key=self._id_key).digest()
 
-    def put_manifest(
-        self, kind: str, manifest_id: str, doc: dict[str, Any], refs: bytes = b""
-    ) -> str:
-        """Store a manifest under a new name: raises ObjectExists, replacing nothing, when
-        ``manifests/<kind>/<manifest_id>`` is taken (§9: objects are never overwritten).
-        Callers MUST have made every referenced blob durable and indexed first
-        (BlobWriter.flush)."""
-        import json
-
-        if len(refs) % fmt.ID_LEN:
-            raise ValueError("refs must be a concatenation of 32-byte ids")
-        key = fmt.manifest_key(kind, manifest_id)
-        body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-        plain = struct.pack("<I", len(body)) + body + refs
-        self.backend.put_new(key, self.sealer.seal(ObjectType.MANIFEST, plain, key.encode()))
-        return key
-
-    def get_manifest(self, kind: str, manifest_id: str) -> Manifest:
-        import json
-
-        key = fmt.manifest_key(kind, manifest_id)
-        plain = self.sealer.open(self.backend.get(key), key.encode(), key, ObjectType.MANIFEST)
-        try:
-            (n,) = struct.unpack_from("<I", plain, 0)
-            doc = json.loads(plain[4 : 4 + n])
-        except (ValueError, struct.error):
-            raise IntegrityError(f"{key}: damaged manifest body") from None
-        refs = plain[4 + n :]
-        if len(refs) % fmt.ID_LEN:
-            raise IntegrityError(f"{key}: damaged manifest reference table")
-        return Manifest(kind, manifest_id, doc, refs)
-
-    def list_manifests(self, kind: str) -> list[str]:
-        prefix = fmt.manifest_key(kind, "")
-        return [info.key[len(prefix) :] for info in self.backend.list(prefix)]
-
-    def manifest_kinds(self) -> list[str]:
-        kinds = {i.key.split("/")[1] for i in self.backend.list(fmt.MANIFESTS_PREFIX)}
-        return sorted(kinds)
-
-    def delete_manifest(self, kind: str, manifest_id: str) -> None:
-        self.backend.delete(fmt.manifest_key(kind, manifest_id))
-
-    # --- index ---------------------------------------------------------------------------
-
-    @property
-    def index(self) -> BlobIndex:
-        if self._index is None:
-            self._index = self.load_index()
-        return self._index
-
-    def invalidate_index(self) -> None:
-        self._index = None
-
-    def read_index_file(self, key: str) -> IndexFile:
-        from pgdr.repo.index import IndexFile
-
-        data = self.backend.get(key)
-        name = key[len(fmt.INDEX_PREFIX) :]
-        if blake3.blake3(data).hexdigest() != name:
-            raise IntegrityError(f"{key}: content does not match its name (damaged)")
-        plain = self.sealer.open(data, INDEX_CONTEXT, key, ObjectType.INDEX)
-        return IndexFile.decode(plain, key)
-
-    def read_index_objects(self) -> dict[bytes, IndexFile]:
-        """Every index object by id, superseded ones included. An object that vanishes
-        between list and get was retired by garbage collection after its replacement was
-        written: list again."""
-        for attempt in range(5):
-            keys = [i.key for i in self.backend.list(fmt.INDEX_PREFIX)]
-            try:
-                with ThreadPoolExecutor(max_workers=8) as pool:
-                    files = list(pool.map(self.read_index_file, keys))
-            except ObjectNotFound:
-                if attempt == 4:
-                    raise
-                continue
-            return {
-                bytes.fromhex(k[len(fmt.INDEX_PREFIX) :]): f
-                for k, f in zip(keys, files, strict=True)
-            }
-        raise AssertionError("unreachable")
-
-    def load_index(self) -> BlobIndex:
-        """The index as readers and writers see it: every index object that no other
-        present index object supersedes (docs/design.md §7)."""
-        objs = self.read_index_objects()
-        from pgdr.repo.index import BlobIndex
-
-        idx = BlobIndex()
-        for index_id in active_index_ids(objs):
-            idx.load(index_id, objs[index_id])
-        return idx
-
-    def write_index(
-        self, items: list[tuple[bytes, Location]], supersedes: list[bytes] | None = None
-    ) -> bytes:
-        """Write one index object; the packs it names MUST already be durable."""
-        from pgdr.repo.index import IndexFile
-
-        f = IndexFile.build(items, supersedes or [])
-        data = self.sealer.seal(ObjectType.INDEX, f.encode(), INDEX_CONTEXT)
-        index_id = blake3.blake3(data).digest()
-        self.backend.put(fmt.index_key(index_id), data)
-        return index_id
-
-    def iter_index_keys(self) -> Iterator[str]:
-        return (i.key for i in self.backend.list(fmt.INDEX_PREFIX))
-
     # --- blobs ---------------------------------------------------------------------------
 
     def read_blob(self, blob_id: bytes, loc: Location | None = None) -> bytes:
@@ -453,3 +322,6 @@ class Repository:
 
     def close(self) -> None:
         self.backend.close()
+
+
+__all__ = ["INDEX_CONTEXT", "Manifest", "Repository", "active_index_ids"]
