@@ -136,3 +136,25 @@ def test_a_forged_config_is_refused_after_the_change(repo: Repository) -> None:
     with pytest.raises(IntegrityError, match="config: authentication failed"):
         fresh.check_config(signed, bytes(32))
     assert raw == signed + tag
+
+
+def test_a_replica_follows_the_revocation(repo: Repository, tmp_path: Path) -> None:
+    from pgdr.replicate.run import replicate
+    from pgdr.storage import open_backend
+
+    target = open_backend(f"file://{tmp_path}/replica")
+    replica_key = Passphrase("the replica's own key", scrypt_n=1024)
+    store(repo, "before", os.urandom(50_000))
+    assert replicate(repo, target, replica_key).complete
+    m1 = Repository.open(target, replica_key).master
+
+    change = change_master_key(repo, PASS, "initial")
+    after = os.urandom(50_000)
+    store(repo, "after", after)
+    replicate(repo, target, replica_key)
+
+    replica = Repository.open(target, replica_key)
+    assert replica.master is not None and replica.master.fingerprint == change.fingerprint
+    assert replica.master != m1 and len(list(target.list(fmt.KEYS_PREFIX))) == 1
+    assert read(replica, "after") == after
+    assert verify(replica, read_data=True).ok

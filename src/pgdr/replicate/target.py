@@ -77,11 +77,18 @@ def ensure_slot(
             f"the replica at {target.url} has no key configured (kms_key_id, key_file or "
             "passphrase): it could not be opened on its own"
         )
+    retired = False
     try:
         master, _slot = Repository.find_slot(target, source.config, key)
         if master == source.master:
             return None
+        retired = True  # the source's master key changed (`key revoke`, docs/design.md §5)
     except (WrongKey, IntegrityError):
         pass
     replica = Repository(target, source.config, source.master, source.keyring)
-    return replica.add_key(key, label).slot_id
+    added = replica.add_key(key, label).slot_id
+    if retired:  # the replica follows the revocation: no slot of the old master key stays
+        for slot_key, slot in replica.key_slots():
+            if slot is None:
+                target.delete(slot_key)
+    return added
