@@ -158,3 +158,26 @@ def test_a_replica_follows_the_revocation(repo: Repository, tmp_path: Path) -> N
     assert replica.master != m1 and len(list(target.list(fmt.KEYS_PREFIX))) == 1
     assert read(replica, "after") == after
     assert verify(replica, read_data=True).ok
+
+
+def test_revoke_with_a_kms_key_on_s3_rewraps_with_encrypt(
+    s3_url: str, moto_endpoint: str, kms_key_id: str
+) -> None:
+    from pgdr.repo.keys import KmsKey
+    from pgdr.storage import open_backend
+    from tests.fixtures.moto_server import REGION
+
+    kms = KmsKey(kms_key_id, REGION, moto_endpoint)
+    repo = Repository.init(open_backend(s3_url), kms, pack_size=1 << 20)
+    repo.add_key(REVOKED, "leaked")
+    before = os.urandom(100_000)
+    store(repo, "before", before)
+
+    change = change_master_key(repo, kms, "kms")
+
+    assert change.slot.kind == "kms" and change.slot.params["key_id"] == kms_key_id
+    fresh = Repository.open(open_backend(s3_url), kms)
+    assert fresh.master is not None and fresh.master.fingerprint == change.fingerprint
+    assert read(fresh, "before") == before
+    with pytest.raises(WrongKey):
+        Repository.open(open_backend(s3_url), REVOKED)
