@@ -181,3 +181,20 @@ def test_revoke_with_a_kms_key_on_s3_rewraps_with_encrypt(
     assert read(fresh, "before") == before
     with pytest.raises(WrongKey):
         Repository.open(open_backend(s3_url), REVOKED)
+
+
+def test_rewrite_after_revoke_takes_old_data_from_the_old_master_key(repo: Repository) -> None:
+    from pgdr.repo.rekey import rewrite
+
+    before = os.urandom(200_000)
+    store(repo, "before", before)
+    m1 = repo.master
+    assert m1 is not None
+    change_master_key(repo, PASS, "initial")
+    rep = rewrite(repo)
+    assert rep.remaining == {} and rep.manifests_rewritten >= 1
+
+    fresh = Repository.open(repo.backend, PASS)
+    assert read(fresh, "before") == before and verify(fresh, read_data=True).ok
+    with pytest.raises(IntegrityError, match="unknown data key"):
+        holder_of(repo, m1).get_manifest("files", "before")

@@ -242,7 +242,8 @@ def key_revoke(target: RepoTarget, slot_id: str) -> KeyChange:
             "it (the new master key is wrapped for the key you unlock with)"
         )
     mine = slots.get(repo.unlocked_slot or "")
-    change = change_master_key(repo, source, mine.label if mine else "revoke")
+    with LockManager(repo.backend).acquire("delete", "key-revoke"):  # one revoke/rekey at once
+        change = change_master_key(repo, source, mine.label if mine else "revoke")
     _pin_created(repo)
     others = [s for s in change.removed if s not in (slot_id, mine.slot_id if mine else None)]
     audit.record(
