@@ -107,12 +107,33 @@ def test_rotate_is_not_revocation_and_revoke_rotates_the_data_key(tmp_path: Path
     assert r.returncode == 0, r.stderr
     slot = json.loads(r.stdout)["added"]
 
+    other_host = {**new, "PGDR_STATE_DIR": str(tmp_path / "other-state")}
+    assert pgdr("--repo", url, "repo", "info", env=other_host).returncode == 0  # pins M1
+
     r = pgdr("--json", "--repo", url, "key", "revoke", slot, env=new)
     assert r.returncode == 0, r.stderr
     revoked = json.loads(r.stdout)
-    assert revoked["removed"] == slot and revoked["data_key"]
-    assert "master key is unchanged" in revoked["note"]
+    assert revoked["removed"] == slot and revoked["data_key"] and revoked["master"]
+    assert revoked["added"] and "rekey --rewrite" in revoked["note"]
     one_line_error(pgdr("--repo", url, "repo", "info", env={"PGDR_PASSPHRASE": third}), 41)
+    r = pgdr("--repo", url, "key", "list", env=new)  # the pin here followed the new master key
+    assert r.returncode == 0, r.stderr
+    r = pgdr("--repo", url, "repo", "verify", "--read-data", env=new)
+    assert r.returncode == 0, r.stdout + r.stderr
+    one_line_error(pgdr("--repo", url, "repo", "info", env=other_host), 44, "fingerprint")
+    assert pgdr("--repo", url, "repo", "trust", env=other_host).returncode == 0
+    assert pgdr("--repo", url, "repo", "info", env=other_host).returncode == 0
     r = pgdr("--json", "--repo", url, "audit", env=new)
     assert r.returncode == 0, r.stderr
     assert "key-revoke" in r.stdout
+
+    # In text, revoke says what the operator must do next: re-add other keys, trust elsewhere.
+    fourth = {"PGDR_NEW_PASSPHRASE": "a fourth passphrase"}
+    r = pgdr("--json", "--repo", url, "key", "add", env={**new, **fourth})
+    leaked = json.loads(r.stdout)["added"]
+    pgdr("--repo", url, "key", "add", env={**new, "PGDR_NEW_PASSPHRASE": "a fifth one"})
+    r = pgdr("--repo", url, "key", "revoke", leaked, env=new)
+    assert r.returncode == 0, r.stderr
+    out = " ".join(r.stdout.split())
+    assert "new master key" in out and "pgdr key add" in out and "pgdr repo trust" in out
+    one_line_error(pgdr("--repo", url, "repo", "info", env={"PGDR_PASSPHRASE": "a fifth one"}), 41)

@@ -106,17 +106,14 @@ def rotate(
 
 
 @app.command()
-def revoke(
-    ctx: typer.Context,
-    slot_id: str,
-    force: Annotated[bool, typer.Option(help="Allow revoking the slot you unlocked with.")] = False,
-) -> None:
-    """Revoke a key: remove its slot and rotate the data key, so new data is sealed with a
-    data key written after the revocation. The master key is unchanged: whoever already
-    unlocked with the revoked key may hold it and read new data too; if that may have
-    happened, start a new repository. `pgdr repo rekey --rewrite` re-encrypts old data."""
+def revoke(ctx: typer.Context, slot_id: str) -> None:
+    """Revoke a key: give the repository a new master key for new data. Only the key you
+    unlock with gets a slot for it; every other slot is deleted (add those keys again with
+    `pgdr key add`). Whoever kept the old master key cannot read data written afterwards;
+    `pgdr repo rekey --rewrite` re-encrypts older data. Other hosts and OS users run
+    `pgdr repo trust` once (exit 44 until then)."""
     cli = get_context(ctx)
-    emit(cli, repo_ops.key_revoke(cli.target(), slot_id, force=force))
+    emit(cli, repo_ops.key_revoke(cli.target(), slot_id))
 
 
 @app.command("generate-file")

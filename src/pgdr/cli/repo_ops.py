@@ -224,19 +224,47 @@ def key_rotate(target: RepoTarget, new: KeySource, label: str) -> KeyChange:
     return KeyChange("rotate", added=slot.slot_id, removed=old)
 
 
-def key_revoke(target: RepoTarget, slot_id: str, *, force: bool) -> KeyChange:
-    """Revoke a key-encryption key: delete its slot, then rotate the data key so new data
-    is sealed under a key written only after the revocation. The master key is unchanged
-    (docs/design.md §5): this does not cut off whoever already unlocked with that key."""
-    from pgdr.repo.rekey import rotate_data_key
+def key_revoke(target: RepoTarget, slot_id: str) -> KeyChange:
+    """Revoke a key-encryption key by giving the repository a new master key for new data
+    (docs/design.md §5 "Revocation"): only the key we unlocked with gets a slot for it."""
+    from pgdr.repo.master_rekey import change_master_key
 
     repo = open_repository(target)
-    if repo.keyring is None:
+    source = key_source(target)
+    if repo.keyring is None or source is None:
         raise UsageError("an unencrypted repository has no keys to revoke")
-    repo.remove_key(slot_id, allow_current=force)
-    rotation = rotate_data_key(repo)
-    audit.record(repo, "key-revoke", {"slot": slot_id, "data_key": rotation.new_key_id})
-    return KeyChange("revoke", removed=slot_id, data_key=rotation.new_key_id)
+    slots = {s.slot_id: s for _key, s in repo.key_slots() if s is not None}
+    if slot_id not in slots:
+        raise UsageError(f"no key slot {slot_id}; see `pgdr key list`")
+    if slot_id == repo.unlocked_slot:
+        raise UsageError(
+            f"slot {slot_id} is the one you unlocked with: unlock with another key to revoke "
+            "it (the new master key is wrapped for the key you unlock with)"
+        )
+    mine = slots.get(repo.unlocked_slot or "")
+    with LockManager(repo.backend).acquire("delete", "key-revoke"):  # one revoke/rekey at once
+        change = change_master_key(repo, source, mine.label if mine else "revoke")
+    _pin_created(repo)
+    others = [s for s in change.removed if s not in (slot_id, mine.slot_id if mine else None)]
+    audit.record(
+        repo,
+        "key-revoke",
+        {
+            "slot": slot_id,
+            "data_key": change.data_key.hex(),
+            "master": change.fingerprint,
+            "new_slot": change.slot.slot_id,
+            "removed": change.removed,
+        },
+    )
+    return KeyChange(
+        "revoke",
+        added=change.slot.slot_id,
+        removed=slot_id,
+        data_key=change.data_key.hex(),
+        master=change.fingerprint,
+        also_removed=others,
+    )
 
 
 def key_generate_file(path: Path) -> Message:

@@ -158,6 +158,9 @@ class KeyChange:
     added: str | None = None
     removed: str | None = None
     data_key: str | None = None
+    #: revoke: the new master key's fingerprint, and the other slots it deleted
+    master: str | None = None
+    also_removed: list[str] | None = None
     #: What the change does not do (printed, and in --json, so scripts see it too).
     note: str | None = None
 
@@ -170,8 +173,23 @@ class KeyChange:
             console.print(f"added key slot {self.added}")
         if self.removed:
             console.print(f"removed key slot {self.removed}")
+        if self.master:
+            console.print(
+                f"new master key {self.master}: the revoked key and the old master key open "
+                "nothing written from now on"
+            )
         if self.data_key:
             console.print(f"new data is sealed with the new data key {self.data_key}")
+        if self.also_removed:
+            console.print(
+                f"also removed key slot(s) {', '.join(self.also_removed)}: they wrapped the "
+                "old master key; add those keys again with `pgdr key add`"
+            )
+        if self.master:
+            console.print(
+                "the identity pin here follows the new master key; every other OS user and "
+                "host (archive_command's user too) gets exit 44 until it runs `pgdr repo trust`"
+            )
         if self.action == "rotate":
             console.print(
                 "rotated: no data was re-uploaded; the old key no longer opens the repository"
@@ -191,9 +209,9 @@ NOT_REVOCATION = {
         "unlocked with that key; see `pgdr key revoke`"
     ),
     "revoke": (
-        "the master key is unchanged: the revoked key no longer opens the repository, but "
-        "whoever already unlocked with it may hold the master key and read the new data key "
-        "too; if that may have happened, start a new repository (docs/design.md §5)"
+        "data written before the revocation stays readable with the old master key by whoever "
+        "kept it: `pgdr repo rekey --rewrite` re-encrypts it under the new data key "
+        "(docs/design.md §5)"
     ),
 }
 

@@ -12,9 +12,8 @@ import blake3
 from pgdr.audit.entry import open_entry
 from pgdr.errors import IntegrityError
 from pgdr.repo import format as fmt
-from pgdr.repo.envelope import Sealer
 from pgdr.repo.format import ObjectType
-from pgdr.repo.repoconfig import check_config_tag, decode_config
+from pgdr.repo.repoconfig import decode_config
 from pgdr.repo.repository import INDEX_CONTEXT, Repository
 
 
@@ -32,7 +31,7 @@ def verify_object(repo: Repository, key: str, data: bytes) -> None:
         cfg, signed, tag = decode_config(data)
         if cfg.repo_id != repo.config.repo_id:
             raise IntegrityError(f"config: belongs to repository {cfg.repo_id}")
-        check_config_tag(signed, tag, repo.master)
+        repo.check_config(signed, tag)
     elif key.startswith(fmt.DATA_PREFIX):
         _named_by_hash(key, data, fmt.DATA_PREFIX)
     elif key.startswith(fmt.INDEX_PREFIX):
@@ -41,8 +40,7 @@ def verify_object(repo: Repository, key: str, data: bytes) -> None:
     elif key.startswith(fmt.KEYRING_PREFIX):
         if repo.master is None:
             raise IntegrityError(f"{key}: keyring in an unencrypted repository")
-        ring = Sealer({bytes(fmt.KEY_ID_LEN): repo.master.keyring_key}, bytes(fmt.KEY_ID_LEN))
-        ring.open(data, key.encode(), key, ObjectType.KEYRING)
+        repo.open_keyring_object(key, data)  # None: a retired master key's keyring (§5)
     elif key.startswith(fmt.MANIFESTS_PREFIX):
         repo.sealer.open(data, key.encode(), key, ObjectType.MANIFEST)
     elif key.startswith(fmt.WAL_PREFIX):

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from pgdr.errors import IntegrityError, ObjectNotFound, ReplicaMismatch, UsageError, WrongKey
 from pgdr.repo import format as fmt
-from pgdr.repo.envelope import Sealer
-from pgdr.repo.format import ObjectType
 from pgdr.repo.keys import KeySource, decode_slot
-from pgdr.repo.repoconfig import check_config_tag, decode_config
+from pgdr.repo.repoconfig import decode_config
 from pgdr.repo.repository import Repository
 from pgdr.storage.base import Backend
 
@@ -40,7 +38,7 @@ def check_target(source: Repository, target: Backend) -> bool:
                 f"of {ours}; replicate into an empty location"
             )
         try:
-            check_config_tag(signed, tag, source.master)
+            source.check_config(signed, tag)
         except IntegrityError:
             raise ReplicaMismatch(
                 f"{target.url}: its config names repository {ours} but does not authenticate "
@@ -61,9 +59,8 @@ def check_target(source: Repository, target: Backend) -> bool:
     for info in list(target.list(fmt.KEYRING_PREFIX))[:1]:
         if source.master is None:
             raise ReplicaMismatch(f"{target.url} holds a keyring of another repository")
-        ring = Sealer({bytes(fmt.KEY_ID_LEN): source.master.keyring_key}, bytes(fmt.KEY_ID_LEN))
         try:
-            ring.open(target.get(info.key), info.key.encode(), info.key, ObjectType.KEYRING)
+            source.open_keyring_object(info.key, target.get(info.key))
         except IntegrityError:
             raise ReplicaMismatch(f"{target.url} holds {info.key} of another repository") from None
     return False
@@ -80,11 +77,18 @@ def ensure_slot(
             f"the replica at {target.url} has no key configured (kms_key_id, key_file or "
             "passphrase): it could not be opened on its own"
         )
+    retired = False
     try:
         master, _slot = Repository.find_slot(target, source.config, key)
         if master == source.master:
             return None
+        retired = True  # the source's master key changed (`key revoke`, docs/design.md §5)
     except (WrongKey, IntegrityError):
         pass
     replica = Repository(target, source.config, source.master, source.keyring)
-    return replica.add_key(key, label).slot_id
+    added = replica.add_key(key, label).slot_id
+    if retired:  # the replica follows the revocation: no slot of the old master key stays
+        for slot_key, slot in replica.key_slots():
+            if slot is None:
+                target.delete(slot_key)
+    return added

@@ -8,7 +8,8 @@
 
 A key slot (``keys/<slot-id>``) holds M wrapped by one KEK. Adding, removing or rotating a
 KEK writes or deletes slots only; no data is re-uploaded. Data keys live in the keyring
-(``keyring/<id>``) so new data keys can be introduced without touching the slots.
+(``keyring/<id>``) so new data keys can be introduced without touching the slots. Revocation
+replaces M (pgdr.repo.master_rekey); the new M's keyring inherits the first M's id key.
 """
 
 from __future__ import annotations
@@ -299,13 +300,36 @@ def unwrap_slot(
 # --- keyring ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Inherited:
+    """What a keyring of a later master key (``key revoke``, docs/design.md §5) keeps from
+    the repository's first master key: its blob-id key (blob ids are content names, so
+    deduplication goes on across the change) and the BLAKE3 of the ``config`` object, which
+    stays tagged under the first master key (objects are never rewritten)."""
+
+    id_key: bytes = field(repr=False)
+    config_sum: bytes
+
+    def to_doc(self) -> dict[str, str]:
+        return {"id_key": base64.b64encode(self.id_key).decode(), "config": self.config_sum.hex()}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, str]) -> Inherited:
+        out = cls(base64.b64decode(doc["id_key"], validate=True), bytes.fromhex(doc["config"]))
+        if len(out.id_key) != 32 or len(out.config_sum) != 32:
+            raise ValueError("inherited keys")
+        return out
+
+
 @dataclass
 class Keyring:
-    """Data keys by id; ``current`` seals new objects, all of them open old ones."""
+    """Data keys by id; ``current`` seals new objects, all of them open old ones.
+    ``inherited`` is set exactly in keyrings of a later master key."""
 
     keys: dict[bytes, bytes]
     current: bytes
     created: float = field(default_factory=time.time)
+    inherited: Inherited | None = None
 
     @classmethod
     def new(cls) -> Keyring:
@@ -313,18 +337,21 @@ class Keyring:
         return cls({kid: os.urandom(32)}, kid)
 
     def to_json(self) -> bytes:
-        doc = {
+        doc: dict[str, Any] = {
             "current": self.current.hex(),
             "created": self.created,
             "keys": {k.hex(): base64.b64encode(v).decode() for k, v in self.keys.items()},
         }
+        if self.inherited is not None:  # absent in first-master keyrings: format 1 unchanged
+            doc["inherited"] = self.inherited.to_doc()
         return json.dumps(doc, sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> Keyring:
         doc = json.loads(data)
         keys = {bytes.fromhex(k): base64.b64decode(v) for k, v in doc["keys"].items()}
-        return cls(keys, bytes.fromhex(doc["current"]), float(doc["created"]))
+        inherited = Inherited.from_doc(doc["inherited"]) if "inherited" in doc else None
+        return cls(keys, bytes.fromhex(doc["current"]), float(doc["created"]), inherited)
 
     @staticmethod
     def merge(rings: list[Keyring]) -> Keyring:
@@ -334,4 +361,5 @@ class Keyring:
         keys: dict[bytes, bytes] = {}
         for r in rings:
             keys.update(r.keys)
-        return Keyring(keys, newest.current, newest.created)
+        inherited = next((r.inherited for r in rings if r.inherited is not None), None)
+        return Keyring(keys, newest.current, newest.created, newest.inherited or inherited)

@@ -1,4 +1,6 @@
-"""Repository: opening, unlocking, named objects, manifests, index loading, key slots.
+"""Repository: creating, opening, keys (slots and keyring), blob ids and blob reads.
+Unlocking is in pgdr.repo.unlock, keyring objects in pgdr.repo.keyring_store, manifests in
+pgdr.repo.manifests, index objects in pgdr.repo.index_objects.
 
 Write order (docs/design.md, "Invariants"): packs -> index -> manifest. Read order is the
 reverse. ``config`` is written last at init, so a location holds a repository exactly when
@@ -9,32 +11,26 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import blake3
 
 from pgdr.errors import (
     IntegrityError,
-    KdfOutOfBounds,
     KeyMissing,
-    KmsError,
     NotARepository,
     ObjectNotFound,
     RepositoryExists,
     UsageError,
-    WrongKey,
 )
 from pgdr.repo import format as fmt
+from pgdr.repo import keyring_store
 from pgdr.repo.envelope import Sealer
 from pgdr.repo.format import ObjectType
+from pgdr.repo.index_objects import INDEX_CONTEXT, IndexObjects, active_index_ids
 from pgdr.repo.keys import (
-    KeyFile,
     Keyring,
     KeySlot,
     KeySource,
@@ -43,46 +39,19 @@ from pgdr.repo.keys import (
     decode_slot,
     encode_slot,
     make_slot,
-    may_be_same_kms_key,
-    unwrap_slot,
 )
+from pgdr.repo.manifests import Manifest, Manifests
 from pgdr.repo.repoconfig import RepoConfig, check_config_tag, decode_config, encode_config
+from pgdr.repo.unlock import kms_funcs, unlock
 from pgdr.storage.base import Backend
 
 if TYPE_CHECKING:  # NumPy loads only when the index does: WAL pushes never need it
-    from pgdr.repo.index import BlobIndex, IndexFile, Location
+    from pgdr.repo.index import BlobIndex, Location
 
 log = logging.getLogger(__name__)
-INDEX_CONTEXT = b"pgdr-index"
 
 
-@dataclass(frozen=True)
-class Manifest:
-    kind: str
-    manifest_id: str
-    doc: dict[str, Any]
-    refs: bytes  # concatenated 32-byte blob ids
-
-    def ref(self, i: int) -> bytes:
-        return self.refs[i * fmt.ID_LEN : (i + 1) * fmt.ID_LEN]
-
-    def ref_count(self) -> int:
-        return len(self.refs) // fmt.ID_LEN
-
-
-def active_index_ids(objs: dict[bytes, IndexFile]) -> list[bytes]:
-    """Index objects that no present index object supersedes, sorted."""
-    superseded = {sid for f in objs.values() for sid in f.supersedes}
-    return sorted(i for i in objs if i not in superseded)
-
-
-def _kms_funcs() -> tuple[Any, Any]:
-    from pgdr.repo.kms import kms_unwrap, kms_wrap
-
-    return kms_wrap, kms_unwrap
-
-
-class Repository:
+class Repository(Manifests, IndexObjects):
     def __init__(
         self,
         backend: Backend,
@@ -96,14 +65,20 @@ class Repository:
         self.master = master
         self.keyring = keyring
         self.unlocked_slot = slot_id
-        self.sealer = Sealer(
-            keyring.keys if keyring else None,
-            keyring.current if keyring else None,
-            config.compression_level,
-        )
-        self._id_key = master.id_key if master else None
+        self.sealer = Sealer(None, None, config.compression_level)
+        self._id_key: bytes | None = None
+        if keyring is not None:
+            self._use_keyring(keyring)
         self._index: BlobIndex | None = None
         self._reload_lock = threading.Lock()
+
+    def _use_keyring(self, ring: Keyring) -> None:
+        """Seal with the ring's current data key; name blobs with the first master key's
+        id key (inherited by a later master key's keyring, §5)."""
+        assert self.master is not None
+        self.keyring = ring
+        self.sealer = Sealer(ring.keys, ring.current, self.config.compression_level)
+        self._id_key = ring.inherited.id_key if ring.inherited else self.master.id_key
 
     # --- creation and opening ------------------------------------------------------------
 
@@ -141,7 +116,7 @@ class Repository:
         try:
             if key is not None:
                 master = MasterKey(os.urandom(32))
-                kms_wrap = _kms_funcs()[0] if isinstance(key, KmsKey) else None
+                kms_wrap = kms_funcs()[0] if isinstance(key, KmsKey) else None
                 slot = make_slot(key, master, repo_id, label, kms_wrap)  # may fail: nothing written
                 slot_id = slot.slot_id
                 keyring = Keyring.new()
@@ -184,11 +159,27 @@ class Repository:
                 '(PGDR_PASSPHRASE or passphrase = "env:NAME"), a key file or a KMS key'
             )
         master, slot_id = cls._unlock(backend, cfg, key)
-        check_config_tag(signed, tag, master)
+        try:
+            check_config_tag(signed, tag, master)
+            first_master = True
+        except IntegrityError:
+            first_master = False  # a later master key (§5): its keyring vouches for config
         repo = cls(backend, cfg, master, None, slot_id)
-        repo.keyring = repo._read_keyring()
-        repo.sealer = Sealer(repo.keyring.keys, repo.keyring.current, cfg.compression_level)
+        repo._use_keyring(repo._read_keyring())
+        if not first_master:
+            repo.check_config(signed, tag)
         return repo
+
+    def check_config(self, signed: bytes, tag: bytes) -> None:
+        """Authenticate the ``config`` object (§4, §5): its tag is keyed under the first
+        master key; after ``key revoke`` the keyring names the config by its BLAKE3 instead.
+        Raises IntegrityError."""
+        ring = self.keyring
+        if ring is not None and ring.inherited is not None:
+            if blake3.blake3(signed + tag).digest() != ring.inherited.config_sum:
+                raise IntegrityError("config: authentication failed (damaged or forged)")
+            return
+        check_config_tag(signed, tag, self.master)
 
     @staticmethod
     def find_slot(backend: Backend, cfg: RepoConfig, key: KeySource) -> tuple[MasterKey, str]:
@@ -198,76 +189,7 @@ class Repository:
 
     @staticmethod
     def _unlock(backend: Backend, cfg: RepoConfig, key: KeySource) -> tuple[MasterKey, str]:
-        """Only slots of the configured key are tried (§5): slots of another kind or, for
-        KMS, recorded for another key are skipped; slots with KDF parameters outside the
-        bounds are refused before the KDF runs."""
-        if isinstance(key, KeyFile):
-            key.read()  # a missing or unreadable key file is its own error, before anything else
-        kms_unwrap = _kms_funcs()[1] if isinstance(key, KmsKey) else None
-        tried = 0
-        damaged: list[str] = []
-        refused: list[str] = []
-        foreign = 0
-        kms_errors: list[KmsError] = []
-        opened_damaged: list[str] = []  # this key unwraps them, so the key is right
-        for info in backend.list(fmt.KEYS_PREFIX):
-            try:
-                slot, signed, mac = decode_slot(backend.get(info.key), info.key)
-            except IntegrityError:
-                damaged.append(info.key)
-                continue
-            if slot.kind != key.kind:
-                continue
-            if isinstance(key, KmsKey) and not may_be_same_kms_key(
-                str(slot.params.get("key_id", "")), key.key_id
-            ):
-                foreign += 1
-                continue
-            try:
-                master = unwrap_slot(slot, key, cfg.repo_id, kms_unwrap)
-            except KdfOutOfBounds as e:
-                refused.append(e.message)
-                continue
-            except WrongKey:
-                tried += 1
-                continue
-            except KmsError as e:  # e.g. access denied: another slot may still open
-                kms_errors.append(e)
-                continue
-            tried += 1
-            if master is None:
-                continue
-            if master.mac(signed) != mac:
-                damaged.append(info.key)
-                opened_damaged.append(info.key)
-                continue
-            return master, slot.slot_id
-        extra = f" ({len(damaged)} damaged slot(s): {', '.join(damaged)})" if damaged else ""
-        if opened_damaged:
-            raise IntegrityError(
-                f"{opened_damaged[0]}: damaged key slot: the key opens it, but its MAC does not "
-                "match (add a new slot from a backup of the key, or restore the object)"
-            )
-        if refused:
-            extra += f" (refused: {'; '.join(refused)})"
-        if foreign:
-            extra += f" ({foreign} slot(s) of other KMS keys skipped)"
-        if kms_errors:
-            more = f" (and {len(kms_errors) - 1} more)" if len(kms_errors) > 1 else ""
-            raise KmsError(f"{kms_errors[0].message}{more}{extra}")
-        if tried == 0 and refused:
-            raise KdfOutOfBounds(f"cannot unlock: {'; '.join(refused)}")
-        if tried == 0 and damaged:
-            raise IntegrityError(f"cannot unlock: every key slot is damaged: {', '.join(damaged)}")
-        if tried == 0:
-            what = (
-                f"{key.kind} key slot"
-                if not isinstance(key, KmsKey)
-                else f"slot of KMS key {key.key_id}"
-            )
-            raise WrongKey(f"no {what} in repository at {backend.url}{extra}")
-        what = {"passphrase": "passphrase", "keyfile": "key file", "kms": "KMS key"}[key.kind]
-        raise WrongKey(f"wrong {what}: it opens none of the {tried} {key.kind} key slot(s){extra}")
+        return unlock(backend, cfg, key)
 
     # --- keys ----------------------------------------------------------------------------
 
@@ -279,26 +201,22 @@ class Repository:
 
     def _write_keyring(self, ring: Keyring) -> str:
         assert self.master is not None
-        ring_sealer = Sealer({bytes(8): self.master.keyring_key}, bytes(8))
-        name = f"{fmt.KEYRING_PREFIX}{int(ring.created * 1e6):020d}-{os.urandom(4).hex()}"
-        data = ring_sealer.seal(ObjectType.KEYRING, ring.to_json(), name.encode(), compress=False)
-        self.backend.put(name, data)
-        return name
+        return keyring_store.write(self.backend, self.master, ring)
 
-    def _read_keyring_object(self, key: str) -> Keyring:
+    def open_keyring_object(self, key: str, data: bytes) -> Keyring | None:
+        """A keyring object of this master key, or None for one of another master key
+        (retired by ``key revoke``, §5). Raises IntegrityError for damage."""
         assert self.master is not None
-        ring_sealer = Sealer({bytes(8): self.master.keyring_key}, bytes(8))
-        data = ring_sealer.open(self.backend.get(key), key.encode(), key, ObjectType.KEYRING)
-        try:
-            return Keyring.from_json(data)
-        except (ValueError, KeyError):
-            raise IntegrityError(f"{key}: damaged keyring") from None
+        ring = self.keyring
+        own = keyring_store.ring_id_for(self.master, ring) if ring else keyring_store.FIRST_MASTER
+        return keyring_store.open_object(self.master, key, data, own)
+
+    def _read_keyring_object(self, key: str) -> Keyring | None:
+        return self.open_keyring_object(key, self.backend.get(key))
 
     def _read_keyring(self) -> Keyring:
-        rings = [self._read_keyring_object(i.key) for i in self.backend.list(fmt.KEYRING_PREFIX)]
-        if not rings:
-            raise IntegrityError("keyring: repository has no keyring object")
-        return Keyring.merge(rings)
+        assert self.master is not None
+        return keyring_store.read(self.backend, self.master)
 
     def add_data_key(self) -> bytes:
         """Rotate the data key: write a new keyring object holding every known key plus a
@@ -308,19 +226,24 @@ class Repository:
             raise UsageError("an unencrypted repository has no data keys")
         fresh = Keyring.new()
         ring = Keyring({**self.keyring.keys, **fresh.keys}, fresh.current)
+        ring.inherited = self.keyring.inherited
         if ring.created <= self.keyring.created:  # clock behind the newest keyring: stay newest
             ring.created = self.keyring.created + 1e-6
         self._write_keyring(ring)
-        self.keyring = self._read_keyring()
-        self.sealer = Sealer(self.keyring.keys, self.keyring.current, self.config.compression_level)
+        self._use_keyring(self._read_keyring())
         return fresh.current
+
+    def switch_master(self, master: MasterKey, slot_id: str) -> None:
+        """Use ``master`` from now on: ``key revoke`` gave the repository a new one."""
+        self.master = master
+        self.unlocked_slot = slot_id
+        self._use_keyring(self._read_keyring())
 
     def reload_keyring(self) -> None:
         """Re-read the keyring (another process may have added a data key since open)."""
         if self.master is None:
             return
-        self.keyring = self._read_keyring()
-        self.sealer = Sealer(self.keyring.keys, self.keyring.current, self.config.compression_level)
+        self._use_keyring(self._read_keyring())
 
     def key_slots(self) -> list[tuple[str, KeySlot | None]]:
         """All slots, each with its parsed content or None when damaged."""
@@ -337,7 +260,7 @@ class Repository:
     def add_key(self, source: KeySource, label: str) -> KeySlot:
         if self.master is None:
             raise UsageError("an unencrypted repository has no keys")
-        kms_wrap = _kms_funcs()[0] if isinstance(source, KmsKey) else None
+        kms_wrap = kms_funcs()[0] if isinstance(source, KmsKey) else None
         slot = make_slot(source, self.master, self.config.repo_id, label, kms_wrap)
         self._write_slot(slot)
         return slot
@@ -360,115 +283,6 @@ class Repository:
         if self._id_key is None:
             return blake3.blake3(data).digest()
         return blake3.blake3(data, key=self._id_key).digest()
-
-    def put_manifest(
-        self, kind: str, manifest_id: str, doc: dict[str, Any], refs: bytes = b""
-    ) -> str:
-        """Store a manifest under a new name: raises ObjectExists, replacing nothing, when
-        ``manifests/<kind>/<manifest_id>`` is taken (§9: objects are never overwritten).
-        Callers MUST have made every referenced blob durable and indexed first
-        (BlobWriter.flush)."""
-        import json
-
-        if len(refs) % fmt.ID_LEN:
-            raise ValueError("refs must be a concatenation of 32-byte ids")
-        key = fmt.manifest_key(kind, manifest_id)
-        body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-        plain = struct.pack("<I", len(body)) + body + refs
-        self.backend.put_new(key, self.sealer.seal(ObjectType.MANIFEST, plain, key.encode()))
-        return key
-
-    def get_manifest(self, kind: str, manifest_id: str) -> Manifest:
-        import json
-
-        key = fmt.manifest_key(kind, manifest_id)
-        plain = self.sealer.open(self.backend.get(key), key.encode(), key, ObjectType.MANIFEST)
-        try:
-            (n,) = struct.unpack_from("<I", plain, 0)
-            doc = json.loads(plain[4 : 4 + n])
-        except (ValueError, struct.error):
-            raise IntegrityError(f"{key}: damaged manifest body") from None
-        refs = plain[4 + n :]
-        if len(refs) % fmt.ID_LEN:
-            raise IntegrityError(f"{key}: damaged manifest reference table")
-        return Manifest(kind, manifest_id, doc, refs)
-
-    def list_manifests(self, kind: str) -> list[str]:
-        prefix = fmt.manifest_key(kind, "")
-        return [info.key[len(prefix) :] for info in self.backend.list(prefix)]
-
-    def manifest_kinds(self) -> list[str]:
-        kinds = {i.key.split("/")[1] for i in self.backend.list(fmt.MANIFESTS_PREFIX)}
-        return sorted(kinds)
-
-    def delete_manifest(self, kind: str, manifest_id: str) -> None:
-        self.backend.delete(fmt.manifest_key(kind, manifest_id))
-
-    # --- index ---------------------------------------------------------------------------
-
-    @property
-    def index(self) -> BlobIndex:
-        if self._index is None:
-            self._index = self.load_index()
-        return self._index
-
-    def invalidate_index(self) -> None:
-        self._index = None
-
-    def read_index_file(self, key: str) -> IndexFile:
-        from pgdr.repo.index import IndexFile
-
-        data = self.backend.get(key)
-        name = key[len(fmt.INDEX_PREFIX) :]
-        if blake3.blake3(data).hexdigest() != name:
-            raise IntegrityError(f"{key}: content does not match its name (damaged)")
-        plain = self.sealer.open(data, INDEX_CONTEXT, key, ObjectType.INDEX)
-        return IndexFile.decode(plain, key)
-
-    def read_index_objects(self) -> dict[bytes, IndexFile]:
-        """Every index object by id, superseded ones included. An object that vanishes
-        between list and get was retired by garbage collection after its replacement was
-        written: list again."""
-        for attempt in range(5):
-            keys = [i.key for i in self.backend.list(fmt.INDEX_PREFIX)]
-            try:
-                with ThreadPoolExecutor(max_workers=8) as pool:
-                    files = list(pool.map(self.read_index_file, keys))
-            except ObjectNotFound:
-                if attempt == 4:
-                    raise
-                continue
-            return {
-                bytes.fromhex(k[len(fmt.INDEX_PREFIX) :]): f
-                for k, f in zip(keys, files, strict=True)
-            }
-        raise AssertionError("unreachable")
-
-    def load_index(self) -> BlobIndex:
-        """The index as readers and writers see it: every index object that no other
-        present index object supersedes (docs/design.md §7)."""
-        objs = self.read_index_objects()
-        from pgdr.repo.index import BlobIndex
-
-        idx = BlobIndex()
-        for index_id in active_index_ids(objs):
-            idx.load(index_id, objs[index_id])
-        return idx
-
-    def write_index(
-        self, items: list[tuple[bytes, Location]], supersedes: list[bytes] | None = None
-    ) -> bytes:
-        """Write one index object; the packs it names MUST already be durable."""
-        from pgdr.repo.index import IndexFile
-
-        f = IndexFile.build(items, supersedes or [])
-        data = self.sealer.seal(ObjectType.INDEX, f.encode(), INDEX_CONTEXT)
-        index_id = blake3.blake3(data).digest()
-        self.backend.put(fmt.index_key(index_id), data)
-        return index_id
-
-    def iter_index_keys(self) -> Iterator[str]:
-        return (i.key for i in self.backend.list(fmt.INDEX_PREFIX))
 
     # --- blobs ---------------------------------------------------------------------------
 
@@ -508,3 +322,6 @@ class Repository:
 
     def close(self) -> None:
         self.backend.close()
+
+
+__all__ = ["INDEX_CONTEXT", "Manifest", "Repository", "active_index_ids"]

@@ -22,7 +22,6 @@ from pgdr.repo.index import BlobIndex, IndexFile, Location
 from pgdr.repo.keys import decode_slot
 from pgdr.repo.leftovers import stale_locks, temp_files
 from pgdr.repo.pack import pack_id_of, scan_pack
-from pgdr.repo.repoconfig import check_config_tag
 from pgdr.repo.repository import Repository, active_index_ids
 
 Progress = Callable[[str, int, int], None]
@@ -65,7 +64,7 @@ def verify(
     # config
     try:
         _cfg, signed, tag = Repository.read_config(b)
-        check_config_tag(signed, tag, repo.master)
+        repo.check_config(signed, tag)
     except PgdrError as e:
         rep.add(fmt.CONFIG_KEY, e)
     rep.checked["config"] += 1
@@ -97,8 +96,8 @@ def verify(
                 rep.add(info.key, e)
         for info in b.list(fmt.KEYRING_PREFIX):
             rep.checked["keyring"] += 1
-            try:
-                repo._read_keyring_object(info.key)
+            try:  # another master key's keyring (retired by `key revoke`, §5) is skipped
+                repo.open_keyring_object(info.key, b.get(info.key))
             except PgdrError as e:
                 rep.add(info.key, e)
     # index files; one superseded by another present index object (garbage collection or a
