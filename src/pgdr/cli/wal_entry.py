@@ -100,12 +100,13 @@ def _fast_path(ns: argparse.Namespace) -> int | None:
 
 def _run(ns: argparse.Namespace) -> int:
     from pgdr.cli.repo_open import open_repository, replica_links, target_from_settings
+    from pgdr.cli.wal_followers import Followers
     from pgdr.config import load_config, resolve_repository
     from pgdr.errors import UsageError
     from pgdr.logs import setup_logging
     from pgdr.repo.repository import Repository
     from pgdr.wal import archive
-    from pgdr.wal.spool import Followers, Shipped
+    from pgdr.wal.spool import Shipped
 
     setup_logging(ns.verbose, ns.quiet)
     repo_sel = ns.repo or os.environ.get("PGDR_REPO")
