@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,6 +16,7 @@ from pgdr.cli.repo_open import open_repository
 from pgdr.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from pgdr.daemon.jobs import AfterBackup
     from pgdr.daemon.service import DaemonDeps
 
 
@@ -42,6 +44,7 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
         deps.replicas = replica_links(cfg, list(settings.replicate_to))
     if serving:
         from pgdr.daemon.events import make_deliver
+        from pgdr.daemon.jobs import DrillDeps, ExpireDeps, JobDeps
         from pgdr.drill.engine import DrillEnv
         from pgdr.drill.settings import drill_settings
         from pgdr.notify.base import build_notifiers
@@ -62,15 +65,13 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
         from pgdr.retention.policy import Policy
 
         r = cfg.retention
-        deps.extras["retention_policy"] = Policy(r.window, r.keep_full, r.keep_incremental)
-        deps.extras["gc_options"] = GcOptions(repack_threshold=r.repack_threshold)
-        deps.extras["expire_after_backup"] = sections.schedule.expire_after_backup
+        after_backup: AfterBackup | None = None
         if settings.replicate_to:  # a scheduled backup is followed into the replicas too
             from pgdr.cli.replica_ops import follow_backup
 
-            deps.extras["after_backup"] = lambda repo: follow_backup(cli, repo)
-        deps.extras["drill_settings"] = drill
-        deps.extras["drill_env"] = DrillEnv(
+            after_backup = partial(follow_backup, cli)
+
+        env = DrillEnv(
             restore_command=default_restore_command(cfg.source, cli.repo),
             production=lambda db: make_conninfo(
                 host=pg.host,
@@ -83,6 +84,15 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
             superuser=pg.user,
             default_database=pg.dbname,
             bindir=pg.bin_dir,
+        )
+        deps.jobs = JobDeps(
+            expire=ExpireDeps(
+                Policy(r.window, r.keep_full, r.keep_incremental),
+                GcOptions(repack_threshold=r.repack_threshold),
+            ),
+            expire_after_backup=sections.schedule.expire_after_backup,
+            after_backup=after_backup,
+            drill=DrillDeps(drill, env),
         )
     return deps
 
