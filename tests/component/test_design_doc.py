@@ -111,7 +111,7 @@ def test_exit_codes_match() -> None:
 
 
 def test_daemon_section_names_every_alert_and_metric() -> None:
-    from pgdr.daemon.alerts import RULES
+    from pgdr.daemon.alert_rules import RULES
     from pgdr.daemon.metrics import render
     from tests.unit.test_daemon_metrics import full_view
 

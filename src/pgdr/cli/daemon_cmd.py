@@ -12,7 +12,7 @@ from psycopg.conninfo import make_conninfo
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
 from pgdr.cli.pg_options import conninfo
-from pgdr.cli.repo_open import open_repository
+from pgdr.cli.repo_target import open_repository
 from pgdr.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
     )
     _name, settings = cli.repo_settings()
     if settings.replicate_to:
-        from pgdr.cli.repo_open import replica_links
+        from pgdr.cli.repo_target import replica_links
 
         deps.replicas = replica_links(cfg, list(settings.replicate_to))
     if serving:
@@ -67,7 +67,7 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
         r = cfg.retention
         after_backup: AfterBackup | None = None
         if settings.replicate_to:  # a scheduled backup is followed into the replicas too
-            from pgdr.cli.replica_ops import follow_backup
+            from pgdr.cli.replica_actions import follow_backup
 
             after_backup = partial(follow_backup, cli)
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any, Protocol
 
-from pgdr.daemon.alerting import AlertBook, Deliver
-from pgdr.daemon.alerts import conditions, step
+from pgdr.daemon.alert_delivery import AlertBook, Deliver
+from pgdr.daemon.alert_rules import conditions, step
 from pgdr.daemon.collect_repo import RepoCollector
 from pgdr.daemon.cron import Schedule
 from pgdr.daemon.facts import Facts
