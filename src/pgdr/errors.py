@@ -187,22 +187,16 @@ class VerifyFailed(RepositoryError):
 
 
 class WalConflict(RepositoryError):
-    """A WAL file is already archived under that name with different content."""
-
     exit_code = 37
     kind = "wal-conflict"
 
 
 class WalMissing(RepositoryError):
-    """A backup's WAL (start to stop LSN) did not all arrive: the backup is not usable."""
-
     exit_code = 38
     kind = "wal-missing"
 
 
 class WalGap(RepositoryError):
-    """The archived WAL cannot carry a restore from its backup to the target."""
-
     exit_code = 38
     kind = "wal-gap"
 
