@@ -23,6 +23,9 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── IntegrityError (34)            an object failed its checksum / authentication
     │   ├── RepositoryLocked (35)          a conflicting lock is held  [retryable]
     │   ├── VerifyFailed (36)              `repo verify` found damage
+    │   ├── WalConflict (37)               a WAL file is archived with different content
+    │   ├── WalMissing (38)                a backup's WAL did not arrive: the backup is unusable
+    │   ├── WalGap (38)                    archived WAL cannot reach the restore target
     │   └── UnsafeManifest (39)            a manifest names a path restore must not write
     ├── KeyProblem (40)
     │   ├── WrongKey (41)                  passphrase/key file/KMS key does not open any slot
@@ -181,6 +184,21 @@ class RepositoryLocked(RepositoryError):
 class VerifyFailed(RepositoryError):
     exit_code = 36
     kind = "verify-failed"
+
+
+class WalConflict(RepositoryError):
+    exit_code = 37
+    kind = "wal-conflict"
+
+
+class WalMissing(RepositoryError):
+    exit_code = 38
+    kind = "wal-missing"
+
+
+class WalGap(RepositoryError):
+    exit_code = 38
+    kind = "wal-gap"
 
 
 class UnsafeManifest(RepositoryError):

@@ -79,6 +79,9 @@ def test_exit_codes_match() -> None:
         errors.IntegrityError,
         errors.RepositoryLocked,
         errors.VerifyFailed,
+        errors.WalConflict,
+        errors.WalMissing,
+        errors.WalGap,
         errors.UnsafeManifest,
         errors.WrongKey,
         errors.KeyMissing,
@@ -108,7 +111,7 @@ def test_exit_codes_match() -> None:
 
 
 def test_daemon_section_names_every_alert_and_metric() -> None:
-    from pgdr.daemon.alerts import RULES
+    from pgdr.daemon.alert_rules import RULES
     from pgdr.daemon.metrics import render
     from tests.unit.test_daemon_metrics import full_view
 
@@ -123,3 +126,27 @@ def test_daemon_section_names_every_alert_and_metric() -> None:
     for name in exported:
         base = name.removesuffix("_created")
         assert base in daemon, base
+
+
+def test_code_layers_match_the_import_contract() -> None:
+    """§15 names the same tiers, independent services and kept couplings as pyproject."""
+    import tomllib
+
+    doc = section("15. Code layers")
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    contracts = pyproject["tool"]["importlinter"]["contracts"]
+    tiers = next(c for c in contracts if c["type"] == "layers")["layers"]
+    in_contract = {
+        name.strip().strip("()").removeprefix("pgdr.")
+        for t in tiers
+        for name in re.split("[|:]", t)
+    }
+    rows = [line for line in doc.splitlines() if line.startswith("| ") and "---" not in line]
+    in_doc = {n for row in rows[1:] for n in re.findall(r"`(\w+)`", row.rsplit(" | ", 1)[0])}
+    assert in_doc == in_contract
+    services = next(c for c in contracts if c["type"] == "independence")
+    for module in services["modules"]:
+        assert module.removeprefix("pgdr.") in in_doc, module
+    for kept in services["ignore_imports"]:
+        src, dst = (m.strip().removeprefix("pgdr.") for m in kept.split("->"))
+        assert f"`{src} -> {dst}`" in doc, kept

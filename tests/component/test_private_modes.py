@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from pgdr.daemon.alerting import AlertBook
-from pgdr.daemon.alerts import Condition
+from pgdr.daemon.alert_delivery import AlertBook
+from pgdr.daemon.alert_rules import Condition
 from pgdr.daemon.history import JobHistory, JobRecord
 from pgdr.daemon.service import _lock_state_dir
 from pgdr.drill.state import Marker, write_marker
 from pgdr.private import open_private, private_dir, write_private
 from pgdr.replicate.follow import _mark_down
-from pgdr.wal.prefetch import prefetch_dir
+from pgdr.wal.prefetch_fill import prefetch_dir
 from pgdr.wal.spool import _dirs, record_error, spool_file
 from pgdr.web.auth import ensure_token
 

@@ -268,7 +268,8 @@ def test_wal_ingest_is_summarized_not_recorded_per_file(source: Repository) -> N
 def test_the_async_uploader_followers_copy_each_batch_and_summarize_it(
     source: Repository, tmp_path: Path, replica_key: KeyFile
 ) -> None:
-    from pgdr.wal.spool import Followers, Shipped
+    from pgdr.cli.wal_followers import Followers
+    from pgdr.wal.spool import Shipped
 
     replica = open_backend(f"file://{tmp_path}/replica")
     replicate(source, replica, replica_key)

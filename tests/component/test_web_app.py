@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from pgdr.daemon.alerts import conditions, step
+from pgdr.daemon.alert_rules import conditions, step
 from pgdr.daemon.series import dashboard_series
 from pgdr.daemon.settings import AlertSettings
 from pgdr.daemon.status import build_status

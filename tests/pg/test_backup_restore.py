@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from pgdr.backup.run import take_backup
+from pgdr.errors import WalGap
 from pgdr.pg.cluster import Cluster
 from pgdr.repo.keys import KeyFile
 from pgdr.repo.repository import Repository
-from pgdr.restore.plan import Target, WalGap
+from pgdr.restore.plan import Target
 from pgdr.restore.run import default_restore_command, restore
 from pgdr.storage import open_backend
 from tests.pg.archiving import archive_command, wait_archived

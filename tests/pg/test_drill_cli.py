@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from pgdr.backup.run import take_backup
+from pgdr.demo import reference_db
 from pgdr.drill.state import Marker, read_markers
-from pgdr.pg import sample
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import process_in_dir
 from tests.e2e.cli import pgdr, spawn
@@ -57,7 +57,7 @@ def test_kill_term_keep_report_history(
 ) -> None:
     src = make_cluster(settings=archiving_settings(archive_setup))
     with src.connect() as conn:
-        sample.load(conn, scale=0.005)
+        reference_db.load(conn, scale=0.005)
     take_backup(open_repo(archive_setup), src.conninfo(), label="nightly")
     switch_and_wait(src)
     root = Path(archive_setup["root"])

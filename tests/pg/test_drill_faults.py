@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from pgdr.backup.run import take_backup
+from pgdr.demo import reference_db
 from pgdr.drill.settings import AssertionSpec, DatabaseChecks, DrillSettings, QuerySpec
 from pgdr.notify.base import build_notifiers
 from pgdr.notify.settings import WebhookSettings
-from pgdr.pg import sample
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import process_in_dir
 from tests.fixtures.pg import FAST_SETTINGS
@@ -85,7 +85,7 @@ EXPECTED = {
 
 def settings(base: Path) -> DrillSettings:
     app = DatabaseChecks(
-        critical_tables=list(sample.TABLES),
+        critical_tables=list(reference_db.TABLES),
         recency=["recalls.updated_at"],
         queries=[QuerySpec(name="severe recalls", sql="SELECT report_fn()", runs=3)],
         assertions=[
@@ -139,7 +139,7 @@ def faulty(pg_bindir: Path, pg_base_dir: Path) -> Iterator[dict[str, Any]]:
     try:
         src.start()
         with src.connect() as conn:
-            sample.load(conn, scale=0.01)
+            reference_db.load(conn, scale=0.01)
             conn.execute(FAST_FN)
             conn.execute(
                 "CREATE TABLE audit_blobs AS SELECT g, md5(g::text) AS h FROM generate_series(1, 3000) g"

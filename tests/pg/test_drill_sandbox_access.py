@@ -21,7 +21,7 @@ from pgdr.drill.record import DrillRecord
 from pgdr.drill.sandbox import reap
 from pgdr.drill.settings import DatabaseChecks, DrillSettings, QuerySpec
 from pgdr.drill.state import read_markers
-from pgdr.pg import sample
+from pgdr.demo import reference_db as sample
 from pgdr.pg.cluster import Cluster
 from tests.fixtures.pg import FAST_SETTINGS
 from tests.pg.archiving import _archive_setup

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from pgdr.daemon.alerts import RULES, AlertState, Condition, conditions, step
+from pgdr.daemon.alert_rules import RULES, AlertState, Condition, conditions, step
 from pgdr.daemon.facts import DrillFact, Facts, Standby, Volume
 from pgdr.daemon.settings import AlertSettings
 from tests.unit.daemon_facts import NOW, GiB, backup, facts, record

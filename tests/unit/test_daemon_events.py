@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pgdr.daemon.alerts import Transition
+from pgdr.daemon.alert_rules import Transition
 from pgdr.daemon.events import alert_event, make_deliver
 from pgdr.notify.base import RecordingNotifier
 from pgdr.notify.event import Event
@@ -62,7 +62,7 @@ def test_drill_failed_shares_the_failed_drills_own_key() -> None:
     key the drill's own notification used, so the trigger merges and a resolve closes it."""
     from datetime import timedelta
 
-    from pgdr.daemon.alerts import conditions, step
+    from pgdr.daemon.alert_rules import conditions, step
     from pgdr.daemon.facts import DrillFact
     from pgdr.daemon.settings import AlertSettings
     from pgdr.drill.events import drill_dedup_key

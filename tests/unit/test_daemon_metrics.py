@@ -11,7 +11,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from pgdr.daemon.alerts import RULES, conditions, step
+from pgdr.daemon.alert_rules import RULES, conditions, step
 from pgdr.daemon.metrics import View, render
 from pgdr.daemon.settings import AlertSettings
 from tests.unit.daemon_facts import NOW, GiB, facts

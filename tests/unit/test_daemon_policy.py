@@ -115,6 +115,6 @@ def test_retryable(err: BaseException, retry: bool) -> None:
 
 
 def test_wal_missing_is_retryable() -> None:
-    from pgdr.backup.run import WalMissing
+    from pgdr.errors import WalMissing
 
     assert retryable(WalMissing("WAL did not arrive"))

@@ -195,7 +195,8 @@ def test_check_wal_follows_the_timeline_path(
     histories: dict[int, list[TimelineSwitch]],
     expected: list[str] | str,
 ) -> None:
-    from pgdr.restore.plan import Target, WalGap, check_wal
+    from pgdr.errors import WalGap
+    from pgdr.restore.plan import Target, check_wal
 
     if isinstance(expected, str):
         with pytest.raises(WalGap, match=expected.removeprefix("missing ")):

@@ -17,7 +17,7 @@ from pgdr import audit
 from pgdr.backup.checksums import PageChecker
 from pgdr.backup.session import BackupSession
 from pgdr.backup.walk import Entry, walk
-from pgdr.errors import ObjectNotFound, PgdrError, RepositoryError
+from pgdr.errors import ObjectNotFound, PgdrError, WalMissing
 from pgdr.pg.wal import format_lsn, segment_name, segments_between
 from pgdr.repo.locks import LockManager
 from pgdr.repo.repository import Repository
@@ -32,11 +32,6 @@ RELATION_CHUNK = 32 * 1024
 OTHER_CHUNK = 1 << 20
 _RELFILE = re.compile(r"^\d+(_(fsm|vm|init))?(\.\d+)?$")
 Progress = Callable[[int, int], None]
-
-
-class WalMissing(RepositoryError):
-    exit_code = 38
-    kind = "wal-missing"
 
 
 @dataclass

@@ -13,7 +13,7 @@ from rich.table import Table
 from pgdr.audit.verify import read_log
 from pgdr.cli.context import get_context
 from pgdr.cli.output import emit
-from pgdr.cli.repo_open import open_repository
+from pgdr.cli.repo_target import open_repository
 from pgdr.errors import AuditChainBroken
 
 

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pgdr.cli import replica_ops
+from pgdr.cli import replica_actions
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
 from pgdr.cli.pg_options import PgData, PgDb, PgHost, PgPort, PgUser, conninfo
 from pgdr.cli.progress import progress_bar
-from pgdr.cli.repo_open import open_repository
+from pgdr.cli.repo_target import open_repository
 from pgdr.errors import UsageError
 from pgdr.restore.plan import Target, check_target
 
@@ -61,7 +61,7 @@ def backup(
             progress=(lambda d, t: bar("backup", d, t)) if bar else None,
         )
     emit(cli, result)
-    replica_ops.follow_backup(cli, repo)
+    replica_actions.follow_backup(cli, repo)
     for other in result.concurrent:
         cli.err.print(
             f"pgdr: note: another backup was running ({other}); each is stored under its own id"

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from pgdr.cli.repo_open import RepoTarget, target_from_settings
+from pgdr.cli.repo_target import RepoTarget, target_from_settings
 from pgdr.config import Config, RepositorySettings, load_config, resolve_repository
 
 

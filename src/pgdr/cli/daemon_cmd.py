@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,10 +12,11 @@ from psycopg.conninfo import make_conninfo
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
 from pgdr.cli.pg_options import conninfo
-from pgdr.cli.repo_open import open_repository
+from pgdr.cli.repo_target import open_repository
 from pgdr.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from pgdr.daemon.jobs import AfterBackup
     from pgdr.daemon.service import DaemonDeps
 
 
@@ -37,11 +39,12 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
     )
     _name, settings = cli.repo_settings()
     if settings.replicate_to:
-        from pgdr.cli.repo_open import replica_links
+        from pgdr.cli.repo_target import replica_links
 
         deps.replicas = replica_links(cfg, list(settings.replicate_to))
     if serving:
         from pgdr.daemon.events import make_deliver
+        from pgdr.daemon.jobs import DrillDeps, ExpireDeps, JobDeps
         from pgdr.drill.engine import DrillEnv
         from pgdr.drill.settings import drill_settings
         from pgdr.notify.base import build_notifiers
@@ -61,15 +64,13 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
         from pgdr.retention.policy import Policy
 
         r = cfg.retention
-        deps.extras["retention_policy"] = Policy(r.window, r.keep_full, r.keep_incremental)
-        deps.extras["gc_options"] = GcOptions(repack_threshold=r.repack_threshold)
-        deps.extras["expire_after_backup"] = sections.schedule.expire_after_backup
+        after_backup: AfterBackup | None = None
         if settings.replicate_to:  # a scheduled backup is followed into the replicas too
-            from pgdr.cli.replica_ops import follow_backup
+            from pgdr.cli.replica_actions import follow_backup
 
-            deps.extras["after_backup"] = lambda repo: follow_backup(cli, repo)
-        deps.extras["drill_settings"] = drill
-        deps.extras["drill_env"] = DrillEnv(
+            after_backup = partial(follow_backup, cli)
+
+        env = DrillEnv(
             production=lambda db: make_conninfo(
                 host=pg.host,
                 port=str(pg.port),
@@ -81,6 +82,15 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
             superuser=pg.user,
             default_database=pg.dbname,
             bindir=pg.bin_dir,
+        )
+        deps.jobs = JobDeps(
+            expire=ExpireDeps(
+                Policy(r.window, r.keep_full, r.keep_incremental),
+                GcOptions(repack_threshold=r.repack_threshold),
+            ),
+            expire_after_backup=sections.schedule.expire_after_backup,
+            after_backup=after_backup,
+            drill=DrillDeps(drill, env),
         )
     return deps
 

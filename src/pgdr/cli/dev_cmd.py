@@ -15,7 +15,7 @@ from rich.console import Console
 
 from pgdr.cli.context import get_context
 from pgdr.cli.output import emit
-from pgdr.cli.repo_open import open_repository
+from pgdr.cli.repo_target import open_repository
 from pgdr.errors import UsageError
 from pgdr.humanize import human
 from pgdr.repo.files import fetch_files, list_file_sets, store_files

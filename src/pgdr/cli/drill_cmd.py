@@ -9,7 +9,7 @@ import typer
 
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
-from pgdr.cli.repo_open import open_repository
+from pgdr.cli.repo_target import open_repository
 
 app = typer.Typer(
     help="Restore drills: restore into a sandbox, validate, measure RTO/RPO, record, notify.",
@@ -95,7 +95,7 @@ def drill(
         err = DrillFailed(rec.message, hint=hint)
     if err is not None and cli.json:
         # stdout already holds the record: one JSON document; the error goes to stderr only
-        from pgdr.cli.report import report_error
+        from pgdr.cli.error_output import report_error
 
         raise typer.Exit(report_error(err, as_json=False))
     if err is not None:

@@ -1,19 +1,23 @@
-"""`pgdr key list | add | remove | rotate | revoke | generate-file`."""
+"""`pgdr key list | add | remove | rotate | revoke | generate-file` (key slots), and data-key
+rotation: `pgdr key rotate-data`, `pgdr repo rekey` (registered in pgdr.cli.main)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from pgdr.cli import repo_ops
-from pgdr.cli.context import get_context
+from pgdr.cli import repo_actions
+from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
-from pgdr.cli.repo_open import kdf_n_from_env
+from pgdr.cli.repo_target import kdf_n_from_env, open_repository
+from pgdr.cli.retention_cmd import Wait, gc_options
 from pgdr.errors import UsageError
 from pgdr.repo.keys import KeyFile, KeySource, KmsKey, Passphrase
+from pgdr.repo.repository import Repository
+from pgdr.retention.results import record_audit
 
 app = typer.Typer(help="Manage the key slots that open the repository.", no_args_is_help=True)
 
@@ -57,7 +61,7 @@ def _new_source(
 def list_keys(ctx: typer.Context) -> None:
     """List key slots (the one you unlocked with is marked)."""
     cli = get_context(ctx)
-    emit(cli, repo_ops.key_list(cli.target()))
+    emit(cli, repo_actions.key_list(cli.target()))
 
 
 @app.command()
@@ -73,7 +77,7 @@ def add(
     """Add a key slot: a passphrase, a key file or a KMS key that also opens the repository."""
     cli = get_context(ctx)
     src = _new_source(new_key_file, new_kms_key_id, new_passphrase_env, kms_region, kms_endpoint)
-    emit(cli, repo_ops.key_add(cli.target(), src, label))
+    emit(cli, repo_actions.key_add(cli.target(), src, label))
 
 
 @app.command()
@@ -84,7 +88,7 @@ def remove(
 ) -> None:
     """Remove a key slot (never the last one). Not a revocation: see `pgdr key revoke`."""
     cli = get_context(ctx)
-    emit(cli, repo_ops.key_remove(cli.target(), slot_id, force=force))
+    emit(cli, repo_actions.key_remove(cli.target(), slot_id, force=force))
 
 
 @app.command()
@@ -102,7 +106,7 @@ def rotate(
     read everything (see `pgdr key revoke`)."""
     cli = get_context(ctx)
     src = _new_source(new_key_file, new_kms_key_id, new_passphrase_env, kms_region, kms_endpoint)
-    emit(cli, repo_ops.key_rotate(cli.target(), src, label))
+    emit(cli, repo_actions.key_rotate(cli.target(), src, label))
 
 
 @app.command()
@@ -113,10 +117,56 @@ def revoke(ctx: typer.Context, slot_id: str) -> None:
     `pgdr repo rekey --rewrite` re-encrypts older data. Other hosts and OS users run
     `pgdr repo trust` once (exit 44 until then)."""
     cli = get_context(ctx)
-    emit(cli, repo_ops.key_revoke(cli.target(), slot_id))
+    emit(cli, repo_actions.key_revoke(cli.target(), slot_id))
 
 
 @app.command("generate-file")
 def generate_file(ctx: typer.Context, path: Path) -> None:
     """Write a new random key file (mode 0600) for use with --new-key-file or key_file."""
-    emit(get_context(ctx), repo_ops.key_generate_file(path))
+    emit(get_context(ctx), repo_actions.key_generate_file(path))
+
+
+def _emit_audited(cli: CliContext, repo: Repository, result: Any) -> None:
+    """Key operations live in the repository layer, below the audit log: record them here.
+    (expire, delete-backup and gc record themselves, so daemon runs are audited too.)"""
+    emit(cli, record_audit(repo, result))
+
+
+def rekey(
+    ctx: typer.Context,
+    rewrite: Annotated[
+        bool,
+        typer.Option("--rewrite", help="Re-encrypt everything older data keys sealed."),
+    ] = False,
+    wait: Wait = 0.0,
+) -> None:
+    """Show objects sealed with older data keys; with --rewrite, re-encrypt them under the
+    current data key (see `pgdr key rotate-data`)."""
+    from pgdr.repo.rekey import remaining_old
+    from pgdr.repo.rekey import rewrite as do_rewrite
+    from pgdr.retention.results import RekeyResult
+
+    cli = get_context(ctx)
+    repo = open_repository(cli.target())
+    if repo.keyring is None:
+        raise UsageError("an unencrypted repository has no data keys; nothing to rekey")
+    if rewrite:
+        _emit_audited(
+            cli, repo, RekeyResult.of(repo.backend.url, do_rewrite(repo, gc_options(cli, wait)))
+        )
+    else:
+        emit(
+            cli,
+            RekeyResult.pending(repo.backend.url, repo.sealer.current_key_id, remaining_old(repo)),
+        )
+
+
+def rotate_data(ctx: typer.Context) -> None:
+    """Rotate the data key: new data is sealed with a new key, old data stays readable.
+    `pgdr repo rekey --rewrite` re-encrypts the old data."""
+    from pgdr.repo.rekey import rotate_data_key
+    from pgdr.retention.results import DataKeyResult
+
+    cli = get_context(ctx)
+    repo = open_repository(cli.target())
+    _emit_audited(cli, repo, DataKeyResult.of(repo.backend.url, rotate_data_key(repo)))

@@ -25,7 +25,7 @@ from pgdr.cli import (
     retention_cmd,
 )
 from pgdr.cli.context import CliContext
-from pgdr.cli.report import report_error
+from pgdr.cli.error_output import report_error
 from pgdr.errors import PgdrError
 from pgdr.logs import setup_logging
 
@@ -57,8 +57,8 @@ app.command("check")(backup_cmd.check)
 app.command("expire")(retention_cmd.expire)
 app.command("delete-backup")(retention_cmd.delete_backup)
 repo_cmd.app.command("gc")(retention_cmd.gc)
-repo_cmd.app.command("rekey")(retention_cmd.rekey)
-key_cmd.app.command("rotate-data")(retention_cmd.rotate_data)
+repo_cmd.app.command("rekey")(key_cmd.rekey)
+key_cmd.app.command("rotate-data")(key_cmd.rotate_data)
 app.command("serve")(daemon_cmd.serve)
 app.command("status")(daemon_cmd.status)
 # Replication and the audit log (issue 6).
@@ -132,7 +132,7 @@ def demo(
     workdir: Annotated[Path | None, typer.Option(help="Keep the demo's files here.")] = None,
 ) -> None:
     """Run the demo on embedded defaults: the repository round trip, end to end."""
-    from pgdr.demo import run_demo
+    from pgdr.demo.run import run_demo
 
     run_demo(workdir)
 

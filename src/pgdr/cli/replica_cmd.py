@@ -6,11 +6,11 @@ from typing import Annotated
 
 import typer
 
-from pgdr.cli import replica_ops
+from pgdr.cli import replica_actions
 from pgdr.cli.context import get_context
 from pgdr.cli.output import emit
 from pgdr.cli.progress import progress_bar
-from pgdr.cli.repo_open import backend, open_repository
+from pgdr.cli.repo_target import backend, open_repository
 from pgdr.errors import ReplicationIncomplete
 
 To = Annotated[
@@ -31,15 +31,15 @@ def replicate(
     """Copy every object the replica lacks (verified; packs, index, WAL, manifests, audit;
     config last the first time) and give the replica a key slot for its own key."""
     cli = get_context(ctx)
-    names = replica_ops.targets(cli, to)
+    names = replica_actions.targets(cli, to)
     source = open_repository(cli.target())
     results = []
     for name in names:
         with progress_bar(cli, f"replicating to {name}") as bar:
             results.append(
-                replica_ops.run_replicate(cli, source, name, workers=workers, progress=bar)
+                replica_actions.run_replicate(cli, source, name, workers=workers, progress=bar)
             )
-    emit(cli, replica_ops.ReplicateReport(results))
+    emit(cli, replica_actions.ReplicateReport(results))
     bad = [(r, p) for r in results for p in r.problems]
     if bad:
         r, p = bad[0]
@@ -53,4 +53,4 @@ def replicate(
 def lag(ctx: typer.Context, to: To = None) -> None:
     """How far each replica is behind: objects, bytes, seconds, newest WAL and backup."""
     cli = get_context(ctx)
-    emit(cli, replica_ops.lag(cli, backend(cli.target()), replica_ops.targets(cli, to)))
+    emit(cli, replica_actions.lag(cli, backend(cli.target()), replica_actions.targets(cli, to)))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from pgdr.cli import repo_ops
+from pgdr.cli import repo_actions
 from pgdr.cli.context import get_context
 from pgdr.cli.output import emit
 from pgdr.cli.progress import progress_bar
@@ -26,14 +26,14 @@ def init(
 ) -> None:
     """Create a new repository (key from the config, PGDR_PASSPHRASE or PGDR_KEY_FILE)."""
     cli = get_context(ctx)
-    emit(cli, repo_ops.init(cli.target(unencrypted=unencrypted), label))
+    emit(cli, repo_actions.init(cli.target(unencrypted=unencrypted), label))
 
 
 @app.command()
 def info(ctx: typer.Context, unencrypted: Unencrypted = False) -> None:
     """Show what the repository holds."""
     cli = get_context(ctx)
-    emit(cli, repo_ops.info(cli.target(unencrypted=unencrypted)))
+    emit(cli, repo_actions.info(cli.target(unencrypted=unencrypted)))
 
 
 @app.command()
@@ -50,7 +50,7 @@ def verify(
     """Check every object; exits 36 naming each damaged object."""
     cli = get_context(ctx)
     with progress_bar(cli, "reading packs") as progress:
-        result = repo_ops.run_verify(
+        result = repo_actions.run_verify(
             cli.target(unencrypted=unencrypted),
             read_data=read_data,
             rebuild=rebuild_index,
@@ -58,7 +58,7 @@ def verify(
         )
     emit(cli, result)
     if not result.ok:
-        raise repo_ops.verify_failed(result)
+        raise repo_actions.verify_failed(result)
 
 
 @app.command()
@@ -70,7 +70,7 @@ def unlock(
 ) -> None:
     """Remove stale locks (or, with --all, every lock)."""
     cli = get_context(ctx)
-    emit(cli, repo_ops.unlock(cli.target(), remove_all=all_locks))
+    emit(cli, repo_actions.unlock(cli.target(), remove_all=all_locks))
 
 
 @app.command()
@@ -78,4 +78,4 @@ def trust(ctx: typer.Context, unencrypted: Unencrypted = False) -> None:
     """Accept the repository's current identity (id and master-key fingerprint) on this
     host for this OS user, after it was replaced legitimately (exit 44 until then)."""
     cli = get_context(ctx)
-    emit(cli, repo_ops.trust(cli.target(unencrypted=unencrypted)))
+    emit(cli, repo_actions.trust(cli.target(unencrypted=unencrypted)))

@@ -1,22 +1,19 @@
-"""`pgdr expire`, `pgdr delete-backup`, `pgdr repo gc`, `pgdr repo rekey`, `pgdr key
-rotate-data` (registered in pgdr.cli.main)."""
+"""`pgdr expire`, `pgdr delete-backup`, `pgdr repo gc` (registered in pgdr.cli.main)."""
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
-from pgdr.cli.repo_open import open_repository
+from pgdr.cli.repo_target import open_repository
 from pgdr.config import RetentionSettings
 from pgdr.errors import UsageError
 from pgdr.repo.gc import GcOptions
-from pgdr.repo.repository import Repository
 from pgdr.retention.policy import Policy
-from pgdr.retention.results import record_audit
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Decide and report; change nothing.")]
 Wait = Annotated[
@@ -29,17 +26,11 @@ Wait = Annotated[
 ]
 
 
-def _emit_audited(cli: CliContext, repo: Repository, result: Any) -> None:
-    """Key operations live in the repository layer, below the audit log: record them here.
-    (expire, delete-backup and gc record themselves, so daemon runs are audited too.)"""
-    emit(cli, record_audit(repo, result))
-
-
 def _policy(r: RetentionSettings) -> Policy:
     return Policy(r.window, r.keep_full, r.keep_incremental)
 
 
-def _gc(
+def gc_options(
     cli: CliContext, wait: float, dry_run: bool = False, threshold: float | None = None
 ) -> GcOptions:
     if wait < 0:
@@ -57,7 +48,10 @@ def expire(ctx: typer.Context, dry_run: DryRun = False, wait: Wait = 0.0) -> Non
 
     cli = get_context(ctx)
     repo = open_repository(cli.target())
-    emit(cli, do_expire(repo, _policy(cli.config.retention), dry_run=dry_run, gc=_gc(cli, wait)))
+    emit(
+        cli,
+        do_expire(repo, _policy(cli.config.retention), dry_run=dry_run, gc=gc_options(cli, wait)),
+    )
 
 
 def delete_backup(
@@ -96,7 +90,7 @@ def delete_backup(
         force=force,
         confirmation=confirmation,
         confirmed_by=how,
-        gc=_gc(cli, wait),
+        gc=gc_options(cli, wait),
     )
     emit(cli, result)
 
@@ -116,42 +110,4 @@ def gc(
 
     cli = get_context(ctx)
     repo = open_repository(cli.target())
-    emit(cli, run_gc(repo, _gc(cli, wait, dry_run, repack_threshold)))
-
-
-def rekey(
-    ctx: typer.Context,
-    rewrite: Annotated[
-        bool,
-        typer.Option("--rewrite", help="Re-encrypt everything older data keys sealed."),
-    ] = False,
-    wait: Wait = 0.0,
-) -> None:
-    """Show objects sealed with older data keys; with --rewrite, re-encrypt them under the
-    current data key (see `pgdr key rotate-data`)."""
-    from pgdr.repo.rekey import remaining_old
-    from pgdr.repo.rekey import rewrite as do_rewrite
-    from pgdr.retention.results import RekeyResult
-
-    cli = get_context(ctx)
-    repo = open_repository(cli.target())
-    if repo.keyring is None:
-        raise UsageError("an unencrypted repository has no data keys; nothing to rekey")
-    if rewrite:
-        _emit_audited(cli, repo, RekeyResult.of(repo.backend.url, do_rewrite(repo, _gc(cli, wait))))
-    else:
-        emit(
-            cli,
-            RekeyResult.pending(repo.backend.url, repo.sealer.current_key_id, remaining_old(repo)),
-        )
-
-
-def rotate_data(ctx: typer.Context) -> None:
-    """Rotate the data key: new data is sealed with a new key, old data stays readable.
-    `pgdr repo rekey --rewrite` re-encrypts the old data."""
-    from pgdr.repo.rekey import rotate_data_key
-    from pgdr.retention.results import DataKeyResult
-
-    cli = get_context(ctx)
-    repo = open_repository(cli.target())
-    _emit_audited(cli, repo, DataKeyResult.of(repo.backend.url, rotate_data_key(repo)))
+    emit(cli, run_gc(repo, gc_options(cli, wait, dry_run, repack_threshold)))

@@ -68,7 +68,7 @@ def main(argv: list[str]) -> int:
     try:
         return _run(ns)
     except PgdrError as e:
-        from pgdr.cli.report import report_error
+        from pgdr.cli.error_output import report_error
 
         code = report_error(e, ns.json)
         if ns.command == "wal-fetch" and isinstance(e, IntegrityError):
@@ -91,7 +91,7 @@ def _fast_path(ns: argparse.Namespace) -> int | None:
     if ns.command == "wal-push" and ns.async_ and (ns.spool / "acked" / name).exists():
         return 0
     if ns.command == "wal-fetch" and len(ns.args) == 2 and ns.prefetch > 0:
-        from pgdr.wal.prefetched import take_prefetched
+        from pgdr.wal.prefetch_handover import take_prefetched
 
         if take_prefetched(ns.spool, name, Path(ns.args[1])):
             return 0
@@ -99,13 +99,14 @@ def _fast_path(ns: argparse.Namespace) -> int | None:
 
 
 def _run(ns: argparse.Namespace) -> int:
-    from pgdr.cli.repo_open import open_repository, replica_links, target_from_settings
+    from pgdr.cli.repo_target import open_repository, replica_links, target_from_settings
+    from pgdr.cli.wal_followers import Followers
     from pgdr.config import load_config, resolve_repository
     from pgdr.errors import UsageError
     from pgdr.logs import setup_logging
     from pgdr.repo.repository import Repository
     from pgdr.wal import archive
-    from pgdr.wal.spool import Followers, Shipped
+    from pgdr.wal.spool import Shipped
 
     setup_logging(ns.verbose, ns.quiet)
     repo_sel = ns.repo or os.environ.get("PGDR_REPO")
@@ -152,7 +153,7 @@ def _run(ns: argparse.Namespace) -> int:
         name = archive.check_wal_name(ns.args[0])
         found = archive.fetch(repo(), name, Path(ns.args[1]))
         if found and ns.prefetch > 0 and ns.spool is not None:
-            from pgdr.wal.prefetch import next_segments, spawn_prefetcher
+            from pgdr.wal.prefetch_fill import next_segments, spawn_prefetcher
 
             spawn_prefetcher(config.source, repo_sel, ns.spool, next_segments(name, ns.prefetch))
         return 0 if found else 1  # not archived: PostgreSQL probes for files that may not exist
@@ -169,7 +170,7 @@ def _run(ns: argparse.Namespace) -> int:
             raise
         run_uploader(target, ns.spool, ns.pg_wal, followers=followers())
         return 0
-    from pgdr.wal.prefetch import run_prefetcher
+    from pgdr.wal.prefetch_fill import run_prefetcher
 
     run_prefetcher(repo(), ns.spool, ns.args)
     return 0

@@ -12,8 +12,8 @@ from __future__ import annotations
 import socket
 from collections.abc import Sequence
 
-from pgdr.daemon.alerting import Deliver
-from pgdr.daemon.alerts import RULES, Transition
+from pgdr.daemon.alert_delivery import Deliver
+from pgdr.daemon.alert_rules import RULES, Transition
 from pgdr.notify.base import Notifier, send_all
 from pgdr.notify.event import Event, Status
 

@@ -10,14 +10,50 @@ scheduled — nothing pretends to run them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pgdr.daemon.history import ANN_JOB, ANN_SLOT
-from pgdr.errors import VerifyFailed
+from pgdr.errors import DaemonError, VerifyFailed
 from pgdr.repo.repository import Repository
+
+if TYPE_CHECKING:
+    from pgdr.drill.engine import DrillEnv
+    from pgdr.drill.settings import DrillSettings
+    from pgdr.repo.gc import GcOptions
+    from pgdr.retention.policy import Policy
+
+#: Runs after a scheduled backup succeeded (the CLI passes "bring the replicas up to date").
+AfterBackup = Callable[[Repository], None]
+
+
+@dataclass(frozen=True)
+class ExpireDeps:
+    """What the expire job (and expire after a backup) needs: [retention] of the config."""
+
+    policy: Policy
+    gc: GcOptions | None = None
+
+
+@dataclass(frozen=True)
+class DrillDeps:
+    """What the drill job needs: [drill] of the config and how to reach PostgreSQL."""
+
+    settings: DrillSettings
+    env: DrillEnv
+
+
+@dataclass(frozen=True)
+class JobDeps:
+    """What the kinds need beyond the repository and the database, wired by the CLI from
+    the configuration. A kind whose dependency is missing refuses to run."""
+
+    expire: ExpireDeps | None = None
+    expire_after_backup: bool = False
+    after_backup: AfterBackup | None = None
+    drill: DrillDeps | None = None
 
 
 @dataclass(frozen=True)
@@ -28,8 +64,7 @@ class JobContext:
     conninfo: str
     data_dir: Path | None = None
     verify_read_data: bool = False
-    #: Everything else a kind may need from the configuration (e.g. drill settings).
-    extras: dict[str, Any] | None = None
+    deps: JobDeps = field(default_factory=JobDeps)
 
 
 @dataclass(frozen=True)
@@ -46,7 +81,7 @@ def _backup(backup_type: str) -> Callable[[JobContext], dict[str, Any]]:
         from pgdr.backup.run import take_backup
 
         repo = ctx.open_repo()
-        follow = (ctx.extras or {}).get("after_backup")
+        follow = ctx.deps.after_backup
         try:
             res = take_backup(
                 repo,
@@ -62,7 +97,7 @@ def _backup(backup_type: str) -> Callable[[JobContext], dict[str, Any]]:
             repo.close()
         out = asdict(res)
         out["page_checksum_errors"] = len(res.page_checksum_errors)
-        if (ctx.extras or {}).get("expire_after_backup"):
+        if ctx.deps.expire_after_backup:
             out["expire"] = _expire_after(ctx)
         return out
 
@@ -83,10 +118,12 @@ def _expire_after(ctx: JobContext) -> dict[str, Any]:
 def _expire(ctx: JobContext) -> dict[str, Any]:
     from pgdr.retention.expire import expire
 
-    extras = ctx.extras or {}
+    deps = ctx.deps.expire
+    if deps is None:
+        raise DaemonError(f"job {ctx.kind}: no retention policy was configured for the daemon")
     repo = ctx.open_repo()
     try:
-        res = expire(repo, extras["retention_policy"], gc=extras.get("gc_options"))
+        res = expire(repo, deps.policy, gc=deps.gc)
     finally:
         repo.close()
     return {
@@ -131,10 +168,12 @@ def _drill(ctx: JobContext) -> dict[str, Any]:
     from pgdr.drill.engine import DrillRequest, run_drill
     from pgdr.errors import DrillFailed
 
-    extras = ctx.extras or {}
+    deps = ctx.deps.drill
+    if deps is None:
+        raise DaemonError(f"job {ctx.kind}: no drill settings were configured for the daemon")
     repo = ctx.open_repo()
     try:
-        rec = run_drill(repo, extras["drill_settings"], DrillRequest(), extras["drill_env"])
+        rec = run_drill(repo, deps.settings, DrillRequest(), deps.env)
     finally:
         repo.close()
     if rec.error or rec.result == "failed":

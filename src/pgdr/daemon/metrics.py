@@ -22,7 +22,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from pgdr import __version__
-from pgdr.daemon.alerts import AlertState, archiving_failing
+from pgdr.daemon.alert_rules import AlertState, archiving_failing
 from pgdr.daemon.facts import Facts
 from pgdr.daemon.settings import AlertSettings
 

@@ -20,14 +20,14 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any, Protocol
 
-from pgdr.daemon.alerting import AlertBook, Deliver
-from pgdr.daemon.alerts import conditions, step
+from pgdr.daemon.alert_delivery import AlertBook, Deliver
+from pgdr.daemon.alert_rules import conditions, step
 from pgdr.daemon.collect_repo import RepoCollector
 from pgdr.daemon.cron import Schedule
 from pgdr.daemon.facts import Facts
 from pgdr.daemon.handle import Opener, RepoHandle
 from pgdr.daemon.history import JobHistory
-from pgdr.daemon.jobs import REGISTRY, JobContext, JobKind
+from pgdr.daemon.jobs import REGISTRY, JobContext, JobDeps, JobKind
 from pgdr.daemon.metrics import View, render
 from pgdr.daemon.scheduler import Planned, Scheduler
 from pgdr.daemon.series import dashboard_series
@@ -61,7 +61,8 @@ class DaemonDeps:
     daemon: DaemonSettings
     web: WebSettings = field(default_factory=WebSettings)
     deliver: Deliver | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: What the job kinds need from the configuration (retention, drill, follow-ups).
+    jobs: JobDeps = field(default_factory=JobDeps)
     #: Second repositories this one replicates into (``replicate_to``): their lag is watched.
     replicas: list[ReplicaLink] = field(default_factory=list)
 
@@ -113,7 +114,7 @@ class Daemon:
             conninfo=self.deps.conninfo,
             data_dir=self.deps.data_dir,
             verify_read_data=self.deps.schedule.verify_read_data,
-            extras=self.deps.extras,
+            deps=self.deps.jobs,
         )
         try:
             return kind.run(ctx)

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from pgdr.daemon.alerts import RULES, AlertState
+from pgdr.daemon.alert_rules import RULES, AlertState
 from pgdr.daemon.cron import Schedule
 from pgdr.daemon.facts import Facts
 from pgdr.daemon.jobs import REGISTRY, UNAVAILABLE

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pgdr.backup.run import repo_key, scan_backups
+from pgdr.errors import WalGap
 from pgdr.repo.repository import Repository
-from pgdr.restore.plan import Target, WalGap, check_wal, choose_timeline
+from pgdr.restore.plan import Target, check_wal, choose_timeline
 from pgdr.restore.run import read_histories
 from pgdr.wal.archive import list_wal
 

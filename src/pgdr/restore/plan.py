@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pgdr.errors import IntegrityError, RepositoryError, UsageError
+from pgdr.errors import IntegrityError, UsageError, WalGap
 from pgdr.pg.timeline import (
     TimelineHistoryError,
     TimelineSwitch,
@@ -16,11 +16,6 @@ from pgdr.pg.timeline import (
     segments_needed,
 )
 from pgdr.pg.wal import is_segment, parse_lsn, parse_segment_name, segment_name
-
-
-class WalGap(RepositoryError):
-    exit_code = 38
-    kind = "wal-gap"
 
 
 @dataclass(frozen=True)

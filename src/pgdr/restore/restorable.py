@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pgdr.errors import WalGap
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import VerifyReport
-from pgdr.restore.plan import Target, WalGap, check_wal
+from pgdr.restore.plan import Target, check_wal
 from pgdr.wal.archive import list_wal
 
 

@@ -19,7 +19,7 @@ from rich.console import Console
 
 from pgdr import audit
 from pgdr.backup.run import KIND, scan_backups
-from pgdr.errors import PostgresError, UsageError
+from pgdr.errors import PostgresError, UsageError, WalGap
 from pgdr.humanize import human
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import RunAs, resolve_runas
@@ -31,7 +31,6 @@ from pgdr.restore.delta import DeltaStats, check_delta_target, delta_restore
 from pgdr.restore.disk_full import disk_full_cause, empty_directory, storage_full
 from pgdr.restore.plan import (
     Target,
-    WalGap,
     check_wal,
     choose_backup,
     choose_timeline,

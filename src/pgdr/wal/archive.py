@@ -17,7 +17,7 @@ from pathlib import Path
 
 import blake3
 
-from pgdr.errors import ObjectNotFound, RepositoryError, UsageError
+from pgdr.errors import ObjectNotFound, UsageError, WalConflict
 from pgdr.pg.wal import is_backup_history, is_history, is_partial, is_segment, timeline_of_name
 from pgdr.pg.wal_header import BadWalFile, check_segment
 from pgdr.private import open_private
@@ -25,11 +25,6 @@ from pgdr.repo.format import WAL_PREFIX, ObjectType
 from pgdr.repo.repository import Repository
 from pgdr.storage.base import ObjectInfo
 from pgdr.wal import cluster
-
-
-class WalConflict(RepositoryError):
-    exit_code = 37
-    kind = "wal-conflict"
 
 
 @dataclass(frozen=True)

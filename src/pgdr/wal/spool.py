@@ -21,14 +21,14 @@ The uploader ships the queue and, looking ahead, every segment PostgreSQL has ma
 ``.ready`` in pg_wal/archive_status, several at once; it writes ``acked/<name>`` only after
 the repository put returned (durable), then removes the spooled copy. It exits after a few
 idle seconds (or at the first failure, recorded in ``error``) and removes acks older than an
-hour. After each acknowledged batch it copies the batch to the ``replicate_to`` replicas and
-notes it for the periodic wal-ingest audit entry (``Followers``; both best effort).
+hour. After each acknowledged batch it runs the follow-ups its caller injected (``AfterBatch``:
+the CLI copies the batch to the ``replicate_to`` replicas and notes it for the periodic
+wal-ingest audit entry; both best effort).
 """
 
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import shlex
 import shutil
@@ -36,19 +36,17 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from pgdr.audit.ingest import DEFAULT_PERIOD_S, note_wal_stored
 from pgdr.errors import PgdrError, UsageError
 from pgdr.pg.wal import is_partial, is_segment
 from pgdr.pg.wal_header import LONG_HEADER_LEN, check_segment
 from pgdr.private import open_private, private_dir, write_private
-from pgdr.replicate.follow import ReplicaLink, follow
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
 
-log = logging.getLogger(__name__)
 IDLE_EXIT_S = 5.0
 ACK_TTL_S = 3600.0
 ACK_WAIT_S = 1.0
@@ -178,24 +176,18 @@ def ensure_uploader(spool: Path, cmd: list[str]) -> None:
     )
 
 
-@dataclass(frozen=True)
-class Followers:
-    """What happens after a batch is acknowledged: WAL copied to the replicas
-    (``replicate_to``) and counted for the periodic wal-ingest audit entry."""
+class AfterBatch(Protocol):
+    """What runs after a batch is acknowledged, injected by the caller the way a backup's
+    follow-ups are (the CLI passes ``pgdr.cli.wal_followers.Followers``: the replicas and the
+    wal-ingest audit summary). Called after the acks are written; must not raise — the WAL is
+    already durable in the repository."""
 
-    replicas: list[ReplicaLink] = field(default_factory=list)
-    summary_s: float = DEFAULT_PERIOD_S
+    def after(self, repo: Repository, shipped: list[Shipped]) -> None: ...
 
+
+class NoFollowUps:
     def after(self, repo: Repository, shipped: list[Shipped]) -> None:
-        """Best effort: the WAL is already durable in the primary, so nothing here may fail
-        the push (a replica or the local state directory must not stall archiving)."""
-        try:
-            stored = [(s.name, s.bytes) for s in shipped if s.status == "stored"]
-            note_wal_stored(repo, stored, self.summary_s)
-            if self.replicas:
-                follow(repo, self.replicas, [archive.wal_key(s.name) for s in shipped])
-        except Exception as e:
-            log.warning("after storing %d WAL file(s): %s", len(shipped), e)
+        pass
 
 
 def run_uploader(
@@ -203,12 +195,12 @@ def run_uploader(
     spool: Path,
     pg_wal: Path | None,
     workers: int = 4,
-    followers: Followers | None = None,
+    followers: AfterBatch | None = None,
 ) -> int:
     """Ship everything spooled (and ready in pg_wal) until idle; returns files stored. Only
     one uploader works at a time (flock); after letting go of the lock it looks once more,
     so a file spooled while it was about to exit is not left behind."""
-    followers = followers or Followers()
+    followers = followers or NoFollowUps()
     queue, acked = _dirs(spool)
     stored = 0
     while True:
@@ -233,7 +225,7 @@ def _drain(
     acked: Path,
     pg_wal: Path | None,
     workers: int,
-    followers: Followers,
+    followers: AfterBatch,
 ) -> tuple[bool, int]:
     """Upload until idle. On a failure, record it in DIR/error and stop: the next
     archive_command reports it to PostgreSQL and starts a fresh uploader (which re-reads

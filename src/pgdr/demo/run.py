@@ -21,11 +21,11 @@ from rich.console import Console
 from rich.table import Table
 
 from pgdr.backup.run import take_backup
+from pgdr.demo import reference_db
 from pgdr.drill.engine import DrillEnv, DrillRequest, run_drill
 from pgdr.drill.record import DrillRecord
 from pgdr.drill.settings import AssertionSpec, DatabaseChecks, DrillSettings, QuerySpec
 from pgdr.humanize import human
-from pgdr.pg import sample
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import chown_tree, free_port, resolve_runas
 from pgdr.repo.keys import KeyFile, generate_key_file
@@ -74,8 +74,8 @@ def run_demo(workdir: Path | None = None) -> None:
         prod.start()
         t = time.monotonic()
         with prod.connect() as conn:
-            sample.load(conn)
-            summary = sample.summary(conn)
+            reference_db.load(conn)
+            summary = reference_db.summary(conn)
         rows = summary["rows"]
         console.print(
             f"   loaded in {time.monotonic() - t:.1f} s: "
@@ -131,7 +131,7 @@ def run_demo(workdir: Path | None = None) -> None:
 
         say("The accident")
         with prod.connect() as conn:
-            deleted = sample.accidental_delete(conn)
+            deleted = reference_db.accidental_delete(conn)
             conn.execute(
                 "INSERT INTO recalls SELECT id + 2000000, recall_number || '-X', product_name, brand, "
                 "category, hazard, description, remedy, severity, country, units_affected, source, "

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pgdr.daemon.alerts import RULES, AlertState, Condition, Transition, step
+from pgdr.daemon.alert_rules import RULES, AlertState, Condition, Transition, step
 from pgdr.private import write_private
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from pgdr.cli.context import CliContext
 from pgdr.cli.progress import Callback
-from pgdr.cli.repo_open import backend, key_source, target_from_settings
+from pgdr.cli.repo_target import backend, key_source, target_from_settings
 from pgdr.config import resolve_repository
 from pgdr.errors import PgdrError, UsageError
 from pgdr.humanize import human

@@ -1,4 +1,4 @@
-"""The sample safety-app database."""
+"""The demo's reference database: the consumer-safety app (pgdr.demo.reference_db)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pgdr.pg import sample
+from pgdr.demo import reference_db
 from pgdr.pg.cluster import Cluster
 
 pytestmark = pytest.mark.pg
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.pg
 def test_small_scale_load_is_consistent(make_cluster: Callable[..., Cluster]) -> None:
     c = make_cluster()
     with c.connect() as conn:
-        counts = sample.load(conn, scale=0.02)
-        s = sample.summary(conn)
+        counts = reference_db.load(conn, scale=0.02)
+        s = reference_db.summary(conn)
         assert s["rows"] == counts and counts["recalls"] == 9200
         assert s["indexes"] == 47 and s["foreign_keys"] == 3
         orphans = conn.execute(
@@ -28,10 +28,10 @@ def test_small_scale_load_is_consistent(make_cluster: Callable[..., Cluster]) ->
         ).fetchone()
     other = make_cluster()
     with other.connect() as conn:
-        sample.load(conn, scale=0.02)
+        reference_db.load(conn, scale=0.02)
         again = conn.execute(
             "SELECT md5(string_agg(description, '' ORDER BY id)) FROM recalls"
         ).fetchone()
         assert first == again  # deterministic
         cribs = conn.execute("SELECT count(*) FROM recalls WHERE category = 'cribs'").fetchone()
-        assert sample.accidental_delete(conn) == cribs[0] > 0  # type: ignore[index]
+        assert reference_db.accidental_delete(conn) == cribs[0] > 0  # type: ignore[index]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pgdr import audit
 from pgdr.backup.run import list_backups
-from pgdr.cli.repo_open import RepoTarget, backend, key_source, open_repository
+from pgdr.cli.repo_target import RepoTarget, backend, key_source, open_repository
 from pgdr.cli.results import (
     InitResult,
     KeyChange,
