@@ -16,12 +16,12 @@ import psycopg
 import pytest
 
 from pgdr.backup.run import take_backup
+from pgdr.demo import reference_db as sample
 from pgdr.drill.probes import timed_run
 from pgdr.drill.record import DrillRecord
 from pgdr.drill.sandbox import reap
 from pgdr.drill.settings import DatabaseChecks, DrillSettings, QuerySpec
 from pgdr.drill.state import read_markers
-from pgdr.demo import reference_db as sample
 from pgdr.pg.cluster import Cluster
 from tests.fixtures.pg import FAST_SETTINGS
 from tests.pg.archiving import _archive_setup

@@ -105,6 +105,10 @@ def test_async_unreachable_repository_never_drops_wal(
     more = switches(c, 1)
     wait_archived(c, more[-1], timeout=120)
     repo = Repository.open(open_backend(str(archive_setup["url"])), KeyFile(archive_setup["key"]))
+    # Acknowledged means spooled: the uploader ships the backlog after its retry pause.
+    deadline = time.monotonic() + 120
+    while not set(names + more) <= set(list_wal(repo)[1]) and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert set(names + more) <= set(list_wal(repo)[1])
 
 

@@ -16,10 +16,11 @@ reader alike.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
-from pgdr.errors import ClusterMismatch, IntegrityError
+from pgdr.errors import ClusterMismatch, IntegrityError, ObjectExists
 from pgdr.repo.repository import Repository
 
 KIND = "cluster"
@@ -79,7 +80,9 @@ def ensure(
             "created": time.time(),
             "recorded_by": by,
         }
-        repo.put_manifest(KIND, system_identifier, doc)
+        # A concurrent recorder (a backup beside a push) may have written the same name.
+        with contextlib.suppress(ObjectExists):
+            repo.put_manifest(KIND, system_identifier, doc)
         ident = recorded(repo)  # a concurrent first recorder: the earliest one wins
         assert ident is not None
     check(ident, system_identifier, repo.backend.url)
