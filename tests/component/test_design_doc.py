@@ -113,7 +113,7 @@ def test_exit_codes_match() -> None:
 def test_daemon_section_names_every_alert_and_metric() -> None:
     from pgdr.daemon.alert_rules import RULES
     from pgdr.daemon.metrics import render
-    from tests.unit.test_daemon_metrics import full_view
+    from tests.fixtures.daemon_facts import full_view
 
     daemon = section("8h. The daemon")
     for name in RULES:

@@ -27,7 +27,7 @@ from pgdr.storage.base import ObjectInfo, PutOptions
 from pgdr.storage.memory import MemoryBackend
 from pgdr.storage.wrappers import FaultPlan, FaultRule
 from pgdr.wal import archive
-from tests.component.conftest import PASS
+from tests.fixtures.keys import PASS
 
 pytestmark = pytest.mark.component
 SEGMENT = "000000010000000000000001"

@@ -21,7 +21,7 @@ from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import rebuild_index, verify
 from pgdr.repo.writer import BlobWriter
-from tests.component.conftest import PASS
+from tests.fixtures.keys import PASS
 
 pytestmark = pytest.mark.component
 CHUNK = 64 * 1024
