@@ -4,13 +4,11 @@ import itertools
 
 import pytest
 
-from pgdr.repo.keys import Passphrase
 from pgdr.repo.repository import Repository
 from pgdr.storage import open_backend
+from tests.fixtures.keys import PASS
 
 _names = itertools.count()
-#: Cheap scrypt for tests; production default is 2**17.
-PASS = Passphrase("correct horse battery staple", scrypt_n=1024)
 
 
 @pytest.fixture

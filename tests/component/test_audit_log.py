@@ -20,7 +20,7 @@ from pgdr.repo.format import ObjectType
 from pgdr.repo.repository import Repository
 from pgdr.storage.base import ObjectInfo
 from pgdr.storage.memory import MemoryBackend
-from tests.component.conftest import PASS
+from tests.fixtures.keys import PASS
 
 pytestmark = pytest.mark.component
 N = 5

@@ -20,7 +20,7 @@ from pgdr.daemon.scheduler import Planned, Scheduler
 from pgdr.errors import PostgresError, StorageUnreachable, VerifyFailed
 from pgdr.repo.repository import Repository
 from pgdr.storage.base import Backend, ObjectInfo, PutOptions
-from tests.component.conftest import PASS
+from tests.fixtures.keys import PASS
 
 pytestmark = pytest.mark.component
 T0 = datetime(2026, 11, 24, 3, 0, 0, tzinfo=UTC)

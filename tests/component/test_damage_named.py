@@ -21,7 +21,7 @@ from pgdr.repo.repository import Repository
 from pgdr.restore.plan import Target, choose_backup
 from pgdr.storage.base import Backend
 from pgdr.wal import archive
-from tests.component.conftest import PASS
+from tests.fixtures.keys import PASS
 
 pytestmark = pytest.mark.component
 VERSION_BYTE = 4

@@ -19,29 +19,14 @@ from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import verify
 from pgdr.repo.writer import BlobWriter
-from tests.component.conftest import PASS
+from tests.fixtures.blobs import CHUNK, keys, read, store
+from tests.fixtures.keys import PASS
 
 pytestmark = pytest.mark.component
-CHUNK = 64 * 1024
-
-
-def store(repo: Repository, name: str, data: bytes) -> None:
-    with LockManager(repo.backend).acquire("shared", "test"), BlobWriter(repo) as w:
-        ids = w.store_chunks([data[i : i + CHUNK] for i in range(0, len(data), CHUNK)])
-        w.commit_manifest("files", name, {}, ids.ids)
-
-
-def read(repo: Repository, name: str) -> bytes:
-    m = repo.get_manifest("files", name)
-    return b"".join(repo.read_blob(m.ref(i)) for i in range(m.ref_count()))
 
 
 def total(repo: Repository, prefix: str = "") -> int:
     return sum(i.size for i in repo.backend.list(prefix))
-
-
-def keys(repo: Repository, prefix: str = "") -> set[str]:
-    return {i.key for i in repo.backend.list(prefix)}
 
 
 def assert_sound(repo: Repository, expected: dict[str, bytes]) -> None:

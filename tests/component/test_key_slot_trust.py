@@ -13,35 +13,16 @@ import pytest
 
 from pgdr.errors import KdfOutOfBounds, KmsError, WrongKey
 from pgdr.repo import format as fmt
-from pgdr.repo.keys import Keyring, KeySlot, KmsKey, MasterKey, encode_slot, make_slot
+from pgdr.repo.keys import KeySlot, KmsKey, MasterKey, encode_slot, make_slot
 from pgdr.repo.kms import kms_wrap
-from pgdr.repo.repoconfig import encode_config
 from pgdr.repo.repository import Repository
 from pgdr.storage import open_backend
 from pgdr.storage.base import Backend
-from tests.component.conftest import PASS
+from tests.fixtures.forge import plant_repository
+from tests.fixtures.keys import PASS
 from tests.fixtures.moto_server import REGION
 
 pytestmark = pytest.mark.component
-
-
-def plant_repository(backend: Backend, wrap_with: KmsKey, recorded_key_id: str) -> MasterKey:
-    """What an attacker with bucket write does: a master key of their own, wrapped by a KMS
-    key they may use and recorded as ``recorded_key_id``; the victim's slots and keyring
-    deleted, ``config`` (same repository id) re-signed under the planted master key."""
-    cfg, _signed, _tag = Repository.read_config(backend)
-    for prefix in (fmt.KEYS_PREFIX, fmt.KEYRING_PREFIX):
-        for info in backend.list(prefix):
-            backend.delete(info.key)
-    master = MasterKey(os.urandom(32))
-    slot = make_slot(wrap_with, master, cfg.repo_id, "planted", kms_wrap)
-    slot.params["key_id"] = recorded_key_id
-    forged = Repository(backend, cfg, master, Keyring.new())
-    assert forged.keyring is not None
-    forged._write_keyring(forged.keyring)
-    forged._write_slot(slot)
-    backend.put(fmt.CONFIG_KEY, encode_config(cfg, master))
-    return master
 
 
 @pytest.fixture

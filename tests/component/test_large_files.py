@@ -11,7 +11,7 @@ from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Repository
 from pgdr.repo.writer import BlobWriter
 from pgdr.storage import open_backend
-from tests.component.conftest import PASS
+from tests.fixtures.keys import PASS
 
 pytestmark = [pytest.mark.component, pytest.mark.slow]
 GiB = 1 << 30

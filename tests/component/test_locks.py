@@ -117,6 +117,8 @@ def test_wait_succeeds_once_the_holder_releases(backend) -> None:
     timer = threading.Timer(0.2, holder.release)
     timer.start()
     got = LockManager(backend, host="h").acquire("shared", "backup", wait=10, auto_refresh=False)
+    # it waited: when it got its lock, the exclusive one was gone
+    assert [lk.id for lk in LockManager(backend, host="h").list_locks()] == [got.id]
     got.release()
     timer.join()
 

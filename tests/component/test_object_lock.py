@@ -30,8 +30,8 @@ from pgdr.retention.expire import expire
 from pgdr.retention.policy import Policy
 from pgdr.storage import StorageOptions, open_backend
 from pgdr.wal.archive import push
-from tests.component.conftest import PASS
-from tests.component.test_gc import CHUNK, keys
+from tests.fixtures.blobs import CHUNK, keys
+from tests.fixtures.keys import PASS
 from tests.fixtures.moto_server import s3_client
 
 pytestmark = pytest.mark.component

@@ -19,8 +19,8 @@ from pgdr.repo.repository import INDEX_CONTEXT, Repository
 from pgdr.repo.verify import verify
 from pgdr.wal.archive import push
 from pgdr.wal.archive import read as read_wal
-from tests.component.conftest import PASS
-from tests.component.test_gc import keys, read, store
+from tests.fixtures.blobs import keys, read, store
+from tests.fixtures.keys import PASS
 
 pytestmark = pytest.mark.component
 

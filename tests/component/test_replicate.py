@@ -13,7 +13,13 @@ import pytest
 
 from pgdr import audit
 from pgdr.audit.verify import read_log
-from pgdr.errors import NotARepository, ReplicaMismatch, StoragePermissionDenied, WrongKey
+from pgdr.errors import (
+    NotARepository,
+    ReplicaMismatch,
+    StoragePermissionDenied,
+    UsageError,
+    WrongKey,
+)
 from pgdr.pg.wal_header import fake_segment
 from pgdr.replicate.follow import ReplicaLink, follow
 from pgdr.replicate.plan import category_of, replica_lag
@@ -27,7 +33,7 @@ from pgdr.storage.base import ObjectInfo, PutOptions
 from pgdr.storage.memory import MemoryBackend
 from pgdr.storage.wrappers import FaultPlan, FaultRule
 from pgdr.wal import archive
-from tests.component.conftest import PASS
+from tests.fixtures.keys import PASS
 
 pytestmark = pytest.mark.component
 SEGMENT = "000000010000000000000001"
@@ -200,13 +206,13 @@ def test_foreign_targets_are_refused_before_anything_is_written(
     half.put(slot_key, open_backend(other_url).get(slot_key))
     with pytest.raises(ReplicaMismatch, match="another repository"):
         replicate(source, half, replica_key)
-    with pytest.raises(Exception, match="onto itself"):
+    own = listing(source.backend.url)
+    with pytest.raises(UsageError, match="onto itself"):
         replicate(source, open_backend(source.backend.url), replica_key)
+    assert listing(source.backend.url) == own
 
 
 def test_encrypted_source_needs_a_key_for_the_replica(source: Repository, tmp_path: Path) -> None:
-    from pgdr.errors import UsageError
-
     target = open_backend(f"file://{tmp_path}/replica")
     with pytest.raises(UsageError, match="no key configured"):
         replicate(source, target, None)

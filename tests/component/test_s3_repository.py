@@ -14,7 +14,7 @@ from pgdr.repo.repository import Repository
 from pgdr.repo.verify import verify
 from pgdr.repo.writer import BlobWriter
 from pgdr.storage import open_backend
-from tests.component.conftest import PASS
+from tests.fixtures.keys import PASS
 from tests.fixtures.moto_server import REGION
 
 pytestmark = pytest.mark.component

@@ -19,7 +19,7 @@ from pgdr.daemon.status import build_status
 from pgdr.web.app import create_app
 from pgdr.web.auth import Credentials
 from pgdr.web.guard import default_hosts
-from tests.unit.daemon_facts import NOW, facts
+from tests.fixtures.daemon_facts import NOW, facts
 
 pytestmark = pytest.mark.component
 AUTH = {"Authorization": "Bearer tok"}

@@ -14,8 +14,8 @@ import pytest
 from pgdr.repo.keys import KmsKey
 from pgdr.repo.repository import Repository
 from pgdr.storage import open_backend
-from tests.component.test_key_slot_trust import plant_repository
 from tests.e2e.cli import pgdr
+from tests.fixtures.forge import plant_repository
 from tests.fixtures.moto_server import REGION
 
 pytestmark = pytest.mark.e2e

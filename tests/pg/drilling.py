@@ -11,17 +11,11 @@ from pgdr.drill.record import DrillRecord
 from pgdr.drill.settings import DrillSettings
 from pgdr.notify.base import Notifier
 from pgdr.pg.cluster import Cluster
-from pgdr.repo.keys import KeyFile
-from pgdr.repo.repository import Repository
-from pgdr.storage import open_backend
 from tests.fixtures.receiver import Receiver, receiver
+from tests.fixtures.restore import open_repo
 from tests.pg.archiving import archive_command
 
 __all__ = ["Receiver", "drill", "open_repo", "receiver"]
-
-
-def open_repo(setup: dict[str, Any]) -> Repository:
-    return Repository.open(open_backend(str(setup["url"])), KeyFile(setup["key"]))
 
 
 def archiving_settings(setup: dict[str, Any]) -> dict[str, object]:

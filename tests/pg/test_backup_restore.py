@@ -12,82 +12,12 @@ import pytest
 from pgdr.backup.run import take_backup
 from pgdr.errors import WalGap
 from pgdr.pg.cluster import Cluster
-from pgdr.repo.keys import KeyFile
-from pgdr.repo.repository import Repository
 from pgdr.restore.plan import Target
 from pgdr.restore.run import default_restore_command, restore
-from pgdr.storage import open_backend
-from tests.pg.archiving import archive_command, wait_archived
+from tests.fixtures.restore import open_repo, restored, source
+from tests.pg.archiving import wait_archived
 
 pytestmark = pytest.mark.pg
-
-
-def open_repo(setup: dict) -> Repository:
-    return Repository.open(open_backend(str(setup["url"])), KeyFile(setup["key"]))
-
-
-def source(make_cluster: Callable[..., Cluster], setup: dict) -> Cluster:
-    c = make_cluster(
-        settings={
-            "archive_mode": "on",
-            "archive_command": archive_command(setup["cfg"]),
-            "archive_timeout": 0,
-        }
-    )
-    c.sql(
-        "CREATE TABLE events (id serial PRIMARY KEY, at timestamptz DEFAULT clock_timestamp(), note text)"
-    )
-    c.sql("CREATE UNLOGGED TABLE scratch AS SELECT generate_series(1, 100) AS x")
-    c.sql("INSERT INTO events (note) SELECT 'before backup ' || g FROM generate_series(1, 500) g")
-    return c
-
-
-def restored(
-    make_cluster: Callable[..., Cluster],
-    pg_base_dir: Path,
-    setup: dict,
-    target: Target,
-    **kw: object,
-) -> Cluster:
-    dest = pg_base_dir / f"restored-{time.monotonic_ns()}"
-    result = restore(
-        open_repo(setup),
-        dest,
-        target=target,
-        restore_command=default_restore_command(setup["cfg"], None),
-        **kw,
-    )  # type: ignore[arg-type]
-    assert result.files > 100
-    # The restore placed recovery's first WAL segments where restore_command's shell finds
-    # them when recovery stays on the backup's timeline (1 here); recovery takes the first one
-    # from there (it is gone once the server promoted).
-    seeded = sorted((dest / "pgdr_prefetch" / "prefetch").glob("0*"))
-    if "recovery_target_timeline = '1'" in (dest / "postgresql.auto.conf").read_text():
-        assert seeded, "no WAL placed for recovery"
-    c = Cluster.attach(dest, port=_port())
-    c.owned.append(dest)
-    c.start()
-    _wait_promoted(c)
-    assert not seeded or not seeded[0].exists()
-    return c
-
-
-def _port() -> int:
-    from pgdr.pg.osuser import free_port
-
-    return free_port()
-
-
-def _wait_promoted(c: Cluster, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if c.sql("SELECT NOT pg_is_in_recovery()")[0][0]:
-                return
-        except Exception:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(c.log_tail(20))
 
 
 def test_backup_then_pitr_and_latest(

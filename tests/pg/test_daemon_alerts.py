@@ -20,6 +20,7 @@ from psycopg import sql
 
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import make_dir, resolve_runas
+from tests.fixtures.alerts import alert_posts, wait_alert
 from tests.fixtures.pg import FAST_SETTINGS
 from tests.fixtures.receiver import Receiver, receiver
 from tests.pg.archiving import _archive_setup, archive_command
@@ -77,28 +78,6 @@ def tmpfs(path: Path) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
-
-
-def alert_posts(rcv: Receiver) -> list[tuple[str, str]]:
-    return [
-        (d["details"]["alert"], d["details"]["state"])
-        for d in rcv.bodies("/hook")
-        if isinstance(d, dict) and d.get("kind") == "alert"
-    ]
-
-
-def wait_alert(
-    rcv: Receiver, srv: Serve, name: str, to: str, timeout: float = 45, *, count: int = 1
-) -> None:
-    """Wait for the ``count``-th ``to`` (firing/resolved) notification of alert ``name``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if alert_posts(rcv).count((name, to)) >= count:
-            return
-        time.sleep(0.1)
-    raise AssertionError(
-        f"no {to} notification for {name}; got {alert_posts(rcv)}\n{srv.log_text()}"
-    )
 
 
 class Writer:

@@ -13,10 +13,11 @@ import pytest
 from pgdr.backup.run import take_backup
 from pgdr.errors import PostgresError, UsageError
 from pgdr.pg.cluster import Cluster
+from pgdr.pg.osuser import free_port
 from pgdr.restore.plan import Target
 from pgdr.restore.run import default_restore_command, restore
+from tests.fixtures.restore import open_repo, source, wait_promoted
 from tests.pg.archiving import wait_archived
-from tests.pg.test_backup_restore import _port, _wait_promoted, open_repo, source
 
 pytestmark = pytest.mark.pg
 
@@ -46,10 +47,10 @@ def test_delta_rewrites_only_what_differs(
     dest = pg_base_dir / f"delta-{time.monotonic_ns()}"
     command = default_restore_command(archive_setup["cfg"], None)
     restore(open_repo(archive_setup), dest, target=Target("latest"), restore_command=command)
-    live = Cluster.attach(dest, port=_port())
+    live = Cluster.attach(dest, port=free_port())
     request.addfinalizer(lambda: live.destroy())
     live.start()
-    _wait_promoted(live)
+    wait_promoted(live)
     live.sql("UPDATE bulk SET pad = 'x' WHERE id % 1000 = 0")
     live.sql("DROP TABLE scratch")
     live.sql("CHECKPOINT")
@@ -79,9 +80,9 @@ def test_delta_rewrites_only_what_differs(
     # Only the chunks that diverged came from the repository.
     assert 0 < d.bytes_written < d.bytes / 4, d
     assert d.files_changed < d.files / 2, d
-    live = Cluster.attach(dest, port=_port())  # the delta put back the backup's settings
+    live = Cluster.attach(dest, port=free_port())  # the delta put back the backup's settings
     live.start()
-    _wait_promoted(live)
+    wait_promoted(live)
     assert live.sql("SELECT count(*) FROM events")[0][0] == 600
     assert live.sql("SELECT count(*) FROM bulk WHERE pad = 'x'")[0][0] == 0
     assert live.sql("SELECT count(*) FROM scratch")[0][0] == 0  # back (unlogged: empty)

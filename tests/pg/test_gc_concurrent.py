@@ -26,8 +26,8 @@ from pgdr.restore.plan import Target
 from pgdr.retention.expire import expire
 from pgdr.retention.policy import Policy
 from pgdr.storage import open_backend
+from tests.fixtures.restore import open_repo, restored, source
 from tests.pg.archiving import wait_archived
-from tests.pg.test_backup_restore import open_repo, restored, source
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 

@@ -27,8 +27,8 @@ from pgdr.restore.run import restore
 from pgdr.storage import open_backend
 from tests.e2e.cli import snapshot
 from tests.fixtures.pg import FAST_SETTINGS
+from tests.fixtures.restore import open_repo
 from tests.pg.archiving import _archive_setup, archive_command
-from tests.pg.test_backup_restore import open_repo
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 

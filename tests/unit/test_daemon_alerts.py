@@ -9,7 +9,7 @@ import pytest
 from pgdr.daemon.alert_rules import RULES, AlertState, Condition, conditions, step
 from pgdr.daemon.facts import DrillFact, Facts, Standby, Volume
 from pgdr.daemon.settings import AlertSettings
-from tests.unit.daemon_facts import NOW, GiB, backup, facts, record
+from tests.fixtures.daemon_facts import NOW, GiB, backup, facts, record
 
 pytestmark = pytest.mark.unit
 S = AlertSettings()

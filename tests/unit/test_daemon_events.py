@@ -66,7 +66,7 @@ def test_drill_failed_shares_the_failed_drills_own_key() -> None:
     from pgdr.daemon.facts import DrillFact
     from pgdr.daemon.settings import AlertSettings
     from pgdr.drill.events import drill_dedup_key
-    from tests.unit.daemon_facts import NOW, facts
+    from tests.fixtures.daemon_facts import NOW, facts
 
     s = AlertSettings()
     failed = facts(repo_repo_id="ab12", repo_drills=[DrillFact("d2", NOW, False, "failed")])

@@ -11,10 +11,9 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from pgdr.daemon.alert_rules import RULES, conditions, step
+from pgdr.daemon.alert_rules import RULES
 from pgdr.daemon.metrics import View, render
-from pgdr.daemon.settings import AlertSettings
-from tests.unit.daemon_facts import NOW, GiB, facts
+from tests.fixtures.daemon_facts import GiB, facts, full_view
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).parents[2]
@@ -27,16 +26,6 @@ def samples(view: View) -> dict[str, float]:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
             out[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
     return out
-
-
-def full_view() -> View:
-    f = facts()
-    states, _ = step({}, conditions(f, AlertSettings()), NOW, 0)
-    sched = [
-        {"kind": "backup_incr", "running": None, "pending": "x", "failed_attempts": 2},
-        {"kind": "verify", "running": "y", "pending": None, "failed_attempts": 0},
-    ]
-    return View(f, states, sched)
 
 
 def test_values_follow_the_facts() -> None:
