@@ -20,7 +20,7 @@ from typing import Any
 
 from pgdr.audit.log import record
 from pgdr.audit.state import repo_state_name, state_dir
-from pgdr.private import open_private, private_dir
+from pgdr.localfs import open_private, private_dir
 from pgdr.repo.repository import Repository
 
 log = logging.getLogger(__name__)

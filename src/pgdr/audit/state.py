@@ -16,7 +16,7 @@ from pathlib import Path
 
 import blake3
 
-from pgdr.private import open_private, private_dir, write_private
+from pgdr.localfs import atomic_write, open_private, private_dir
 from pgdr.repo.repoconfig import check_repo_id
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,6 @@ def save_checkpoint(repo_id: str, url: str, cp: Checkpoint) -> None:
             old = load_checkpoint(repo_id, url)
             if old is not None and (old.seq, old.key) >= (cp.seq, cp.key):
                 return
-            write_private(path, json.dumps({"key": cp.key, "seq": cp.seq}) + "\n")
+            atomic_write(path, json.dumps({"key": cp.key, "seq": cp.seq}) + "\n")
     except OSError as e:
         log.debug("cannot save the audit checkpoint in %s: %s", path, e)
