@@ -15,7 +15,7 @@ from pgdr.daemon.alert_rules import Condition
 from pgdr.daemon.history import JobHistory, JobRecord
 from pgdr.daemon.service import _lock_state_dir
 from pgdr.drill.state import Marker, write_marker
-from pgdr.private import open_private, private_dir, write_private
+from pgdr.localfs import atomic_write, open_private, private_dir
 from pgdr.replicate.follow import _mark_down
 from pgdr.wal.prefetch_fill import prefetch_dir
 from pgdr.wal.spool import _dirs, record_error, spool_file
@@ -42,7 +42,7 @@ def loose(root: Path) -> list[str]:
 
 def test_primitives(tmp_path: Path) -> None:
     d = private_dir(tmp_path / "a" / "b" / "c")
-    write_private(d / "x.json", "{}")
+    atomic_write(d / "x.json", "{}")
     with open_private(d / "log", "a") as f:
         f.write("line\n")
     with open_private(d / "blob", "wb") as g:

@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pgdr.audit.log import record
-from pgdr.audit.state import repo_state_name, state_dir
-from pgdr.private import open_private, private_dir
+from pgdr.audit.state import repo_state_name
+from pgdr.localfs import open_private, private_dir
+from pgdr.paths import default_state_dir
 from pgdr.repo.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def note_wal_stored(
     written."""
     if not stored:
         return None
-    base = state_dir() / "wal-ingest"
+    base = default_state_dir() / "wal-ingest"
     path = base / f"{repo_state_name(repo.config.repo_id, repo.backend.url)}.jsonl"
     try:
         private_dir(base)

@@ -1,8 +1,9 @@
 """Local state of this host and OS user: where pgdr keeps what must outlive one process but
 does not belong in the repository (the audit checkpoint, pending WAL ingest summaries).
 
-``$PGDR_STATE_DIR``, else ``$XDG_STATE_HOME/pgdr``, else ``~/.local/state/pgdr``. Everything
-here is best effort: losing it weakens the truncation check, never the data.
+It lives in pgdr's state directory (``pgdr.paths.default_state_dir``: ``$PGDR_STATE_DIR``,
+else /var/lib/pgdr as root, else the XDG state directory), like every other local state.
+Everything here is best effort: losing it weakens the truncation check, never the data.
 """
 
 from __future__ import annotations
@@ -10,24 +11,16 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import blake3
 
-from pgdr.private import open_private, private_dir, write_private
+from pgdr.localfs import atomic_write, open_private, private_dir
+from pgdr.paths import default_state_dir
 from pgdr.repo.repoconfig import check_repo_id
 
 log = logging.getLogger(__name__)
-
-
-def state_dir() -> Path:
-    env = os.environ.get("PGDR_STATE_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_STATE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "pgdr"
 
 
 def repo_state_name(repo_id: str, url: str) -> str:
@@ -45,7 +38,7 @@ class Checkpoint:
 
 
 def _checkpoint_path(repo_id: str, url: str) -> Path:
-    return state_dir() / "audit" / f"{repo_state_name(repo_id, url)}.json"
+    return default_state_dir() / "audit" / f"{repo_state_name(repo_id, url)}.json"
 
 
 def load_checkpoint(repo_id: str, url: str) -> Checkpoint | None:
@@ -66,6 +59,6 @@ def save_checkpoint(repo_id: str, url: str, cp: Checkpoint) -> None:
             old = load_checkpoint(repo_id, url)
             if old is not None and (old.seq, old.key) >= (cp.seq, cp.key):
                 return
-            write_private(path, json.dumps({"key": cp.key, "seq": cp.seq}) + "\n")
+            atomic_write(path, json.dumps({"key": cp.key, "seq": cp.seq}) + "\n")
     except OSError as e:
         log.debug("cannot save the audit checkpoint in %s: %s", path, e)

@@ -12,6 +12,7 @@ import psycopg
 from psycopg import sql
 
 from pgdr.errors import PostgresError
+from pgdr.pg.connect import connect
 from pgdr.pg.wal import parse_lsn
 
 #: Tables estimated above this many rows are not counted exactly in the catalog snapshot.
@@ -39,11 +40,7 @@ class StopResult:
 
 class BackupSession:
     def __init__(self, conninfo: str) -> None:
-        try:
-            self.conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
-        except psycopg.OperationalError as e:
-            reason = str(e).strip().splitlines()[-1] if str(e).strip() else "connection failed"
-            raise PostgresError(f"cannot connect to PostgreSQL: {reason}") from None
+        self.conn = connect(conninfo)
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         try:

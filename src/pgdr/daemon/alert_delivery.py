@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pgdr.daemon.alert_rules import RULES, AlertState, Condition, Transition, step
-from pgdr.private import write_private
+from pgdr.localfs import atomic_write
 
 log = logging.getLogger(__name__)
 #: Deliver ``transition`` to ``channels`` (None: every channel); returns the channels that
@@ -94,4 +94,4 @@ class AlertBook:
             "undelivered": [{"transition": asdict(t), "channels": c} for t, c in self.undelivered],
         }
         with contextlib.suppress(OSError):
-            write_private(self.path, json.dumps(doc, indent=1))
+            atomic_write(self.path, json.dumps(doc, indent=1))

@@ -9,6 +9,8 @@ from typing import Any
 import psycopg
 
 from pgdr.daemon.facts import PgFacts, Standby
+from pgdr.errors import PostgresError
+from pgdr.pg.connect import connect
 from pgdr.pg.wal import parse_lsn
 
 _ARCHIVER = """SELECT archived_count, failed_count, last_archived_wal, last_archived_time,
@@ -22,10 +24,10 @@ _REPLICATION = """SELECT coalesce(application_name, ''), client_addr::text, stat
 
 def collect_pg(conninfo: str, timeout_s: float = 5.0) -> PgFacts:
     try:
-        with psycopg.connect(
-            conninfo, autocommit=True, connect_timeout=max(1, round(timeout_s))
-        ) as conn:
+        with connect(conninfo, timeout=timeout_s) as conn:
             return _collect(conn)
+    except PostgresError as e:
+        return PgFacts(up=False, error=str(e)[:300])
     except psycopg.Error as e:
         lines = str(e).strip().splitlines()
         return PgFacts(up=False, error=(lines[-1] if lines else type(e).__name__)[:300])

@@ -21,7 +21,7 @@ from typing import Any
 
 from pgdr.daemon.cron import slot_id
 from pgdr.errors import ObjectExists, PgdrError, StorageError
-from pgdr.private import private_dir, write_private
+from pgdr.localfs import atomic_write, private_dir
 from pgdr.repo.repository import Repository
 
 KIND = "job"
@@ -202,7 +202,7 @@ class JobHistory:
     def _write_outbox(self, rec: JobRecord) -> None:
         assert self.outbox is not None
         private_dir(self.outbox)
-        write_private(self.outbox / f"{rec.id}.json", json.dumps(asdict(rec)), fsync=True)
+        atomic_write(self.outbox / f"{rec.id}.json", json.dumps(asdict(rec)))
 
 
 def utcnow() -> datetime:

@@ -35,8 +35,8 @@ from pgdr.daemon.settings import AlertSettings, DaemonSettings, ScheduleSettings
 from pgdr.daemon.snapshot import FactCollector
 from pgdr.daemon.status import StatusReport, build_status
 from pgdr.errors import ConfigError, DaemonAlreadyRunning, DaemonError
+from pgdr.localfs import open_private, private_dir
 from pgdr.paths import default_state_dir
-from pgdr.private import open_private, private_dir
 from pgdr.replicate.follow import ReplicaLink
 
 log = logging.getLogger(__name__)

@@ -41,6 +41,7 @@ from pgdr.errors import (
 from pgdr.notify.base import Notifier, send_all
 from pgdr.paths import default_state_dir
 from pgdr.pg.cluster import Cluster
+from pgdr.pg.connect import connect
 from pgdr.pg.recovery_watch import exit_error, wait_for_target
 from pgdr.repo.repository import Repository
 from pgdr.restore.run import hand_over_command, restore
@@ -337,12 +338,12 @@ def _validate(
             for db in specs:
                 try:
                     ms = probes.connect_ms(cluster.conninfo(db))
-                    conns[db] = psycopg.connect(cluster.conninfo(db), autocommit=True)
+                    conns[db] = connect(cluster.conninfo(db))
                     rec.checks.append(
                         _tag(judge_connectivity(ms, None, settings.connect_warn_ms), db)
                     )
                     rec.connect_ms = ms if rec.connect_ms is None else min(rec.connect_ms, ms)
-                except psycopg.Error as e:
+                except (psycopg.Error, PostgresError) as e:
                     rec.checks.append(
                         _tag(
                             judge_connectivity(None, validate._line(e), settings.connect_warn_ms),

@@ -11,6 +11,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from pgdr.pg.connect import connect
+
 Conn = psycopg.Connection[Any]
 _USER_SCHEMAS = (
     "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'"
@@ -28,7 +30,7 @@ def _ident(qualified: str) -> sql.Composed:
 
 def connect_ms(conninfo: str) -> float:
     t = time.perf_counter()
-    with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as c:
+    with connect(conninfo) as c:
         c.execute("SELECT 1").fetchone()
     return (time.perf_counter() - t) * 1000
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pgdr.errors import SandboxError
-from pgdr.private import private_dir, write_private
+from pgdr.localfs import atomic_write, private_dir
 
 
 @dataclass
@@ -52,7 +52,7 @@ def sandboxes_dir(state_dir: Path) -> Path:
 
 def write_marker(state_dir: Path, m: Marker) -> Path:
     path = sandboxes_dir(state_dir) / f"{m.drill_id}.json"
-    write_private(path, json.dumps(asdict(m)))
+    atomic_write(path, json.dumps(asdict(m)))
     return path
 
 

@@ -15,7 +15,8 @@ import psycopg
 from pgdr.drill import probes, verdicts
 from pgdr.drill.settings import DatabaseChecks, DrillSettings
 from pgdr.drill.verdicts import CheckResult
-from pgdr.errors import Interrupted
+from pgdr.errors import Interrupted, PostgresError
+from pgdr.pg.connect import connect
 
 Conn = psycopg.Connection[Any]
 
@@ -155,8 +156,8 @@ def _query(conn: Conn, db: str, q: Any, baselines: Baselines) -> CheckResult:
     prod: Conn | None = None
     if baselines.mode in ("auto", "production") and baselines.production is not None:
         try:
-            prod = psycopg.connect(baselines.production(db), autocommit=True, connect_timeout=5)
-        except psycopg.Error:
+            prod = connect(baselines.production(db), timeout=5)
+        except PostgresError:
             prod = None  # production unreachable: fall back to the previous drill
     timeout_ms = round(baselines.query_timeout_s * 1000)
     try:

@@ -26,6 +26,7 @@ from psycopg.conninfo import make_conninfo
 from pgdr.errors import PostgresError
 from pgdr.pg import access, osuser
 from pgdr.pg.binaries import error_line, find_bindir, merge_conf, one_line, server_env, tool
+from pgdr.pg.connect import connect
 from pgdr.pg.osuser import RunAs, chown_tree, free_port, run_as
 
 if TYPE_CHECKING:
@@ -233,10 +234,10 @@ class Cluster:
         t0 = time.monotonic()
         while True:
             try:
-                psycopg.connect(self.conninfo(), connect_timeout=5).close()
+                connect(self.conninfo(), timeout=5).close()
                 return time.monotonic() - t0
-            except psycopg.OperationalError as exc:
-                last = one_line(str(exc))
+            except PostgresError as exc:
+                last = str(exc)
             if not self.is_running():
                 last = f"server exited: {error_line(self._read_log(0))}"
             if not self.is_running() or time.monotonic() - t0 > timeout:
@@ -268,10 +269,7 @@ class Cluster:
         return make_conninfo(host=host, port=self.port, user=user, dbname=dbname)
 
     def connect(self, dbname: str = "postgres", autocommit: bool = True) -> Connection:
-        try:
-            return psycopg.connect(self.conninfo(dbname), autocommit=autocommit, connect_timeout=10)
-        except psycopg.OperationalError as exc:
-            raise PostgresError(f"cannot connect to {self.data_dir}: {one_line(str(exc))}") from exc
+        return connect(self.conninfo(dbname), autocommit=autocommit)
 
     def sql(self, query: Query, params: Params | None = None, dbname: str = "postgres") -> Rows:
         """Run one statement in autocommit mode; return its rows ([] when it has none)."""

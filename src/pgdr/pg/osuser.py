@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pgdr.errors import PostgresError
+from pgdr.localfs import pid_alive
 
 DEFAULT_USER = "postgres"
 
@@ -153,23 +154,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def pid_alive(pid: int) -> bool:
-    """True if ``pid`` exists and is not a zombie (an orphaned, unreaped postmaster is dead)."""
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    except OSError:  # no usable /proc: fall back to signal 0
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    return stat_line.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def process_in_dir(pid: int, directory: Path) -> bool:

@@ -16,9 +16,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgdr.audit.state import repo_state_name, state_dir
+from pgdr.audit.state import repo_state_name
 from pgdr.errors import ObjectNotFound, PgdrError, ReplicaMismatch
-from pgdr.private import private_dir, write_private
+from pgdr.localfs import atomic_write, private_dir
+from pgdr.paths import default_state_dir
 from pgdr.replicate.check import verify_object
 from pgdr.repo import format as fmt
 from pgdr.repo.repoconfig import decode_config
@@ -37,7 +38,7 @@ class ReplicaLink:
 
 def _down_marker(source: Repository, name: str) -> Path:
     base = repo_state_name(source.config.repo_id, source.backend.url)
-    return state_dir() / "replica-down" / f"{base}-{name}.json"
+    return default_state_dir() / "replica-down" / f"{base}-{name}.json"
 
 
 def _is_down(marker: Path) -> bool:
@@ -50,7 +51,7 @@ def _is_down(marker: Path) -> bool:
 def _mark_down(marker: Path, reason: str) -> None:
     try:
         private_dir(marker.parent)
-        write_private(marker, json.dumps({"at": time.time(), "reason": reason}) + "\n")
+        atomic_write(marker, json.dumps({"at": time.time(), "reason": reason}) + "\n")
     except OSError as e:
         log.debug("cannot write %s: %s", marker, e)
 

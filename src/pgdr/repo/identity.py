@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pgdr.errors import RepositoryIdentityChanged
+from pgdr.localfs import atomic_write, private_dir
 from pgdr.paths import default_state_dir
-from pgdr.private import private_dir, write_private
 
 if TYPE_CHECKING:
     from pgdr.repo.repository import Repository
@@ -79,12 +79,7 @@ def write_pin(ident: Identity, state_dir: Path | None = None) -> Path:
         "master": ident.master,
         "pinned_at": time.time(),
     }
-    write_private(path, json.dumps(doc, sort_keys=True) + "\n", fsync=True)
-    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    atomic_write(path, json.dumps(doc, sort_keys=True) + "\n")
     return path
 
 

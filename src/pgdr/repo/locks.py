@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from pgdr import localfs
 from pgdr.errors import PgdrError, RepositoryLocked
 from pgdr.repo.format import LOCKS_PREFIX
 from pgdr.storage.base import Backend, PutOptions
@@ -48,20 +49,6 @@ from pgdr.storage.base import Backend, PutOptions
 log = logging.getLogger(__name__)
 Kind = Literal["shared", "exclusive", "delete"]
 Holder = tuple[str, int, float]  # host, pid, created: stable across refreshes
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is dead for our purposes
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 @dataclass(frozen=True)
@@ -97,7 +84,7 @@ class LockManager:
         refresh_every: float = 300.0,
         host: str | None = None,
         pid: int | None = None,
-        pid_alive: Callable[[int], bool] = _pid_alive,
+        pid_alive: Callable[[int], bool] = localfs.pid_alive,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.backend = backend

@@ -174,24 +174,6 @@ class BlobReader:
         self.close()
 
 
-def sync_filesystem(path: Path) -> None:
-    """Make everything written under ``path`` durable with one ``syncfs(2)`` of its file
-    system — far cheaper than an fsync per file when a restore writes thousands of them.
-    Falls back to ``sync()`` where syncfs is unavailable."""
-    import ctypes
-    import ctypes.util
-
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        if libc.syncfs(fd) != 0:
-            raise OSError(ctypes.get_errno(), "syncfs failed", str(path))
-    except (AttributeError, OSError):
-        os.sync()
-    finally:
-        os.close(fd)
-
-
 def _is_zero(data: bytes) -> bool:
     return (
         len(data) > 0 and data[0] == 0 and data[-1] == 0 and not np.frombuffer(data, np.uint8).any()

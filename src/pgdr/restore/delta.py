@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from pgdr.errors import PostgresError, UsageError
-from pgdr.pg.osuser import pid_alive
+from pgdr.localfs import pid_alive
 from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Manifest, Repository
 from pgdr.restore.targets import Targets

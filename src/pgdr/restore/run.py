@@ -21,11 +21,11 @@ from pgdr import audit
 from pgdr.backup.run import KIND, scan_backups
 from pgdr.errors import PostgresError, UsageError, WalGap
 from pgdr.humanize import human
+from pgdr.localfs import sync_filesystem
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import RunAs, resolve_runas
 from pgdr.pg.recovery_watch import clean_shutdown, exit_error, wait_for_target
 from pgdr.repo.format import WAL_PREFIX
-from pgdr.repo.reader import sync_filesystem
 from pgdr.repo.repository import Repository
 from pgdr.restore.delta import DeltaStats, check_delta_target, delta_restore
 from pgdr.restore.disk_full import disk_full_cause, empty_directory, storage_full

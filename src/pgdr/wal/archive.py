@@ -9,7 +9,6 @@ retried after crashes); with different content it fails loudly and changes nothi
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,9 +17,9 @@ from pathlib import Path
 import blake3
 
 from pgdr.errors import ObjectNotFound, UsageError, WalConflict
+from pgdr.localfs import atomic_write
 from pgdr.pg.wal import is_backup_history, is_history, is_partial, is_segment, timeline_of_name
 from pgdr.pg.wal_header import BadWalFile, check_segment
-from pgdr.private import open_private
 from pgdr.repo.format import WAL_PREFIX, ObjectType
 from pgdr.repo.repository import Repository
 from pgdr.storage.base import ObjectInfo
@@ -90,23 +89,16 @@ def read(repo: Repository, name: str) -> bytes:
     return repo.sealer.open(repo.backend.get(key), key.encode(), key, ObjectType.WAL)
 
 
-def fetch(repo: Repository, name: str, dest: Path, fsync: bool = True) -> bool:
-    """Write WAL file ``name`` to ``dest`` (atomically). False when it is not archived.
-    ``fsync=False`` when the caller makes the whole file system durable afterwards."""
+def fetch(repo: Repository, name: str, dest: Path) -> bool:
+    """Write WAL file ``name`` to ``dest`` (atomically, durably). False when it is not
+    archived."""
     try:
         data = read(repo, name)
     except ObjectNotFound:
         return False
-    tmp = dest.with_name(f".{dest.name}.pgdr-tmp")
     try:
-        with open_private(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            if fsync:
-                os.fsync(f.fileno())
-        os.replace(tmp, dest)
+        atomic_write(dest, data)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise UsageError(f"cannot write {dest}: {e.strerror}") from None
     return True
 

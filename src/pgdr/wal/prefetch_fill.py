@@ -4,15 +4,13 @@ atomically); the next `pgdr wal-fetch` finds its file there and returns at once.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from pgdr.errors import PgdrError
+from pgdr.localfs import private_dir, spawn_detached
 from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
-from pgdr.private import private_dir
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
 
@@ -45,15 +43,12 @@ def run_prefetcher(repo: Repository, spool: Path, names: list[str]) -> int:
         target = d / name
         if target.exists():
             continue
-        tmp = d / f".{name}.tmp"
         try:
-            found = archive.fetch(repo, name, tmp)
+            found = archive.fetch(repo, name, target)  # atomic: never a partial segment
         except PgdrError:
-            tmp.unlink(missing_ok=True)
             return done
         if not found:
             return done
-        os.replace(tmp, target)
         done += 1
     return done
 
@@ -67,11 +62,4 @@ def spawn_prefetcher(config: Path | None, repo: str | None, spool: Path, names: 
     if repo:
         cmd += ["--repo", repo]
     cmd += ["wal-prefetcher", "--spool", str(spool.resolve()), *names]
-    subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        close_fds=True,
-    )
+    spawn_detached(cmd)

@@ -3,9 +3,9 @@ once per segment and this is its fast path."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
+
+from pgdr.localfs import move
 
 
 def take_prefetched(spool: Path, name: str, dest: Path) -> bool:
@@ -13,11 +13,5 @@ def take_prefetched(spool: Path, name: str, dest: Path) -> bool:
     src = spool / "prefetch" / name
     if not src.exists():
         return False
-    try:
-        os.replace(src, dest)
-    except OSError:  # another filesystem
-        tmp = dest.with_name(f".{dest.name}.pgdr-tmp")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-        src.unlink(missing_ok=True)
+    move(src, dest)
     return True

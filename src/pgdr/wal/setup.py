@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pgdr.errors import ClusterMismatch, PgdrError, PostgresError
+from pgdr.pg.connect import connect
 from pgdr.repo.repository import Repository
 from pgdr.wal import cluster
 from pgdr.wal.archive import wal_key
@@ -48,15 +49,6 @@ class SetupResult:
             console.print(
                 "[yellow]restart PostgreSQL for wal_level / archive_mode to take effect[/]"
             )
-
-
-def connect(conninfo: str) -> psycopg.Connection[Any]:
-    try:
-        return psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as e:
-        raise PostgresError(
-            f"cannot connect to PostgreSQL: {str(e).strip().splitlines()[-1]}"
-        ) from None
 
 
 def setup(

@@ -31,8 +31,6 @@ from __future__ import annotations
 import fcntl
 import os
 import shlex
-import shutil
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,9 +39,9 @@ from pathlib import Path
 from typing import Protocol
 
 from pgdr.errors import PgdrError, UsageError
+from pgdr.localfs import atomic_write, private_dir, spawn_detached
 from pgdr.pg.wal import is_partial, is_segment
 from pgdr.pg.wal_header import LONG_HEADER_LEN, check_segment
-from pgdr.private import open_private, private_dir, write_private
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
 
@@ -67,34 +65,20 @@ def _dirs(spool: Path) -> tuple[Path, Path]:
     return queue, acked
 
 
-def _fsync_dir(d: Path) -> None:
-    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def record_error(spool: Path, message: str) -> None:
     private_dir(spool)
-    write_private(spool / "error", message.strip() + "\n")
+    atomic_write(spool / "error", message.strip() + "\n")
 
 
 def spool_file(src: Path, queue: Path) -> Path:
     """Durably copy a WAL file into the queue."""
     dest = queue / src.name
-    tmp = queue / f".{src.name}.tmp"
     try:
-        with open(src, "rb") as fin, open_private(tmp, "wb") as fout:
-            shutil.copyfileobj(fin, fout, 1 << 20)
-            fout.flush()
-            os.fsync(fout.fileno())
-        os.replace(tmp, dest)
-        _fsync_dir(queue)
+        with open(src, "rb") as fin:
+            atomic_write(dest, fin)
     except FileNotFoundError:
         raise UsageError(f"{src}: no such WAL file") from None
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise UsageError(f"cannot spool {src.name} into {queue}: {e.strerror}") from None
     return dest
 
@@ -166,14 +150,7 @@ def ensure_uploader(spool: Path, cmd: list[str]) -> None:
         return  # one is running
     finally:
         os.close(fd)  # releases our probe lock; the uploader takes its own
-    subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        close_fds=True,
-    )
+    spawn_detached(cmd)
 
 
 class AfterBatch(Protocol):

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgdr.private import private_dir, write_private
+from pgdr.localfs import atomic_write, private_dir
 
 
 @dataclass(frozen=True)
@@ -61,5 +61,5 @@ def ensure_token(path: Path) -> str:
         pass
     token = secrets.token_urlsafe(24)
     private_dir(path.parent)
-    write_private(path, token + "\n")
+    atomic_write(path, token + "\n")
     return token

@@ -1,0 +1,179 @@
+"""One error hierarchy for all of pgdr.
+
+Every error carries a one-line message for the operator, the process exit code the CLI
+uses for it, and whether retrying the same operation can help. The CLI maps errors to exit
+codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
+
+    PgdrError (1)
+    ├── UsageError (2)                     bad arguments
+    │   └── BadWalFile (2)                 a file named as a WAL segment is not one (pg.wal_header)
+    ├── ConfigError (2)                    bad configuration file or value
+    ├── CheckFailed (3)                    `pgdr check` found a critical problem
+    ├── StorageError (20)                  base of everything a backend raises
+    │   ├── StorageUnreachable (21)        connection refused, DNS, timeouts  [retryable]
+    │   ├── StoragePermissionDenied (22)   403 / EACCES
+    │   ├── ObjectNotFound (23)            a key that should exist does not
+    │   ├── ObjectLocked (24)              delete refused by Object Lock / WORM
+    │   ├── ObjectExists (20)              put_new: the key is already taken, nothing replaced
+    │   └── StorageFull (25)               ENOSPC, quota  [retryable]
+    ├── RepositoryError (30)
+    │   ├── NotARepository (31)            no pgdr repository at that location
+    │   ├── RepositoryExists (32)          init on a location that already has one
+    │   ├── UnsupportedFormat (33)         written by a newer pgdr
+    │   ├── IntegrityError (34)            an object failed its checksum / authentication
+    │   ├── RepositoryLocked (35)          a conflicting lock is held  [retryable]
+    │   ├── VerifyFailed (36)              `repo verify` found damage
+    │   ├── WalConflict (37)               a WAL file is archived with different content
+    │   ├── WalMissing (38)                a backup's WAL did not arrive: the backup is unusable
+    │   ├── WalGap (38)                    archived WAL cannot reach the restore target
+    │   └── UnsafeManifest (39)            a manifest names a path restore must not write
+    ├── KeyProblem (40)
+    │   ├── WrongKey (41)                  passphrase/key file/KMS key does not open any slot
+    │   ├── KeyMissing (42)                no key source configured or key file missing
+    │   ├── KmsError (43)                  the KMS refused or failed
+    │   ├── RepositoryIdentityChanged (44) repository id or master key differs from the local pin
+    │   └── KdfOutOfBounds (45)            a key slot's KDF parameters are outside pgdr's bounds
+    ├── PostgresError (50)
+    │   ├── RecoveryTargetUnreachable (51) the target lies outside the recoverable window,
+    │   │                                  or PostgreSQL ended recovery before reaching it
+    │   └── ServerExited (52)              the server pgdr started exited (its FATAL line)
+    ├── ClusterMismatch (55)               the cluster is not the one the repository belongs to
+    ├── DrillError (60)
+    │   ├── DrillFailed (60)               a drill ran and a check failed
+    │   ├── DrillAborted (61)              the drill could not restore/start the sandbox
+    │   ├── SandboxError (62)              sandbox state dir unusable, leftovers not removable
+    │   └── DrillNotFound (64)             no drill record with that id
+    ├── NotifyError (63)                   a notification channel did not deliver  [retryable]
+    ├── RetentionError (80)
+    │   ├── ProtectedByRetention (80)   deleting what the retention policy keeps, without --force
+    │   ├── ConfirmationRequired (81)   --force without the typed confirmation (or it differs)
+    │   └── BackupNotFound (82)         no backup with that id
+    ├── ReplicaMismatch (85)               replication target holds another repository
+    ├── ReplicationIncomplete (86)         some objects could not be copied (named)  [retryable]
+    ├── AuditChainBroken (87)              `pgdr audit --verify` found a removed/edited entry
+    ├── DaemonError (90)                   `pgdr serve` cannot run
+    │   ├── AlertsFiring (91)              `pgdr status`: a warning alert is firing
+    │   ├── CriticalAlertsFiring (92)      `pgdr status`: a critical alert is firing
+    │   ├── DaemonAlreadyRunning (93)      another daemon holds the state directory
+    │   └── WebError (94)                  the dashboard cannot listen where configured
+    └── Interrupted (130)
+
+The classes live in one module per subsystem (``base``, ``storage``, ``repository``, ``keys``,
+``postgres``, ``operations``); import them from ``pgdr.errors``, which re-exports them all.
+"""
+
+from __future__ import annotations
+
+from pgdr.errors.base import CheckFailed, ConfigError, Interrupted, PgdrError, UsageError
+from pgdr.errors.keys import (
+    KdfOutOfBounds,
+    KeyMissing,
+    KeyProblem,
+    KmsError,
+    RepositoryIdentityChanged,
+    WrongKey,
+)
+from pgdr.errors.operations import (
+    AlertsFiring,
+    AuditChainBroken,
+    BackupNotFound,
+    ConfirmationRequired,
+    CriticalAlertsFiring,
+    DaemonAlreadyRunning,
+    DaemonError,
+    DrillAborted,
+    DrillError,
+    DrillFailed,
+    DrillNotFound,
+    NotifyError,
+    ProtectedByRetention,
+    ReplicaMismatch,
+    ReplicationIncomplete,
+    RetentionError,
+    SandboxError,
+    WebError,
+)
+from pgdr.errors.postgres import (
+    ClusterMismatch,
+    PostgresError,
+    RecoveryTargetUnreachable,
+    ServerExited,
+)
+from pgdr.errors.repository import (
+    IntegrityError,
+    NotARepository,
+    RepositoryError,
+    RepositoryExists,
+    RepositoryLocked,
+    UnsafeManifest,
+    UnsupportedFormat,
+    VerifyFailed,
+    WalConflict,
+    WalGap,
+    WalMissing,
+)
+from pgdr.errors.storage import (
+    ObjectExists,
+    ObjectLocked,
+    ObjectNotFound,
+    StorageError,
+    StorageFull,
+    StoragePermissionDenied,
+    StorageUnreachable,
+    TransientStorageError,
+)
+
+__all__ = [
+    "AlertsFiring",
+    "AuditChainBroken",
+    "BackupNotFound",
+    "CheckFailed",
+    "ClusterMismatch",
+    "ConfigError",
+    "ConfirmationRequired",
+    "CriticalAlertsFiring",
+    "DaemonAlreadyRunning",
+    "DaemonError",
+    "DrillAborted",
+    "DrillError",
+    "DrillFailed",
+    "DrillNotFound",
+    "IntegrityError",
+    "Interrupted",
+    "KdfOutOfBounds",
+    "KeyMissing",
+    "KeyProblem",
+    "KmsError",
+    "NotARepository",
+    "NotifyError",
+    "ObjectExists",
+    "ObjectLocked",
+    "ObjectNotFound",
+    "PgdrError",
+    "PostgresError",
+    "ProtectedByRetention",
+    "RecoveryTargetUnreachable",
+    "ReplicaMismatch",
+    "ReplicationIncomplete",
+    "RepositoryError",
+    "RepositoryExists",
+    "RepositoryIdentityChanged",
+    "RepositoryLocked",
+    "RetentionError",
+    "SandboxError",
+    "ServerExited",
+    "StorageError",
+    "StorageFull",
+    "StoragePermissionDenied",
+    "StorageUnreachable",
+    "TransientStorageError",
+    "UnsafeManifest",
+    "UnsupportedFormat",
+    "UsageError",
+    "VerifyFailed",
+    "WalConflict",
+    "WalGap",
+    "WalMissing",
+    "WebError",
+    "WrongKey",
+]
