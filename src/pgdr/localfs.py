@@ -23,6 +23,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, BinaryIO, Literal, overload
 
@@ -30,8 +31,9 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def private_dir(path: Path) -> Path:
-    """``mkdir -p`` where every directory created is 0700."""
+def private_dir(path: Path, created: Callable[[Path], None] | None = None) -> Path:
+    """``mkdir -p`` where every directory created is 0700; ``created`` is called with each
+    directory this call made (the ``file://`` backend hands it to the repository's owner)."""
     missing = []
     d = path
     while not d.exists():
@@ -45,6 +47,8 @@ def private_dir(path: Path) -> Path:
         except FileExistsError:
             continue
         os.chmod(m, DIR_MODE)  # mkdir's mode is masked by the umask
+        if created is not None:
+            created(m)
     return path
 
 

@@ -84,30 +84,25 @@ class _Clock:
             self.steps.append(Step(name, round(time.monotonic() - t, 3)))
 
 
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
+def _interrupted(signum: int, _frame: Any) -> None:
+    raise Interrupted(f"drill stopped by signal {signum}")
+
+
+def _sigterm_interrupts() -> contextlib.AbstractContextManager[None]:
     """SIGTERM (a scheduler stopping us) unwinds like Ctrl-C, so cleanup runs."""
+    return _on_sigterm(_interrupted)
 
-    def handler(signum: int, _frame: Any) -> None:
-        raise Interrupted(f"drill stopped by signal {signum}")
 
-    try:
-        old = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
+def _sigterm_ignored() -> contextlib.AbstractContextManager[None]:
+    """Cleanup is not interrupted by a second SIGTERM (a SIGKILL is handled by the next run)."""
+    return _on_sigterm(signal.SIG_IGN)
 
 
 @contextlib.contextmanager
-def _sigterm_ignored() -> Iterator[None]:
-    """Cleanup is not interrupted by a second SIGTERM (a SIGKILL is handled by the next run)."""
+def _on_sigterm(action: Any) -> Iterator[None]:
     try:
-        old = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    except ValueError:
+        old = signal.signal(signal.SIGTERM, action)
+    except ValueError:  # not the main thread
         yield
         return
     try:

@@ -30,10 +30,10 @@ from pgdr.errors import (
     StorageFull,
     StoragePermissionDenied,
 )
+from pgdr.localfs import fsync_dir, private_dir
 from pgdr.storage.base import ObjectInfo, PutOptions
 
 TMP_PREFIX = ".tmp-"
-DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
@@ -46,14 +46,6 @@ def raise_os_error(e: OSError, path: Path | str, what: str) -> NoReturn:
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         raise StorageFull(f"no space left: cannot {what} {path}") from None
     raise StorageError(f"cannot {what} {path}: {reason}") from None
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _inherit_owner(path: Path, fd: int | None = None) -> None:
@@ -82,18 +74,11 @@ class LocalBackend:
         return self.root / key
 
     def _makedirs(self, d: Path) -> None:
-        missing = []
-        while not d.exists():
-            missing.append(d)
-            d = d.parent
-        for m in reversed(missing):
-            try:
-                m.mkdir(mode=DIR_MODE)
-            except FileExistsError:
-                continue
-            os.chmod(m, DIR_MODE)  # mkdir's mode is masked by the umask
+        def created(m: Path) -> None:
             _inherit_owner(m)
-            _fsync_dir(m.parent)
+            fsync_dir(m.parent)
+
+        private_dir(d, created)
 
     def put(self, key: str, data: bytes | BinaryIO, options: PutOptions | None = None) -> None:
         self._put(key, data, options, replace=True)
@@ -124,7 +109,7 @@ class LocalBackend:
                 os.replace(tmp, path)
             else:
                 _link_new(tmp, path, self.url, key)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except OSError as e:
             raise_os_error(e, path, "write")
         finally:
