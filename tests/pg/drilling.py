@@ -14,7 +14,7 @@ from pgdr.notify.base import Notifier
 from pgdr.pg.cluster import Cluster
 from pgdr.repo.keys import KeyFile
 from pgdr.repo.repository import Repository
-from pgdr.restore.run import default_restore_command
+from pgdr.restore.commands import default_restore_command
 from pgdr.storage import open_backend
 from tests.fixtures.receiver import Receiver, receiver
 from tests.pg.archiving import archive_command

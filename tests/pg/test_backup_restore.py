@@ -13,8 +13,9 @@ from pgdr.backup.run import take_backup
 from pgdr.pg.cluster import Cluster
 from pgdr.repo.keys import KeyFile
 from pgdr.repo.repository import Repository
+from pgdr.restore.commands import default_restore_command
 from pgdr.restore.plan import Target, WalGap
-from pgdr.restore.run import default_restore_command, restore
+from pgdr.restore.run import restore
 from pgdr.storage import open_backend
 from tests.pg.archiving import archive_command, wait_archived
 
@@ -175,7 +176,7 @@ def test_latest_ignores_a_timeline_that_branched_before_the_backup(
 
 
 def list_wal_names(setup: dict) -> list[str]:
-    from pgdr.wal.archive import list_wal
+    from pgdr.catalog.wal import list_wal
 
     return [n for names in list_wal(open_repo(setup)).values() for n in names]
 
@@ -186,7 +187,7 @@ def test_restore_beside_production_does_not_archive_its_timeline(
     """A PITR restore made to recover rows while production keeps running: with archiving
     off, its timeline never reaches the repository, so later restores (and drills) keep
     following production's timeline."""
-    from pgdr.wal.archive import list_wal
+    from pgdr.catalog.wal import list_wal
 
     src = source(make_cluster, archive_setup)
     take_backup(open_repo(archive_setup), src.conninfo())

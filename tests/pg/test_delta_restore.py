@@ -13,8 +13,9 @@ import pytest
 from pgdr.backup.run import take_backup
 from pgdr.errors import PostgresError, UsageError
 from pgdr.pg.cluster import Cluster
+from pgdr.restore.commands import default_restore_command
 from pgdr.restore.plan import Target
-from pgdr.restore.run import default_restore_command, restore
+from pgdr.restore.run import restore
 from tests.pg.archiving import wait_archived
 from tests.pg.test_backup_restore import _port, _wait_promoted, open_repo, source
 

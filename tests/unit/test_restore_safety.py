@@ -9,6 +9,7 @@ import pytest
 from pgdr.errors import UnsafeManifest
 from pgdr.restore.safety import check_files, check_manifest
 from pgdr.safepath import path_problem
+from tests.fixtures.manifests import manifest
 
 pytestmark = pytest.mark.unit
 
@@ -91,8 +92,8 @@ def test_not_a_list() -> None:
 
 def test_backup_label_must_be_text() -> None:
     with pytest.raises(UnsafeManifest, match="'backup_label': the backup label is not text"):
-        check_manifest({"backup_label": ["x"], "files": BASE}, 2)
-    assert len(check_manifest({"backup_label": "START WAL ...", "files": BASE}, 2)) == 5
+        check_manifest(manifest(backup_label=["x"], files=BASE), 2)
+    assert len(check_manifest(manifest(backup_label="START WAL ...", files=BASE), 2)) == 5
 
 
 def test_accepted_entries_as_created() -> None:

@@ -46,7 +46,7 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
         from pgdr.drill.settings import drill_settings
         from pgdr.notify.base import build_notifiers
         from pgdr.notify.settings import notification_settings
-        from pgdr.restore.run import default_restore_command
+        from pgdr.restore.commands import default_restore_command
 
         drill = drill_settings(cfg)
         channels = notification_settings(cfg)

@@ -60,7 +60,7 @@ def drill(
     from pgdr.errors import DrillAborted, DrillFailed
     from pgdr.notify.base import build_notifiers
     from pgdr.notify.settings import notification_settings
-    from pgdr.restore.run import default_restore_command
+    from pgdr.restore.commands import default_restore_command
 
     cli = get_context(ctx)
     cfg = cli.config

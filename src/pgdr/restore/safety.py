@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pgdr.catalog.manifest import BackupManifest
 from pgdr.errors import UnsafeManifest
 from pgdr.safepath import (
     DIR_MODE,
@@ -44,12 +45,12 @@ RESERVED = frozenset({"backup_label", "recovery.signal", "standby.signal", "tabl
 FIXED_KIND = {"postgresql.auto.conf": "file", "pgdr_prefetch": "dir", "pg_tblspc": "dir"}
 
 
-def check_manifest(doc: dict[str, Any], ref_count: int) -> list[dict[str, Any]]:
+def check_manifest(manifest: BackupManifest, ref_count: int) -> list[dict[str, Any]]:
     """A backup manifest's entries as the restore creates them (``check_files``), and the
     ``backup_label`` it writes checked to be text."""
-    if not isinstance(doc.get("backup_label"), str):
+    if not isinstance(manifest.backup_label, str):
         raise _refuse("backup_label", "the backup label is not text")
-    return check_files(doc.get("files"), ref_count)
+    return check_files(manifest.files, ref_count)
 
 
 def check_files(files: object, ref_count: int) -> list[dict[str, Any]]:

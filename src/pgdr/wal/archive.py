@@ -10,8 +10,6 @@ retried after crashes); with different content it fails loudly and changes nothi
 from __future__ import annotations
 
 import os
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +21,6 @@ from pgdr.pg.wal_header import BadWalFile, check_segment
 from pgdr.private import open_private
 from pgdr.repo.format import WAL_PREFIX, ObjectType
 from pgdr.repo.repository import Repository
-from pgdr.storage.base import ObjectInfo
 from pgdr.wal import cluster
 
 
@@ -114,17 +111,3 @@ def fetch(repo: Repository, name: str, dest: Path, fsync: bool = True) -> bool:
         tmp.unlink(missing_ok=True)
         raise UsageError(f"cannot write {dest}: {e.strerror}") from None
     return True
-
-
-def list_wal(repo: Repository) -> dict[int, list[str]]:
-    """Archived WAL file names per timeline, sorted."""
-    return group_wal(repo.backend.list(WAL_PREFIX))
-
-
-def group_wal(infos: Iterable[ObjectInfo]) -> dict[int, list[str]]:
-    """A listing of ``wal/`` as file names per timeline, sorted."""
-    out: dict[int, list[str]] = defaultdict(list)
-    for info in infos:
-        _prefix, tli, name = info.key.split("/", 2)
-        out[int(tli, 16)].append(name)
-    return dict(out)
