@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from pgdr.catalog.manifest import FileEntry
 from pgdr.errors import UnsafeManifest
 from pgdr.restore.safety import check_files, check_manifest
 from pgdr.safepath import path_problem
@@ -110,13 +111,13 @@ def test_accepted_entries_as_created() -> None:
         ],
         ref_count=2,
     )
-    by_path = {e["path"]: e for e in got}
-    assert by_path["pg_wal"] == {"path": "pg_wal", "kind": "dir", "mode": 0o700, "mtime": None}
-    assert by_path["pg_tblspc/16384"]["target"] == "/srv/ts"
-    assert by_path["base/1/2"]["mode"] == 0o600
-    assert by_path["base/3"]["mode"] == 0o700
-    assert by_path["base/1/3"]["kind"] == "gone"
-    assert by_path["global/pg_control"]["refs"] == [0, 1]
+    by_path = {e.path: e for e in got}
+    assert by_path["pg_wal"] == FileEntry("pg_wal", "dir", mode=0o700, mtime=None)
+    assert by_path["pg_tblspc/16384"].target == "/srv/ts"
+    assert by_path["base/1/2"].mode == 0o600
+    assert by_path["base/3"].mode == 0o700
+    assert by_path["base/1/3"].kind == "gone"
+    assert by_path["global/pg_control"].refs == (0, 1)
 
 
 @pytest.mark.parametrize(

@@ -190,7 +190,7 @@ def take_backup(
         format_lsn(start_lsn),
         format_lsn(stop.stop_lsn),
         tli,
-        sum(1 for f in files if f["kind"] == "file"),
+        sum(1 for f in files if f[m.F_KIND] == "file"),
         stats.bytes_raw,
         stats.bytes_new_raw,
         stats.bytes_stored,
@@ -208,9 +208,9 @@ def _store_entry(
     start_lsn: int | None,
     bad_pages: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    item: dict[str, Any] = {"path": e.rel, "kind": e.kind, "mode": e.mode, "mtime": e.mtime}
+    item: dict[str, Any] = {m.F_PATH: e.rel, m.F_KIND: e.kind, m.F_MODE: e.mode, m.F_MTIME: e.mtime}
     if e.kind == "link":
-        item["target"] = e.target
+        item[m.F_TARGET] = e.target
     elif e.kind == "file":
         start = len(refs) // 32
         name = e.rel.rsplit("/", 1)[-1]
@@ -224,11 +224,15 @@ def _store_entry(
         if checker is not None and checker.bad_blocks:
             bad_pages.append({"file": e.rel, "blocks": sorted(checker.bad_blocks)})
         if stored is None:
-            item.update(kind="gone", size=0)
+            item.update({m.F_KIND: "gone", m.F_SIZE: 0})
         else:
             refs += stored.ids
             item.update(
-                size=stored.size, refs=[start, len(stored.ids) // 32], chunk=_chunk_for(e.rel)
+                {
+                    m.F_SIZE: stored.size,
+                    m.F_REFS: [start, len(stored.ids) // 32],
+                    m.F_CHUNK: _chunk_for(e.rel),
+                }
             )
     return item
 

@@ -197,3 +197,28 @@ def _count(v: object) -> int:
 def _time(v: object) -> datetime:
     when = datetime.fromisoformat(_text(v))
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+# A file entry's keys.
+F_PATH, F_KIND, F_MODE, F_MTIME = "path", "kind", "mode", "mtime"
+F_SIZE, F_REFS, F_CHUNK, F_TARGET = "size", "refs", "chunk", "target"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One entry of a backup's file list as a restore creates it: what
+    ``pgdr.restore.safety.check_files`` returns once it accepted the stored entry."""
+
+    path: str
+    kind: str  # file | dir | link (a tablespace) | gone (dropped during the backup)
+    mode: int = 0
+    mtime: float | None = None
+    size: int = 0
+    refs: tuple[int, int] = (0, 0)  # [start, count] in the manifest's reference table
+    chunk: int = 0
+    target: str = ""  # a tablespace link's location
+
+    @property
+    def file_mtime(self) -> float:
+        """A file's modification time (files always have one: ``check_files``)."""
+        return self.mtime if self.mtime is not None else 0.0

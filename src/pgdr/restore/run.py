@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pgdr import audit
 from pgdr.catalog.load import BackupCatalog, load_backups
-from pgdr.catalog.manifest import BackupManifest
+from pgdr.catalog.manifest import BackupManifest, FileEntry
 from pgdr.catalog.wal import Timelines, WalCatalog, list_wal_catalog, read_histories
 from pgdr.errors import UsageError
 from pgdr.pg.osuser import RunAs, resolve_runas
@@ -67,7 +67,7 @@ class RestoreSource:
 class _Plan:
     chosen: BackupManifest
     stored: Manifest
-    entries: list[dict[str, object]]
+    entries: list[FileEntry]
     timeline: str
     lineage: Lineage
     seed: list[str]
@@ -245,17 +245,12 @@ def _write(
             fate = "the directory was emptied again (it was empty before)"
         else:
             fate = "the data directory is left as it is: run the delta restore again to finish"
-        needed = sum(_size(f) for f in plan.entries if f["kind"] == "file")
+        needed = sum(f.size for f in plan.entries if f.kind == "file")
         raise storage_full(data_dir, needed, fate) from None
     finally:
         if targets is not None:
             targets.close()
     return nfiles, nbytes, stats
-
-
-def _size(entry: dict[str, object]) -> int:
-    size = entry.get("size", 0)
-    return size if isinstance(size, int) else 0
 
 
 def _role(lineage: Lineage, timeline: str) -> str | None:
