@@ -81,3 +81,18 @@ def test_a_drill_reads_each_backup_manifest_once(
     assert rec.backup["id"] == BACKUPS[0]
     assert [s.name for s in rec.steps][:1] == ["fetch"] and rec.result == "failed"
     assert backend.reads_under(manifest_key("")) == {manifest_key(b): 1 for b in BACKUPS}
+
+
+def test_an_authentic_but_unusable_manifest_is_named_not_skipped(
+    stocked: tuple[CountingBackend, Repository],
+) -> None:
+    from pgdr.catalog.load import load_backups
+    from pgdr.restore.coverage import wal_holes
+
+    _backend, repo = stocked
+    repo.put_manifest(KIND, "X", {"id": "X", "stop_time": "2026-11-27T03:00:00+00:00"})
+    catalog = load_backups(repo)
+    assert [m.id for m in catalog.manifests] == list(BACKUPS)
+    assert catalog.damaged == catalog.unusable
+    assert set(catalog.damaged) == {"X"} and manifest_key("X") in catalog.damaged["X"]
+    assert [h.object for h in wal_holes(repo, catalog)] == [manifest_key("X")]

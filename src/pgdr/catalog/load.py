@@ -36,10 +36,21 @@ class BackupCatalog:
         kept = self._stored.get(backup_id)
         if kept is not None:
             return kept
-        m = repo.get_manifest(KIND, backup_id)
-        if m.doc.get("id") != backup_id:
-            raise IntegrityError(f"{manifest_key(backup_id)}: changed since it was read")
-        return m
+        try:
+            return read_backup(repo, backup_id)[1]
+        except ManifestError as e:
+            raise IntegrityError(f"{e} (changed since it was read)") from None
+
+
+def read_backup(repo: Repository, backup_id: str) -> tuple[BackupManifest, Manifest]:
+    """One backup manifest, parsed, and the stored object it came from. Raises what
+    ``get_manifest`` raises (ObjectNotFound, IntegrityError, StorageError...) or
+    ManifestError for an authentic object that is not a usable backup manifest."""
+    stored = repo.get_manifest(KIND, backup_id)
+    try:
+        return BackupManifest.from_doc(stored.doc, backup_id), stored
+    except ManifestError as e:
+        raise ManifestError(f"{manifest_key(backup_id)}: {e}") from None
 
 
 def load_backups(repo: Repository, refs_budget: int = REFS_BUDGET) -> BackupCatalog:
@@ -47,16 +58,14 @@ def load_backups(repo: Repository, refs_budget: int = REFS_BUDGET) -> BackupCata
     kept = 0
     for bid in repo.list_manifests(KIND):
         try:
-            stored = repo.get_manifest(KIND, bid)
+            manifest, stored = read_backup(repo, bid)
         except ObjectNotFound:
             continue  # deleted since the listing (expire)
         except PgdrError as e:
             out.damaged[bid] = e.message
             continue
-        try:
-            manifest = BackupManifest.from_doc(stored.doc, bid)
         except ManifestError as e:
-            out.damaged[bid] = out.unusable[bid] = f"{manifest_key(bid)}: {e}"
+            out.damaged[bid] = out.unusable[bid] = str(e)
             continue
         out.manifests.append(manifest)
         if kept + len(stored.refs) <= refs_budget:

@@ -8,6 +8,7 @@ import logging
 from collections import Counter
 from datetime import UTC, datetime
 
+from pgdr.catalog.load import read_backup
 from pgdr.catalog.manifest import KIND as BACKUP_KIND
 from pgdr.catalog.manifest import BackupManifest, ManifestError
 from pgdr.daemon.facts import BackupFact, DrillFact, ReplicaFact, RepoFacts
@@ -71,15 +72,14 @@ class RepoCollector:
             del self._docs[gone]
         for bid in sorted(listed - set(self._docs)):
             try:
-                doc = repo.get_manifest(BACKUP_KIND, bid).doc
-                manifest = BackupManifest.from_doc(doc, bid)
+                manifest, _stored = read_backup(repo, bid)
             except StorageError:
                 raise
             except PgdrError as e:  # damaged: verify reports it; the rest still counts
                 log.warning("backup manifest %s unreadable: %s", bid, e.message)
                 continue
             except ManifestError as e:
-                log.warning("backup manifest %s unusable: %s", bid, e)
+                log.warning("%s", e)
                 continue
             self._docs[bid] = manifest.without_contents()
         self._load_drills(
