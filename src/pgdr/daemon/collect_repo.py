@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pgdr.catalog.load import read_backup
 from pgdr.catalog.manifest import KIND as BACKUP_KIND
 from pgdr.catalog.manifest import BackupManifest, ManifestError
+from pgdr.catalog.wal import WalCatalog
 from pgdr.daemon.facts import BackupFact, DrillFact, ReplicaFact, RepoFacts
 from pgdr.daemon.handle import RepoHandle
 from pgdr.daemon.history import JobHistory
@@ -89,16 +90,15 @@ class RepoCollector:
         info = repository_info(repo, backups=self.backup_docs(), wal_objects=wal_objects)
         wal_newest: dict[int, int] = {}
         newest_time: datetime | None = None
-        for o in wal_objects:
-            _p, tli_hex, name = o.key.split("/", 2)
-            if not is_segment(name):
-                continue
-            tli = int(tli_hex, 16)
-            seg = parse_segment_name(name, self._segment_size())[1]
-            if seg > wal_newest.get(tli, -1):
-                wal_newest[tli] = seg
-            if o.modified is not None and (newest_time is None or o.modified > newest_time):
-                newest_time = o.modified
+        for tli, files in WalCatalog.from_listing(wal_objects).stored.items():
+            for name, when in files.items():
+                if not is_segment(name):
+                    continue
+                seg = parse_segment_name(name, self._segment_size())[1]
+                if seg > wal_newest.get(tli, -1):
+                    wal_newest[tli] = seg
+                if when is not None and (newest_time is None or when > newest_time):
+                    newest_time = when
         self.history.load(repo)
         if self.maintain:
             self.history.flush(repo)

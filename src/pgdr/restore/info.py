@@ -120,18 +120,16 @@ def repository_info(
     seg_size = backups[0].wal_segment_size if backups else SEG_SIZE
     per_tli: dict[int, list[tuple[int, datetime | None]]] = {}
     history: dict[int, int] = {}
-    listing = list(repo.backend.list(WAL_PREFIX) if wal_objects is None else wal_objects)
-    wal = WalCatalog.from_listing(listing)
+    wal = WalCatalog.from_listing(
+        repo.backend.list(WAL_PREFIX) if wal_objects is None else wal_objects
+    )
     stored, archived = wal.stored, wal.archived
-    for obj in listing:
-        _p, tli_hex, name = obj.key.split("/", 2)
-        tli = int(tli_hex, 16)
-        if is_segment(name):
-            per_tli.setdefault(tli, []).append(
-                (parse_segment_name(name, seg_size)[1], obj.modified)
-            )
-        else:
-            history[tli] = history.get(tli, 0) + 1
+    for tli, files in stored.items():
+        for name, when in files.items():
+            if is_segment(name):
+                per_tli.setdefault(tli, []).append((parse_segment_name(name, seg_size)[1], when))
+            else:
+                history[tli] = history.get(tli, 0) + 1
     try:
         histories = read_histories(repo, archived)
     except PgdrError:  # a damaged history file: verify names it; info still shows the rest
