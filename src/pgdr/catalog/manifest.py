@@ -4,7 +4,8 @@ checks a stored document once. A document that is not a backup manifest raises
 ``ManifestError`` (the loader names it as damaged, never "no backups").
 
 The file list is kept as stored (``files``): ``pgdr.restore.safety.check_manifest`` is the
-one place that validates entries before a restore writes them (docs/design.md §11)."""
+one place that validates entries before a restore writes them (docs/design.md §11), and
+returns them as ``FileEntry``s."""
 
 from __future__ import annotations
 
