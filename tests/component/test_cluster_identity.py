@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pgdr.catalog.wal import list_wal
 from pgdr.errors import ClusterMismatch
 from pgdr.pg.wal_header import BadWalFile, fake_segment
 from pgdr.repo.repository import Repository
@@ -36,7 +37,7 @@ def test_the_first_push_records_the_cluster_and_another_cluster_is_refused(
         archive.push(repo, segment(other, "000000010000000000000002", SECOND))
     assert str(FIRST) in e.value.message and str(SECOND) in e.value.message
     assert e.value.exit_code == 55
-    assert archive.list_wal(repo) == {1: ["000000010000000000000001"]}
+    assert list_wal(repo) == {1: ["000000010000000000000001"]}
     # the repository's cluster goes on; a segment of another size is refused
     archive.push(repo, segment(tmp_path, "000000010000000000000002", FIRST))
     with pytest.raises(BadWalFile, match="1048576-byte segments"):
@@ -50,7 +51,7 @@ def test_a_100_byte_file_named_as_a_segment_is_refused_before_storing(
     f.write_bytes(b"x" * 100)
     with pytest.raises(BadWalFile, match="no WAL segment header"):
         archive.push(repo, f)
-    assert archive.list_wal(repo) == {} and cluster.recorded(repo) is None
+    assert list_wal(repo) == {} and cluster.recorded(repo) is None
 
 
 def test_two_clusters_recording_at_once_agree_on_the_earliest(repo: Repository) -> None:

@@ -21,6 +21,7 @@ from pgdr.errors import PostgresError, StorageUnreachable, VerifyFailed
 from pgdr.repo.repository import Repository
 from pgdr.storage.base import Backend, ObjectInfo, PutOptions
 from tests.fixtures.keys import PASS
+from tests.fixtures.manifests import manifest
 
 pytestmark = pytest.mark.component
 T0 = datetime(2026, 11, 24, 3, 0, 0, tzinfo=UTC)
@@ -222,13 +223,13 @@ def test_reconcile_backups_whose_record_was_never_written(switch: Switch) -> Non
     history = JobHistory(None)
     history.load(repo)
     backups = [
-        {
-            "id": "b1",
-            "start_time": at(10),
-            "stop_time": at(12),
-            "annotations": {ANN_JOB: "backup_incr", ANN_SLOT: at(10)},
-        },
-        {"id": "b0", "start_time": at(0), "stop_time": at(2), "annotations": {}},  # manual
+        manifest(
+            id="b1",
+            start_time=at(10),
+            stop_time=at(12),
+            annotations={ANN_JOB: "backup_incr", ANN_SLOT: at(10)},
+        ),
+        manifest(id="b0", start_time=at(0), stop_time=at(2), annotations={}),  # manual
     ]
     # While the job that took b1 still runs (e.g. retention after the backup), its backup is
     # not a crash's leftover: no record may be made up for it.

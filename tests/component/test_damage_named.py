@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pgdr.backup.run import scan_backups
+from pgdr.catalog.load import load_backups
 from pgdr.errors import IntegrityError, UnsupportedFormat
 from pgdr.pg.wal_header import fake_segment
 from pgdr.repo import format as fmt
@@ -22,6 +22,7 @@ from pgdr.restore.plan import Target, choose_backup
 from pgdr.storage.base import Backend
 from pgdr.wal import archive
 from tests.fixtures.keys import PASS
+from tests.fixtures.manifests import manifest_doc
 
 pytestmark = pytest.mark.component
 VERSION_BYTE = 4
@@ -35,7 +36,7 @@ def stocked(backend: Backend, tmp_path: Path) -> Repository:
     seg = tmp_path / SEGMENT
     seg.write_bytes(fake_segment(SEGMENT, 7312345678901234567, body=os.urandom(200)))
     archive.push(repo, seg)
-    doc = {"id": BACKUP, "stop_time": "2026-11-24T03:00:00+00:00", "wal": [SEGMENT]}
+    doc = manifest_doc(id=BACKUP, stop_time="2026-11-24T03:00:00+00:00", wal=[SEGMENT])
     repo.put_manifest("backup", BACKUP, doc, os.urandom(64))
     return repo
 
@@ -95,18 +96,19 @@ def test_every_flip_of_a_backup_manifest_is_named_by_info_and_restore(
     key = fmt.manifest_key("backup", BACKUP)
 
     def restore_choice() -> object:
-        docs, damaged = scan_backups(stocked)
-        return choose_backup(docs, Target("latest"), BACKUP, damaged)["id"]
+        catalog = load_backups(stocked)
+        return choose_backup(catalog.manifests, Target("latest"), BACKUP, catalog.damaged).id
 
     seen = flips(stocked.backend, key, restore_choice, key)
     assert seen["damaged"] > 0
 
     def info_view() -> object:
-        docs, damaged = scan_backups(stocked)
+        catalog = load_backups(stocked)
+        docs, damaged = catalog.manifests, catalog.damaged
         assert all(key in why for why in damaged.values())
         if damaged:
             raise IntegrityError(damaged[BACKUP])
-        return [d["id"] for d in docs]
+        return [d.id for d in docs]
 
     flips(stocked.backend, key, info_view, key)
 

@@ -32,6 +32,7 @@ from pgdr.storage import StorageOptions, open_backend
 from pgdr.wal.archive import push
 from tests.fixtures.blobs import CHUNK, keys
 from tests.fixtures.keys import PASS
+from tests.fixtures.manifests import manifest_doc
 from tests.fixtures.moto_server import s3_client
 
 pytestmark = pytest.mark.component
@@ -45,14 +46,14 @@ def locked_repo(url: str) -> Repository:
 
 
 def backup(repo: Repository, bid: str, stop: datetime, seg: int, data: bytes) -> None:
-    doc = {
-        "id": bid,
-        "type": "full" if bid.endswith("F") else "incr",
-        "stop_time": stop.isoformat(),
-        "start_lsn": f"0/{seg * 0x1000000:X}",
-        "timeline": 1,
-        "wal_segment_size": 16 << 20,
-    }
+    doc = manifest_doc(
+        id=bid,
+        type="full" if bid.endswith("F") else "incr",
+        stop_time=stop.isoformat(),
+        start_lsn=f"0/{seg * 0x1000000:X}",
+        timeline=1,
+        wal_segment_size=16 << 20,
+    )
     with LockManager(repo.backend).acquire("shared", "backup"), BlobWriter(repo) as w:
         ids = w.store_chunks([data[i : i + CHUNK] for i in range(0, len(data), CHUNK)])
         w.commit_manifest("backup", bid, doc, ids.ids)

@@ -12,8 +12,9 @@ import pytest
 from pgdr.backup.run import take_backup
 from pgdr.errors import WalGap
 from pgdr.pg.cluster import Cluster
+from pgdr.restore.commands import default_restore_command
 from pgdr.restore.plan import Target
-from pgdr.restore.run import default_restore_command, restore
+from pgdr.restore.run import restore
 from tests.fixtures.restore import open_repo, restored, source
 from tests.pg.archiving import wait_archived
 
@@ -106,7 +107,7 @@ def test_latest_ignores_a_timeline_that_branched_before_the_backup(
 
 
 def list_wal_names(setup: dict) -> list[str]:
-    from pgdr.wal.archive import list_wal
+    from pgdr.catalog.wal import list_wal
 
     return [n for names in list_wal(open_repo(setup)).values() for n in names]
 
@@ -117,7 +118,7 @@ def test_restore_beside_production_does_not_archive_its_timeline(
     """A PITR restore made to recover rows while production keeps running: with archiving
     off, its timeline never reaches the repository, so later restores (and drills) keep
     following production's timeline."""
-    from pgdr.wal.archive import list_wal
+    from pgdr.catalog.wal import list_wal
 
     src = source(make_cluster, archive_setup)
     take_backup(open_repo(archive_setup), src.conninfo())

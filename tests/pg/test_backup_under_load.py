@@ -16,8 +16,9 @@ from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
 from pgdr.repo.keys import KeyFile
 from pgdr.repo.repository import Repository
+from pgdr.restore.commands import default_restore_command
 from pgdr.restore.plan import Target
-from pgdr.restore.run import default_restore_command, restore
+from pgdr.restore.run import restore
 from pgdr.storage import open_backend
 from tests.pg.archiving import archive_command, wait_archived
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pgdr.backup.run import BackupResult, list_backups, take_backup
+from pgdr.backup.run import BackupResult, take_backup
+from pgdr.catalog.load import load_backups
 from pgdr.pg.cluster import Cluster
 from pgdr.repo.keys import KeyFile
 from pgdr.repo.repository import Repository
@@ -49,7 +50,7 @@ def test_two_backups_started_in_the_same_second_are_both_stored(
     ids = sorted(r.backup_id for r in results)
     assert len(set(ids)) == 2, f"one backup lost: both got {ids}"
     assert ids[0][:16] == ids[1][:16]  # same start second, still two ids
-    stored = {b["id"]: b["start_lsn"] for b in list_backups(_repo(archive_setup))}
+    stored = {b.id: b.start_lsn_text for b in load_backups(_repo(archive_setup)).manifests}
     assert sorted(stored) == ids
     assert {r.start_lsn for r in results} == set(stored.values())
     # whoever listed the locks last saw the other one running, and says so

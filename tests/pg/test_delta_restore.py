@@ -14,8 +14,9 @@ from pgdr.backup.run import take_backup
 from pgdr.errors import PostgresError, UsageError
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
+from pgdr.restore.commands import default_restore_command
 from pgdr.restore.plan import Target
-from pgdr.restore.run import default_restore_command, restore
+from pgdr.restore.run import restore
 from tests.fixtures.restore import open_repo, source, wait_promoted
 from tests.pg.archiving import wait_archived
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from pgdr.backup.run import KIND, take_backup
+from pgdr.backup.run import take_backup
+from pgdr.catalog.manifest import KIND
 from pgdr.errors import UnsafeManifest, UsageError
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import chown_tree, resolve_runas

@@ -92,8 +92,9 @@ def test_start_with_target_action_shutdown_reports_the_clean_stop(
     make_cluster: Callable[..., Cluster], archive_setup: dict, pg_base_dir: Path
 ) -> None:
     from pgdr.backup.run import take_backup
+    from pgdr.restore.commands import default_restore_command
     from pgdr.restore.plan import Target
-    from pgdr.restore.run import default_restore_command, restore
+    from pgdr.restore.run import restore
     from tests.pg.drilling import open_repo
 
     src = archiving_cluster(make_cluster, archive_setup["cfg"])

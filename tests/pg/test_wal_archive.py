@@ -47,7 +47,7 @@ def test_archive_and_fetch_round_trip(
     names = [switch(c) for _ in range(3)]
     wait_archived(c, names[-1])
     repo = Repository.open(open_backend(str(archive_setup["url"])), KeyFile(archive_setup["key"]))
-    from pgdr.wal.archive import list_wal
+    from pgdr.catalog.wal import list_wal
 
     archived = list_wal(repo)[1]
     assert set(names) <= set(archived)

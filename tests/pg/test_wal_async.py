@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from pgdr.catalog.wal import list_wal
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import chown_tree, resolve_runas
 from pgdr.repo.keys import KeyFile
 from pgdr.repo.repository import Repository
 from pgdr.storage import open_backend
-from pgdr.wal.archive import list_wal
 from tests.pg.archiving import wait_archived
 
 pytestmark = pytest.mark.pg

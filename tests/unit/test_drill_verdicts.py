@@ -11,6 +11,7 @@ from pgdr.drill import verdicts as v
 from pgdr.drill.choose import choose
 from pgdr.drill.validate import guarded
 from pgdr.errors import UsageError
+from tests.fixtures.manifests import manifest
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
@@ -168,9 +169,9 @@ def test_overall_and_a_crashing_check() -> None:
 
 
 BACKUPS = [
-    {"id": "B1", "label": "nightly", "stop_time": "2026-11-20T03:10:00+00:00"},
-    {"id": "B2", "label": "nightly", "stop_time": "2026-11-21T03:10:00+00:00"},
-    {"id": "B3", "label": "before-upgrade", "stop_time": "2026-11-21T12:00:00+00:00"},
+    manifest(id="B1", label="nightly", stop_time="2026-11-20T03:10:00+00:00"),
+    manifest(id="B2", label="nightly", stop_time="2026-11-21T03:10:00+00:00"),
+    manifest(id="B3", label="before-upgrade", stop_time="2026-11-21T12:00:00+00:00"),
 ]
 
 
@@ -185,9 +186,7 @@ def test_choose() -> None:
     assert c.backup_id == "B2" and c.target.value == "2026-11-21T05:00:00+00:00"
     for _ in range(20):
         c = choose(BACKUPS, "random", "random", now, now, rng)
-        stop = datetime.fromisoformat(
-            next(b for b in BACKUPS if b["id"] == c.backup_id)["stop_time"]
-        )
+        stop = next(b for b in BACKUPS if b.id == c.backup_id).stop_time
         assert c.target.kind == "time" and stop <= c.reference <= now
     assert choose(BACKUPS, "random", "latest", None, now, random.Random(7)) == choose(
         BACKUPS, "random", "latest", None, now, random.Random(7)

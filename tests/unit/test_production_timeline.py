@@ -9,23 +9,25 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pgdr.catalog.manifest import BackupManifest
 from pgdr.pg.timeline import TimelineSwitch
 from pgdr.pg.wal import format_lsn, segment_name
 from pgdr.restore.production import production_lineage, timeline_to_follow
+from tests.fixtures.manifests import manifest
 
 pytestmark = pytest.mark.unit
 
 SEG = 16 << 20
 
 
-def backup(tli: int, start_seg: int, stop: str = "2026-11-24T03:00:00+00:00") -> dict[str, object]:
-    return {
-        "id": f"B{tli}-{start_seg}",
-        "timeline": tli,
-        "start_lsn": format_lsn(start_seg * SEG + 40),
-        "stop_time": stop,
-        "wal_segment_size": SEG,
-    }
+def backup(tli: int, start_seg: int, stop: str = "2026-11-24T03:00:00+00:00") -> BackupManifest:
+    return manifest(
+        id=f"B{tli}-{start_seg}",
+        timeline=tli,
+        start_lsn=format_lsn(start_seg * SEG + 40),
+        stop_time=stop,
+        wal_segment_size=SEG,
+    )
 
 
 T0 = datetime(2026, 11, 24, 3, tzinfo=UTC)

@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 
+from pgdr.catalog.manifest import FileEntry
 from pgdr.errors import UnsafeManifest
 from pgdr.restore.safety import check_files, check_manifest
 from pgdr.safepath import path_problem
+from tests.fixtures.manifests import manifest
 
 pytestmark = pytest.mark.unit
 
@@ -91,8 +93,8 @@ def test_not_a_list() -> None:
 
 def test_backup_label_must_be_text() -> None:
     with pytest.raises(UnsafeManifest, match="'backup_label': the backup label is not text"):
-        check_manifest({"backup_label": ["x"], "files": BASE}, 2)
-    assert len(check_manifest({"backup_label": "START WAL ...", "files": BASE}, 2)) == 5
+        check_manifest(manifest(backup_label=["x"], files=BASE), 2)
+    assert len(check_manifest(manifest(backup_label="START WAL ...", files=BASE), 2)) == 5
 
 
 def test_accepted_entries_as_created() -> None:
@@ -109,13 +111,13 @@ def test_accepted_entries_as_created() -> None:
         ],
         ref_count=2,
     )
-    by_path = {e["path"]: e for e in got}
-    assert by_path["pg_wal"] == {"path": "pg_wal", "kind": "dir", "mode": 0o700, "mtime": None}
-    assert by_path["pg_tblspc/16384"]["target"] == "/srv/ts"
-    assert by_path["base/1/2"]["mode"] == 0o600
-    assert by_path["base/3"]["mode"] == 0o700
-    assert by_path["base/1/3"]["kind"] == "gone"
-    assert by_path["global/pg_control"]["refs"] == [0, 1]
+    by_path = {e.path: e for e in got}
+    assert by_path["pg_wal"] == FileEntry("pg_wal", "dir", mode=0o700, mtime=None)
+    assert by_path["pg_tblspc/16384"].target == "/srv/ts"
+    assert by_path["base/1/2"].mode == 0o600
+    assert by_path["base/3"].mode == 0o700
+    assert by_path["base/1/3"].kind == "gone"
+    assert by_path["global/pg_control"].refs == (0, 1)
 
 
 @pytest.mark.parametrize(

@@ -7,17 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from pgdr.catalog.manifest import BackupManifest
 from pgdr.pg.timeline import TimelineSwitch
 from pgdr.pg.wal import format_lsn
 from pgdr.restore.plan import choose_timeline
+from tests.fixtures.manifests import manifest
 
 pytestmark = pytest.mark.unit
 
 G = 1 << 30  # LSN 0/40000000
 
 
-def backup(tli: int, start: int) -> dict[str, object]:
-    return {"timeline": tli, "start_lsn": format_lsn(start)}
+def backup(tli: int, start: int) -> BackupManifest:
+    return manifest(timeline=tli, start_lsn=format_lsn(start))
 
 
 def sw(parent: int, lsn: int) -> TimelineSwitch:
@@ -75,7 +77,7 @@ FIRST_WAL_CASES = [
 def test_first_wal(case: str, wal: list[str], run: list[str], expected: list[str]) -> None:
     from pgdr.restore.plan import first_wal
 
-    assert first_wal({"wal": wal}, run) == expected
+    assert first_wal(manifest(wal=wal), run) == expected
 
 
 SEG = 16 << 20
@@ -85,14 +87,14 @@ def seg(tli: int, segno: int) -> str:
     return f"{tli:08X}{0:08X}{segno:08X}"
 
 
-def wal_backup(tli: int = 1, first: int = 2, last: int = 3) -> dict[str, object]:
-    return {
-        "id": "B",
-        "timeline": tli,
-        "wal_segment_size": SEG,
-        "start_lsn": format_lsn(first * SEG + 40),
-        "wal": [seg(tli, n) for n in range(first, last + 1)],
-    }
+def wal_backup(tli: int = 1, first: int = 2, last: int = 3) -> BackupManifest:
+    return manifest(
+        id="B",
+        timeline=tli,
+        wal_segment_size=SEG,
+        start_lsn=format_lsn(first * SEG + 40),
+        wal=[seg(tli, n) for n in range(first, last + 1)],
+    )
 
 
 def archive(*runs: tuple[int, range]) -> dict[int, list[str]]:
@@ -220,7 +222,7 @@ def test_restore_command_answers_timeline_1_history_in_the_shell(tmp_path: Path)
     import subprocess
     import sys
 
-    from pgdr.restore.run import default_restore_command
+    from pgdr.restore.commands import default_restore_command
 
     cmd = default_restore_command(None, None).replace(shlex.quote(sys.executable), "echo pgdr")
 
@@ -273,7 +275,7 @@ def test_hand_over_command_never_reaches_the_repository(tmp_path: Path) -> None:
     is "not archived" (exit 1), without running pgdr (it has no key to run it with)."""
     import subprocess
 
-    from pgdr.restore.run import hand_over_command
+    from pgdr.restore.commands import hand_over_command
 
     cmd = hand_over_command()
     assert "pgdr" not in cmd.replace("pgdr_prefetch", "")

@@ -10,12 +10,13 @@ from pgdr.errors import RecoveryTargetUnreachable, ServerExited
 from pgdr.pg.recovery_watch import clean_shutdown, exit_error
 from pgdr.restore.plan import Target
 from pgdr.restore.window import check_target, wal_end
+from tests.fixtures.manifests import manifest
 
 pytestmark = pytest.mark.unit
 SEG = 16 << 20
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 LAST_ARCHIVED = NOW - timedelta(hours=1)
-BACKUPS = [{"id": "b1", "stop_time": "2026-11-24T03:00:00+00:00", "stop_lsn": "0/3000100"}]
+BACKUPS = [manifest(id="b1", stop_time="2026-11-24T03:00:00+00:00", stop_lsn="0/3000100")]
 RUN = ["000000010000000000000003", "000000010000000000000004", "000000010000000000000005"]
 TIMES = {n: LAST_ARCHIVED - timedelta(minutes=10 * i) for i, n in enumerate(reversed(RUN))}
 END = wal_end(RUN, SEG, TIMES)

@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pgdr.catalog.manifest import BackupManifest
 from pgdr.pg.timeline import TimelineSwitch
 from pgdr.pg.wal import DEFAULT_SEG_SIZE, backup_history_name, history_name, segment_name
 from pgdr.restore.plan import Target, check_wal, choose_backup
 from pgdr.retention.policy import BackupFacts, Policy, WalFile, decide, protection
+from tests.fixtures.manifests import manifest
 
 pytestmark = pytest.mark.unit
 
@@ -276,21 +278,21 @@ def test_every_second_of_the_window_stays_restorable(seed: int) -> None:
             check_wal(before, all_wal, target)
         except Exception:
             continue  # not restorable before expiry either
-        after = choose_backup([x for x in docs if x["id"] in kept], target)
-        assert after["id"] == before["id"]
+        after = choose_backup([x for x in docs if x.id in kept], target)
+        assert after.id == before.id
         check_wal(after, kept_wal, target)
 
 
-def _doc(b: BackupFacts) -> dict[str, object]:
+def _doc(b: BackupFacts) -> BackupManifest:
     seg = b.start_lsn // SEG
-    return {
-        "id": b.id,
-        "stop_time": b.stop_time.isoformat(),
-        "stop_lsn": f"0/{b.start_lsn + 100:X}",
-        "timeline": b.timeline,
-        "wal_segment_size": SEG,
-        "wal": [segment_name(1, seg)],
-    }
+    return manifest(
+        id=b.id,
+        stop_time=b.stop_time.isoformat(),
+        stop_lsn=f"0/{b.start_lsn + 100:X}",
+        timeline=b.timeline,
+        wal_segment_size=SEG,
+        wal=[segment_name(1, seg)],
+    )
 
 
 @pytest.mark.parametrize("seed", range(60))

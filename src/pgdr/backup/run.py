@@ -17,7 +17,9 @@ from pgdr import audit
 from pgdr.backup.checksums import PageChecker
 from pgdr.backup.session import BackupSession
 from pgdr.backup.walk import Entry, walk
-from pgdr.errors import ObjectNotFound, PgdrError, WalMissing
+from pgdr.catalog import manifest as m
+from pgdr.catalog.manifest import KIND
+from pgdr.errors import WalMissing
 from pgdr.pg.wal import format_lsn, segment_name, segments_between
 from pgdr.repo.locks import LockManager
 from pgdr.repo.repository import Repository
@@ -25,7 +27,6 @@ from pgdr.repo.writer import BlobWriter
 from pgdr.wal import cluster
 from pgdr.wal.archive import wal_key
 
-KIND = "backup"
 #: Relation files are cut into 32 KiB chunks (4 pages): changed pages cost 32 KiB, not the
 #: whole 1 GiB segment file; 1 TB stays at ~32 M index entries (~2 GB of index memory).
 RELATION_CHUNK = 32 * 1024
@@ -130,32 +131,32 @@ def take_backup(
             lock.check()
             w.flush()  # so that stats.stored_bytes below counts the last pack too
             doc = {
-                "id": bid,
-                "type": backup_type,
-                "label": label,
-                "annotations": annotations or {},
-                "start_time": started.isoformat(),
-                "stop_time": stop_time.isoformat(),
-                "start_lsn": format_lsn(start_lsn),
-                "stop_lsn": format_lsn(stop.stop_lsn),
-                "timeline": tli,
-                "wal_segment_size": facts.wal_segment_size,
-                "wal": wal,
-                "system_identifier": facts.system_identifier,
-                "pg_version_num": facts.version_num,
-                "data_dir": str(pgdata),
-                "databases": facts.databases,
-                "backup_label": stop.backup_label,
-                "tablespace_map": stop.tablespace_map,
-                "files": files,
-                "catalog": catalog,
-                "page_checksum_errors": bad_pages,
-                "data_checksums": facts.data_checksums,
-                "stats": {
-                    "bytes": w.stats.bytes_raw,
-                    "new_bytes": w.stats.bytes_new_raw,
-                    "stored_bytes": w.stats.bytes_stored,
-                    "files": len(files),
+                m.ID: bid,
+                m.TYPE: backup_type,
+                m.LABEL: label,
+                m.ANNOTATIONS: annotations or {},
+                m.START_TIME: started.isoformat(),
+                m.STOP_TIME: stop_time.isoformat(),
+                m.START_LSN: format_lsn(start_lsn),
+                m.STOP_LSN: format_lsn(stop.stop_lsn),
+                m.TIMELINE: tli,
+                m.WAL_SEGMENT_SIZE: facts.wal_segment_size,
+                m.WAL: wal,
+                m.SYSTEM_IDENTIFIER: facts.system_identifier,
+                m.PG_VERSION_NUM: facts.version_num,
+                m.DATA_DIR: str(pgdata),
+                m.DATABASES: facts.databases,
+                m.BACKUP_LABEL: stop.backup_label,
+                m.TABLESPACE_MAP: stop.tablespace_map,
+                m.FILES: files,
+                m.CATALOG: catalog,
+                m.PAGE_CHECKSUM_ERRORS: bad_pages,
+                m.DATA_CHECKSUMS: facts.data_checksums,
+                m.STATS: {
+                    m.STAT_BYTES: w.stats.bytes_raw,
+                    m.STAT_NEW_BYTES: w.stats.bytes_new_raw,
+                    m.STAT_STORED_BYTES: w.stats.bytes_stored,
+                    m.STAT_FILES: len(files),
                 },
             }
             w.commit_manifest(KIND, bid, doc, refs)
@@ -170,8 +171,8 @@ def take_backup(
                     "files": len(files),
                     "bytes": stats.bytes_raw,
                     "stored_bytes": stats.bytes_stored,
-                    "start_lsn": doc["start_lsn"],
-                    "stop_lsn": doc["stop_lsn"],
+                    "start_lsn": format_lsn(start_lsn),
+                    "stop_lsn": format_lsn(stop.stop_lsn),
                     "timeline": tli,
                 },
             )
@@ -184,7 +185,7 @@ def take_backup(
         format_lsn(start_lsn),
         format_lsn(stop.stop_lsn),
         tli,
-        sum(1 for f in files if f["kind"] == "file"),
+        sum(1 for f in files if f[m.F_KIND] == "file"),
         stats.bytes_raw,
         stats.bytes_new_raw,
         stats.bytes_stored,
@@ -202,9 +203,9 @@ def _store_entry(
     start_lsn: int | None,
     bad_pages: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    item: dict[str, Any] = {"path": e.rel, "kind": e.kind, "mode": e.mode, "mtime": e.mtime}
+    item: dict[str, Any] = {m.F_PATH: e.rel, m.F_KIND: e.kind, m.F_MODE: e.mode, m.F_MTIME: e.mtime}
     if e.kind == "link":
-        item["target"] = e.target
+        item[m.F_TARGET] = e.target
     elif e.kind == "file":
         start = len(refs) // 32
         name = e.rel.rsplit("/", 1)[-1]
@@ -218,11 +219,15 @@ def _store_entry(
         if checker is not None and checker.bad_blocks:
             bad_pages.append({"file": e.rel, "blocks": sorted(checker.bad_blocks)})
         if stored is None:
-            item.update(kind="gone", size=0)
+            item.update({m.F_KIND: "gone", m.F_SIZE: 0})
         else:
             refs += stored.ids
             item.update(
-                size=stored.size, refs=[start, len(stored.ids) // 32], chunk=_chunk_for(e.rel)
+                {
+                    m.F_SIZE: stored.size,
+                    m.F_REFS: [start, len(stored.ids) // 32],
+                    m.F_CHUNK: _chunk_for(e.rel),
+                }
             )
     return item
 
@@ -244,31 +249,3 @@ def _wait_for_wal(repo: Repository, names: list[str], timeout: float) -> None:
             )
         time.sleep(pause)
         pause = min(pause * 1.5, 0.5)
-
-
-def list_backups(repo: Repository) -> list[dict[str, Any]]:
-    """The readable backups (damaged manifests skipped: see ``scan_backups``)."""
-    return scan_backups(repo)[0]
-
-
-def scan_backups(repo: Repository) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Readable backup documents, and the damaged ones: {backup id: what is wrong}."""
-    out: list[dict[str, Any]] = []
-    damaged: dict[str, str] = {}
-    for bid in repo.list_manifests(KIND):
-        try:
-            doc = repo.get_manifest(KIND, bid).doc
-        except ObjectNotFound:
-            continue  # deleted since the listing (expire)
-        except PgdrError as e:
-            damaged[bid] = e.message
-            continue
-        if not isinstance(doc, dict) or doc.get("id") != bid:
-            damaged[bid] = f"{repo_key(bid)}: not a backup manifest (damaged or forged)"
-            continue
-        out.append(doc)
-    return out, damaged
-
-
-def repo_key(backup_id: str) -> str:
-    return f"manifests/{KIND}/{backup_id}"

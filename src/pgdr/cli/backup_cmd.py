@@ -126,7 +126,7 @@ def restore(
     ] = "off",
 ) -> None:
     """Restore a backup into a data directory, to the latest WAL or a point in time."""
-    from pgdr.restore.run import default_archive_command, default_restore_command
+    from pgdr.restore.commands import default_archive_command, default_restore_command
     from pgdr.restore.run import restore as do_restore
 
     cli = get_context(ctx)

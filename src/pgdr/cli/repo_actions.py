@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from pgdr import audit
-from pgdr.backup.run import list_backups
+from pgdr.catalog.load import load_backups
 from pgdr.cli.repo_target import RepoTarget, backend, key_source, open_repository
 from pgdr.cli.results import (
     InitResult,
@@ -148,10 +148,11 @@ def run_verify(
             "damaged_packs": r.damaged_packs,
         }
     rep = verify(repo, read_data=read_data, progress=progress)
-    check_restorable(repo, list_backups(repo), rep)
+    catalog = load_backups(repo)
+    check_restorable(repo, catalog.manifests, rep)
     from pgdr.restore.coverage import wal_holes
 
-    for hole in wal_holes(repo):  # backups a restore would refuse for missing WAL
+    for hole in wal_holes(repo, catalog):  # backups a restore would refuse for missing WAL
         rep.add(hole.object, hole.message)
     result = VerifyResult(
         url=repo.backend.url,

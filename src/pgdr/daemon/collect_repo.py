@@ -7,8 +7,11 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
 
+from pgdr.catalog.load import read_backup
+from pgdr.catalog.manifest import KIND as BACKUP_KIND
+from pgdr.catalog.manifest import BackupManifest, ManifestError
+from pgdr.catalog.wal import WalCatalog
 from pgdr.daemon.facts import BackupFact, DrillFact, ReplicaFact, RepoFacts
 from pgdr.daemon.handle import RepoHandle
 from pgdr.daemon.history import JobHistory
@@ -21,7 +24,7 @@ from pgdr.repo.repository import Repository
 from pgdr.restore.info import repository_info
 from pgdr.storage.base import ObjectInfo
 
-BACKUP_PREFIX = fmt.manifest_key("backup", "")
+BACKUP_PREFIX = fmt.manifest_key(BACKUP_KIND, "")
 DRILL_PREFIX = fmt.manifest_key("drill", "")
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ class RepoCollector:
         #: The daemon also flushes its record outbox and reconciles records with backups;
         #: `pgdr status` only reads.
         self.maintain = maintain
-        self._docs: dict[str, dict[str, Any]] = {}
+        self._docs: dict[str, BackupManifest] = {}
         self._drills: dict[str, DrillFact] = {}
 
     def collect(self) -> RepoFacts:
@@ -53,7 +56,7 @@ class RepoCollector:
         except PgdrError as e:
             return RepoFacts(self.url, up=False, error=e.message, jobs=self.history.all())
 
-    def backup_docs(self) -> list[dict[str, Any]]:
+    def backup_docs(self) -> list[BackupManifest]:
         return list(self._docs.values())
 
     def _collect(self, repo: Repository) -> RepoFacts:
@@ -70,13 +73,16 @@ class RepoCollector:
             del self._docs[gone]
         for bid in sorted(listed - set(self._docs)):
             try:
-                doc = repo.get_manifest("backup", bid).doc
+                manifest, _stored = read_backup(repo, bid)
             except StorageError:
                 raise
             except PgdrError as e:  # damaged: verify reports it; the rest still counts
                 log.warning("backup manifest %s unreadable: %s", bid, e.message)
                 continue
-            self._docs[bid] = {k: v for k, v in doc.items() if k not in ("files", "catalog")}
+            except ManifestError as e:
+                log.warning("%s", e)
+                continue
+            self._docs[bid] = manifest.without_contents()
         self._load_drills(
             repo, {o.key[len(DRILL_PREFIX) :] for o in objects if o.key.startswith(DRILL_PREFIX)}
         )
@@ -84,16 +90,15 @@ class RepoCollector:
         info = repository_info(repo, backups=self.backup_docs(), wal_objects=wal_objects)
         wal_newest: dict[int, int] = {}
         newest_time: datetime | None = None
-        for o in wal_objects:
-            _p, tli_hex, name = o.key.split("/", 2)
-            if not is_segment(name):
-                continue
-            tli = int(tli_hex, 16)
-            seg = parse_segment_name(name, self._segment_size())[1]
-            if seg > wal_newest.get(tli, -1):
-                wal_newest[tli] = seg
-            if o.modified is not None and (newest_time is None or o.modified > newest_time):
-                newest_time = o.modified
+        for tli, files in WalCatalog.from_listing(wal_objects).stored.items():
+            for name, when in files.items():
+                if not is_segment(name):
+                    continue
+                seg = parse_segment_name(name, self._segment_size())[1]
+                if seg > wal_newest.get(tli, -1):
+                    wal_newest[tli] = seg
+                if when is not None and (newest_time is None or when > newest_time):
+                    newest_time = when
         self.history.load(repo)
         if self.maintain:
             self.history.flush(repo)
@@ -103,7 +108,7 @@ class RepoCollector:
             replicas=[self._replica(r, objects) for r in self.replicas],
             url=self.url,
             up=True,
-            backups=[_backup_fact(b) for b in info.backups],
+            backups=[_backup_fact(b) for b in sorted(self._docs.values(), key=_stop)],
             window_start=_dt(info.window_start),
             window_end=_dt(info.window_end),
             production_timeline=info.production_timeline,
@@ -156,7 +161,7 @@ class RepoCollector:
 
     def _segment_size(self) -> int:
         for d in self._docs.values():
-            return int(d.get("wal_segment_size", 16 << 20))
+            return d.wal_segment_size
         return 16 << 20
 
 
@@ -164,14 +169,18 @@ def _dt(s: str | None) -> datetime | None:
     return datetime.fromisoformat(s) if s else None
 
 
-def _backup_fact(row: dict[str, Any]) -> BackupFact:
+def _stop(m: BackupManifest) -> datetime:
+    return m.stop_time
+
+
+def _backup_fact(m: BackupManifest) -> BackupFact:
     return BackupFact(
-        id=row["id"],
-        type=row["type"],
-        start_time=datetime.fromisoformat(row["start_time"]),
-        stop_time=datetime.fromisoformat(row["stop_time"]),
-        bytes=int(row["bytes"]),
-        stored_bytes=int(row["stored_bytes"]),
-        new_bytes=int(row["new_bytes"]),
-        timeline=int(row["timeline"]),
+        id=m.id,
+        type=m.type,
+        start_time=m.start_time,
+        stop_time=m.stop_time,
+        bytes=m.stats.bytes,
+        stored_bytes=m.stats.stored_bytes,
+        new_bytes=m.stats.new_bytes,
+        timeline=m.timeline,
     )

@@ -14,11 +14,13 @@ import logging
 import secrets
 import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pgdr.catalog.manifest import BackupManifest
 from pgdr.daemon.cron import slot_id
 from pgdr.errors import ObjectExists, PgdrError, StorageError
 from pgdr.localfs import atomic_write, private_dir
@@ -150,25 +152,24 @@ class JobHistory:
             n += 1
         return n
 
-    def reconcile(self, backups: list[dict[str, Any]], repo: Repository | None) -> int:
+    def reconcile(self, backups: Sequence[BackupManifest], repo: Repository | None) -> int:
         """Record runs whose backup exists but whose job record does not (a crash between
         the two writes)."""
         with self._lock:  # a running job's backup is not a crash: its record is coming
             seen = {(r.kind, r.slot) for r in self.all()} | self._in_flight
         added = 0
         for b in backups:
-            ann = b.get("annotations") or {}
-            kind, slot = ann.get(ANN_JOB), ann.get(ANN_SLOT)
+            kind, slot = b.annotations.get(ANN_JOB), b.annotations.get(ANN_SLOT)
             if not kind or not slot or (kind, slot) in seen:
                 continue
             rec = JobRecord(
                 id=new_record_id(kind, datetime.fromisoformat(slot)),
                 kind=kind,
                 slot=slot,
-                started=b["start_time"],
-                finished=b["stop_time"],
+                started=b.start_time.isoformat(),
+                finished=b.stop_time.isoformat(),
                 status="success",
-                result={"backup_id": b["id"]},
+                result={"backup_id": b.id},
                 reconstructed=True,
             )
             self.add(rec, repo)

@@ -137,7 +137,7 @@ def _expire(ctx: JobContext) -> dict[str, Any]:
 
 
 def _verify(ctx: JobContext) -> dict[str, Any]:
-    from pgdr.backup.run import list_backups
+    from pgdr.catalog.load import load_backups
     from pgdr.repo.verify import verify
     from pgdr.restore.coverage import wal_holes
     from pgdr.restore.restorable import check_restorable
@@ -145,8 +145,9 @@ def _verify(ctx: JobContext) -> dict[str, Any]:
     repo = ctx.open_repo()
     try:
         rep = verify(repo, read_data=ctx.verify_read_data)
-        check_restorable(repo, list_backups(repo), rep)
-        for hole in wal_holes(repo):
+        catalog = load_backups(repo)
+        check_restorable(repo, catalog.manifests, rep)
+        for hole in wal_holes(repo, catalog):
             rep.add(hole.object, hole.message)
     finally:
         repo.close()

@@ -31,8 +31,9 @@ from pgdr.pg.osuser import chown_tree, free_port, resolve_runas
 from pgdr.repo.keys import KeyFile, generate_key_file
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import verify
+from pgdr.restore.commands import default_restore_command
 from pgdr.restore.plan import Target
-from pgdr.restore.run import default_restore_command, restore
+from pgdr.restore.run import restore
 from pgdr.storage import open_backend
 from pgdr.wal.setup import check, setup
 

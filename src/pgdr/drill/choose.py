@@ -4,10 +4,11 @@ the newest archived WAL and a random generator (seedable, so a drill can be repl
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from pgdr.catalog.manifest import BackupManifest
 from pgdr.errors import UsageError
 from pgdr.restore.plan import Target, choose_backup
 
@@ -34,7 +35,7 @@ def _when(value: str) -> datetime:
 
 
 def choose(
-    backups: list[dict[str, Any]],
+    backups: Sequence[BackupManifest],
     backup: str,
     target: str,
     newest_wal: datetime | None,
@@ -46,13 +47,13 @@ def choose(
         raise UsageError(
             "the repository has no backups: nothing to drill; take one with `pgdr backup`"
         )
-    ordered = sorted(backups, key=lambda b: b["stop_time"])
+    ordered = sorted(backups, key=lambda b: b.stop_time)
     if backup == "random":
-        pinned: dict[str, Any] | None = rng.choice(ordered)
+        pinned: BackupManifest | None = rng.choice(ordered)
     elif backup == "latest":
         pinned = None
     else:
-        named = [b for b in ordered if backup in (b["id"], b.get("label"))]
+        named = [b for b in ordered if backup in (b.id, b.label)]
         if not named:
             raise UsageError(
                 f"--backup {backup!r}: no backup with that id or label; see `pgdr info`"
@@ -60,16 +61,18 @@ def choose(
         pinned = named[-1]
     if target == "latest":
         b = pinned or ordered[-1]
-        return Choice(b["id"], Target("latest"), now)
+        return Choice(b.id, Target("latest"), now)
     if target == "random":
         b = pinned or ordered[-1]
-        lo = datetime.fromisoformat(b["stop_time"])
+        lo = b.stop_time
         hi = max(lo, newest_wal) if newest_wal else lo
         when = lo + (hi - lo) * rng.random()
-        return Choice(b["id"], Target("time", when.isoformat()), when)
+        return Choice(b.id, Target("time", when.isoformat()), when)
     when = _when(target)
     t = Target("time", when.isoformat())
     b = pinned or choose_backup(ordered, t)
-    if datetime.fromisoformat(b["stop_time"]) > when:
-        raise UsageError(f"backup {b['id']} ended at {b['stop_time']}, after --target {target}")
-    return Choice(b["id"], t, when)
+    if b.stop_time > when:
+        raise UsageError(
+            f"backup {b.id} ended at {b.stop_time.isoformat()}, after --target {target}"
+        )
+    return Choice(b.id, t, when)

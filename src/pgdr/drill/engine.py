@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 
 from pgdr import audit
-from pgdr.backup.run import scan_backups
+from pgdr.catalog.manifest import BackupManifest
 from pgdr.drill import integrity, probes, record, validate
 from pgdr.drill.choose import choose
 from pgdr.drill.events import drill_event
@@ -44,7 +44,8 @@ from pgdr.pg.cluster import Cluster
 from pgdr.pg.connect import connect
 from pgdr.pg.recovery_watch import exit_error, wait_for_target
 from pgdr.repo.repository import Repository
-from pgdr.restore.run import hand_over_command, restore
+from pgdr.restore.commands import hand_over_command
+from pgdr.restore.run import RestoreSource, restore
 
 READY_STEPS = ("fetch", "instance creation", "wal replay", "connectivity")
 
@@ -115,16 +116,11 @@ def _error(step: str, kind: str, code: int, message: str) -> dict[str, Any]:
     return {"step": step, "kind": kind, "exit_code": code, "message": message}
 
 
-def newest_wal_time(repo: Repository, backups: list[dict[str, Any]]) -> datetime | None:
+def newest_wal_time(source: RestoreSource) -> datetime | None:
     """When production's newest WAL was stored: a side branch some restore archived is not
     what a drill replays (docs/design.md §8c), so its WAL does not move the latest target."""
-    from pgdr.restore.production import production_lineage, stored_wal
-    from pgdr.restore.run import read_histories
-
-    stored = stored_wal(repo.backend.list("wal/"))
-    lineage = production_lineage(
-        backups, stored, read_histories(repo, {t: list(n) for t, n in stored.items()})
-    )
+    stored = source.wal.stored
+    lineage = source.lineage()
     times = [when for t in lineage.path for when in stored.get(t, {}).values() if when is not None]
     return max(times) if times else None
 
@@ -234,7 +230,8 @@ def _run_steps(
 ) -> None:
     if True:
         with clock.step("fetch"):
-            backups, damaged = scan_backups(repo)
+            source = RestoreSource.read(repo)  # every manifest read once, for the whole drill
+            backups, damaged = source.backups.manifests, source.backups.damaged
             if not backups and damaged:  # damaged is not "no backups"
                 bid, why = min(damaged.items())
                 raise IntegrityError(f"backup {bid} cannot be drilled: {why}")
@@ -242,14 +239,18 @@ def _run_steps(
                 backups,
                 req.backup,
                 req.target,
-                newest_wal_time(repo, backups),
+                newest_wal_time(source),
                 started,
                 random.Random(req.seed),
             )
-            doc = next(b for b in backups if b["id"] == choice.backup_id)
+            doc = next(b for b in backups if b.id == choice.backup_id)
             rec.backup = {
-                k: doc.get(k)
-                for k in ("id", "label", "type", "start_time", "stop_time", "timeline")
+                "id": doc.id,
+                "label": doc.label,
+                "type": doc.type,
+                "start_time": doc.start_time.isoformat(),
+                "stop_time": doc.stop_time.isoformat(),
+                "timeline": doc.timeline,
             }
             rec.target = {
                 "kind": choice.target.kind,
@@ -267,6 +268,7 @@ def _run_steps(
                 restore_command=hand_over_command(),
                 backup=choice.backup_id,
                 place_all_wal=True,  # the sandbox gets no key: it never fetches WAL itself
+                source=source,
             )
             rec.timeline = {
                 "followed": restored.timeline,
@@ -320,11 +322,11 @@ def _validate(
     rec: DrillRecord,
     clock: _Clock,
     prev: DrillRecord | None,
-    backup: dict[str, Any],
+    backup: BackupManifest,
     cluster: Cluster,
     reference: datetime,
 ) -> None:
-    catalog = backup.get("catalog") or {}
+    catalog = dict(backup.catalog)
     home = catalog.get("database") or env.default_database
     specs: dict[str, DatabaseChecks] = dict(settings.databases) or {home: DatabaseChecks()}
     conns: dict[str, psycopg.Connection[Any]] = {}
@@ -350,7 +352,7 @@ def _validate(
         floor: dict[str, datetime | None] = (
             {"last replayed transaction": replayed}
             if replayed
-            else {"backup start": datetime.fromisoformat(backup["start_time"])}
+            else {"backup start": backup.start_time}
         )
         baselines = validate.Baselines(
             settings.performance_baseline,

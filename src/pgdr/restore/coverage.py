@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pgdr.backup.run import repo_key, scan_backups
+from pgdr.catalog.load import BackupCatalog, load_backups
+from pgdr.catalog.manifest import manifest_key
+from pgdr.catalog.wal import list_wal, read_histories
 from pgdr.errors import WalGap
 from pgdr.repo.repository import Repository
 from pgdr.restore.plan import Target, check_wal, choose_timeline
-from pgdr.restore.run import read_histories
-from pgdr.wal.archive import list_wal
 
 
 @dataclass(frozen=True)
@@ -24,20 +24,22 @@ class WalHole:
     message: str
 
 
-def wal_holes(repo: Repository) -> list[WalHole]:
+def wal_holes(repo: Repository, catalog: BackupCatalog | None = None) -> list[WalHole]:
     """One entry per backup that a restore to the latest point would refuse."""
-    backups, _damaged = scan_backups(repo)  # damaged manifests: verify names them itself
-    if not backups:
-        return []
+    if catalog is None:
+        catalog = load_backups(repo)  # unreadable manifests: verify names them itself
+    # authentic, but not a usable backup: only the catalog sees that
+    out = [WalHole(manifest_key(bid), why) for bid, why in sorted(catalog.unusable.items())]
+    if not catalog.manifests:
+        return out
     archived = list_wal(repo)
     histories = read_histories(repo, archived)
-    out = []
-    for b in sorted(backups, key=lambda b: str(b.get("stop_time"))):
+    for b in catalog.manifests:
         try:
             timeline = choose_timeline(b, histories, None)
             check_wal(b, archived, Target("latest"), timeline, histories)
         except WalGap as e:
-            out.append(WalHole(repo_key(str(b["id"])), e.message))
-        except (KeyError, TypeError, ValueError) as e:  # authentic, but not a usable backup
-            out.append(WalHole(repo_key(str(b["id"])), f"backup manifest lacks a field: {e}"))
+            out.append(WalHole(manifest_key(b.id), e.message))
+        except ValueError as e:  # a WAL name in the manifest that is not one
+            out.append(WalHole(manifest_key(b.id), f"backup manifest: {e}"))
     return out

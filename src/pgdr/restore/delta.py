@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from pgdr.catalog.manifest import FileEntry
 from pgdr.errors import PostgresError, UsageError
 from pgdr.localfs import pid_alive
 from pgdr.repo.reader import BlobReader
@@ -67,9 +67,9 @@ def check_delta_target(data_dir: Path) -> None:
 def delta_restore(
     repo: Repository,
     manifest: Manifest,
-    entries: list[dict[str, Any]],
+    entries: list[FileEntry],
     targets: Targets,
-    link_target: Callable[[dict[str, Any]], Path],
+    link_target: Callable[[FileEntry], Path],
     created_spaces: list[Path],
     progress: Callable[[int, int], None] | None = None,
 ) -> DeltaStats:
@@ -79,27 +79,27 @@ def delta_restore(
     main = targets.main
     if _is_dir(main, "global"):
         main.remove(PG_CONTROL)  # an interrupted delta must not leave a startable directory
-    wanted = {f["path"]: f for f in entries}
-    links = {f["path"]: str(link_target(f)) for f in entries if f["kind"] == "link"}
+    wanted = {f.path: f for f in entries}
+    links = {f.path: str(link_target(f)) for f in entries if f.kind == "link"}
     stats.removed = _remove_extras(main, "", "", wanted, links)
     # Directories and tablespace links first, then the files (pg_control last).
     for f in entries:
-        if f["kind"] == "dir":
-            tree, rel = targets.locate(f["path"])
+        if f.kind == "dir":
+            tree, rel = targets.locate(f.path)
             if not _is_dir(tree, rel):
                 tree.remove(rel)
             tree.mkdir(rel)
-        elif f["kind"] == "link":
-            location = links[f["path"]]
-            if main.readlink(f["path"]) != location:
-                main.remove(f["path"])
-                main.symlink(f["path"], location)
-            space = targets.open_space(f["path"], Path(location))
+        elif f.kind == "link":
+            location = links[f.path]
+            if main.readlink(f.path) != location:
+                main.remove(f.path)
+                main.symlink(f.path, location)
+            space = targets.open_space(f.path, Path(location))
             created_spaces.append(Path(location))
-            stats.removed += _remove_extras(space, "", f["path"], wanted, links)
-    regular = [f for f in entries if f["kind"] == "file" and f["path"] != PG_CONTROL]
-    regular += [f for f in entries if f["kind"] == "file" and f["path"] == PG_CONTROL]
-    total = sum(int(f["size"]) for f in regular)
+            stats.removed += _remove_extras(space, "", f.path, wanted, links)
+    regular = [f for f in entries if f.kind == "file" and f.path != PG_CONTROL]
+    regular += [f for f in entries if f.kind == "file" and f.path == PG_CONTROL]
+    total = sum(f.size for f in regular)
     with BlobReader(repo) as reader, ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
         # Comparing is CPU/IO bound and parallel; writing goes through the ordered reader.
         zeros: dict[int, bytes] = {}
@@ -109,14 +109,14 @@ def delta_restore(
         done = 0
         for f, changed in _chain(plans, regular[-1:], repo, manifest, targets, zeros):
             stats.files += 1
-            stats.bytes += int(f["size"])
-            tree, rel = targets.locate(f["path"])
+            stats.bytes += f.size
+            tree, rel = targets.locate(f.path)
             if changed:
                 stats.files_changed += 1
                 stats.bytes_written += _rewrite(reader, manifest, tree, rel, f, changed)
             else:
                 _settle(tree, rel, f)
-            done += int(f["size"])
+            done += f.size
             if progress:
                 progress(done, total)
     return stats
@@ -128,20 +128,20 @@ def _is_dir(tree: Tree, rel: str) -> bool:
 
 
 def _chain(
-    plans: Iterator[tuple[dict[str, Any], list[int]]],
-    last: list[dict[str, Any]],
+    plans: Iterator[tuple[FileEntry, list[int]]],
+    last: list[FileEntry],
     repo: Repository,
     manifest: Manifest,
     targets: Targets,
     zeros: dict[int, bytes],
-) -> Iterator[tuple[dict[str, Any], list[int]]]:
+) -> Iterator[tuple[FileEntry, list[int]]]:
     yield from plans
     for f in last:  # pg_control: compared only after everything else is written
         yield f, _changed_chunks(repo, manifest, targets, f, zeros)
 
 
 def _remove_extras(
-    tree: Tree, rel: str, prefix: str, wanted: dict[str, dict[str, Any]], links: dict[str, str]
+    tree: Tree, rel: str, prefix: str, wanted: dict[str, FileEntry], links: dict[str, str]
 ) -> int:
     """Delete what the backup does not list, never following a link: a tablespace link the
     backup has is kept only when it points where this restore puts the tablespace (its
@@ -153,7 +153,7 @@ def _remove_extras(
         want = wanted.get(full)
         is_link, is_dir = stat.S_ISLNK(st.st_mode), stat.S_ISDIR(st.st_mode)
         kind = "link" if is_link else "dir" if is_dir else "file"
-        if want is None or want["kind"] != kind or (is_link and tree.readlink(r) != links[full]):
+        if want is None or want.kind != kind or (is_link and tree.readlink(r) != links[full]):
             tree.remove(r)
             removed += 1
         elif is_dir:
@@ -165,28 +165,28 @@ def _changed_chunks(
     repo: Repository,
     manifest: Manifest,
     targets: Targets,
-    f: dict[str, Any],
+    f: FileEntry,
     zeros: dict[int, bytes],
 ) -> list[int]:
     """Indexes of the chunks of ``f`` whose local bytes differ from the backup's; -1 alone:
     only the length, or the file is missing (or a link, or linked elsewhere too)."""
-    start, count = f["refs"]
-    tree, rel = targets.locate(f["path"])
+    start, count = f.refs
+    tree, rel = targets.locate(f.path)
     fd = tree.open_regular(rel)
     if fd is None:
         return list(range(count)) or [-1]
     try:
         if count == 0:
             return [] if os.fstat(fd).st_size == 0 else [-1]
-        chunk = int(f["chunk"])
+        chunk = f.chunk
         changed = []
         for i in range(count):
             want = manifest.ref(start + i)
-            n = min(chunk, int(f["size"]) - i * chunk)
+            n = min(chunk, f.size - i * chunk)
             data = os.pread(fd, n, i * chunk)
             if len(data) != n or _id(repo, data, zeros) != want:
                 changed.append(i)
-        if os.fstat(fd).st_size != int(f["size"]) and not changed:
+        if os.fstat(fd).st_size != f.size and not changed:
             changed.append(-1)  # only the length differs: truncate
         return changed
     finally:
@@ -208,15 +208,15 @@ def _rewrite(
     manifest: Manifest,
     tree: Tree,
     rel: str,
-    f: dict[str, Any],
+    f: FileEntry,
     changed: list[int],
 ) -> int:
-    start, _count = f["refs"]
-    chunk = int(f["chunk"]) if _count else 0
+    start, _count = f.refs
+    chunk = f.chunk if _count else 0
     fd = tree.open_regular(rel, os.O_RDWR)
     if fd is None:  # missing, a link, not a regular file or a hard link: made anew
         tree.remove(rel)
-        fd = tree.create(rel, f["mode"], read=True)
+        fd = tree.create(rel, f.mode, read=True)
         changed = list(range(_count))
     indexes = [i for i in changed if i >= 0]
     written = 0
@@ -225,7 +225,7 @@ def _rewrite(
         for i, data in zip(indexes, blobs, strict=True):
             os.pwrite(fd, data, i * chunk)
             written += len(data)
-        os.ftruncate(fd, int(f["size"]))
+        os.ftruncate(fd, f.size)
         _settle_fd(tree, fd, f)
         os.fsync(fd)
     finally:
@@ -233,7 +233,7 @@ def _rewrite(
     return written
 
 
-def _settle(tree: Tree, rel: str, f: dict[str, Any]) -> None:
+def _settle(tree: Tree, rel: str, f: FileEntry) -> None:
     """Mode, owner and time of an unchanged file, through its descriptor."""
     fd = tree.open_regular(rel)
     if fd is None:
@@ -244,8 +244,8 @@ def _settle(tree: Tree, rel: str, f: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def _settle_fd(tree: Tree, fd: int, f: dict[str, Any]) -> None:
-    os.fchmod(fd, f["mode"])
+def _settle_fd(tree: Tree, fd: int, f: FileEntry) -> None:
+    os.fchmod(fd, f.mode)
     if tree.owner is not None:
         os.fchown(fd, *tree.owner)
-    os.utime(fd, (f["mtime"], f["mtime"]))
+    os.utime(fd, (f.file_mtime, f.file_mtime))

@@ -3,7 +3,7 @@ from the earliest restorable point to the newest archived WAL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,15 +11,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from pgdr.backup.run import scan_backups
+from pgdr.catalog.load import load_backups
+from pgdr.catalog.manifest import BackupManifest
+from pgdr.catalog.wal import WalCatalog, read_histories
 from pgdr.errors import PgdrError
 from pgdr.humanize import human
 from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
 from pgdr.repo.format import WAL_PREFIX
 from pgdr.repo.repository import Repository
-from pgdr.restore.production import production_lineage, stored_wal
+from pgdr.restore.production import production_lineage
 from pgdr.restore.restorable import backup_wal_problem
-from pgdr.restore.run import read_histories
 from pgdr.storage.base import ObjectInfo
 
 SEG_SIZE = 16 << 20
@@ -106,30 +107,29 @@ class Info:
 def repository_info(
     repo: Repository,
     *,
-    backups: list[dict[str, Any]] | None = None,
+    backups: Sequence[BackupManifest] | None = None,
     wal_objects: Iterable[ObjectInfo] | None = None,
 ) -> Info:
-    """``backups`` (manifest documents) and ``wal_objects`` (a listing of ``wal/``) may be
-    passed in by a caller that already has them (the daemon caches immutable manifests)."""
+    """``backups`` and ``wal_objects`` (a listing of ``wal/``) may be passed in by a caller
+    that already has them (the daemon caches immutable manifests)."""
     damaged: dict[str, str] = {}
     if backups is None:
-        backups, damaged = scan_backups(repo)
-    backups = sorted(backups, key=lambda b: b["stop_time"])
-    seg_size = int(backups[0]["wal_segment_size"]) if backups else SEG_SIZE
+        catalog = load_backups(repo)
+        backups, damaged = catalog.manifests, catalog.damaged
+    backups = sorted(backups, key=lambda b: b.stop_time)
+    seg_size = backups[0].wal_segment_size if backups else SEG_SIZE
     per_tli: dict[int, list[tuple[int, datetime | None]]] = {}
     history: dict[int, int] = {}
-    listing = list(repo.backend.list(WAL_PREFIX) if wal_objects is None else wal_objects)
-    stored = stored_wal(listing)
-    archived = {t: list(names) for t, names in stored.items()}
-    for obj in listing:
-        _p, tli_hex, name = obj.key.split("/", 2)
-        tli = int(tli_hex, 16)
-        if is_segment(name):
-            per_tli.setdefault(tli, []).append(
-                (parse_segment_name(name, seg_size)[1], obj.modified)
-            )
-        else:
-            history[tli] = history.get(tli, 0) + 1
+    wal = WalCatalog.from_listing(
+        repo.backend.list(WAL_PREFIX) if wal_objects is None else wal_objects
+    )
+    stored, archived = wal.stored, wal.archived
+    for tli, files in stored.items():
+        for name, when in files.items():
+            if is_segment(name):
+                per_tli.setdefault(tli, []).append((parse_segment_name(name, seg_size)[1], when))
+            else:
+                history[tli] = history.get(tli, 0) + 1
     try:
         histories = read_histories(repo, archived)
     except PgdrError:  # a damaged history file: verify names it; info still shows the rest
@@ -157,44 +157,18 @@ def repository_info(
                 lineage.describe(tli),
             )
         )
-    problems = {b["id"]: backup_wal_problem(b, archived) for b in backups}
-    rows = [
-        {
-            "id": b["id"],
-            "type": b["type"],
-            "label": b["label"],
-            "annotations": b.get("annotations", {}),
-            "start_time": b["start_time"],
-            "stop_time": b["stop_time"],
-            "seconds": (
-                datetime.fromisoformat(b["stop_time"]) - datetime.fromisoformat(b["start_time"])
-            ).total_seconds(),
-            "start_lsn": b["start_lsn"],
-            "stop_lsn": b["stop_lsn"],
-            "timeline": b["timeline"],
-            "bytes": b["stats"]["bytes"],
-            "stored_bytes": b["stats"]["stored_bytes"],
-            "new_bytes": b["stats"]["new_bytes"],
-            "files": b["stats"]["files"],
-            "page_checksum_errors": b.get("page_checksum_errors", []),
-            "error": bool(b.get("page_checksum_errors")),
-            "wal_start": b["wal"][0] if b.get("wal") else None,
-            "wal_stop": b["wal"][-1] if b.get("wal") else None,
-            "databases": b.get("databases", []),
-            "data_checksums": b.get("data_checksums"),
-            "pg_version_num": b["pg_version_num"],
-            "system_identifier": b["system_identifier"],
-            "restorable": problems[b["id"]] is None,
-            "problem": problems[b["id"]],
-        }
-        for b in backups
-    ]
+    problems = {b.id: backup_wal_problem(b, archived) for b in backups}
+    rows = [backup_row(b, problems[b.id]) for b in backups]
     # Restorable means a restore would succeed: only backups whose WAL range is archived.
-    good = [b for b in backups if problems[b["id"]] is None]
-    start = good[0]["stop_time"] if good else None
-    end = newest.isoformat() if (good and newest) else (good[-1]["stop_time"] if good else None)
+    good = [b for b in backups if problems[b.id] is None]
+    start = good[0].stop_time.isoformat() if good else None
+    end = (
+        newest.isoformat()
+        if (good and newest)
+        else (good[-1].stop_time.isoformat() if good else None)
+    )
     if end is not None and start is not None and end < start:
-        end = good[-1]["stop_time"]
+        end = good[-1].stop_time.isoformat()
     first_problem = next((p for p in problems.values() if p), None)
     return Info(
         repo.backend.url,
@@ -206,3 +180,33 @@ def repository_info(
         None if good else first_problem,
         damaged,
     )
+
+
+def backup_row(b: BackupManifest, problem: str | None) -> dict[str, Any]:
+    """A backup as `pgdr info` shows it (and --json prints it)."""
+    return {
+        "id": b.id,
+        "type": b.type,
+        "label": b.label,
+        "annotations": dict(b.annotations),
+        "start_time": b.start_time.isoformat(),
+        "stop_time": b.stop_time.isoformat(),
+        "seconds": b.seconds,
+        "start_lsn": b.start_lsn_text,
+        "stop_lsn": b.stop_lsn_text,
+        "timeline": b.timeline,
+        "bytes": b.stats.bytes,
+        "stored_bytes": b.stats.stored_bytes,
+        "new_bytes": b.stats.new_bytes,
+        "files": b.stats.files,
+        "page_checksum_errors": [e.to_doc() for e in b.page_checksum_errors],
+        "error": bool(b.page_checksum_errors),
+        "wal_start": b.wal[0] if b.wal else None,
+        "wal_stop": b.wal[-1] if b.wal else None,
+        "databases": list(b.databases),
+        "data_checksums": b.data_checksums,
+        "pg_version_num": b.pg_version_num,
+        "system_identifier": b.system_identifier,
+        "restorable": problem is None,
+        "problem": problem,
+    }

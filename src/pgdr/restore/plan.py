@@ -3,10 +3,11 @@ WAL can carry it there. Decided before a single byte is copied."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from pgdr.catalog.manifest import BackupManifest
 from pgdr.errors import IntegrityError, UsageError, WalGap
 from pgdr.pg.timeline import (
     TimelineHistoryError,
@@ -61,11 +62,11 @@ def check_target(target: Target) -> Target:
 
 
 def choose_backup(
-    backups: list[dict[str, Any]],
+    backups: Sequence[BackupManifest],
     target: Target,
     pinned: str | None = None,
     damaged: dict[str, str] | None = None,
-) -> dict[str, Any]:
+) -> BackupManifest:
     """``damaged``: backups whose manifest cannot be read, {id: why}; a restore that needs
     one (pinned, or no other backup) names it instead of saying there is none."""
     damaged = damaged or {}
@@ -81,32 +82,32 @@ def choose_backup(
         raise UsageError("the repository has no backups; take one with `pgdr backup`")
     if pinned:
         for b in backups:
-            if b["id"] == pinned:
+            if b.id == pinned:
                 return b
         raise UsageError(f"no backup {pinned!r}; see `pgdr info`")
-    ordered = sorted(backups, key=lambda b: b["stop_time"])
+    ordered = sorted(backups, key=lambda b: b.stop_time)
     check_target(target)
     if target.kind == "time":
         assert target.value is not None
         when = parse_time(target.value)
-        fit = [b for b in ordered if datetime.fromisoformat(b["stop_time"]) <= when]
+        fit = [b for b in ordered if b.stop_time <= when]
     elif target.kind == "lsn":
         assert target.value is not None
         lsn = parse_lsn(target.value)
-        fit = [b for b in ordered if parse_lsn(b["stop_lsn"]) <= lsn]
+        fit = [b for b in ordered if b.stop_lsn <= lsn]
     else:
         fit = ordered
     if not fit:
         first = ordered[0]
         raise UsageError(
-            f"no backup finished before {target.describe()}; the earliest, {first['id']}, "
-            f"ended at {first['stop_time']} (LSN {first['stop_lsn']})"
+            f"no backup finished before {target.describe()}; the earliest, {first.id}, "
+            f"ended at {first.stop_time.isoformat()} (LSN {first.stop_lsn_text})"
         )
     return fit[-1]
 
 
 def check_wal(
-    backup: dict[str, Any],
+    backup: BackupManifest,
     archived: dict[int, list[str]],
     target: Target,
     timeline: str | None = None,
@@ -116,8 +117,8 @@ def check_wal(
     on the path to ``timeline`` (default: the backup's own); raises WalGap naming the first
     missing one. Each segment is named on the timeline recovery asks for first — the newest
     one of the path that had begun by then (``segments_needed``)."""
-    seg_size = int(backup["wal_segment_size"])
-    tli = int(backup["timeline"])
+    seg_size = backup.wal_segment_size
+    tli = backup.timeline
     goal = int(timeline) if timeline is not None and timeline.isdigit() else tli
     history = (histories or {}).get(goal, []) if goal != tli else []
     if goal != tli and not history:
@@ -130,11 +131,11 @@ def check_wal(
         t: {parse_segment_name(n, seg_size)[1] for n in names if is_segment(n)}
         for t, names in archived.items()
     }
-    needed = [parse_segment_name(n, seg_size)[1] for n in backup["wal"]]
+    needed = [parse_segment_name(n, seg_size)[1] for n in backup.wal]
     for segno in needed:
         if segno not in have.get(tli, set()):
             raise WalGap(
-                f"WAL {segment_name(tli, segno, seg_size)} needed by backup {backup['id']} is not "
+                f"WAL {segment_name(tli, segno, seg_size)} needed by backup {backup.id} is not "
                 "in the repository; this backup cannot be restored"
             )
     try:
@@ -157,17 +158,17 @@ def check_wal(
         if segno not in have.get(t, set()) and segno not in needed:
             raise WalGap(
                 f"WAL {segment_name(t, segno, seg_size)} is missing from the repository: recovery "
-                f"from backup {backup['id']} would stop before {target.describe()}",
+                f"from backup {backup.id} would stop before {target.describe()}",
                 hint="restore to an earlier --lsn/--time, or find the missing segment",
             )
     return [segment_name(tli if segno in needed else t, segno, seg_size) for t, segno in files]
 
 
-def first_wal(backup: dict[str, Any], run: list[str], depth: int = 8) -> list[str]:
+def first_wal(backup: BackupManifest, run: list[str], depth: int = 8) -> list[str]:
     """The WAL files recovery asks for first, which a restore can place before the server
     starts: the backup's own range (always read) and the next ones of ``run`` (the files
     ``check_wal`` found, named as recovery asks for them), at least ``depth`` in all."""
-    return run[: max(len(backup["wal"]), depth)]
+    return run[: max(len(backup.wal), depth)]
 
 
 def history_files(timeline: str, histories: dict[int, list[TimelineSwitch]]) -> list[str]:
@@ -181,7 +182,7 @@ def history_files(timeline: str, histories: dict[int, list[TimelineSwitch]]) -> 
 
 
 def choose_timeline(
-    backup: dict[str, Any], histories: dict[int, list[TimelineSwitch]], requested: str | None
+    backup: BackupManifest, histories: dict[int, list[TimelineSwitch]], requested: str | None
 ) -> str:
     """``recovery_target_timeline``: as requested, except that ``latest`` (the default) is
     resolved to the newest timeline the backup can reach. PostgreSQL's own ``latest`` takes
@@ -190,7 +191,7 @@ def choose_timeline(
     history") — e.g. after a test restore promoted and archived a timeline of its own."""
     if requested not in (None, "latest"):
         return str(requested)
-    tli, start = int(backup["timeline"]), parse_lsn(backup["start_lsn"])
+    tli, start = backup.timeline, backup.start_lsn
     best = tli
     for t, history in sorted(histories.items()):
         if t <= best:

@@ -24,14 +24,14 @@ replacing restore; `--timeline` overrides the choice for a single restore.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from pgdr.catalog.manifest import BackupManifest
+from pgdr.catalog.wal import Timelines
 from pgdr.pg.timeline import TimelineHistoryError, TimelineSwitch, ancestry, reaches
-from pgdr.pg.wal import format_lsn, history_name, is_segment, parse_lsn
-from pgdr.storage.base import ObjectInfo
+from pgdr.pg.wal import format_lsn, history_name, is_segment
 
 
 @dataclass(frozen=True)
@@ -65,14 +65,14 @@ class Lineage:
 
 
 def production_lineage(
-    backups: Sequence[dict[str, Any]],
+    backups: Sequence[BackupManifest],
     stored: dict[int, dict[str, datetime | None]],
     histories: dict[int, list[TimelineSwitch]],
 ) -> Lineage:
     """Production's timeline by the rule in the module docstring. ``stored``: every archived
     WAL file name per timeline with its storage time (None where the storage cannot tell)."""
-    newest = max(backups, key=lambda b: b["stop_time"]) if backups else None
-    current = int(newest["timeline"]) if newest else min(stored, default=1)
+    newest = max(backups, key=lambda b: b.stop_time) if backups else None
+    current = newest.timeline if newest else min(stored, default=1)
     usable = {t: h for t, h in histories.items() if h and _valid(t, h)}
     while True:
         children = [t for t, h in usable.items() if t > current and h[-1].parent_tli == current]
@@ -95,25 +95,18 @@ def production_lineage(
     return Lineage(current, path, branches)
 
 
-def stored_wal(listing: Iterable[ObjectInfo]) -> dict[int, dict[str, datetime | None]]:
-    """``production_lineage``'s ``stored`` from a listing of ``wal/``."""
-    out: dict[int, dict[str, datetime | None]] = {}
-    for obj in listing:
-        _prefix, tli, name = obj.key.split("/", 2)
-        out.setdefault(int(tli, 16), {})[name] = obj.modified
-    return out
-
-
-def timeline_to_follow(backup: dict[str, Any], lineage: Lineage, histories: Any) -> str | None:
+def timeline_to_follow(
+    backup: BackupManifest, lineage: Lineage, histories: Timelines
+) -> str | None:
     """Production's timeline when ``backup`` reaches it (restore and drills follow it), else
     None (the caller keeps its own choice)."""
-    if lineage.timeline == int(backup["timeline"]):
+    if lineage.timeline == backup.timeline:
         return str(lineage.timeline)
     try:
         spans = ancestry(lineage.timeline, histories.get(lineage.timeline, []))
     except TimelineHistoryError:
         return None
-    if reaches(int(backup["timeline"]), parse_lsn(backup["start_lsn"]), spans):
+    if reaches(backup.timeline, backup.start_lsn, spans):
         return str(lineage.timeline)
     return None
 
@@ -133,8 +126,8 @@ def _lived_on(parent: dict[str, datetime | None], child_appeared: datetime | Non
     return any(is_segment(n) and t is not None and t > child_appeared for n, t in parent.items())
 
 
-def _left_before(backup: dict[str, Any], current: int, history: list[TimelineSwitch]) -> bool:
+def _left_before(backup: BackupManifest, current: int, history: list[TimelineSwitch]) -> bool:
     """The child left ``current`` before the newest backup on it started: production went on."""
-    if int(backup["timeline"]) != current:
+    if backup.timeline != current:
         return False
-    return history[-1].switch_lsn <= parse_lsn(backup["start_lsn"])
+    return history[-1].switch_lsn <= backup.start_lsn

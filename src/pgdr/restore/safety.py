@@ -23,6 +23,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pgdr.catalog.manifest import (
+    F_CHUNK,
+    F_KIND,
+    F_MODE,
+    F_MTIME,
+    F_PATH,
+    F_REFS,
+    F_SIZE,
+    F_TARGET,
+    BackupManifest,
+    FileEntry,
+)
 from pgdr.errors import UnsafeManifest
 from pgdr.safepath import (
     DIR_MODE,
@@ -44,23 +56,23 @@ RESERVED = frozenset({"backup_label", "recovery.signal", "standby.signal", "tabl
 FIXED_KIND = {"postgresql.auto.conf": "file", "pgdr_prefetch": "dir", "pg_tblspc": "dir"}
 
 
-def check_manifest(doc: dict[str, Any], ref_count: int) -> list[dict[str, Any]]:
+def check_manifest(manifest: BackupManifest, ref_count: int) -> list[FileEntry]:
     """A backup manifest's entries as the restore creates them (``check_files``), and the
     ``backup_label`` it writes checked to be text."""
-    if not isinstance(doc.get("backup_label"), str):
+    if not isinstance(manifest.backup_label, str):
         raise _refuse("backup_label", "the backup label is not text")
-    return check_files(doc.get("files"), ref_count)
+    return check_files(manifest.files, ref_count)
 
 
-def check_files(files: object, ref_count: int) -> list[dict[str, Any]]:
+def check_files(files: object, ref_count: int) -> list[FileEntry]:
     """The manifest's ``files`` as the restore creates them, or UnsafeManifest."""
     if not isinstance(files, list):
         raise UnsafeManifest("backup manifest: 'files' is not a list")
-    out: list[dict[str, Any]] = []
+    out: list[FileEntry] = []
     seen: dict[str, str] = {}  # path -> kind as created
     for f in files:
         entry = _check(f, seen, ref_count)
-        seen[entry["path"]] = entry["kind"]
+        seen[entry.path] = entry.kind
         out.append(entry)
     return out
 
@@ -72,10 +84,10 @@ def _refuse(path: object, why: str) -> UnsafeManifest:
     )
 
 
-def _check(f: object, seen: dict[str, str], ref_count: int) -> dict[str, Any]:
+def _check(f: object, seen: dict[str, str], ref_count: int) -> FileEntry:
     if not isinstance(f, dict):
         raise _refuse(f, "not an entry")
-    path, kind = f.get("path"), f.get("kind")
+    path, kind = f.get(F_PATH), f.get(F_KIND)
     problem = path_problem(path)
     if problem is not None:
         raise _refuse(path, problem)
@@ -84,6 +96,7 @@ def _check(f: object, seen: dict[str, str], ref_count: int) -> dict[str, Any]:
         raise _refuse(path, "listed twice")
     if kind not in KINDS:
         raise _refuse(path, f"unknown kind {kind!r}")
+    assert isinstance(kind, str)
     parent, _, name = path.rpartition("/")
     if parent:
         above = seen.get(parent)
@@ -96,35 +109,35 @@ def _check(f: object, seen: dict[str, str], ref_count: int) -> dict[str, Any]:
         raise _refuse(path, "restore writes this file itself")
     if FIXED_KIND.get(path, kind) != kind:
         raise _refuse(path, f"must be a {FIXED_KIND[path]}")
-    entry: dict[str, Any] = {"path": path, "kind": kind}
     if kind == "link":
-        return _check_link(f, path, entry)
-    problem = mode_problem(f.get("mode"), directory=kind == "dir") or mtime_problem(f.get("mtime"))
+        return _check_link(f, path)
+    problem = mode_problem(f.get(F_MODE), directory=kind == "dir") or mtime_problem(f.get(F_MTIME))
     if problem is not None:
         raise _refuse(path, problem)
-    entry["mtime"] = f["mtime"]
+    mtime = f[F_MTIME]
     if kind == "dir":
-        entry["mode"] = DIR_MODE
-    elif kind == "file":
-        entry["mode"] = file_mode(f["mode"])
-        entry.update(_check_blocks(f, path, ref_count))
-    return entry
+        return FileEntry(path, kind, DIR_MODE, mtime)
+    if kind == "file":
+        refs, size, chunk = _check_blocks(f, path, ref_count)
+        return FileEntry(path, kind, file_mode(f[F_MODE]), mtime, size, refs, chunk)
+    return FileEntry(path, kind, mtime=mtime)
 
 
-def _check_link(f: dict[str, Any], path: str, entry: dict[str, Any]) -> dict[str, Any]:
+def _check_link(f: dict[str, Any], path: str) -> FileEntry:
     if path == WAL_DIR:  # recreated as a directory inside the target: see the docstring
-        return {"path": path, "kind": "dir", "mode": DIR_MODE, "mtime": None}
+        return FileEntry(path, "dir", DIR_MODE, None)
     if not TABLESPACE_LINK.match(path):
         raise _refuse(path, "a symbolic link where PostgreSQL has none (only pg_tblspc/<oid>)")
-    problem = absolute_problem(f.get("target"))
+    target = f.get(F_TARGET)
+    problem = absolute_problem(target)
     if problem is not None:
-        raise _refuse(path, f"tablespace location {f.get('target')!r}: {problem}")
-    entry["target"] = f["target"]
-    return entry
+        raise _refuse(path, f"tablespace location {target!r}: {problem}")
+    assert isinstance(target, str)
+    return FileEntry(path, "link", target=target)
 
 
-def _check_blocks(f: dict[str, Any], path: str, ref_count: int) -> dict[str, Any]:
-    refs, size, chunk = f.get("refs"), f.get("size"), f.get("chunk", 0)
+def _check_blocks(f: dict[str, Any], path: str, ref_count: int) -> tuple[tuple[int, int], int, int]:
+    refs, size, chunk = f.get(F_REFS), f.get(F_SIZE), f.get(F_CHUNK, 0)
     if not (isinstance(refs, list) and len(refs) == 2 and all(is_count(r) for r in refs)):
         raise _refuse(path, "block references are not [start, count]")
     start, count = refs
@@ -132,4 +145,5 @@ def _check_blocks(f: dict[str, Any], path: str, ref_count: int) -> dict[str, Any
         raise _refuse(path, "block references beyond the manifest's reference table")
     if not is_count(size) or not is_count(chunk) or (count and not chunk):
         raise _refuse(path, "size or chunk size is not a count")
-    return {"refs": [start, count], "size": size, "chunk": chunk}
+    assert isinstance(size, int) and isinstance(chunk, int)
+    return (start, count), size, chunk

@@ -10,8 +10,8 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
+from pgdr.catalog.manifest import FileEntry
 from pgdr.errors import ObjectNotFound, UsageError
 from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Manifest, Repository
@@ -43,59 +43,59 @@ class Targets:
             tree.close()
 
 
-def tablespace_dir(entry: dict[str, Any], mapping: dict[str, str]) -> Path:
+def tablespace_dir(entry: FileEntry, mapping: dict[str, str]) -> Path:
     """Where pg_tblspc/<oid> points after the restore: mapped by --tablespace-map (old path or
     oid), else the original location."""
-    oid = entry["path"].rsplit("/", 1)[-1]
-    return Path(mapping.get(entry["target"]) or mapping.get(oid) or entry["target"])
+    oid = entry.path.rsplit("/", 1)[-1]
+    return Path(mapping.get(entry.target) or mapping.get(oid) or entry.target)
 
 
 def _new_tablespace(
-    targets: Targets, entry: dict[str, Any], mapping: dict[str, str], created: list[Path]
+    targets: Targets, entry: FileEntry, mapping: dict[str, str], created: list[Path]
 ) -> None:
     """pg_tblspc/<oid> -> its directory, which must be new or empty."""
-    oid = entry["path"].rsplit("/", 1)[-1]
+    oid = entry.path.rsplit("/", 1)[-1]
     location = tablespace_dir(entry, mapping)
     if location.exists() and any(location.iterdir()):
         raise UsageError(
             f"tablespace {oid} would be restored into {location}, which is not empty; "
-            f"map it elsewhere with --tablespace-map {entry['target']}=NEW_DIR"
+            f"map it elsewhere with --tablespace-map {entry.target}=NEW_DIR"
         )
-    targets.open_space(entry["path"], location)
+    targets.open_space(entry.path, location)
     created.append(location)
-    targets.main.symlink(entry["path"], str(location))
+    targets.main.symlink(entry.path, str(location))
 
 
 def materialize(
     repo: Repository,
-    entries: list[dict[str, Any]],
+    entries: list[FileEntry],
     manifest: Manifest,
     targets: Targets,
     tablespace_map: dict[str, str],
     created_spaces: list[Path],
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int]:
-    expected = sum(int(e["size"]) for e in entries if e["kind"] == "file")
-    regular: dict[Path, dict[str, Any]] = {}
+    expected = sum(e.size for e in entries if e.kind == "file")
+    regular: dict[Path, FileEntry] = {}
     for e in entries:  # directories and tablespace links first: files are written into them
-        if e["kind"] == "dir":
-            tree, rel = targets.locate(e["path"])
+        if e.kind == "dir":
+            tree, rel = targets.locate(e.path)
             tree.mkdir(rel)
-        elif e["kind"] == "link":
+        elif e.kind == "link":
             _new_tablespace(targets, e, tablespace_map, created_spaces)
-        elif e["kind"] == "file":
-            regular[Path(e["path"])] = e
+        elif e.kind == "file":
+            regular[Path(e.path)] = e
     total = 0
 
     def create(path: Path) -> int:
-        tree, rel = targets.locate(regular[path]["path"])
-        return tree.create(rel, regular[path]["mode"])
+        tree, rel = targets.locate(regular[path].path)
+        return tree.create(rel, regular[path].mode)
 
     def finished(path: Path, size: int) -> None:
         nonlocal total
         e = regular[path]
-        tree, rel = targets.locate(e["path"])
-        tree.utime(rel, e["mtime"])
+        tree, rel = targets.locate(e.path)
+        tree.utime(rel, e.file_mtime)
         total += size
         if progress:
             progress(total, expected)
@@ -105,7 +105,7 @@ def materialize(
         reader.write_files(
             (
                 (path, [refs[i * 32 : i * 32 + 32] for i in range(s, s + c)])
-                for path, (s, c) in ((p, e["refs"]) for p, e in regular.items())
+                for path, (s, c) in ((p, e.refs) for p, e in regular.items())
             ),
             done=finished,
             fsync=False,  # the caller syncs the file systems once

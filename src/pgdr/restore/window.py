@@ -12,10 +12,11 @@ configured recovery target was reached", and the restore reports that at once).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from pgdr.catalog.manifest import BackupManifest
 from pgdr.errors import RecoveryTargetUnreachable
 from pgdr.pg.wal import format_lsn, parse_lsn, parse_segment_name
 from pgdr.restore.plan import Target
@@ -48,9 +49,9 @@ def wal_end(
     return WalEnd(last, end, max(times, default=None))
 
 
-def describe_window(backups: list[dict[str, Any]], end: WalEnd | None, timeline: str) -> str:
-    first = min(backups, key=lambda b: b["stop_time"]) if backups else None
-    start = f"{first['stop_time']} (LSN {first['stop_lsn']})" if first else "?"
+def describe_window(backups: Sequence[BackupManifest], end: WalEnd | None, timeline: str) -> str:
+    first = min(backups, key=lambda b: b.stop_time) if backups else None
+    start = f"{first.stop_time.isoformat()} (LSN {first.stop_lsn_text})" if first else "?"
     if end is None:
         return f"the recoverable window on timeline {timeline} begins at {start}"
     at = end.archived_at.isoformat() if end.archived_at else "?"
@@ -62,7 +63,7 @@ def describe_window(backups: list[dict[str, Any]], end: WalEnd | None, timeline:
 
 def check_target(
     target: Target,
-    backups: list[dict[str, Any]],
+    backups: Sequence[BackupManifest],
     end: WalEnd | None,
     timeline: str,
     now: datetime,

@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from pgdr.backup.run import KIND
+from pgdr.catalog.manifest import KIND
 from pgdr.errors import (
     BackupNotFound,
     ConfirmationRequired,

@@ -9,20 +9,20 @@ retried after crashes); with different content it fails loudly and changes nothi
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import blake3
 
+from pgdr.catalog.wal import check_wal_name as check_wal_name  # re-exported: the WAL path
+from pgdr.catalog.wal import read as read
+from pgdr.catalog.wal import wal_key as wal_key
 from pgdr.errors import ObjectNotFound, UsageError, WalConflict
 from pgdr.localfs import atomic_write
-from pgdr.pg.wal import is_backup_history, is_history, is_partial, is_segment, timeline_of_name
+from pgdr.pg.wal import is_partial, is_segment
 from pgdr.pg.wal_header import BadWalFile, check_segment
-from pgdr.repo.format import WAL_PREFIX, ObjectType
+from pgdr.repo.format import ObjectType
 from pgdr.repo.repository import Repository
-from pgdr.storage.base import ObjectInfo
 from pgdr.wal import cluster
 
 
@@ -32,19 +32,6 @@ class PushResult:
     status: str  # "stored" | "already-stored"
     bytes: int
     stored_bytes: int
-
-
-def check_wal_name(name: str) -> str:
-    if "/" in name or not (
-        is_segment(name) or is_partial(name) or is_history(name) or is_backup_history(name)
-    ):
-        raise UsageError(f"{name!r} is not a WAL segment, .partial, .history or .backup file name")
-    return name
-
-
-def wal_key(name: str) -> str:
-    check_wal_name(name)
-    return f"{WAL_PREFIX}{timeline_of_name(name):08X}/{name}"
 
 
 def push(repo: Repository, path: Path) -> PushResult:
@@ -84,11 +71,6 @@ def _check_cluster(repo: Repository, name: str, data: bytes) -> None:
         )
 
 
-def read(repo: Repository, name: str) -> bytes:
-    key = wal_key(name)
-    return repo.sealer.open(repo.backend.get(key), key.encode(), key, ObjectType.WAL)
-
-
 def fetch(repo: Repository, name: str, dest: Path) -> bool:
     """Write WAL file ``name`` to ``dest`` (atomically, durably). False when it is not
     archived."""
@@ -101,17 +83,3 @@ def fetch(repo: Repository, name: str, dest: Path) -> bool:
     except OSError as e:
         raise UsageError(f"cannot write {dest}: {e.strerror}") from None
     return True
-
-
-def list_wal(repo: Repository) -> dict[int, list[str]]:
-    """Archived WAL file names per timeline, sorted."""
-    return group_wal(repo.backend.list(WAL_PREFIX))
-
-
-def group_wal(infos: Iterable[ObjectInfo]) -> dict[int, list[str]]:
-    """A listing of ``wal/`` as file names per timeline, sorted."""
-    out: dict[int, list[str]] = defaultdict(list)
-    for info in infos:
-        _prefix, tli, name = info.key.split("/", 2)
-        out[int(tli, 16)].append(name)
-    return dict(out)

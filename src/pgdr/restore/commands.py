@@ -1,0 +1,51 @@
+"""The restore_command and archive_command a restored server is configured with."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+PREFETCH_DIR = "pgdr_prefetch"  # inside the restored PGDATA; backups skip it
+HANDED_OVER = f"{PREFETCH_DIR}/prefetch/%f"  # where restore_command's shell looks first
+FIRST_HISTORY = "00000001.history"
+
+
+def hand_over_command() -> str:
+    """restore_command that only takes the files a restore placed (``place_all_wal``) and
+    answers "not archived" for anything else: a drill sandbox never reaches the repository
+    and needs no key, config or credentials."""
+    return f"[ %f = {FIRST_HISTORY} ] && exit 1; test -f {HANDED_OVER} && mv -f {HANDED_OVER} %p"
+
+
+def default_restore_command(config: Path | None, repo: str | None, prefetch: int = 8) -> str:
+    """restore_command for the restored server. With ``prefetch``, each fetch starts a
+    background fetch of the next segments into PGDATA/pgdr_prefetch (restore_command runs
+    with PGDATA as its working directory), so replay rarely waits for the repository."""
+    parts = [sys.executable, "-m", "pgdr"]
+    if config is not None:
+        parts += ["--config", str(config.resolve())]
+    if repo:
+        parts += ["--repo", repo]
+    parts.append("wal-fetch")
+    if prefetch:
+        parts += ["--prefetch", str(prefetch), "--spool", PREFETCH_DIR]
+    command = " ".join(shlex.quote(p) for p in parts) + " %f %p"
+    if prefetch:  # a prefetched segment is handed over by the shell: no Python start at all
+        command = f"test -f {HANDED_OVER} && mv -f {HANDED_OVER} %p || {command}"
+    # Timeline 1 never has a history file, yet PostgreSQL asks for it when it promotes from
+    # timeline 1 (to copy the parent's history): answer "not archived" without Python.
+    return f"[ %f = {FIRST_HISTORY} ] && exit 1; {command}"
+
+
+def default_archive_command(config: Path, repo: str | None) -> str:
+    """archive_command that archives into the repository a restore came from (the same
+    ``--config``/``--repo`` it was opened with), as `pgdr setup` writes it."""
+    import shutil
+
+    exe = shutil.which("pgdr")
+    parts = [exe] if exe else [sys.executable, "-m", "pgdr"]
+    parts += ["--config", str(config.resolve())]
+    if repo:
+        parts += ["--repo", repo]
+    return " ".join(shlex.quote(p) for p in parts) + " wal-push %p"

@@ -1,0 +1,81 @@
+"""What a restore did, as the CLI shows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.console import Console
+
+from pgdr.humanize import human
+from pgdr.restore.delta import DeltaStats
+
+
+@dataclass
+class RestoreResult:
+    backup_id: str
+    data_dir: str
+    target: str
+    files: int
+    bytes: int
+    phases: dict[str, float] = field(default_factory=dict)
+    port: int | None = None
+    in_recovery: bool | None = None
+    delta: DeltaStats | None = None
+    timeline: str | None = None  # recovery_target_timeline as written
+    backup_timeline: str | None = None
+    #: Production's timeline (pgdr.restore.production) and how the followed one relates.
+    production_timeline: int | None = None
+    timeline_role: str | None = None
+    archive_mode: str = "preserve"  # preserve | off | repository
+    archive_command: str | None = None  # written by --archive-mode repository
+    shut_down_at_target: bool = False  # --start with --target-action shutdown
+
+    def render_text(self, console: Console) -> None:
+        console.print(
+            f"restored backup [bold]{self.backup_id}[/] into {self.data_dir} "
+            f"(target: {self.target}): {self.files} files, {human(self.bytes)}"
+        )
+        if self.timeline is not None and self.timeline != self.backup_timeline:
+            console.print(
+                f"following timeline {self.timeline} (the backup is on timeline "
+                f"{self.backup_timeline}); pass --timeline {self.backup_timeline} for the "
+                "original history"
+            )
+        if self.timeline_role is not None and self.timeline_role != "production":
+            console.print(
+                f"[yellow]timeline {self.timeline} is not production's (timeline "
+                f"{self.production_timeline}): {self.timeline_role}[/]"
+            )
+        if self.archive_mode == "off":
+            console.print(
+                "[yellow]archiving is off in the restored server (--archive-mode off)[/]: right "
+                "for a restore beside production; if this server REPLACES production, its new "
+                "timeline is unprotected — restore with --archive-mode repository, or run "
+                "`pgdr setup --apply` against it and restart it"
+            )
+        elif self.archive_mode == "repository":
+            console.print(f"the restored server archives with: {self.archive_command}")
+        if self.delta is not None:
+            d = self.delta
+            console.print(
+                f"delta: {d.files_changed} of {d.files} files differed, "
+                f"{human(d.bytes_written)} of {human(d.bytes)} rewritten, {d.removed} removed"
+            )
+        console.print(
+            "time per phase: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.phases.items())
+        )
+        if self.port is not None:
+            state = "paused in recovery" if self.in_recovery else "promoted and accepting writes"
+            console.print(f"server running on port {self.port}: {state}")
+        elif self.shut_down_at_target:
+            console.print("the server replayed WAL to the target and shut down (target action)")
+        else:
+            console.print(
+                f"next: start it (pg_ctl -D {self.data_dir} start); it replays WAL to the target"
+            )
+            if self.target.split(" ", 1)[0] in ("time", "lsn", "xid", "name"):
+                console.print(
+                    "if it stops with 'recovery ended before configured recovery target was "
+                    "reached', the target is past the archived WAL: run SELECT pg_switch_wal() "
+                    "on production, or choose a target inside the window `pgdr info` prints"
+                )
