@@ -74,7 +74,7 @@ def test_a_drill_reads_each_backup_manifest_once(
 ) -> None:
     backend, repo = stocked
     settings = DrillSettings(state_dir=tmp_path / "state", sandbox_dir=tmp_path / "sandboxes")
-    env = DrillEnv(restore_command="false")
+    env = DrillEnv()
     rec = run_drill(repo, settings, DrillRequest(backup=BACKUPS[0]), env)
     # the files are no PostgreSQL data directory: the drill gets past the fetch step (which
     # reads the manifests) and fails when the instance starts
