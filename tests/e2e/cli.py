@@ -58,3 +58,14 @@ def snapshot(root: Path) -> dict[str, int]:
     return {
         p.relative_to(root).as_posix(): p.stat().st_size for p in root.rglob("*") if p.is_file()
     }
+
+
+def one_line_error(r: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
+    """The CLI failed as an operator should see it: exit ``code``, one line naming the cause
+    (each of ``needles`` in it), perhaps a hint line, never a traceback."""
+    assert r.returncode == code, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr + r.stdout
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) in (1, 2) and lines[0].startswith("pgdr: error: "), r.stderr
+    for n in needles:
+        assert n in lines[0], (n, lines[0])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli import pgdr, snapshot
+from tests.e2e.cli import one_line_error, pgdr, snapshot
 from tests.fixtures.moto_server import _free_port
 
 pytestmark = pytest.mark.e2e
@@ -26,15 +26,6 @@ def repo_url(tmp_path: Path) -> str:
     r = pgdr("--repo", url, "dev", "store", Path(__file__).parent, "--name", "tests", env=PASS)
     assert r.returncode == 0, r.stderr
     return url
-
-
-def one_line_error(r: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
-    assert r.returncode == code, (r.returncode, r.stderr)
-    assert "Traceback" not in r.stderr + r.stdout
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) in (1, 2) and lines[0].startswith("pgdr: error: "), r.stderr
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
 
 
 def test_wrong_passphrase(repo_url: str, tmp_path: Path) -> None:

@@ -14,21 +14,12 @@ import pytest
 from pgdr.repo.keys import KmsKey
 from pgdr.repo.repository import Repository
 from pgdr.storage import open_backend
-from tests.e2e.cli import pgdr
+from tests.e2e.cli import one_line_error, pgdr
 from tests.fixtures.forge import plant_repository
 from tests.fixtures.moto_server import REGION
 
 pytestmark = pytest.mark.e2e
 PASS = {"PGDR_PASSPHRASE": "correct horse battery"}
-
-
-def one_line_error(r: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
-    assert r.returncode == code, (r.returncode, r.stderr)
-    assert "Traceback" not in r.stderr + r.stdout
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) in (1, 2) and lines[0].startswith("pgdr: error: "), r.stderr
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
 
 
 def test_replaced_repository_is_refused_until_trusted(
