@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from pgdr.catalog.manifest import KIND
+from pgdr.catalog.wal import wal_key
 from pgdr.errors import (
     BackupNotFound,
     ConfirmationRequired,
@@ -66,7 +67,7 @@ def expire(
                 (removed_backups if ok else refused_backups).append(bid)
             removed_wal = []
             for v in d.removed_wal:
-                ok = _delete(repo, f"{fmt.WAL_PREFIX}{v.timeline:08X}/{v.name}", locked)
+                ok = _delete(repo, wal_key(v.name), locked)
                 (removed_wal if ok else refused_wal).append(v)
             report = collect(repo, replace(gc_opts, purpose="expire"), lock=lock)
             if lock_period(repo) is not None:  # S3 Object Lock: keep what is needed locked
