@@ -50,7 +50,13 @@ def kdf_n_from_env() -> int:
 
 def key_source(target: RepoTarget, kdf_n: int | None = None) -> KeySource | None:
     if target.kms_key_id:
-        return KmsKey(target.kms_key_id, target.kms_region, target.kms_endpoint)
+        return KmsKey(
+            target.kms_key_id,
+            target.kms_region,
+            target.kms_endpoint,
+            access_key_id=target.storage.access_key_id,
+            secret_access_key=target.storage.secret_access_key,
+        )
     if target.key_file:
         return KeyFile(target.key_file)
     if target.passphrase is not None:

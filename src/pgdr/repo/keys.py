@@ -110,6 +110,11 @@ class KmsKey:
     region: str | None = None
     endpoint: str | None = None
     kind: str = "kms"
+    #: The repository's own credentials (``[repositories.X.s3]``), when configured; else the
+    #: AWS chain. A server pgdr starts gets no AWS_* variables (§11), so its archive_command
+    #: must find the KMS credentials the way it finds the bucket's.
+    access_key_id: str | None = field(default=None, repr=False, compare=False)
+    secret_access_key: str | None = field(default=None, repr=False, compare=False)
 
 
 KeySource = Passphrase | KeyFile | KmsKey

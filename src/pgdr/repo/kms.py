@@ -17,7 +17,14 @@ def _client(key: KmsKey) -> Any:
     cfg = Config(
         connect_timeout=5, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"}
     )
-    return boto3.client("kms", region_name=key.region, endpoint_url=key.endpoint, config=cfg)
+    return boto3.client(
+        "kms",
+        region_name=key.region,
+        endpoint_url=key.endpoint,
+        aws_access_key_id=key.access_key_id,
+        aws_secret_access_key=key.secret_access_key,
+        config=cfg,
+    )
 
 
 def kms_wrap(key: KmsKey, plaintext: bytes, context: dict[str, str]) -> bytes:
