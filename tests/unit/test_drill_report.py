@@ -3,13 +3,15 @@ Markdown / HTML renderings (self-contained, chart scaled to the longest step).""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
 from pgdr.drill.events import drill_event
 from pgdr.drill.record import DrillRecord, Step, summarize
-from pgdr.drill.report import render_html, render_markdown, steps_svg
+from pgdr.drill.report import render_html, render_markdown, steps_svg, write_report
 from pgdr.drill.verdicts import CheckResult
 from pgdr.notify.event import Event
 from pgdr.notify.pagerduty import pagerduty_payload
@@ -116,3 +118,15 @@ def test_every_report_names_the_timeline_followed() -> None:
     for text in (render_markdown(r), render_html(r)):
         assert "timeline 1 (production)" in text
     assert summarize([r]).drills[0]["timeline"] == "1"
+
+
+@pytest.mark.parametrize("name", ["r.html", "r.md", "r.json"])
+def test_reports_are_owner_only_whatever_the_umask(tmp_path: Path, name: str) -> None:
+    old = os.umask(0o022)
+    try:
+        write_report(record(1, "passed", 10.0, 5.0), tmp_path / name)
+    finally:
+        os.umask(old)
+    mode = (tmp_path / name).stat().st_mode & 0o777
+    assert mode == 0o600, oct(mode)
+    assert "users" in (tmp_path / name).read_text()

@@ -186,8 +186,13 @@ td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.n{{text-align:r
 
 
 def write_report(rec: DrillRecord, path: Path) -> None:
-    """By extension: .html/.htm, .md, .json."""
+    """By extension: .html/.htm, .md, .json. Owner-only (0600) and written atomically: a
+    report names the production tables and their row counts (§11); to serve it, the
+    operator grants read access explicitly."""
     import json
+
+    from pgdr.errors import UsageError
+    from pgdr.localfs import atomic_write
 
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
@@ -196,7 +201,10 @@ def write_report(rec: DrillRecord, path: Path) -> None:
         text = json.dumps(rec.to_doc(), indent=2)
     else:
         text = render_markdown(rec)
-    path.write_text(text)
+    try:
+        atomic_write(path, text)
+    except OSError as e:
+        raise UsageError(f"cannot write the drill report {path}: {e.strerror}") from None
 
 
 def render_history(h: History, console: Console) -> None:
