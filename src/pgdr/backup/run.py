@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pgdr import audit
+from pgdr.backup import basis
 from pgdr.backup.checksums import PageChecker
 from pgdr.backup.session import BackupSession
 from pgdr.backup.walk import Entry, walk
@@ -43,15 +44,27 @@ class BackupResult:
     start_lsn: str
     stop_lsn: str
     timeline: int
+    #: Regular files copied (directories, links and files dropped during the copy are not
+    #: counted): the manifest's ``stats.files``, what ``pgdr info`` shows.
     files: int
     bytes: int
     new_bytes: int
     stored_bytes: int
+    #: From the backup's start to pg_backup_stop (the manifest's stop_time - start_time,
+    #: what ``pgdr info`` shows).
     seconds: float
     page_checksum_errors: list[dict[str, Any]]
     #: Other backups that held their lock while this one started (each is stored under its
     #: own id; concurrent backups are allowed, never merged).
     concurrent: list[str] = field(default_factory=list)
+    start_time: str = ""
+    stop_time: str = ""
+    #: The whole run: connecting, the copy, waiting for the backup's WAL, the manifest.
+    total_seconds: float = 0.0
+    #: The type asked for; differs from ``type`` when an incremental had no full before it.
+    requested_type: str = ""
+    #: Why ``type`` is not ``requested_type`` (pgdr.backup.basis.NO_FULL), else None.
+    note: str | None = None
 
 
 def backup_id(when: datetime, backup_type: str, suffix: str | None = None) -> str:
@@ -85,6 +98,8 @@ def take_backup(
         # another cluster's backup would restore next to this repository's WAL: refuse it
         cluster.ensure(repo, facts.system_identifier, facts.wal_segment_size, "backup")
         pgdata = data_dir or facts.data_dir
+        requested = backup_type
+        backup_type = basis.backup_type(repo, requested, facts.system_identifier, facts.timeline)
         started = datetime.now(UTC)
         bid = backup_id(started, backup_type)
         label = label or f"pgdr {bid}"
@@ -130,6 +145,7 @@ def take_backup(
             _wait_for_wal(repo, wal, wal_timeout)
             lock.check()
             w.flush()  # so that stats.stored_bytes below counts the last pack too
+            copied = sum(1 for f in files if f[m.F_KIND] == "file")
             doc = {
                 m.ID: bid,
                 m.TYPE: backup_type,
@@ -156,7 +172,7 @@ def take_backup(
                     m.STAT_BYTES: w.stats.bytes_raw,
                     m.STAT_NEW_BYTES: w.stats.bytes_new_raw,
                     m.STAT_STORED_BYTES: w.stats.bytes_stored,
-                    m.STAT_FILES: len(files),
+                    m.STAT_FILES: copied,
                 },
             }
             w.commit_manifest(KIND, bid, doc, refs)
@@ -168,7 +184,7 @@ def take_backup(
                     "id": bid,
                     "type": backup_type,
                     "label": label,
-                    "files": len(files),
+                    "files": copied,
                     "bytes": stats.bytes_raw,
                     "stored_bytes": stats.bytes_stored,
                     "start_lsn": format_lsn(start_lsn),
@@ -185,13 +201,18 @@ def take_backup(
         format_lsn(start_lsn),
         format_lsn(stop.stop_lsn),
         tli,
-        sum(1 for f in files if f[m.F_KIND] == "file"),
+        copied,
         stats.bytes_raw,
         stats.bytes_new_raw,
         stats.bytes_stored,
-        time.monotonic() - t0,
+        (stop_time - started).total_seconds(),
         bad_pages,
         concurrent,
+        started.isoformat(),
+        stop_time.isoformat(),
+        time.monotonic() - t0,
+        requested,
+        basis.NO_FULL if backup_type != requested else None,
     )
 
 

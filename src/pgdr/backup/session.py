@@ -29,6 +29,8 @@ class ServerFacts:
     archive_mode: str
     archive_command: str
     data_checksums: bool
+    #: The timeline of the last checkpoint (before pg_backup_start: what decides the type).
+    timeline: int = 1
 
 
 @dataclass
@@ -63,8 +65,9 @@ class BackupSession:
         (mode,) = self._one("SELECT current_setting('archive_mode')")
         (cmd,) = self._one("SELECT current_setting('archive_command')")
         (sums,) = self._one("SELECT current_setting('data_checksums') = 'on'")
+        (tli,) = self._one("SELECT timeline_id FROM pg_control_checkpoint()")
         return ServerFacts(
-            sysid, ver, Path(data_dir), int(segsize), list(dbs), mode, cmd, bool(sums)
+            sysid, ver, Path(data_dir), int(segsize), list(dbs), mode, cmd, bool(sums), int(tli)
         )
 
     def start(self, label: str) -> tuple[int, int]:

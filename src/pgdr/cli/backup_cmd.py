@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pgdr.cli import replica_actions
+from pgdr.cli.backup_text import render_backup
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
 from pgdr.cli.pg_options import PgData, PgDb, PgHost, PgPort, PgUser, conninfo
@@ -60,7 +61,10 @@ def backup(
             wal_timeout=wal_timeout,
             progress=(lambda d, t: bar("backup", d, t)) if bar else None,
         )
-    emit(cli, result)
+    if cli.json:
+        emit(cli, result)
+    else:
+        render_backup(cli.out, result)
     replica_actions.follow_backup(cli, repo)
     for other in result.concurrent:
         cli.err.print(
