@@ -9,16 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from pgdr.catalog.load import load_backups
 from pgdr.catalog.manifest import BackupManifest
 from pgdr.catalog.wal import WalCatalog, read_histories
 from pgdr.errors import PgdrError
-from pgdr.humanize import human
 from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
 from pgdr.repo.format import WAL_PREFIX
 from pgdr.repo.repository import Repository
+from pgdr.restore.info_view import info_lines
 from pgdr.restore.production import production_lineage
 from pgdr.restore.restorable import backup_wal_problem
 from pgdr.storage.base import ObjectInfo
@@ -54,54 +53,9 @@ class Info:
     damaged: dict[str, str] = field(default_factory=dict)
 
     def render_text(self, console: Console) -> None:
-        t = Table(
-            "backup",
-            "type",
-            "label",
-            "size",
-            "stored",
-            "seconds",
-            "start LSN",
-            "stop LSN",
-            "tl",
-            "pages",
-        )
-        for b in self.backups:
-            bad = sum(len(e["blocks"]) for e in b["page_checksum_errors"])
-            t.add_row(
-                b["id"],
-                b["type"],
-                b["label"],
-                human(b["bytes"]),
-                human(b["stored_bytes"]),
-                f"{b['seconds']:.1f}",
-                b["start_lsn"],
-                b["stop_lsn"],
-                str(b["timeline"]),
-                f"[red]{bad} bad[/]" if bad else "ok",
-            )
-        console.print(t)
-        for b in self.backups:
-            if not b["restorable"]:
-                console.print(f"[red]backup {b['id']} is not restorable[/]: {b['problem']}")
-        for w in self.wal:
-            gaps = f", [red]{len(w.gaps)} missing: {', '.join(w.gaps[:3])}[/]" if w.gaps else ""
-            role = "[bold]production[/]" if w.role == "production" else w.role
-            console.print(
-                f"WAL timeline {w.timeline} ({role}): {w.first} .. {w.last} "
-                f"({w.segments} segments{gaps})"
-            )
-        for bid, why in sorted(self.damaged.items()):
-            console.print(f"[red]backup {bid}: damaged manifest: {why}[/]")
-        if self.window_start:
-            tl = f" on timeline {self.production_timeline}" if self.production_timeline else ""
-            console.print(f"recoverable window{tl}: {self.window_start} .. {self.window_end}")
-        elif self.damaged and not self.backups:
-            console.print("[red]nothing restorable: every backup manifest is damaged[/]")
-        elif self.not_restorable:
-            console.print(f"[red]nothing restorable[/]: {self.not_restorable}")
-        else:
-            console.print("[yellow]nothing restorable yet: no backup[/]")
+        """Fits the terminal's width (pgdr.restore.info_view)."""
+        for line in info_lines(self, console.width):
+            console.print(line)
 
 
 def repository_info(
