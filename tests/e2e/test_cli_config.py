@@ -40,3 +40,34 @@ def test_pgdr_config_env_and_example(tmp_path: Path) -> None:
     example = Path(__file__).parents[2] / "examples" / "pgdr.toml"
     r = pgdr("config", "path", env={"PGDR_CONFIG": str(example)}, cwd=tmp_path)
     assert str(example) in r.stdout
+
+
+def test_show_prints_the_effective_defaults(tmp_path: Path) -> None:
+    """Sections validated where they are used ([schedule], [alerts], [daemon], [web],
+    [drill]) show their defaults, not empty tables; what the file sets wins."""
+    cfg = tmp_path / "pgdr.toml"
+    cfg.write_text('[repositories.main]\nurl = "file:///r"\n\n[schedule]\ndrill = "off"\n')
+    doc = json.loads(pgdr("--json", "--config", cfg, "config", "show").stdout)["config"]
+    assert doc["schedule"]["backup_incr"] == "0 3 * * 1-6" and doc["schedule"]["drill"] == "off"
+    assert doc["alerts"]["backup_max_age_s"] > 0 and doc["web"]["listen"] == "127.0.0.1:8484"
+    assert doc["daemon"]["eval_interval_s"] > 0 and doc["drill"]["amcheck"] is True
+    assert doc["retention"]["window_days"] == 35
+    text = pgdr("--config", cfg, "config", "show").stdout
+    assert '"backup_full": "0 3 * * 0"' in text and '"schedule": {}' not in text
+
+
+def test_repo_init_hint_uses_the_options_given(tmp_path: Path) -> None:
+    """The "next:" command reaches the same repository the way this one did: --config when
+    the config was given, --repo when a URL was."""
+    cfg = tmp_path / "pgdr.toml"
+    cfg.write_text(
+        f'[repositories.main]\nurl = "file://{tmp_path}/a"\npassphrase = "env:MY_PASS"\n'
+    )
+    env = {"MY_PASS": "correct horse battery", "PGDR_PASSPHRASE": "correct horse battery"}
+    r = pgdr("--config", cfg, "repo", "init", env=env)
+    assert r.returncode == 0, r.stderr
+    assert f"next: pgdr --config {cfg} repo info" in r.stdout, r.stdout
+    nxt = r.stdout.split("next: ", 1)[1].split()
+    assert pgdr(*nxt[1:], env=env).returncode == 0  # the hint works as printed
+    r = pgdr("--repo", f"file://{tmp_path}/b", "repo", "init", env=env)
+    assert f"next: pgdr --repo file://{tmp_path}/b repo info" in r.stdout, r.stdout

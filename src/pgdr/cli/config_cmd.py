@@ -30,7 +30,18 @@ class ConfigView:
 
 
 def _view(cfg: Config) -> ConfigView:
-    return ConfigView(str(cfg.source or "(embedded defaults)"), cfg.model_dump(mode="json"))
+    """The effective configuration: the sections validated where they are used
+    (``[schedule]``, ``[alerts]``, ``[daemon]``, ``[web]``, ``[drill]``) with their defaults
+    filled in, not the raw (often empty) tables. ``[notifications.*]`` stay as written."""
+    from pgdr.daemon.settings import daemon_sections
+    from pgdr.drill.settings import drill_settings
+
+    data = cfg.model_dump(mode="json")
+    sections = daemon_sections(cfg)
+    for name in ("schedule", "alerts", "daemon", "web"):
+        data[name] = getattr(sections, name).model_dump(mode="json")
+    data["drill"] = drill_settings(cfg).model_dump(mode="json")
+    return ConfigView(str(cfg.source or "(embedded defaults)"), data)
 
 
 @app.command()

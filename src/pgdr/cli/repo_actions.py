@@ -4,6 +4,7 @@ The Typer commands in repo_cmd.py / key_cmd.py only parse arguments and call the
 from __future__ import annotations
 
 import logging
+import shlex
 import time
 from collections import Counter
 from pathlib import Path
@@ -32,7 +33,17 @@ from pgdr.restore.restorable import check_restorable
 log = logging.getLogger(__name__)
 
 
-def init(target: RepoTarget, label: str = "initial") -> InitResult:
+def again(config_path: Path | None, repo: str | None, command: str) -> str:
+    """``command`` as the user would type it next: with the --config / --repo they gave."""
+    parts = ["pgdr"]
+    if config_path is not None:
+        parts += ["--config", str(config_path)]
+    if repo is not None:
+        parts += ["--repo", repo]
+    return " ".join(shlex.quote(p) for p in parts) + f" {command}"
+
+
+def init(target: RepoTarget, label: str = "initial", next_command: str = "") -> InitResult:
     kwargs = {}
     if target.pack_size:
         kwargs["pack_size"] = target.pack_size
@@ -56,6 +67,7 @@ def init(target: RepoTarget, label: str = "initial") -> InitResult:
         encryption=repo.config.encryption,
         key_slot=slot.slot_id if slot else None,
         key_kind=slot.kind if slot else None,
+        next_command=next_command,
     )
 
 

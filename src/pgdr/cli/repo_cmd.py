@@ -26,7 +26,8 @@ def init(
 ) -> None:
     """Create a new repository (key from the config, PGDR_PASSPHRASE or PGDR_KEY_FILE)."""
     cli = get_context(ctx)
-    emit(cli, repo_actions.init(cli.target(unencrypted=unencrypted), label))
+    hint = repo_actions.again(cli.config_path, cli.repo, "repo info")
+    emit(cli, repo_actions.init(cli.target(unencrypted=unencrypted), label, hint))
 
 
 @app.command()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pgdr.humanize import human
@@ -24,6 +25,9 @@ class InitResult:
     encryption: str
     key_slot: str | None
     key_kind: str | None
+    #: The command to run next, with the global options this one was given (--config PATH,
+    #: --repo NAME|URL) so that it reaches the same repository.
+    next_command: str = ""
 
     def render_text(self, console: Console) -> None:
         console.print(f"created pgdr repository {self.repo_id} at {self.url}")
@@ -34,7 +38,7 @@ class InitResult:
             console.print("keep the passphrase / key file safe: without it the backups are lost")
         else:
             console.print("[bold red]unencrypted[/] repository (created with --unencrypted)")
-        console.print(f"next: pgdr --repo {self.url} repo info")
+        console.print(f"next: {escape(self.next_command or f'pgdr --repo {self.url} repo info')}")
 
 
 @dataclass

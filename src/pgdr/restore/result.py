@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rich.console import Console
+from rich.markup import escape
 
-from pgdr.humanize import human
+from pgdr.humanize import duration, human
 from pgdr.restore.delta import DeltaStats
+from pgdr.restore.hints import owner_and_caller, pg_ctl_command
 
 
 @dataclass
@@ -29,6 +31,17 @@ class RestoreResult:
     archive_mode: str = "preserve"  # preserve | off | repository
     archive_command: str | None = None  # written by --archive-mode repository
     shut_down_at_target: bool = False  # --start with --target-action shutdown
+    #: How to start / stop the restored server, as the caller runs it (pgdr.restore.hints:
+    #: as its owner, through runuser or sudo when that is another user).
+    start_command: str | None = None
+    stop_command: str | None = None
+
+    def __post_init__(self) -> None:
+        owner, caller = owner_and_caller(self.data_dir)
+        if self.start_command is None:
+            self.start_command = pg_ctl_command(self.data_dir, "start", owner, caller)
+        if self.stop_command is None:
+            self.stop_command = pg_ctl_command(self.data_dir, "stop", owner, caller)
 
     def render_text(self, console: Console) -> None:
         console.print(
@@ -62,16 +75,17 @@ class RestoreResult:
                 f"{human(d.bytes_written)} of {human(d.bytes)} rewritten, {d.removed} removed"
             )
         console.print(
-            "time per phase: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.phases.items())
+            "time per phase: " + ", ".join(f"{k} {duration(v)}" for k, v in self.phases.items())
         )
         if self.port is not None:
             state = "paused in recovery" if self.in_recovery else "promoted and accepting writes"
             console.print(f"server running on port {self.port}: {state}")
+            console.print(f"stop it with: {escape(self.stop_command or '')}")
         elif self.shut_down_at_target:
             console.print("the server replayed WAL to the target and shut down (target action)")
         else:
             console.print(
-                f"next: start it (pg_ctl -D {self.data_dir} start); it replays WAL to the target"
+                f"next: start it ({escape(self.start_command or '')}); it replays WAL to the target"
             )
             if self.target.split(" ", 1)[0] in ("time", "lsn", "xid", "name"):
                 console.print(

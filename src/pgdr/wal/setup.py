@@ -124,7 +124,7 @@ class CheckResult:
         return all(c.ok for c in self.checks if c.critical)
 
     def render_text(self, console: Console) -> None:
-        t = Table("check", "result", "", "detail")
+        t = Table("check", "result", "severity", "detail")
         for c in self.checks:
             mark = (
                 "[green]ok[/]"
