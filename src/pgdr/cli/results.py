@@ -173,33 +173,35 @@ class KeyChange:
             self.note = NOT_REVOCATION.get(self.action)
 
     def render_text(self, console: Console) -> None:
-        if self.added:
-            console.print(f"added key slot {self.added}")
-        if self.removed:
-            console.print(f"removed key slot {self.removed}")
-        if self.master:
-            console.print(
+        also = ", ".join(self.also_removed or [])
+        lines = [
+            (self.added, f"added key slot {self.added}"),
+            (self.removed, f"removed key slot {self.removed}"),
+            (
+                self.master,
                 f"new master key {self.master}: the revoked key and the old master key open "
-                "nothing written from now on"
-            )
-        if self.data_key:
-            console.print(f"new data is sealed with the new data key {self.data_key}")
-        if self.also_removed:
-            console.print(
-                f"also removed key slot(s) {', '.join(self.also_removed)}: they wrapped the "
-                "old master key; add those keys again with `pgdr key add`"
-            )
-        if self.master:
-            console.print(
+                "nothing written from now on",
+            ),
+            (self.data_key, f"new data is sealed with the new data key {self.data_key}"),
+            (
+                also,
+                f"also removed key slot(s) {also}: they wrapped the old master key; add those "
+                "keys again with `pgdr key add`",
+            ),
+            (
+                self.master,
                 "the identity pin here follows the new master key; every other OS user and "
-                "host (archive_command's user too) gets exit 44 until it runs `pgdr repo trust`"
-            )
-        if self.action == "rotate":
-            console.print(
-                "rotated: no data was re-uploaded; the old key no longer opens the repository"
-            )
-        if self.note:
-            console.print(f"[yellow]note:[/] {self.note}")
+                "host (archive_command's user too) gets exit 44 until it runs `pgdr repo trust`",
+            ),
+            (
+                self.action == "rotate",
+                "rotated: no data was re-uploaded; the old key no longer opens the repository",
+            ),
+            (self.note, f"[yellow]note:[/] {self.note}"),
+        ]
+        for shown, text in lines:  # each line only when its fact is there, in this order
+            if shown:
+                console.print(text)
 
 
 NOT_REVOCATION = {
