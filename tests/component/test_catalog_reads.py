@@ -1,6 +1,7 @@
 """A command reads each backup manifest once (docs/design.md "Catalog"): a restore plans and
 materializes from one read of every manifest, and a drill hands what it read to choose a
-backup on to the restore instead of reading the manifests again."""
+backup on to the restore instead of reading the manifests again. A verify lists the WAL and
+reads the timeline histories once."""
 
 from __future__ import annotations
 
@@ -96,3 +97,23 @@ def test_an_authentic_but_unusable_manifest_is_named_not_skipped(
     assert catalog.damaged == catalog.unusable
     assert set(catalog.damaged) == {"X"} and manifest_key("X") in catalog.damaged["X"]
     assert [h.object for h in wal_holes(repo, catalog)] == [manifest_key("X")]
+
+
+def test_a_verify_lists_the_wal_and_reads_each_history_once(
+    stocked: tuple[CountingBackend, Repository],
+) -> None:
+    from datetime import UTC, datetime
+
+    from pgdr.daemon.jobs import REGISTRY, JobContext
+
+    backend, repo = stocked
+    history = "00000002.history"
+    key = wal_key(history)
+    text = f"1\t0/{5 * SEG:X}\tno recovery target specified\n".encode()
+    backend.put(key, repo.sealer.seal(ObjectType.WAL, text, key.encode()))
+    backend.gets.clear()
+    ctx = JobContext("verify", datetime.now(UTC), lambda: repo, "conninfo")
+    result = REGISTRY["verify"].run(ctx)
+    assert result["ok"] and result["checked"]["backup"] == len(BACKUPS)
+    assert backend.lists["wal/"] == 1
+    assert backend.reads_under(key) == {key: 1}

@@ -27,7 +27,7 @@ from pgdr.repo.keys import KeySource, generate_key_file
 from pgdr.repo.locks import LockManager
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import Progress, rebuild_index, verify
-from pgdr.restore.restorable import check_restorable
+from pgdr.restore.coverage import check_coverage
 
 log = logging.getLogger(__name__)
 
@@ -148,12 +148,7 @@ def run_verify(
             "damaged_packs": r.damaged_packs,
         }
     rep = verify(repo, read_data=read_data, progress=progress)
-    catalog = load_backups(repo)
-    check_restorable(repo, catalog.manifests, rep)
-    from pgdr.restore.coverage import wal_holes
-
-    for hole in wal_holes(repo, catalog):  # backups a restore would refuse for missing WAL
-        rep.add(hole.object, hole.message)
+    check_coverage(repo, load_backups(repo), rep)  # backups a restore would refuse for WAL
     result = VerifyResult(
         url=repo.backend.url,
         ok=rep.ok,

@@ -139,16 +139,12 @@ def _expire(ctx: JobContext) -> dict[str, Any]:
 def _verify(ctx: JobContext) -> dict[str, Any]:
     from pgdr.catalog.load import load_backups
     from pgdr.repo.verify import verify
-    from pgdr.restore.coverage import wal_holes
-    from pgdr.restore.restorable import check_restorable
+    from pgdr.restore.coverage import check_coverage
 
     repo = ctx.open_repo()
     try:
         rep = verify(repo, read_data=ctx.verify_read_data)
-        catalog = load_backups(repo)
-        check_restorable(repo, catalog.manifests, rep)
-        for hole in wal_holes(repo, catalog):
-            rep.add(hole.object, hole.message)
+        check_coverage(repo, load_backups(repo), rep)
     finally:
         repo.close()
     if not rep.ok:

@@ -23,6 +23,7 @@ from pgdr.repo.keys import decode_slot
 from pgdr.repo.leftovers import stale_locks, temp_files
 from pgdr.repo.pack import pack_id_of, scan_pack
 from pgdr.repo.repository import Repository, active_index_ids
+from pgdr.storage.base import ObjectInfo
 
 Progress = Callable[[str, int, int], None]
 
@@ -43,6 +44,8 @@ class VerifyReport:
     unreferenced_packs: int = 0
     superseded_index_files: int = 0
     bytes_read: int = 0
+    #: The listing of ``wal/`` verify checked (the WAL coverage check reuses it).
+    wal_listing: list[ObjectInfo] | None = None
 
     @property
     def ok(self) -> bool:
@@ -132,7 +135,8 @@ def verify(
     if read_data:
         found = _read_packs(repo, packs, by_pack, rep, progress)
     # WAL objects: envelopes bound to their key; authenticated when reading data
-    for info in b.list(fmt.WAL_PREFIX):
+    rep.wal_listing = list(b.list(fmt.WAL_PREFIX))
+    for info in rep.wal_listing:
         rep.checked["wal"] += 1
         if read_data:
             try:
