@@ -149,7 +149,7 @@ def take_backup(
                 m.BACKUP_LABEL: stop.backup_label,
                 m.TABLESPACE_MAP: stop.tablespace_map,
                 m.FILES: files,
-                m.CATALOG: catalog,
+                m.CATALOG: catalog.to_doc(),
                 m.PAGE_CHECKSUM_ERRORS: bad_pages,
                 m.DATA_CHECKSUMS: facts.data_checksums,
                 m.STATS: {

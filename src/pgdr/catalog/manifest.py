@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pgdr.catalog.snapshot import CatalogSnapshot
 from pgdr.pg.wal import DEFAULT_SEG_SIZE, format_lsn, parse_lsn
 
 KIND = "backup"
@@ -48,10 +49,6 @@ STAT_BYTES, STAT_NEW_BYTES, STAT_STORED_BYTES, STAT_FILES = (
     "stored_bytes",
     "files",
 )
-
-#: A snapshot of the source's catalog taken with the backup (tables, row counts, indexes,
-#: constraints: ``pgdr.backup.session``), which drills compare the restored database with.
-CatalogSnapshot = Mapping[str, Any]
 
 
 class ManifestError(ValueError):
@@ -101,7 +98,8 @@ class BackupManifest:
     backup_label: object = None  # text in every manifest; checked before a restore uses it
     tablespace_map: str | None = None
     files: object = ()  # the entries as stored: see the module docstring
-    catalog: CatalogSnapshot = field(default_factory=dict)
+    #: What the backup recorded of its source database (drills compare with it).
+    catalog: CatalogSnapshot = field(default_factory=CatalogSnapshot)
     page_checksum_errors: tuple[PageErrors, ...] = ()
     data_checksums: bool | None = None
     stats: BackupStats = field(default_factory=BackupStats)
@@ -121,7 +119,7 @@ class BackupManifest:
     def without_contents(self) -> BackupManifest:
         """The same facts without the file list and catalog snapshot (what a long-lived
         cache such as the daemon's keeps)."""
-        return _replace(self, files=(), catalog={})
+        return _replace(self, files=(), catalog=CatalogSnapshot())
 
     @classmethod
     def from_doc(cls, doc: object, backup_id: str | None = None) -> BackupManifest:
@@ -158,7 +156,7 @@ class BackupManifest:
             backup_label=d.get(BACKUP_LABEL),
             tablespace_map=d.get(TABLESPACE_MAP),
             files=d.get(FILES, ()),
-            catalog=dict(d.get(CATALOG) or {}),
+            catalog=CatalogSnapshot.from_doc(d.get(CATALOG)),
             page_checksum_errors=tuple(
                 PageErrors(str(e["file"]), tuple(int(b) for b in e["blocks"]))
                 for e in d.get(PAGE_CHECKSUM_ERRORS) or ()

@@ -1,6 +1,7 @@
 """Repository facts for the snapshot: reachable?, backups, recoverable window, WAL per
-timeline, bytes by kind, job history. Manifests are immutable, so backup documents are read
-once and cached (without their file lists); each collection lists the repository once."""
+timeline, bytes by kind, job history. Manifests and timeline history files are immutable, so
+backup documents are read once and cached (without their file lists), and so are the parsed
+history files; each collection lists the repository once."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from pgdr.catalog.load import read_backup
 from pgdr.catalog.manifest import KIND as BACKUP_KIND
 from pgdr.catalog.manifest import BackupManifest, ManifestError
-from pgdr.catalog.wal import WalCatalog
+from pgdr.catalog.wal import HistoryCache, WalCatalog
 from pgdr.daemon.facts import BackupFact, DrillFact, ReplicaFact, RepoFacts
 from pgdr.daemon.handle import RepoHandle
 from pgdr.daemon.history import JobHistory
@@ -48,6 +49,7 @@ class RepoCollector:
         self.maintain = maintain
         self._docs: dict[str, BackupManifest] = {}
         self._drills: dict[str, DrillFact] = {}
+        self._histories = HistoryCache()
 
     def collect(self) -> RepoFacts:
         try:
@@ -87,7 +89,9 @@ class RepoCollector:
             repo, {o.key[len(DRILL_PREFIX) :] for o in objects if o.key.startswith(DRILL_PREFIX)}
         )
         wal_objects = [o for o in objects if o.key.startswith(fmt.WAL_PREFIX)]
-        info = repository_info(repo, backups=self.backup_docs(), wal_objects=wal_objects)
+        info = repository_info(
+            repo, backups=self.backup_docs(), wal_objects=wal_objects, histories=self._histories
+        )
         wal_newest: dict[int, int] = {}
         newest_time: datetime | None = None
         for tli, files in WalCatalog.from_listing(wal_objects).stored.items():
