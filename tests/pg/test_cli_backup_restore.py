@@ -79,7 +79,7 @@ def test_passphrase_from_the_environment_never_reaches_the_restored_server(
     archive_command from the production stand-in's (given explicitly, as an operator gives
     it to production). The server `restore --start` starts never gets it — its WAL is placed
     before the start — and still reaches the newest row."""
-    from tests.pg.archiving import make_interpreter_reachable
+    from pgdr.pg.osuser import make_interpreter_reachable
 
     make_interpreter_reachable()
     monkeypatch.setenv("PGDR_PASSPHRASE", "correct horse battery staple")
