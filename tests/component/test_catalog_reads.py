@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pgdr.catalog.manifest import KIND, manifest_key
+from pgdr.catalog.wal import wal_key
 from pgdr.drill.engine import DrillEnv, DrillRequest, run_drill
 from pgdr.drill.settings import DrillSettings
 from pgdr.repo.format import ObjectType
@@ -18,7 +19,6 @@ from pgdr.repo.repository import Repository
 from pgdr.repo.writer import BlobWriter
 from pgdr.restore.plan import Target
 from pgdr.restore.run import restore
-from pgdr.wal.archive import wal_key
 from tests.component.conftest import PASS
 from tests.fixtures.counting import CountingBackend
 from tests.fixtures.manifests import manifest_doc

@@ -237,7 +237,7 @@ def _drill(repo: Repository, base: Path, cfg: Path, prod: Cluster) -> DrillRecor
 
 
 def _wait_archived(repo: Repository, segment: str, timeout: float = 60) -> None:
-    from pgdr.wal.archive import wal_key
+    from pgdr.catalog.wal import wal_key
 
     deadline = time.monotonic() + timeout
     while repo.backend.stat(wal_key(segment)) is None:
