@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pgdr.catalog.fields import count, flag, items, mapping, optional, text
+
 # The snapshot's keys (docs/design.md "Backup manifest", ``catalog``).
 DATABASE, TABLES, INDEXES, CONSTRAINTS = "database", "tables", "indexes", "constraints"
 SCHEMA, NAME, TABLE = "schema", "name", "table"
@@ -94,7 +96,7 @@ class CatalogSnapshot:
         if doc is None:
             return cls()
         try:
-            return cls._parse(_mapping(doc))
+            return cls._parse(mapping(doc))
         except (KeyError, TypeError, ValueError) as e:
             why = f"no {e.args[0]!r}" if isinstance(e, KeyError) else str(e)
             raise SnapshotError(f"catalog snapshot: {why}") from None
@@ -102,30 +104,30 @@ class CatalogSnapshot:
     @classmethod
     def _parse(cls, d: dict[str, Any]) -> CatalogSnapshot:
         return cls(
-            database=_opt_text(d.get(DATABASE)) or "",
+            database=optional(text, d.get(DATABASE)) or "",
             tables=tuple(
                 TableFacts(
-                    _text(t[SCHEMA]),
-                    _text(t[NAME]),
-                    _opt_count(t.get(ROWS)),
-                    _opt_count(t.get(ROWS_ESTIMATE)),
-                    _flag(t.get(UNLOGGED, False)),
+                    text(t[SCHEMA]),
+                    text(t[NAME]),
+                    optional(count, t.get(ROWS)),
+                    optional(count, t.get(ROWS_ESTIMATE)),
+                    flag(t.get(UNLOGGED, False)),
                 )
-                for t in map(_mapping, _list(d.get(TABLES)))
+                for t in map(mapping, items(d.get(TABLES)))
             ),
             indexes=tuple(
-                IndexFacts(_text(i[SCHEMA]), _text(i[TABLE]), _text(i[NAME]))
-                for i in map(_mapping, _list(d.get(INDEXES)))
+                IndexFacts(text(i[SCHEMA]), text(i[TABLE]), text(i[NAME]))
+                for i in map(mapping, items(d.get(INDEXES)))
             ),
             constraints=tuple(
                 ConstraintFacts(
-                    _text(c[SCHEMA]),
-                    _opt_text(c.get(TABLE)),
-                    _text(c[NAME]),
-                    _opt_text(c.get(TYPE)) or "",
-                    _flag(c.get(VALIDATED, True)),
+                    text(c[SCHEMA]),
+                    optional(text, c.get(TABLE)),
+                    text(c[NAME]),
+                    optional(text, c.get(TYPE)) or "",
+                    flag(c.get(VALIDATED, True)),
                 )
-                for c in map(_mapping, _list(d.get(CONSTRAINTS)))
+                for c in map(mapping, items(d.get(CONSTRAINTS)))
             ),
         )
 
@@ -155,41 +157,3 @@ class CatalogSnapshot:
                 for c in self.constraints
             ],
         }
-
-
-def _mapping(v: object) -> dict[str, Any]:
-    if not isinstance(v, dict):
-        raise TypeError(f"{v!r} is not a mapping")
-    return v
-
-
-def _list(v: object) -> list[Any]:
-    if v is None:
-        return []
-    if not isinstance(v, list):
-        raise TypeError(f"{v!r} is not a list")
-    return v
-
-
-def _text(v: object) -> str:
-    if not isinstance(v, str):
-        raise TypeError(f"{v!r} is not text")
-    return v
-
-
-def _opt_text(v: object) -> str | None:
-    return None if v is None else _text(v)
-
-
-def _opt_count(v: object) -> int | None:
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise TypeError(f"{v!r} is not a count")
-    return v
-
-
-def _flag(v: object) -> bool:
-    if not isinstance(v, bool):
-        raise TypeError(f"{v!r} is not true or false")
-    return v
