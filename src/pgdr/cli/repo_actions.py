@@ -26,7 +26,7 @@ from pgdr.repo import identity
 from pgdr.repo.keys import KeySource, generate_key_file
 from pgdr.repo.locks import LockManager
 from pgdr.repo.repository import Repository
-from pgdr.repo.verify import Progress, rebuild_index, verify
+from pgdr.repo.verify import Problem, Progress, damage_found, rebuild_index, verify
 from pgdr.restore.coverage import check_coverage
 
 log = logging.getLogger(__name__)
@@ -165,9 +165,7 @@ def run_verify(
 
 
 def verify_failed(result: VerifyResult) -> VerifyFailed:
-    first = result.problems[0]
-    more = f" (and {len(result.problems) - 1} more)" if len(result.problems) > 1 else ""
-    return VerifyFailed(f"verify found damage: {first['object']}: {first['message']}{more}")
+    return damage_found([Problem(p["object"], p["message"]) for p in result.problems])
 
 
 def unlock(target: RepoTarget, *, remove_all: bool) -> Message:

@@ -9,13 +9,13 @@ id. Problems are collected, each naming the damaged object; nothing is repaired.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from pgdr.errors import IntegrityError, PgdrError
+from pgdr.errors import IntegrityError, PgdrError, VerifyFailed
 from pgdr.repo import format as fmt
 from pgdr.repo.format import ObjectType
 from pgdr.repo.index import BlobIndex, IndexFile, Location
@@ -57,6 +57,14 @@ class VerifyReport:
         if msg.startswith(obj + ":"):
             msg = msg[len(obj) + 1 :].strip()
         self.problems.append(Problem(obj, msg))
+
+
+def damage_found(problems: Sequence[Problem]) -> VerifyFailed:
+    """The error of a verify that found ``problems`` (at least one): the first named, the
+    others counted."""
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return VerifyFailed(f"verify found damage: {first.object}: {first.message}{more}")
 
 
 def verify(
