@@ -16,6 +16,8 @@ from pgdr.catalog.wal import HistoryCache, WalCatalog
 from pgdr.daemon.facts import BackupFact, DrillFact, ReplicaFact, RepoFacts
 from pgdr.daemon.handle import RepoHandle
 from pgdr.daemon.history import JobHistory
+from pgdr.drill.record import KIND as DRILL_KIND
+from pgdr.drill.record import DrillRecord
 from pgdr.errors import PgdrError, StorageError
 from pgdr.pg.wal import is_segment, parse_segment_name
 from pgdr.replicate.follow import ReplicaLink
@@ -26,7 +28,7 @@ from pgdr.restore.info import repository_info
 from pgdr.storage.base import ObjectInfo
 
 BACKUP_PREFIX = fmt.manifest_key(BACKUP_KIND, "")
-DRILL_PREFIX = fmt.manifest_key("drill", "")
+DRILL_PREFIX = fmt.manifest_key(DRILL_KIND, "")
 log = logging.getLogger(__name__)
 
 
@@ -130,22 +132,26 @@ class RepoCollector:
             del self._drills[gone]
         for did in sorted(listed - set(self._drills)):
             try:
-                doc = repo.get_manifest("drill", did).doc
+                rec = DrillRecord.from_doc(repo.get_manifest(DRILL_KIND, did).doc)
+                when = datetime.fromisoformat(rec.finished or rec.started)
             except StorageError:
                 raise
             except PgdrError as e:
                 log.warning("drill record %s unreadable: %s", did, e.message)
                 continue
-            if doc.get("result") in (None, "running"):
+            except (TypeError, ValueError) as e:  # not a drill record pgdr wrote
+                log.warning("drill record %s unusable: %s", did, e)
+                continue
+            if rec.result in (None, "running"):
                 continue
             self._drills[did] = DrillFact(
                 id=did,
-                time=datetime.fromisoformat(doc.get("finished") or doc["started"]),
-                passed=doc["result"] != "failed",
-                status=str(doc["result"]),
-                seconds=doc.get("total_seconds"),
-                rto_s=doc.get("rto_seconds"),
-                rpo_s=doc.get("rpo_seconds"),
+                time=when,
+                passed=rec.result != "failed",
+                status=str(rec.result),
+                seconds=rec.total_seconds,
+                rto_s=rec.rto_seconds,
+                rpo_s=rec.rpo_seconds,
             )
 
     def _replica(self, link: ReplicaLink, objects: list[ObjectInfo]) -> ReplicaFact:
