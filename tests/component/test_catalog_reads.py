@@ -1,6 +1,8 @@
 """A command reads each backup manifest once (docs/design.md "Catalog"): a restore plans and
 materializes from one read of every manifest, and a drill hands what it read to choose a
-backup on to the restore instead of reading the manifests again."""
+backup on to the restore instead of reading the manifests again. A verify lists the WAL and
+reads the timeline histories once; the daemon, collecting again and again, reads each history
+file once."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pgdr.catalog.manifest import KIND, manifest_key
+from pgdr.catalog.wal import wal_key
 from pgdr.drill.engine import DrillEnv, DrillRequest, run_drill
 from pgdr.drill.settings import DrillSettings
 from pgdr.repo.format import ObjectType
@@ -16,7 +19,6 @@ from pgdr.repo.repository import Repository
 from pgdr.repo.writer import BlobWriter
 from pgdr.restore.plan import Target
 from pgdr.restore.run import restore
-from pgdr.wal.archive import wal_key
 from tests.component.conftest import PASS
 from tests.fixtures.counting import CountingBackend
 from tests.fixtures.manifests import manifest_doc
@@ -96,3 +98,57 @@ def test_an_authentic_but_unusable_manifest_is_named_not_skipped(
     assert catalog.damaged == catalog.unusable
     assert set(catalog.damaged) == {"X"} and manifest_key("X") in catalog.damaged["X"]
     assert [h.object for h in wal_holes(repo, catalog)] == [manifest_key("X")]
+
+
+def test_a_malformed_catalog_snapshot_makes_the_manifest_unusable(
+    stocked: tuple[CountingBackend, Repository],
+) -> None:
+    from pgdr.catalog.load import load_backups
+
+    _backend, repo = stocked
+    repo.put_manifest(KIND, "Y", manifest_doc(id="Y", catalog={"tables": [{"name": "t"}]}))
+    catalog = load_backups(repo)
+    assert [m.id for m in catalog.manifests] == list(BACKUPS)
+    assert "catalog snapshot: no 'schema'" in catalog.unusable["Y"]
+
+
+def _put_history(backend: CountingBackend, repo: Repository) -> str:
+    """Timeline 2, leaving timeline 1 after the backups' WAL; returns its key."""
+    key = wal_key("00000002.history")
+    text = f"1\t0/{5 * SEG:X}\tno recovery target specified\n".encode()
+    backend.put(key, repo.sealer.seal(ObjectType.WAL, text, key.encode()))
+    backend.gets.clear()
+    return key
+
+
+def test_a_verify_lists_the_wal_and_reads_each_history_once(
+    stocked: tuple[CountingBackend, Repository],
+) -> None:
+    from datetime import UTC, datetime
+
+    from pgdr.daemon.jobs import REGISTRY, JobContext
+
+    backend, repo = stocked
+    key = _put_history(backend, repo)
+    ctx = JobContext("verify", datetime.now(UTC), lambda: repo, "conninfo")
+    result = REGISTRY["verify"].run(ctx)
+    assert result["ok"] and result["checked"]["backup"] == len(BACKUPS)
+    assert backend.lists["wal/"] == 1
+    assert backend.reads_under(key) == {key: 1}
+
+
+def test_the_daemon_reads_each_history_file_once_across_collections(
+    stocked: tuple[CountingBackend, Repository],
+) -> None:
+    from pgdr.daemon.collect_repo import RepoCollector
+    from pgdr.daemon.handle import RepoHandle
+    from pgdr.daemon.history import JobHistory
+
+    backend, repo = stocked
+    key = _put_history(backend, repo)
+    collector = RepoCollector(RepoHandle(lambda: repo), JobHistory(None), "mem://x")
+    first = collector.collect()
+    assert collector.collect() == first and first.production_timeline == 2
+    assert backend.reads_under(key) == {key: 1}
+    backend.delete(key)  # gone (expired): forgotten, not followed any more
+    assert collector.collect().production_timeline == 1

@@ -267,3 +267,26 @@ def test_replica_lag_is_collected_by_listing_both(repo: Repository) -> None:
     (dr, _lost) = collector.collect().replicas
     assert dr.initialized and dr.objects_behind == 0 and dr.seconds_behind == 0
     assert lost.name == "gone"
+
+
+def test_drill_records_are_read_as_drill_records(repo: Repository) -> None:
+    """The collector reads drill records through DrillRecord (one parser): finished ones are
+    facts, a running one is not yet, and one that is not a drill record is skipped, not a
+    failed collection."""
+    from pgdr.daemon.collect_repo import RepoCollector
+    from pgdr.drill.record import KIND, DrillRecord
+
+    def record(rid: str, result: str, finished: str | None) -> dict[str, Any]:
+        rec = DrillRecord(rid, "2026-11-24T03:00:00+00:00", "h", "u", 1, {}, {}, result=result)
+        rec.finished, rec.total_seconds, rec.rpo_seconds = finished, 12.5, 3.0
+        return rec.to_doc()
+
+    repo.put_manifest(KIND, "d1", record("d1", "passed", "2026-11-24T03:05:00+00:00"))
+    repo.put_manifest(KIND, "d2", record("d2", "running", None))
+    repo.put_manifest(KIND, "d3", {"result": "failed"})  # no start, host...: not a record
+    handle = RepoHandle(lambda: Repository.open(repo.backend, PASS))
+    facts = RepoCollector(handle, JobHistory(None), "mem://x").collect()
+    assert facts.up, facts.error
+    (d1,) = facts.drills
+    assert (d1.id, d1.passed, d1.status, d1.seconds, d1.rpo_s) == ("d1", True, "passed", 12.5, 3.0)
+    assert d1.time == datetime(2026, 11, 24, 3, 5, tzinfo=UTC)

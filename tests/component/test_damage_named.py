@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from pgdr.catalog.load import load_backups
+from pgdr.catalog.wal import read as read_wal
+from pgdr.catalog.wal import wal_key
 from pgdr.errors import IntegrityError, UnsupportedFormat
 from pgdr.pg.wal_header import fake_segment
 from pgdr.repo import format as fmt
@@ -114,6 +116,6 @@ def test_every_flip_of_a_backup_manifest_is_named_by_info_and_restore(
 
 
 def test_every_flip_of_a_wal_object_is_named_damage(stocked: Repository) -> None:
-    key = archive.wal_key(SEGMENT)
-    seen = flips(stocked.backend, key, lambda: archive.read(stocked, SEGMENT), key)
+    key = wal_key(SEGMENT)
+    seen = flips(stocked.backend, key, lambda: read_wal(stocked, SEGMENT), key)
     assert seen["damaged"] > 0

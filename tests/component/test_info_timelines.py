@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pgdr.catalog.wal import wal_key
 from pgdr.repo.format import ObjectType
 from pgdr.repo.repository import Repository
 from pgdr.repo.writer import BlobWriter
 from pgdr.restore.info import repository_info
 from pgdr.storage.base import ObjectInfo
-from pgdr.wal.archive import wal_key
 
 pytestmark = pytest.mark.component
 T0 = datetime(2026, 11, 24, 3, tzinfo=UTC)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pgdr.catalog.wal import read as read_wal
 from pgdr.errors import UsageError
 from pgdr.pg.wal_header import fake_segment
 from pgdr.repo import format as fmt
@@ -18,7 +19,6 @@ from pgdr.repo.rekey import remaining_old, rewrite, rotate_data_key
 from pgdr.repo.repository import INDEX_CONTEXT, Repository
 from pgdr.repo.verify import verify
 from pgdr.wal.archive import push
-from pgdr.wal.archive import read as read_wal
 from tests.fixtures.blobs import keys, read, store
 from tests.fixtures.keys import PASS
 

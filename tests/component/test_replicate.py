@@ -13,6 +13,8 @@ import pytest
 
 from pgdr import audit
 from pgdr.audit.verify import read_log
+from pgdr.catalog.wal import read as read_wal
+from pgdr.catalog.wal import wal_key
 from pgdr.errors import (
     NotARepository,
     ReplicaMismatch,
@@ -86,7 +88,7 @@ def test_replica_opens_alone_with_its_own_key_and_holds_everything(
         fetch_files(replica, name, tmp_path / f"out-{name}")
     for f in (tmp_path / "data").iterdir():
         assert (tmp_path / "out-second" / "data" / f.name).read_bytes() == f.read_bytes()
-    assert archive.read(replica, SEGMENT) == archive.read(source, SEGMENT)
+    assert read_wal(replica, SEGMENT) == read_wal(source, SEGMENT)
     assert verify(replica, read_data=True).ok
     log = read_log(replica)
     assert log.ok and [e.action for e in log.entries] == ["backup", "replicate"]
@@ -226,7 +228,7 @@ def test_wal_follows_into_a_complete_replica_and_a_down_replica_is_skipped(
     wal = tmp_path / "000000010000000000000002"
     wal.write_bytes(fake_segment(wal.name, SYSID, body=os.urandom(1 << 15)))
     archive.push(source, wal)
-    key = archive.wal_key(wal.name)
+    key = wal_key(wal.name)
     problems = follow(source, [ReplicaLink("dr", replica)], [key])
     assert "not a replica yet" in problems["dr"]
     replicate(source, replica, replica_key)
@@ -234,13 +236,13 @@ def test_wal_follows_into_a_complete_replica_and_a_down_replica_is_skipped(
     wal3.write_bytes(fake_segment(wal3.name, SYSID, body=os.urandom(1 << 15)))
     archive.push(source, wal3)
     # the failure above marked dr down: this push skips it rather than waiting on it
-    problems = follow(source, [ReplicaLink("dr", replica)], [archive.wal_key(wal3.name)])
-    assert problems["dr"].startswith("skipped") and replica.stat(archive.wal_key(wal3.name)) is None
+    problems = follow(source, [ReplicaLink("dr", replica)], [wal_key(wal3.name)])
+    assert problems["dr"].startswith("skipped") and replica.stat(wal_key(wal3.name)) is None
     for marker in (Path(os.environ["PGDR_STATE_DIR"]) / "replica-down").iterdir():
         marker.unlink()
-    assert follow(source, [ReplicaLink("dr", replica)], [archive.wal_key(wal3.name)]) == {}
+    assert follow(source, [ReplicaLink("dr", replica)], [wal_key(wal3.name)]) == {}
     opened = Repository.open(replica, replica_key)
-    assert archive.read(opened, wal3.name) == wal3.read_bytes()
+    assert read_wal(opened, wal3.name) == wal3.read_bytes()
     # a replica that cannot be written to
     dead = open_backend(
         f"file://{tmp_path}/replica",
@@ -287,7 +289,7 @@ def test_the_async_uploader_followers_copy_each_batch_and_summarize_it(
         source, [Shipped(n, "stored", 1 << 14) for n in names]
     )
     for n in names:
-        assert replica.stat(archive.wal_key(n)) is not None
+        assert replica.stat(wal_key(n)) is not None
     entry = read_log(source).entries[-1]
     assert entry.action == "wal-ingest" and entry.details["files"] == 2
 

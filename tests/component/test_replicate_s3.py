@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pgdr.catalog.wal import read as read_wal
+from pgdr.catalog.wal import wal_key
 from pgdr.errors import WrongKey
 from pgdr.pg.wal_header import fake_segment
 from pgdr.replicate.follow import ReplicaLink, follow
@@ -51,10 +53,8 @@ def test_replicate_to_s3_with_the_replicas_own_kms_key(
     lag = replica_lag(source.backend.list(), open_backend(s3_url).list(), datetime.now(UTC))
     assert lag.objects_behind == 2 and lag.newest_wal_replica is None  # the WAL, the cluster
     assert lag.newest_wal_source == wal.name and lag.seconds_behind >= 0
-    assert (
-        follow(source, [ReplicaLink("dr", open_backend(s3_url))], [archive.wal_key(wal.name)]) == {}
-    )
-    assert archive.read(replica, wal.name) == wal.read_bytes()
+    assert follow(source, [ReplicaLink("dr", open_backend(s3_url))], [wal_key(wal.name)]) == {}
+    assert read_wal(replica, wal.name) == wal.read_bytes()
     lag = replica_lag(source.backend.list(), open_backend(s3_url).list(), datetime.now(UTC))
     # following copies WAL; the cluster record the first push wrote waits for a replication
     assert lag.objects_behind == 1 and lag.newest_wal_replica == wal.name

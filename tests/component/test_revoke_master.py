@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pgdr.catalog.wal import read as read_wal
 from pgdr.errors import IntegrityError, WrongKey
 from pgdr.pg.wal_header import fake_segment
 from pgdr.repo import format as fmt
@@ -20,7 +21,6 @@ from pgdr.repo.rekey import rotate_data_key
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import verify
 from pgdr.wal.archive import push
-from pgdr.wal.archive import read as read_wal
 from tests.fixtures.blobs import keys, read, store
 from tests.fixtures.keys import PASS
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from pgdr.catalog.wal import wal_key
 from pgdr.repo.format import ObjectType
 from pgdr.repo.keys import KeyFile, generate_key_file
 from pgdr.repo.repository import Repository
 from pgdr.repo.writer import BlobWriter
 from pgdr.storage import open_backend
-from pgdr.wal.archive import wal_key
 from tests.e2e.cli import pgdr
 
 pytestmark = pytest.mark.e2e

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 import time
@@ -11,22 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from pgdr.pg.cluster import Cluster
-from pgdr.pg.osuser import chown_tree, resolve_runas
+from pgdr.pg.osuser import chown_tree, make_interpreter_reachable, resolve_runas
 from pgdr.repo.keys import KeyFile, generate_key_file
 from pgdr.repo.repository import Repository
 from pgdr.storage import open_backend
 from tests.fixtures.moto_server import _free_port
-
-
-def make_interpreter_reachable() -> None:
-    """archive_command runs as the postgres user; when the interpreter lives under a
-    mode-0700 home (root's pyenv), grant traversal (not listing) on the way to it."""
-    if os.geteuid() != 0:
-        return
-    for parent in Path(sys.executable).resolve().parents:
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            parent.chmod(mode | 0o001)
 
 
 def _archive_setup(pg_base_dir: Path) -> dict[str, Path | str]:

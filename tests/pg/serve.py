@@ -16,6 +16,7 @@ from typing import Any
 
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
+from tests.fixtures.pgconfig import postgres_section
 from tests.pg.archiving import archiving_cluster as archiving_cluster
 
 TOKEN = "test-token-123"
@@ -37,7 +38,7 @@ def write_config(
     port = port or free_port()
     cfg.write_text(
         base
-        + f'\n[postgres]\nhost = "{cluster.socket_dir}"\nport = {cluster.port}\nuser = "postgres"\n'
+        + postgres_section(cluster.socket_dir, cluster.port, "postgres")
         + f'\n[web]\nlisten = "127.0.0.1:{port}"\ntoken = "env:PGDR_TEST_WEB_TOKEN"\n'
         + body.replace("STATE_DIR", str(root / "state"))
     )

@@ -12,6 +12,7 @@ import pytest
 
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
+from tests.fixtures.pgconfig import add_postgres
 from tests.pg.archiving import archiving_cluster, wait_archived
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
@@ -28,10 +29,7 @@ def test_backup_info_restore_start(
 ) -> None:
     cfg: Path = archive_setup["cfg"]
     src = archiving_cluster(make_cluster, cfg)
-    cfg.write_text(
-        cfg.read_text() + f'\n[postgres]\nhost = "{src.socket_dir}"\nport = {src.port}\n'
-        'user = "postgres"\n'
-    )
+    add_postgres(cfg, src, user="postgres")
     src.sql("CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g")
     r = pgdr("--config", cfg, "--json", "backup", "--label", "nightly", "--annotation", "env=test")
     assert r.returncode == 0, r.stderr
@@ -79,7 +77,7 @@ def test_passphrase_from_the_environment_never_reaches_the_restored_server(
     archive_command from the production stand-in's (given explicitly, as an operator gives
     it to production). The server `restore --start` starts never gets it — its WAL is placed
     before the start — and still reaches the newest row."""
-    from tests.pg.archiving import make_interpreter_reachable
+    from pgdr.pg.osuser import make_interpreter_reachable
 
     make_interpreter_reachable()
     monkeypatch.setenv("PGDR_PASSPHRASE", "correct horse battery staple")

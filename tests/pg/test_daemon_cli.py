@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.pgconfig import postgres_section
 from tests.pg.serve import Serve, pgdr
 
 pytestmark = pytest.mark.e2e
@@ -18,7 +19,7 @@ def config(setup: dict[str, Any], port: int, state: str, extra: str = "") -> Pat
     cfg: Path = setup["root"] / f"serve-{state}.toml"
     cfg.write_text(
         setup["cfg"].read_text()
-        + f'\n[postgres]\nhost = "127.0.0.1"\nport = {_free()}\n'
+        + postgres_section("127.0.0.1", _free())
         + f'\n[daemon]\nstate_dir = "{setup["root"] / state}"\neval_interval_s = 0.5\n'
         + f'\n[web]\nlisten = "127.0.0.1:{port}"\ntoken = "env:PGDR_TEST_WEB_TOKEN"\n'
         + extra

@@ -20,6 +20,7 @@ from pgdr.drill.state import Marker, read_markers
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import process_in_dir
 from tests.e2e.cli import pgdr, spawn
+from tests.fixtures.pgconfig import postgres_section
 from tests.fixtures.receiver import receiver
 from tests.pg.drilling import archiving_settings, open_repo, switch_and_wait
 
@@ -62,9 +63,10 @@ def test_kill_term_keep_report_history(
     switch_and_wait(src)
     root = Path(archive_setup["root"])
     state = root / "state"
-    base = archive_setup["cfg"].read_text() + (
-        f'\n[postgres]\nhost = "{src.socket_dir}"\nport = {src.port}\nuser = "postgres"\n\n'
-        f'[drill]\nstate_dir = "{state}"\nsandbox_dir = "{root / "sandboxes"}"\n'
+    base = (
+        archive_setup["cfg"].read_text()
+        + postgres_section(src.socket_dir, src.port, "postgres")
+        + f'\n[drill]\nstate_dir = "{state}"\nsandbox_dir = "{root / "sandboxes"}"\n'
     )
     with receiver() as hook:
         (root / "hook-url").write_text(hook.url + "/drills")

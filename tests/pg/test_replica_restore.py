@@ -16,6 +16,7 @@ from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
 from tests.e2e.cli import pgdr
 from tests.fixtures.moto_server import REGION, bucket_url, make_bucket
+from tests.fixtures.pgconfig import add_postgres
 from tests.pg.archiving import archiving_cluster, wait_archived
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
@@ -48,10 +49,7 @@ def test_pitr_from_the_replica_after_the_primary_is_destroyed(
     )
     run("--config", cfg, "repo", "replicate")  # seed the replica: WAL follows only into one
     src = archiving_cluster(make_cluster, cfg)
-    cfg.write_text(
-        cfg.read_text() + f'\n[postgres]\nhost = "{src.socket_dir}"\nport = {src.port}\n'
-        'user = "postgres"\n'
-    )
+    add_postgres(cfg, src, user="postgres")
     src.sql("CREATE TABLE events (id serial PRIMARY KEY, note text)")
     src.sql("INSERT INTO events (note) SELECT 'before backup ' || g FROM generate_series(1, 500) g")
     backup = run("--config", cfg, "--json", "backup", "--label", "nightly")  # follows into dr

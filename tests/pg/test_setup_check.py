@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pgdr.pg.cluster import Cluster
+from tests.fixtures.pgconfig import add_postgres
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
@@ -26,7 +27,7 @@ def test_setup_apply_restart_then_check(
 ) -> None:
     c = make_cluster(settings={"wal_level": "minimal", "max_wal_senders": 0, "archive_mode": "off"})
     cfg: Path = archive_setup["cfg"]
-    cfg.write_text(cfg.read_text() + f'\n[postgres]\nhost = "{c.socket_dir}"\nport = {c.port}\n')
+    add_postgres(cfg, c)
     shown = json.loads(pgdr("--config", cfg, "--json", "setup").stdout)
     assert {r["name"]: r["status"] for r in shown["rows"]}["archive_mode"] == "change"
     assert shown["restart_needed"] is True

@@ -17,6 +17,7 @@ import pytest
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
 from tests.e2e.cli import pgdr
+from tests.fixtures.pgconfig import add_postgres
 from tests.pg.archiving import archiving_cluster, wait_archived
 from tests.pg.drilling import open_repo, switch_and_wait
 
@@ -43,10 +44,11 @@ def test_side_restores_leave_drills_on_productions_timeline(
 ) -> None:
     root, cfg = Path(archive_setup["root"]), Path(archive_setup["cfg"])
     src = archiving_cluster(make_cluster, cfg)
-    cfg.write_text(
-        cfg.read_text() + f'\n[postgres]\nhost = "{src.socket_dir}"\nport = {src.port}\n'
-        f'user = "postgres"\n\n[drill]\nstate_dir = "{root / "state"}"\n'
-        f'sandbox_dir = "{root / "sandboxes"}"\n'
+    add_postgres(
+        cfg,
+        src,
+        user="postgres",
+        more=f'\n[drill]\nstate_dir = "{root / "state"}"\nsandbox_dir = "{root / "sandboxes"}"\n',
     )
     src.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 4000) g")
     run(cfg, "backup", "--type", "full")

@@ -18,6 +18,7 @@ import pytest
 
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
+from tests.fixtures.pgconfig import add_postgres
 from tests.pg.archiving import archiving_cluster, wait_archived
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
@@ -37,9 +38,7 @@ def test_targets_past_the_archived_wal_fail_fast_naming_the_reason(
 ) -> None:
     cfg: Path = archive_setup["cfg"]
     src = archiving_cluster(make_cluster, cfg)
-    cfg.write_text(
-        cfg.read_text() + f'\n[postgres]\nhost = "{src.socket_dir}"\nport = {src.port}\n'
-    )
+    add_postgres(cfg, src)
     src.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g")
     r = pgdr("--config", cfg, "backup")
     assert r.returncode == 0, r.stderr

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pgdr.catalog.snapshot import ConstraintFacts
 from pgdr.drill import verdicts as v
 from pgdr.drill.choose import choose
 from pgdr.drill.validate import guarded
@@ -82,8 +83,8 @@ def test_tables_orphans_indexes_constraints() -> None:
         == "pass"
     )
     cons = [
-        {"schema": "public", "table": "a", "name": "c1", "validated": True},
-        {"schema": "public", "table": "a", "name": "c2", "validated": False},
+        ConstraintFacts("public", "a", "c1", validated=True),
+        ConstraintFacts("public", "a", "c2", validated=False),
     ]
     assert (
         v.judge_constraints(

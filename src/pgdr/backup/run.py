@@ -20,13 +20,13 @@ from pgdr.backup.session import BackupSession
 from pgdr.backup.walk import Entry, walk
 from pgdr.catalog import manifest as m
 from pgdr.catalog.manifest import KIND
+from pgdr.catalog.wal import wal_key
 from pgdr.errors import WalMissing
 from pgdr.pg.wal import format_lsn, segment_name, segments_between
 from pgdr.repo.locks import LockManager
 from pgdr.repo.repository import Repository
 from pgdr.repo.writer import BlobWriter
 from pgdr.wal import cluster
-from pgdr.wal.archive import wal_key
 
 #: Relation files are cut into 32 KiB chunks (4 pages): changed pages cost 32 KiB, not the
 #: whole 1 GiB segment file; 1 TB stays at ~32 M index entries (~2 GB of index memory).
@@ -165,7 +165,7 @@ def take_backup(
                 m.BACKUP_LABEL: stop.backup_label,
                 m.TABLESPACE_MAP: stop.tablespace_map,
                 m.FILES: files,
-                m.CATALOG: catalog,
+                m.CATALOG: catalog.to_doc(),
                 m.PAGE_CHECKSUM_ERRORS: bad_pages,
                 m.DATA_CHECKSUMS: facts.data_checksums,
                 m.STATS: {

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from pgdr.catalog.snapshot import CatalogSnapshot, ConstraintFacts, IndexFacts, TableFacts
 from pgdr.errors import PostgresError
 from pgdr.pg.connect import connect
 from pgdr.pg.wal import parse_lsn
@@ -89,7 +90,7 @@ class BackupSession:
         with contextlib.suppress(psycopg.Error):
             self.conn.execute("SELECT pg_backup_stop(false)")
 
-    def catalog(self) -> dict[str, Any]:
+    def catalog(self) -> CatalogSnapshot:
         """Tables with row counts, indexes and constraints of the connected database —
         what later drills check a restore against. Rows are counted exactly for tables
         below EXACT_COUNT_LIMIT estimated rows (a count(*) of a huge table would slow the
@@ -110,24 +111,21 @@ class BackupSession:
             "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, 3"
         ).fetchall()
         (database,) = self._one("SELECT current_database()")
-        return {
-            "database": database,
-            "tables": [
-                {
-                    "schema": s,
-                    "name": n,
-                    "rows_estimate": max(int(r), 0),
-                    "rows": self._exact_rows(s, n, int(r)),
-                    "unlogged": p == "u",
-                }
+        return CatalogSnapshot(
+            database=database,
+            tables=tuple(
+                TableFacts(
+                    s,
+                    n,
+                    self._exact_rows(s, n, int(r)),
+                    rows_estimate=max(int(r), 0),
+                    unlogged=p == "u",
+                )
                 for s, n, r, p in tables
-            ],
-            "indexes": [{"schema": s, "table": t, "name": i} for s, t, i in indexes],
-            "constraints": [
-                {"schema": s, "table": t, "name": n, "type": ty, "validated": v}
-                for s, t, n, ty, v in constraints
-            ],
-        }
+            ),
+            indexes=tuple(IndexFacts(s, t, i) for s, t, i in indexes),
+            constraints=tuple(ConstraintFacts(s, t, n, ty, v) for s, t, n, ty, v in constraints),
+        )
 
     def _exact_rows(self, schema: str, name: str, estimate: int) -> int | None:
         if estimate > EXACT_COUNT_LIMIT:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pgdr.catalog.fields import count, text
+from pgdr.catalog.snapshot import CatalogSnapshot
 from pgdr.pg.wal import DEFAULT_SEG_SIZE, format_lsn, parse_lsn
 
 KIND = "backup"
@@ -48,10 +50,6 @@ STAT_BYTES, STAT_NEW_BYTES, STAT_STORED_BYTES, STAT_FILES = (
     "stored_bytes",
     "files",
 )
-
-#: A snapshot of the source's catalog taken with the backup (tables, row counts, indexes,
-#: constraints: ``pgdr.backup.session``), which drills compare the restored database with.
-CatalogSnapshot = Mapping[str, Any]
 
 
 class ManifestError(ValueError):
@@ -101,7 +99,8 @@ class BackupManifest:
     backup_label: object = None  # text in every manifest; checked before a restore uses it
     tablespace_map: str | None = None
     files: object = ()  # the entries as stored: see the module docstring
-    catalog: CatalogSnapshot = field(default_factory=dict)
+    #: What the backup recorded of its source database (drills compare with it).
+    catalog: CatalogSnapshot = field(default_factory=CatalogSnapshot)
     page_checksum_errors: tuple[PageErrors, ...] = ()
     data_checksums: bool | None = None
     stats: BackupStats = field(default_factory=BackupStats)
@@ -121,7 +120,7 @@ class BackupManifest:
     def without_contents(self) -> BackupManifest:
         """The same facts without the file list and catalog snapshot (what a long-lived
         cache such as the daemon's keeps)."""
-        return _replace(self, files=(), catalog={})
+        return _replace(self, files=(), catalog=CatalogSnapshot())
 
     @classmethod
     def from_doc(cls, doc: object, backup_id: str | None = None) -> BackupManifest:
@@ -140,25 +139,25 @@ class BackupManifest:
     def _parse(cls, d: dict[str, Any]) -> BackupManifest:
         stats = d.get(STATS) or {}
         return cls(
-            id=_text(d[ID]),
-            type=_text(d[TYPE]),
+            id=text(d[ID]),
+            type=text(d[TYPE]),
             label=str(d.get(LABEL) or ""),
             start_time=_time(d[START_TIME]),
             stop_time=_time(d[STOP_TIME]),
-            start_lsn=parse_lsn(_text(d[START_LSN])),
-            stop_lsn=parse_lsn(_text(d[STOP_LSN])),
-            timeline=_count(d[TIMELINE]),
-            wal=tuple(_text(n) for n in d.get(WAL) or ()),
-            wal_segment_size=_count(d.get(WAL_SEGMENT_SIZE) or DEFAULT_SEG_SIZE),
+            start_lsn=parse_lsn(text(d[START_LSN])),
+            stop_lsn=parse_lsn(text(d[STOP_LSN])),
+            timeline=count(d[TIMELINE]),
+            wal=tuple(text(n) for n in d.get(WAL) or ()),
+            wal_segment_size=count(d.get(WAL_SEGMENT_SIZE) or DEFAULT_SEG_SIZE),
             annotations={str(k): str(v) for k, v in (d.get(ANNOTATIONS) or {}).items()},
             system_identifier=str(d.get(SYSTEM_IDENTIFIER) or ""),
-            pg_version_num=_count(d.get(PG_VERSION_NUM) or 0),
+            pg_version_num=count(d.get(PG_VERSION_NUM) or 0),
             data_dir=str(d.get(DATA_DIR) or ""),
             databases=tuple(str(x) for x in d.get(DATABASES) or ()),
             backup_label=d.get(BACKUP_LABEL),
             tablespace_map=d.get(TABLESPACE_MAP),
             files=d.get(FILES, ()),
-            catalog=dict(d.get(CATALOG) or {}),
+            catalog=CatalogSnapshot.from_doc(d.get(CATALOG)),
             page_checksum_errors=tuple(
                 PageErrors(str(e["file"]), tuple(int(b) for b in e["blocks"]))
                 for e in d.get(PAGE_CHECKSUM_ERRORS) or ()
@@ -183,20 +182,8 @@ def _why(e: Exception) -> str:
     return f"no {e.args[0]!r}" if isinstance(e, KeyError) else str(e)
 
 
-def _text(v: object) -> str:
-    if not isinstance(v, str):
-        raise TypeError(f"{v!r} is not text")
-    return v
-
-
-def _count(v: object) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise TypeError(f"{v!r} is not a count")
-    return v
-
-
 def _time(v: object) -> datetime:
-    when = datetime.fromisoformat(_text(v))
+    when = datetime.fromisoformat(text(v))
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 

@@ -99,3 +99,36 @@ def read_histories(
                 with contextlib.suppress(ValueError):
                     out[timeline_of_history(name)] = parse_history(text)
     return out
+
+
+class HistoryCache:
+    """Parsed timeline history files kept across calls by a long-lived reader (the daemon
+    collects every few seconds): a history file is written once, so each one (by name and
+    storage time) is read once; files no longer listed are forgotten. Unparsable ones are
+    left out, as ``read_histories`` does."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[tuple[str, datetime | None], list[TimelineSwitch] | None] = {}
+
+    def read(self, repo: Repository, wal: WalCatalog) -> Timelines:
+        listed = {
+            (name, when)
+            for names in wal.stored.values()
+            for name, when in names.items()
+            if is_history(name)
+        }
+        for gone in set(self._parsed) - listed:
+            del self._parsed[gone]
+        for name, when in sorted(listed - set(self._parsed), key=lambda k: k[0]):
+            try:
+                switches: list[TimelineSwitch] | None = parse_history(
+                    read(repo, name).decode("utf-8", "replace")
+                )
+            except ValueError:
+                switches = None
+            self._parsed[(name, when)] = switches
+        return {
+            timeline_of_history(name): switches
+            for (name, _when), switches in sorted(self._parsed.items(), key=lambda k: k[0][0])
+            if switches is not None
+        }

@@ -27,8 +27,8 @@ from pgdr.repo import identity
 from pgdr.repo.keys import KeySource, generate_key_file
 from pgdr.repo.locks import LockManager
 from pgdr.repo.repository import Repository
-from pgdr.repo.verify import Progress, rebuild_index, verify
-from pgdr.restore.restorable import check_restorable
+from pgdr.repo.verify import Problem, Progress, damage_found, rebuild_index, verify
+from pgdr.restore.coverage import check_coverage
 
 log = logging.getLogger(__name__)
 
@@ -160,12 +160,7 @@ def run_verify(
             "damaged_packs": r.damaged_packs,
         }
     rep = verify(repo, read_data=read_data, progress=progress)
-    catalog = load_backups(repo)
-    check_restorable(repo, catalog.manifests, rep)
-    from pgdr.restore.coverage import wal_holes
-
-    for hole in wal_holes(repo, catalog):  # backups a restore would refuse for missing WAL
-        rep.add(hole.object, hole.message)
+    check_coverage(repo, load_backups(repo), rep)  # backups a restore would refuse for WAL
     result = VerifyResult(
         url=repo.backend.url,
         ok=rep.ok,
@@ -182,9 +177,7 @@ def run_verify(
 
 
 def verify_failed(result: VerifyResult) -> VerifyFailed:
-    first = result.problems[0]
-    more = f" (and {len(result.problems) - 1} more)" if len(result.problems) > 1 else ""
-    return VerifyFailed(f"verify found damage: {first['object']}: {first['message']}{more}")
+    return damage_found([Problem(p["object"], p["message"]) for p in result.problems])
 
 
 def unlock(target: RepoTarget, *, remove_all: bool) -> Message:

@@ -99,6 +99,7 @@ def _fast_path(ns: argparse.Namespace) -> int | None:
 
 
 def _run(ns: argparse.Namespace) -> int:
+    from pgdr.catalog.wal import check_wal_name
     from pgdr.cli.repo_target import open_repository, replica_links, target_from_settings
     from pgdr.cli.wal_followers import Followers
     from pgdr.config import load_config, resolve_repository
@@ -150,7 +151,7 @@ def _run(ns: argparse.Namespace) -> int:
     if ns.command == "wal-fetch":
         if len(ns.args) != 2:
             raise UsageError("usage: pgdr wal-fetch [--prefetch N --spool DIR] NAME DEST")
-        name = archive.check_wal_name(ns.args[0])
+        name = check_wal_name(ns.args[0])
         found = archive.fetch(repo(), name, Path(ns.args[1]))
         if found and ns.prefetch > 0 and ns.spool is not None:
             from pgdr.wal.prefetch_fill import next_segments, spawn_prefetcher

@@ -9,9 +9,9 @@ import logging
 from dataclasses import dataclass, field
 
 from pgdr.audit.ingest import DEFAULT_PERIOD_S, note_wal_stored
+from pgdr.catalog.wal import wal_key
 from pgdr.replicate.follow import ReplicaLink, follow
 from pgdr.repo.repository import Repository
-from pgdr.wal import archive
 from pgdr.wal.spool import Shipped
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,6 @@ class Followers:
             stored = [(s.name, s.bytes) for s in shipped if s.status == "stored"]
             note_wal_stored(repo, stored, self.summary_s)
             if self.replicas:
-                follow(repo, self.replicas, [archive.wal_key(s.name) for s in shipped])
+                follow(repo, self.replicas, [wal_key(s.name) for s in shipped])
         except Exception as e:
             log.warning("after storing %d WAL file(s): %s", len(shipped), e)

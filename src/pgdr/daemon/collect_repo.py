@@ -1,6 +1,7 @@
 """Repository facts for the snapshot: reachable?, backups, recoverable window, WAL per
-timeline, bytes by kind, job history. Manifests are immutable, so backup documents are read
-once and cached (without their file lists); each collection lists the repository once."""
+timeline, bytes by kind, job history. Manifests and timeline history files are immutable, so
+backup documents are read once and cached (without their file lists), and so are the parsed
+history files; each collection lists the repository once."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from datetime import UTC, datetime
 from pgdr.catalog.load import read_backup
 from pgdr.catalog.manifest import KIND as BACKUP_KIND
 from pgdr.catalog.manifest import BackupManifest, ManifestError
-from pgdr.catalog.wal import WalCatalog
+from pgdr.catalog.wal import HistoryCache, WalCatalog
 from pgdr.daemon.facts import BackupFact, DrillFact, ReplicaFact, RepoFacts
 from pgdr.daemon.handle import RepoHandle
 from pgdr.daemon.history import JobHistory
+from pgdr.drill.record import KIND as DRILL_KIND
+from pgdr.drill.record import DrillRecord
 from pgdr.errors import PgdrError, StorageError
 from pgdr.pg.wal import is_segment, parse_segment_name
 from pgdr.replicate.follow import ReplicaLink
@@ -25,7 +28,7 @@ from pgdr.restore.info import repository_info
 from pgdr.storage.base import ObjectInfo
 
 BACKUP_PREFIX = fmt.manifest_key(BACKUP_KIND, "")
-DRILL_PREFIX = fmt.manifest_key("drill", "")
+DRILL_PREFIX = fmt.manifest_key(DRILL_KIND, "")
 log = logging.getLogger(__name__)
 
 
@@ -48,6 +51,7 @@ class RepoCollector:
         self.maintain = maintain
         self._docs: dict[str, BackupManifest] = {}
         self._drills: dict[str, DrillFact] = {}
+        self._histories = HistoryCache()
 
     def collect(self) -> RepoFacts:
         try:
@@ -87,7 +91,9 @@ class RepoCollector:
             repo, {o.key[len(DRILL_PREFIX) :] for o in objects if o.key.startswith(DRILL_PREFIX)}
         )
         wal_objects = [o for o in objects if o.key.startswith(fmt.WAL_PREFIX)]
-        info = repository_info(repo, backups=self.backup_docs(), wal_objects=wal_objects)
+        info = repository_info(
+            repo, backups=self.backup_docs(), wal_objects=wal_objects, histories=self._histories
+        )
         wal_newest: dict[int, int] = {}
         newest_time: datetime | None = None
         for tli, files in WalCatalog.from_listing(wal_objects).stored.items():
@@ -126,22 +132,26 @@ class RepoCollector:
             del self._drills[gone]
         for did in sorted(listed - set(self._drills)):
             try:
-                doc = repo.get_manifest("drill", did).doc
+                rec = DrillRecord.from_doc(repo.get_manifest(DRILL_KIND, did).doc)
+                when = datetime.fromisoformat(rec.finished or rec.started)
             except StorageError:
                 raise
             except PgdrError as e:
                 log.warning("drill record %s unreadable: %s", did, e.message)
                 continue
-            if doc.get("result") in (None, "running"):
+            except (TypeError, ValueError) as e:  # not a drill record pgdr wrote
+                log.warning("drill record %s unusable: %s", did, e)
+                continue
+            if rec.result in (None, "running"):
                 continue
             self._drills[did] = DrillFact(
                 id=did,
-                time=datetime.fromisoformat(doc.get("finished") or doc["started"]),
-                passed=doc["result"] != "failed",
-                status=str(doc["result"]),
-                seconds=doc.get("total_seconds"),
-                rto_s=doc.get("rto_seconds"),
-                rpo_s=doc.get("rpo_seconds"),
+                time=when,
+                passed=rec.result != "failed",
+                status=str(rec.result),
+                seconds=rec.total_seconds,
+                rto_s=rec.rto_seconds,
+                rpo_s=rec.rpo_seconds,
             )
 
     def _replica(self, link: ReplicaLink, objects: list[ObjectInfo]) -> ReplicaFact:

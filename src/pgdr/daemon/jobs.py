@@ -13,17 +13,21 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pgdr.daemon.history import ANN_JOB, ANN_SLOT
-from pgdr.errors import DaemonError, VerifyFailed
+from pgdr.errors import DaemonError
 from pgdr.repo.repository import Repository
 
 if TYPE_CHECKING:
+    from pgdr.backup.run import BackupResult
     from pgdr.drill.engine import DrillEnv
     from pgdr.drill.settings import DrillSettings
     from pgdr.repo.gc import GcOptions
     from pgdr.retention.policy import Policy
+
+T = TypeVar("T")
+D = TypeVar("D")
 
 #: Runs after a scheduled backup succeeded (the CLI passes "bring the replicas up to date").
 AfterBackup = Callable[[Repository], None]
@@ -66,6 +70,20 @@ class JobContext:
     verify_read_data: bool = False
     deps: JobDeps = field(default_factory=JobDeps)
 
+    def using_repo(self, work: Callable[[Repository], T]) -> T:
+        """``work`` on the repository, opened for it and closed after it."""
+        repo = self.open_repo()
+        try:
+            return work(repo)
+        finally:
+            repo.close()
+
+    def needs(self, dependency: D | None, what: str) -> D:
+        """A dependency the CLI wires from the configuration; refuse the job without it."""
+        if dependency is None:
+            raise DaemonError(f"job {self.kind}: no {what} was configured for the daemon")
+        return dependency
+
 
 @dataclass(frozen=True)
 class JobKind:
@@ -80,9 +98,9 @@ def _backup(backup_type: str) -> Callable[[JobContext], dict[str, Any]]:
     def run(ctx: JobContext) -> dict[str, Any]:
         from pgdr.backup.run import take_backup
 
-        repo = ctx.open_repo()
         follow = ctx.deps.after_backup
-        try:
+
+        def work(repo: Repository) -> BackupResult:
             res = take_backup(
                 repo,
                 ctx.conninfo,
@@ -93,8 +111,9 @@ def _backup(backup_type: str) -> Callable[[JobContext], dict[str, Any]]:
             )
             if follow is not None:  # replicas: a failure there is a warning, not a failed job
                 follow(repo)
-        finally:
-            repo.close()
+            return res
+
+        res = ctx.using_repo(work)
         out = asdict(res)
         out["page_checksum_errors"] = len(res.page_checksum_errors)
         if ctx.deps.expire_after_backup:
@@ -118,14 +137,8 @@ def _expire_after(ctx: JobContext) -> dict[str, Any]:
 def _expire(ctx: JobContext) -> dict[str, Any]:
     from pgdr.retention.expire import expire
 
-    deps = ctx.deps.expire
-    if deps is None:
-        raise DaemonError(f"job {ctx.kind}: no retention policy was configured for the daemon")
-    repo = ctx.open_repo()
-    try:
-        res = expire(repo, deps.policy, gc=deps.gc)
-    finally:
-        repo.close()
+    deps = ctx.needs(ctx.deps.expire, "retention policy")
+    res = ctx.using_repo(lambda repo: expire(repo, deps.policy, gc=deps.gc))
     return {
         "removed_backups": res.removed_backups,
         "removed_wal_files": res.wal_removed_files,
@@ -138,23 +151,17 @@ def _expire(ctx: JobContext) -> dict[str, Any]:
 
 def _verify(ctx: JobContext) -> dict[str, Any]:
     from pgdr.catalog.load import load_backups
-    from pgdr.repo.verify import verify
-    from pgdr.restore.coverage import wal_holes
-    from pgdr.restore.restorable import check_restorable
+    from pgdr.repo.verify import VerifyReport, damage_found, verify
+    from pgdr.restore.coverage import check_coverage
 
-    repo = ctx.open_repo()
-    try:
+    def work(repo: Repository) -> VerifyReport:
         rep = verify(repo, read_data=ctx.verify_read_data)
-        catalog = load_backups(repo)
-        check_restorable(repo, catalog.manifests, rep)
-        for hole in wal_holes(repo, catalog):
-            rep.add(hole.object, hole.message)
-    finally:
-        repo.close()
+        check_coverage(repo, load_backups(repo), rep)
+        return rep
+
+    rep = ctx.using_repo(work)
     if not rep.ok:
-        first = rep.problems[0]
-        more = f" (and {len(rep.problems) - 1} more)" if len(rep.problems) > 1 else ""
-        raise VerifyFailed(f"verify found damage: {first.object}: {first.message}{more}")
+        raise damage_found(rep.problems)
     return {
         "ok": True,
         "read_data": rep.read_data,
@@ -169,14 +176,8 @@ def _drill(ctx: JobContext) -> dict[str, Any]:
     from pgdr.drill.engine import DrillRequest, run_drill
     from pgdr.errors import DrillFailed
 
-    deps = ctx.deps.drill
-    if deps is None:
-        raise DaemonError(f"job {ctx.kind}: no drill settings were configured for the daemon")
-    repo = ctx.open_repo()
-    try:
-        rec = run_drill(repo, deps.settings, DrillRequest(), deps.env)
-    finally:
-        repo.close()
+    deps = ctx.needs(ctx.deps.drill, "drill settings")
+    rec = ctx.using_repo(lambda repo: run_drill(repo, deps.settings, DrillRequest(), deps.env))
     if rec.error or rec.result == "failed":
         raise DrillFailed(f"drill {rec.id} failed: {rec.message}")
     return {

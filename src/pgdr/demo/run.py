@@ -27,7 +27,7 @@ from pgdr.drill.record import DrillRecord
 from pgdr.drill.settings import AssertionSpec, DatabaseChecks, DrillSettings, QuerySpec
 from pgdr.humanize import human
 from pgdr.pg.cluster import Cluster
-from pgdr.pg.osuser import chown_tree, free_port, resolve_runas
+from pgdr.pg.osuser import chown_tree, free_port, make_interpreter_reachable, resolve_runas
 from pgdr.repo.keys import KeyFile, generate_key_file
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import verify
@@ -36,18 +36,6 @@ from pgdr.restore.plan import Target
 from pgdr.restore.run import restore
 from pgdr.storage import open_backend
 from pgdr.wal.setup import check, setup
-
-
-def _interpreter_reachable() -> None:
-    """archive_command runs as the postgres user: it must be able to reach this Python."""
-    import os
-
-    if os.geteuid() != 0:
-        return
-    for parent in Path(sys.executable).resolve().parents:
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            parent.chmod(mode | 0o001)
 
 
 def run_demo(workdir: Path | None = None) -> None:
@@ -66,7 +54,7 @@ def run_demo(workdir: Path | None = None) -> None:
         console.print(f"\n[bold cyan]{step}.[/] {text}")
 
     try:
-        _interpreter_reachable()
+        make_interpreter_reachable()
         say("A production-like PostgreSQL 15 with the safety app's database")
         prod = Cluster.create(
             base / "prod", settings={"fsync": "off", "max_wal_size": "2GB", "wal_level": "replica"}
@@ -249,7 +237,7 @@ def _drill(repo: Repository, base: Path, cfg: Path, prod: Cluster) -> DrillRecor
 
 
 def _wait_archived(repo: Repository, segment: str, timeout: float = 60) -> None:
-    from pgdr.wal.archive import wal_key
+    from pgdr.catalog.wal import wal_key
 
     deadline = time.monotonic() + timeout
     while repo.backend.stat(wal_key(segment)) is None:

@@ -326,8 +326,8 @@ def _validate(
     cluster: Cluster,
     reference: datetime,
 ) -> None:
-    catalog = dict(backup.catalog)
-    home = catalog.get("database") or env.default_database
+    catalog = backup.catalog
+    home = catalog.database or env.default_database
     specs: dict[str, DatabaseChecks] = dict(settings.databases) or {home: DatabaseChecks()}
     conns: dict[str, psycopg.Connection[Any]] = {}
     try:
@@ -365,7 +365,9 @@ def _validate(
                 if db not in conns:
                     continue
                 env.say(f"validating database {db}")
-                facts = validate.catalog_facts(catalog) if db == home and catalog else None
+                facts = (
+                    validate.catalog_facts(catalog) if db == home and not catalog.empty else None
+                )
                 checks, data = validate.check_database(
                     conns[db], db, spec, facts, settings, reference, floor, baselines
                 )

@@ -35,35 +35,40 @@ def connect_ms(conninfo: str) -> float:
     return (time.perf_counter() - t) * 1000
 
 
+def _in_user_schemas(conn: Conn, select: str, source: str, tail: str = "") -> list[Any]:
+    """The rows of ``SELECT select FROM source`` whose namespace ``n`` is a user schema."""
+    return conn.execute(f"SELECT {select} FROM {source} WHERE {_USER_SCHEMAS}{tail}").fetchall()
+
+
+#: pg_class ``c`` with its namespace ``n``.
+_CLASS = "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+_CLASS_NAME = "n.nspname || '.' || c.relname"
+
+
 def tables(conn: Conn) -> set[str]:
-    rows = conn.execute(
-        "SELECT n.nspname || '.' || c.relname FROM pg_class c "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        f"WHERE c.relkind IN ('r', 'p') AND {_USER_SCHEMAS}"
-    ).fetchall()
+    rows = _in_user_schemas(conn, _CLASS_NAME, _CLASS, " AND c.relkind IN ('r', 'p')")
     return {r[0] for r in rows}
 
 
 def row_counts(conn: Conn, names: list[str]) -> dict[str, int]:
-    out = {}
-    for t in names:
-        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(_ident(t))).fetchone()
-        out[t] = int(row[0]) if row else 0
-    return out
+    return {
+        t: int(scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(_ident(t))) or 0)
+        for t in names
+    }
 
 
 def newest_value(conn: Conn, spec: str) -> datetime | None:
     parts = spec.split(".")
     table, column = qualify(".".join(parts[:-1])), parts[-1]
     q = sql.SQL("SELECT max({})::timestamptz FROM {}").format(sql.Identifier(column), _ident(table))
-    row = conn.execute(q).fetchone()
-    return row[0] if row else None
+    newest: datetime | None = scalar(conn, q)
+    return newest
 
 
 def last_replayed(conn: Conn) -> datetime | None:
     """Commit time of the last transaction WAL replay applied (kept after promotion)."""
-    row = conn.execute("SELECT pg_last_xact_replay_timestamp()").fetchone()
-    return row[0] if row else None
+    replayed: datetime | None = scalar(conn, "SELECT pg_last_xact_replay_timestamp()")
+    return replayed
 
 
 def foreign_keys(conn: Conn) -> list[tuple[str, str, list[str], str, list[str]]]:
@@ -98,37 +103,28 @@ def orphans(conn: Conn) -> dict[str, int]:
         q = sql.SQL(
             "SELECT count(*) FROM {} ch WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})"
         ).format(_ident(child), not_null, _ident(parent), match)
-        row = conn.execute(q).fetchone()
-        out[f"{child}.{name}"] = int(row[0]) if row else 0
+        out[f"{child}.{name}"] = int(scalar(conn, q) or 0)
     return out
 
 
 def indexes(conn: Conn) -> dict[str, bool]:
     """ "schema.index" -> valid and ready."""
-    rows = conn.execute(
-        "SELECT n.nspname || '.' || c.relname, i.indisvalid AND i.indisready FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        f"WHERE {_USER_SCHEMAS}"
-    ).fetchall()
+    source = f"pg_index i JOIN {_CLASS} ON c.oid = i.indexrelid"
+    rows = _in_user_schemas(conn, f"{_CLASS_NAME}, i.indisvalid AND i.indisready", source)
     return {r[0]: bool(r[1]) for r in rows}
 
 
 def index_counts(conn: Conn) -> dict[str, int]:
-    rows = conn.execute(
-        "SELECT n.nspname || '.' || c.relname, count(*) FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        f"WHERE {_USER_SCHEMAS} GROUP BY 1"
-    ).fetchall()
+    """ "schema.table" -> how many indexes it has."""
+    source = f"pg_index i JOIN {_CLASS} ON c.oid = i.indrelid"
+    rows = _in_user_schemas(conn, f"{_CLASS_NAME}, count(*)", source, " GROUP BY 1")
     return {r[0]: int(r[1]) for r in rows}
 
 
 def constraints(conn: Conn) -> dict[str, bool]:
     """ "schema.table.name" -> convalidated, for constraints on tables."""
-    rows = conn.execute(
-        "SELECT n.nspname || '.' || cl.relname || '.' || c.conname, c.convalidated "
-        "FROM pg_constraint c JOIN pg_class cl ON cl.oid = c.conrelid "
-        f"JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE {_USER_SCHEMAS}"
-    ).fetchall()
+    source = f"pg_constraint k JOIN {_CLASS} ON c.oid = k.conrelid"
+    rows = _in_user_schemas(conn, f"{_CLASS_NAME} || '.' || k.conname, k.convalidated", source)
     return {r[0]: bool(r[1]) for r in rows}
 
 
@@ -193,6 +189,7 @@ def time_query(
     return mine, (float(statistics.median(times[1])) if other is not None else None)
 
 
-def scalar(conn: Conn, query: str) -> Any:
+def scalar(conn: Conn, query: str | sql.Composable) -> Any:
+    """The first column of the first row (None when there is no row)."""
     row = conn.execute(query).fetchone()  # type: ignore[arg-type]
     return row[0] if row else None

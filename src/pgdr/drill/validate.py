@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 
+from pgdr.catalog.snapshot import CatalogSnapshot, ConstraintFacts
 from pgdr.drill import probes, verdicts
 from pgdr.drill.settings import DatabaseChecks, DrillSettings
 from pgdr.drill.verdicts import CheckResult
@@ -40,21 +41,16 @@ class DatabaseFacts:
     tables: list[str]
     rows_at_backup: dict[str, int | None]
     indexes: list[str]
-    constraints: list[dict[str, Any]]
+    constraints: list[ConstraintFacts]
 
 
-def catalog_facts(catalog: dict[str, Any]) -> DatabaseFacts:
-    tables = [f"{t['schema']}.{t['name']}" for t in catalog.get("tables", [])]
-    rows = {
-        f"{t['schema']}.{t['name']}": (
-            t.get("rows") if t.get("rows") is not None else t.get("rows_estimate")
-        )
-        for t in catalog.get("tables", [])
-        if not t.get("unlogged")
-    }
-    idx = [f"{i['schema']}.{i['table']}.{i['name']}" for i in catalog.get("indexes", [])]
-    cons = [c for c in catalog.get("constraints", []) if c.get("table") not in (None, "-")]
-    return DatabaseFacts(tables, rows, idx, cons)
+def catalog_facts(catalog: CatalogSnapshot) -> DatabaseFacts:
+    return DatabaseFacts(
+        [t.qualified for t in catalog.tables],
+        {t.qualified: t.rows_at_backup for t in catalog.tables if not t.unlogged},
+        [i.qualified for i in catalog.indexes],
+        [c for c in catalog.constraints if c.on_table],
+    )
 
 
 def guarded(

@@ -3,10 +3,12 @@ one-line detail. No I/O here; tests/unit/test_drill_verdicts.py tables every rul
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+from pgdr.catalog.snapshot import ConstraintFacts
 
 Status = Literal["pass", "warn", "fail", "skip"]
 RANK = {"skip": 0, "pass": 1, "warn": 2, "fail": 3}
@@ -160,7 +162,7 @@ def judge_indexes(
 
 
 def judge_constraints(
-    expected: list[dict[str, Any]],
+    expected: Sequence[ConstraintFacts],
     present: Mapping[str, bool],
     validation: Mapping[str, str | None],
     missing_tables: set[str],
@@ -170,13 +172,12 @@ def judge_constraints(
     error. A constraint valid at backup time but NOT VALID now is unexpected."""
     missing, unexpected, violated = [], [], []
     for c in expected:
-        key = f"{c['schema']}.{c['table'].split('.')[-1]}.{c['name']}"
-        if f"{c['schema']}.{c['table'].split('.')[-1]}" in missing_tables:
+        if c.table_qualified in missing_tables:
             continue
-        if key not in present:
-            missing.append(key)
-        elif c.get("validated", True) and not present[key]:
-            unexpected.append(key)
+        if c.qualified not in present:
+            missing.append(c.qualified)
+        elif c.validated and not present[c.qualified]:
+            unexpected.append(c.qualified)
     for key, err in validation.items():
         if err is not None:
             violated.append(f"{key} ({err})")

@@ -13,6 +13,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -119,6 +120,18 @@ def make_socket_dir(preferred: Path, runas: RunAs) -> Path:
     if len(str(preferred)) <= 90:
         return make_dir(preferred, runas)
     return make_dir(Path(tempfile.mkdtemp(prefix="pgdr-sock-", dir="/tmp")), runas)
+
+
+def make_interpreter_reachable() -> None:
+    """archive_command (and restore_command) run pgdr as the server's OS user: when this
+    Python lives under a mode-0700 home (root's pyenv), grant traversal (not listing) on the
+    way to it. Only root changes anything."""
+    if os.geteuid() != 0:
+        return
+    for parent in Path(sys.executable).resolve().parents:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            parent.chmod(mode | 0o001)
 
 
 def check_traversable(path: str | Path, runas: RunAs) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pgdr.catalog.manifest import manifest_key
 from pgdr.repo import format as fmt
 from pgdr.storage.base import ObjectInfo
 
@@ -30,7 +31,7 @@ CATEGORIES: tuple[tuple[str, str], ...] = (
 #: Never copied: key slots belong to one location (the replica gets its own), locks and GC
 #: plans to one location's writers and collector; ``config`` is copied separately, last.
 NOT_COPIED = (fmt.KEYS_PREFIX, fmt.LOCKS_PREFIX, fmt.PLANS_PREFIX)
-BACKUP_PREFIX = fmt.manifest_key("backup", "")
+BACKUP_PREFIX = manifest_key("")
 _SEGMENT = re.compile(r"^[0-9A-F]{24}$")
 
 

@@ -44,7 +44,7 @@ from pgdr.repo.gc_view import (
 from pgdr.repo.index import Location
 from pgdr.repo.locks import Lock, LockManager
 from pgdr.repo.plans import Plan, list_plans, record_waits, write_plan
-from pgdr.repo.repack import RepackStats, group_by_pack, repack, scan_locations
+from pgdr.repo.repack import group_by_pack, repack, scan_locations
 from pgdr.repo.repository import Repository, active_index_ids
 from pgdr.storage.base import ObjectInfo
 
@@ -161,15 +161,8 @@ def _collect(
         rep.packs_repacked = len(to_repack)
         rep.blobs_moved = sum(len(v) for v in moves.values())
         return
-    stats = RepackStats()
-    moved, damaged = repack(repo, moves, stats)
-    rep.damaged += stats.damaged
+    moved, damaged = repack(repo, moves, rep)  # counts moved blobs, written and damaged packs
     rep.packs_repacked = len(to_repack - damaged)
-    rep.blobs_moved, rep.packs_written, rep.bytes_written = (
-        stats.blobs_moved,
-        stats.packs_written,
-        stats.bytes_written,
-    )
     doomed = dead | (to_repack - damaged)
     every = Entries.of(objs.values())
     sp = spare(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from typing import Protocol
 
 from pgdr.errors import IntegrityError
 from pgdr.repo import format as fmt
@@ -23,20 +23,20 @@ from pgdr.repo.repository import Repository
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class RepackStats:
-    packs_read: int = 0
-    bytes_read: int = 0
-    blobs_moved: int = 0
-    packs_written: int = 0
-    bytes_written: int = 0
-    damaged: list[str] = field(default_factory=list)
+class RepackCounters(Protocol):
+    """What a repack counts, in the caller's report (``gc.GcReport``)."""
+
+    blobs_moved: int
+    packs_written: int
+    bytes_written: int
+    #: Source packs not repacked because they are damaged (their keys).
+    damaged: list[str]
 
 
 class PackSink:
     """Fills new packs with sealed blobs and uploads each as soon as it is full."""
 
-    def __init__(self, repo: Repository, stats: RepackStats) -> None:
+    def __init__(self, repo: Repository, stats: RepackCounters) -> None:
         self.repo = repo
         self.stats = stats
         self._pack = PackBuilder()
@@ -66,7 +66,7 @@ class PackSink:
 def repack(
     repo: Repository,
     moves: dict[bytes, list[tuple[bytes, Location]]],
-    stats: RepackStats,
+    stats: RepackCounters,
 ) -> tuple[list[tuple[bytes, Location]], set[bytes]]:
     """Copy the given blobs (by source pack) into new packs. Returns the new locations and
     the source packs that could not be read intact (left alone)."""
@@ -75,8 +75,6 @@ def repack(
     for pack_id, blobs in sorted(moves.items()):
         key = fmt.pack_key(pack_id)
         data = repo.backend.get(key)
-        stats.packs_read += 1
-        stats.bytes_read += len(data)
         try:
             if pack_id_of(data) != pack_id:
                 raise IntegrityError(f"{key}: content does not match its name (damaged)")

@@ -9,13 +9,13 @@ id. Problems are collected, each naming the damaged object; nothing is repaired.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from pgdr.errors import IntegrityError, PgdrError
+from pgdr.errors import IntegrityError, PgdrError, VerifyFailed
 from pgdr.repo import format as fmt
 from pgdr.repo.format import ObjectType
 from pgdr.repo.index import BlobIndex, IndexFile, Location
@@ -23,6 +23,7 @@ from pgdr.repo.keys import decode_slot
 from pgdr.repo.leftovers import stale_locks, temp_files
 from pgdr.repo.pack import pack_id_of, scan_pack
 from pgdr.repo.repository import Repository, active_index_ids
+from pgdr.storage.base import ObjectInfo
 
 Progress = Callable[[str, int, int], None]
 
@@ -43,6 +44,8 @@ class VerifyReport:
     unreferenced_packs: int = 0
     superseded_index_files: int = 0
     bytes_read: int = 0
+    #: The listing of ``wal/`` verify checked (the WAL coverage check reuses it).
+    wal_listing: list[ObjectInfo] | None = None
 
     @property
     def ok(self) -> bool:
@@ -54,6 +57,14 @@ class VerifyReport:
         if msg.startswith(obj + ":"):
             msg = msg[len(obj) + 1 :].strip()
         self.problems.append(Problem(obj, msg))
+
+
+def damage_found(problems: Sequence[Problem]) -> VerifyFailed:
+    """The error of a verify that found ``problems`` (at least one): the first named, the
+    others counted."""
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return VerifyFailed(f"verify found damage: {first.object}: {first.message}{more}")
 
 
 def verify(
@@ -132,7 +143,8 @@ def verify(
     if read_data:
         found = _read_packs(repo, packs, by_pack, rep, progress)
     # WAL objects: envelopes bound to their key; authenticated when reading data
-    for info in b.list(fmt.WAL_PREFIX):
+    rep.wal_listing = list(b.list(fmt.WAL_PREFIX))
+    for info in rep.wal_listing:
         rep.checked["wal"] += 1
         if read_data:
             try:

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from pgdr.catalog.load import load_backups
 from pgdr.catalog.manifest import BackupManifest
-from pgdr.catalog.wal import WalCatalog, read_histories
+from pgdr.catalog.wal import HistoryCache, WalCatalog, read_histories
 from pgdr.errors import PgdrError
 from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
 from pgdr.repo.format import WAL_PREFIX
@@ -63,9 +63,11 @@ def repository_info(
     *,
     backups: Sequence[BackupManifest] | None = None,
     wal_objects: Iterable[ObjectInfo] | None = None,
+    histories: HistoryCache | None = None,
 ) -> Info:
     """``backups`` and ``wal_objects`` (a listing of ``wal/``) may be passed in by a caller
-    that already has them (the daemon caches immutable manifests)."""
+    that already has them (the daemon caches immutable manifests, and with ``histories`` the
+    parsed timeline history files)."""
     damaged: dict[str, str] = {}
     if backups is None:
         catalog = load_backups(repo)
@@ -85,10 +87,12 @@ def repository_info(
             else:
                 history[tli] = history.get(tli, 0) + 1
     try:
-        histories = read_histories(repo, archived)
+        timelines = (
+            histories.read(repo, wal) if histories is not None else read_histories(repo, archived)
+        )
     except PgdrError:  # a damaged history file: verify names it; info still shows the rest
-        histories = {}
-    lineage = production_lineage(backups, stored, histories)
+        timelines = {}
+    lineage = production_lineage(backups, stored, timelines)
     ranges = []
     newest: datetime | None = None  # the window ends at production's newest WAL
     for tli, segs in sorted(per_tli.items()):

@@ -129,7 +129,7 @@ def place_wal(repo: Repository, tree: Tree, spool: str, names: list[str]) -> int
     """Put the first WAL files recovery asks for where restore_command's shell finds them
     (``<spool>/prefetch/<name>``), created like every other restored file. Not fsynced one
     by one: the caller syncs the file system. Returns how many were placed."""
-    from pgdr.wal.archive import read
+    from pgdr.catalog.wal import read
 
     def fetch(name: str) -> bytes | None:
         try:

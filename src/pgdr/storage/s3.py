@@ -110,15 +110,13 @@ class S3Backend:
                 hint="set access_key_id / secret_access_key in the config or use the AWS chain",
             ) from None
         if isinstance(e, ClientError):
-            err = e.response.get("Error", {})
-            code = str(err.get("Code", ""))
-            status = str(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-            msg = err.get("Message", "") or code
+            code, status = _code(e), str(_status(e) or "")
+            msg = e.response.get("Error", {}).get("Message", "") or code
             if code == "NoSuchBucket":
                 raise StorageError(
                     f"bucket '{self.bucket}' does not exist{self._where[len('s3://' + self.bucket) :]}"
                 ) from None
-            if code in ("NoSuchKey", "404", "NotFound"):
+            if code in _NOT_FOUND:
                 raise ObjectNotFound(f"{target}: no such object") from None
             if code in (
                 "AccessDenied",
@@ -204,15 +202,14 @@ class S3Backend:
                 IfNoneMatch="*",
                 **self._put_args(options),
             )
-        except ClientError as e:
-            code = str(e.response.get("Error", {}).get("Code", ""))
-            status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
+        except (ClientError, BotoCoreError) as e:
+            if (
+                _code(e) in ("PreconditionFailed", "ConditionalRequestConflict")
+                or _status(e) == 412
+            ):
                 raise ObjectExists(
                     f"{self._where}/{self.prefix}{key} already exists; not replaced"
                 ) from None
-            self._fail(e, "write", key)
-        except BotoCoreError as e:
             self._fail(e, "write", key)
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
@@ -225,21 +222,17 @@ class S3Backend:
         try:
             resp = self._s3.get_object(Bucket=self.bucket, Key=self._key(key), **args)
             return bytes(resp["Body"].read())
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") == "InvalidRange":
+        except (ClientError, BotoCoreError) as e:
+            if _code(e) == "InvalidRange":
                 return b""
-            self._fail(e, "read", key)
-        except BotoCoreError as e:
             self._fail(e, "read", key)
 
     def stat(self, key: str) -> ObjectInfo | None:
         try:
             resp = self._s3.head_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as e:
-            if str(e.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+        except (ClientError, BotoCoreError) as e:
+            if _code(e) in _NOT_FOUND:
                 return None
-            self._fail(e, "stat", key)
-        except BotoCoreError as e:
             self._fail(e, "stat", key)
         return ObjectInfo(key, int(resp["ContentLength"]), resp.get("LastModified"))
 
@@ -313,16 +306,11 @@ class S3Backend:
             ]
             for v in versions:
                 self._s3.delete_object(Bucket=self.bucket, Key=full, VersionId=v["VersionId"])
-        except ClientError as e:
-            if (
-                e.response.get("Error", {}).get("Code") == "AccessDenied"
-                and self.opts.object_lock_mode
-            ):
+        except (ClientError, BotoCoreError) as e:
+            if _code(e) == "AccessDenied" and self.opts.object_lock_mode:
                 raise ObjectLocked(
                     f"{self._where}/{full} is protected by Object Lock and cannot be deleted yet"
                 ) from None
-            self._fail(e, "delete", key)
-        except BotoCoreError as e:
             self._fail(e, "delete", key)
 
     def hidden_objects(self, prefix: str = "") -> builtins.list[ObjectInfo]:
@@ -366,3 +354,20 @@ class S3Backend:
 
     def close(self) -> None:
         self._s3.close()
+
+
+#: Error codes S3 (and its look-alikes) answer for a missing object.
+_NOT_FOUND = ("NoSuchKey", "404", "NotFound")
+
+
+def _code(e: Exception) -> str:
+    """The error code of an S3 answer ("" for an error that is not one)."""
+    return str(e.response.get("Error", {}).get("Code", "")) if isinstance(e, ClientError) else ""
+
+
+def _status(e: Exception) -> int | None:
+    """The HTTP status of an S3 answer (None for an error that is not one)."""
+    if not isinstance(e, ClientError):
+        return None
+    status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status if isinstance(status, int) else None

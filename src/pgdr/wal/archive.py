@@ -14,9 +14,7 @@ from pathlib import Path
 
 import blake3
 
-from pgdr.catalog.wal import check_wal_name as check_wal_name  # re-exported: the WAL path
-from pgdr.catalog.wal import read as read
-from pgdr.catalog.wal import wal_key as wal_key
+from pgdr.catalog.wal import check_wal_name, read, wal_key
 from pgdr.errors import ObjectNotFound, UsageError, WalConflict
 from pgdr.localfs import atomic_write
 from pgdr.pg.wal import is_partial, is_segment

@@ -15,11 +15,11 @@ from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
+from pgdr.catalog.wal import wal_key
 from pgdr.errors import ClusterMismatch, PgdrError, PostgresError
 from pgdr.pg.connect import connect
 from pgdr.repo.repository import Repository
 from pgdr.wal import cluster
-from pgdr.wal.archive import wal_key
 
 GOOD_WAL_LEVELS = ("replica", "logical")
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from pgdr.catalog.wal import check_wal_name
 from pgdr.errors import PgdrError, UsageError
 from pgdr.localfs import atomic_write, private_dir, spawn_detached
 from pgdr.pg.wal import is_partial, is_segment
@@ -85,7 +86,7 @@ def spool_file(src: Path, queue: Path) -> Path:
 
 def push_async(src: Path, spool: Path, uploader_cmd: list[str]) -> str:
     """The slow path of an asynchronous push (the fast path is in pgdr.cli.wal_entry)."""
-    archive.check_wal_name(src.name)
+    check_wal_name(src.name)
     queue, acked = _dirs(spool)
     if (acked / src.name).exists():
         return "already-stored"
