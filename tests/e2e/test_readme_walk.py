@@ -27,6 +27,7 @@ import pytest
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
 from tests.e2e.cli import BASE_ENV, state_env
+from tests.fixtures.moto_server import bucket_url, make_bucket
 from tests.fixtures.receiver import receiver
 from tests.pg.archiving import make_interpreter_reachable, wait_archived
 
@@ -35,12 +36,18 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 TIME_PLACEHOLDER = "2026-11-24T03:00:00+00:00"
 
 
-def readme_walk() -> list[str]:
-    """The commands between the readme-walk markers: comment-only and blank lines dropped."""
+def readme_walk(marker: str = "readme-walk") -> list[str]:
+    """The commands between the marker comments: comment-only and blank lines dropped."""
     text = (CHECKOUT / "README.md").read_text()
-    block = text.split("<!-- readme-walk: begin -->", 1)[1].split("<!-- readme-walk: end -->")[0]
+    block = text.split(f"<!-- {marker}: begin -->", 1)[1].split(f"<!-- {marker}: end -->")[0]
     body = block.split("```sh\n", 1)[1].rsplit("```", 1)[0]
     return [ln for ln in body.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def offsite_toml() -> str:
+    """The README's `[repositories.offsite]` snippet (the toml block before the S3 walk)."""
+    text = (CHECKOUT / "README.md").read_text().split("<!-- readme-walk-s3: begin -->")[0]
+    return text.rsplit("```toml\n", 1)[1].split("```", 1)[0]
 
 
 def test_the_readme_walk_parses() -> None:
@@ -63,7 +70,7 @@ def _edit_postgres(cfg: Path, c: Cluster, web_port: int, paths: dict[str, str]) 
 
 
 def test_readme_using_it_runs_verbatim(
-    make_cluster: Callable[..., Cluster], pg_base_dir: Path
+    make_cluster: Callable[..., Cluster], pg_base_dir: Path, moto_endpoint: str
 ) -> None:
     if os.geteuid() != 0:
         pytest.skip("the README's walk runs as root (install -o postgres, runuser)")
@@ -78,20 +85,54 @@ def test_readme_using_it_runs_verbatim(
     for d in (root, root / "etc", root / "var" / "lib"):
         d.mkdir(parents=True)
         d.chmod(0o755)
-    restore_port, web_port = free_port(), free_port()
+    restore_port, failover_port, web_port = free_port(), free_port(), free_port()
     paths = {
         "/etc/pgdr": f"{root}/etc/pgdr",
         "/var/lib/pgdr": f"{root}/var/lib/pgdr",
         "/srv/restore": f"{root}/restore",
+        "/srv/pg": f"{root}/pg",
         "/root/": f"{root}/",
         "/usr/lib/postgresql/15/bin": str(c.bindir),
         "--port 5433": f"--port {restore_port}",
+        "--port 5432": f"--port {failover_port}",
     }
     cfg = root / "etc" / "pgdr" / "pgdr.toml"
     bindir = str(Path(sys.executable).parent)
     serve: subprocess.Popen[bytes] | None = None
     serve_log = root / "serve.log"
     ran: list[str] = []
+
+    def run(line: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        cmd = line
+        for old, new in paths.items():
+            cmd = cmd.replace(old, new)
+        if TIME_PLACEHOLDER in cmd:  # production keeps writing past the target
+            time.sleep(1.1)
+            target = datetime.now(UTC).replace(microsecond=0)
+            time.sleep(1.1)
+            c.sql("INSERT INTO recalls (category) VALUES ('cribs')")
+            (seg,) = c.sql("SELECT pg_walfile_name(pg_switch_wal())")[0]
+            wait_archived(c, seg, timeout=60)
+            cmd = cmd.replace(TIME_PLACEHOLDER, target.isoformat())
+        t0 = time.monotonic()
+        r = subprocess.run(
+            ["bash", "-c", cmd], cwd=CHECKOUT, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert r.returncode == 0, (
+            f"README line failed (exit {r.returncode}): {line}\n"
+            f"stdout: {r.stdout[-3000:]}\nstderr: {r.stderr[-3000:]}"
+        )
+        assert "Traceback" not in r.stderr, r.stderr
+        print(f"{time.monotonic() - t0:6.1f} s  {line[:90]}")  # shown with -s
+        ran.append(line)
+        return r
+
+    def count(socket_dir: Path, port: int) -> int:
+        with psycopg.connect(host=str(socket_dir), port=port, user="postgres") as conn:
+            row = conn.execute("SELECT count(*) FROM recalls").fetchone()
+        assert row is not None
+        return int(row[0])
+
     with receiver() as hook:
         env = {
             **{k: v for k, v in {**BASE_ENV, **state_env()}.items() if v is not None},
@@ -100,21 +141,13 @@ def test_readme_using_it_runs_verbatim(
         }
         try:
             for line in readme_walk():
-                cmd = line
-                for old, new in paths.items():
-                    cmd = cmd.replace(old, new)
-                if "restore --data-dir" in cmd:  # production keeps writing past the target
-                    time.sleep(1.1)
-                    target = datetime.now(UTC).replace(microsecond=0)
-                    time.sleep(1.1)
-                    c.sql("INSERT INTO recalls (category) VALUES ('cribs')")
-                    (seg,) = c.sql("SELECT pg_walfile_name(pg_switch_wal())")[0]
-                    wait_archived(c, seg, timeout=60)
-                    cmd = cmd.replace(TIME_PLACEHOLDER, target.isoformat())
-                if cmd.endswith("&"):
+                if line.endswith("&"):
+                    cmd = line.rstrip("& ")
+                    for old, new in paths.items():
+                        cmd = cmd.replace(old, new)
                     with open(serve_log, "ab") as err:
                         serve = subprocess.Popen(
-                            ["bash", "-c", "exec " + cmd.rstrip("& ")],
+                            ["bash", "-c", "exec " + cmd],
                             cwd=CHECKOUT,
                             env=env,
                             stdout=subprocess.DEVNULL,
@@ -123,40 +156,34 @@ def test_readme_using_it_runs_verbatim(
                     _wait_for(serve_log, "pgdr daemon started", serve)
                     ran.append(line)
                     continue
-                r = subprocess.run(
-                    ["bash", "-c", cmd],
-                    cwd=CHECKOUT,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=600,
-                )
-                assert r.returncode == 0, (
-                    f"README line failed (exit {r.returncode}): {line}\n"
-                    f"stdout: {r.stdout[-3000:]}\nstderr: {r.stderr[-3000:]}"
-                )
-                assert "Traceback" not in r.stderr, r.stderr
-                ran.append(line)
-                if cmd.startswith("cp ") and "quickstart.toml" in cmd:
+                r = run(line, env)
+                if line.startswith("cp ") and "quickstart.toml" in line:
                     _edit_postgres(cfg, c, web_port, paths)  # "then edit [postgres]"
-                if "restore --data-dir" in cmd:  # the point in time, not after it
-                    with psycopg.connect(
-                        host=f"{root}/restore.run", port=restore_port, user="postgres"
-                    ) as conn:
-                        assert conn.execute("SELECT count(*) FROM recalls").fetchone() == (1000,)
-                if " status" in cmd:
+                if TIME_PLACEHOLDER in line:  # the point in time, not after it
+                    assert count(root / "restore.run", restore_port) == 1000
+                if " status" in line:
                     assert re.search(r"daemon\s+running, pid \d+, since ", r.stdout), r.stdout
+            # The copy on S3 (moto): the README's [repositories.offsite] with its bucket URL
+            # replaced, then the second block; the failover restore reads the copy alone.
+            offsite = offsite_toml().replace("/etc/pgdr", paths["/etc/pgdr"])
+            url = bucket_url(moto_endpoint, make_bucket(moto_endpoint), "prod")
+            offsite = re.sub(r'(?m)^url = ".*"', f'url = "{url}"', offsite)
+            cfg.write_text(cfg.read_text() + "\n" + offsite)
+            for line in readme_walk("readme-walk-s3"):
+                run(line, env)
+                if "--repo offsite restore" in line:
+                    assert count(root / "pg.run", failover_port) == 1001
         finally:
             if serve is not None and serve.poll() is None:
                 serve.send_signal(signal.SIGTERM)
                 serve.wait(120)
             _stop_restored(c, root / "restore")
+            _stop_restored(c, root / "pg")
         # The daemon stopped in order; the drill's notification reached the local webhook.
         assert serve is not None and serve.returncode == 0, serve_log.read_text()[-3000:]
         assert any(doc.get("kind") == "drill" for doc in hook.bodies("/pgdr")), hook.posts
-    assert len(ran) == len(readme_walk())
-    (n,) = c.sql("SELECT count(*) FROM recalls")[0]
-    assert n == 1001
+    assert ran == readme_walk() + readme_walk("readme-walk-s3")
+    assert count(c.socket_dir, c.port) == 1001
 
 
 def _wait_for(log: Path, needle: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
