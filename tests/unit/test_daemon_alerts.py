@@ -228,3 +228,14 @@ def test_a_multi_line_repository_error_is_one_line() -> None:
     f = facts(repo_up=False, repo_error="cannot read s3://b/p:\n\tconnection refused\n")
     (c,) = [c for c in conditions(f, S) if c.name == "repository_unreachable"]
     assert c.summary == "cannot read s3://b/p:"
+
+
+def test_a_multi_line_verify_error_is_one_line() -> None:
+    from dataclasses import replace
+
+    rec = replace(
+        record("verify", "failed", "verify-failed"),
+        error="verify found damage: data/ab/abcd: missing\n\tand 3 more",
+    )
+    (c,) = [c for c in conditions(facts(repo_jobs=[rec]), S) if c.name == "verify_failed"]
+    assert c.active and c.summary == "verify found damage: data/ab/abcd: missing"

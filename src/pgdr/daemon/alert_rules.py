@@ -172,7 +172,7 @@ def conditions(f: Facts, s: AlertSettings) -> list[Condition]:
     else:
         v = verifies[-1]
         bad = v.status == "failed" and v.error_kind == "verify-failed"
-        add("verify_failed", bad, v.error or f"verify at {v.finished} found no damage")
+        add("verify_failed", bad, cause(v.error) or f"verify at {v.finished} found no damage")
     add("repository_unreachable", not repo.up, cause(repo.error) or f"{repo.url} reachable")
     add("postgres_down", not pg.up, cause(pg.error) or "database reachable")
     return out
