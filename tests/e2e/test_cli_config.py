@@ -71,3 +71,18 @@ def test_repo_init_hint_uses_the_options_given(tmp_path: Path) -> None:
     assert pgdr(*nxt[1:], env=env).returncode == 0  # the hint works as printed
     r = pgdr("--repo", f"file://{tmp_path}/b", "repo", "init", env=env)
     assert f"next: pgdr --repo file://{tmp_path}/b repo info" in r.stdout, r.stdout
+
+
+def test_check_names_the_dashboard_secret_serve_needs(tmp_path: Path) -> None:
+    """`pgdr serve` refuses to start without its [web] token: the check names the file to
+    create (a warning: backups and archiving do not need it)."""
+    cfg = tmp_path / "pgdr.toml"
+    token = tmp_path / "web-token"
+    cfg.write_text(f'[repositories.main]\nurl = "file:///r"\n\n[web]\ntoken = "file:{token}"\n')
+    r = pgdr("--json", "--config", cfg, "config", "check")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["warnings"] == [
+        f"web.token: secret file:{token}: file {token} does not exist"
+    ]
+    token.write_text("t0ken")
+    assert json.loads(pgdr("--json", "--config", cfg, "config", "check").stdout)["warnings"] == []

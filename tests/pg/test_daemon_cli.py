@@ -3,6 +3,7 @@ address in use (exit 94), a bad schedule (exit 2) — one line, no traceback."""
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -57,3 +58,39 @@ def test_refusals(archive_setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
     r = pgdr("--config", config(archive_setup, _free(), "d"), "serve")
     assert r.returncode == 42 and "PGDR_TEST_WEB_TOKEN is not set" in r.stderr, r.stderr
     assert not (archive_setup["root"] / "d").exists()
+
+
+def test_status_says_whether_a_daemon_runs(
+    archive_setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    monkeypatch.setenv("PGDR_TEST_WEB_TOKEN", "t")
+    port = _free()
+    cfg = config(archive_setup, port, "s")
+
+    def daemon() -> dict[str, Any]:
+        r = pgdr("--config", cfg, "--json", "status")  # the database is down here: exit 92
+        assert r.returncode == 92, r.stderr
+        report, _end = json.JSONDecoder().raw_decode(r.stdout)  # then the error document
+        return dict(report["daemon"])
+
+    assert daemon()["running"] is False
+    srv = Serve(cfg, port, archive_setup["root"] / "s.log").start()
+    try:
+        got = daemon()
+        assert got["running"] is True and got["pid"] == srv.proc.pid  # type: ignore[union-attr]
+        assert got["since"].startswith("20") and got["detail"].startswith(
+            f"running, pid {got['pid']}"
+        )
+        text = pgdr("--config", cfg, "status").stdout
+        assert f"daemon      running, pid {got['pid']}, since {got['since']}" in text
+        log = srv.log_text()
+        assert re.search(
+            r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ pgdr: INFO: pgdr daemon started", log, re.M
+        )
+        assert "WARNING: pgdr daemon started" not in log
+    finally:
+        assert srv.stop() == 0
+    got = daemon()
+    assert got["running"] is False and got["detail"].startswith("not running")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+import psycopg
 import pytest
 
-from pgdr.daemon.alert_rules import RULES, AlertState, Condition, conditions, step
+from pgdr.daemon.alert_rules import RULES, AlertState, Condition, Transition, conditions, step
+from pgdr.daemon.events import alert_event
 from pgdr.daemon.facts import DrillFact, Facts, Standby, Volume
 from pgdr.daemon.settings import AlertSettings
 from tests.fixtures.daemon_facts import NOW, GiB, backup, facts, record
@@ -202,3 +205,37 @@ def test_transition_carries_since_and_severity() -> None:
     assert t1[0].to == "firing" and t1[0].severity == "critical"
     assert t2[0].to == "resolved" and t2[0].firing_since == NOW.isoformat()
     assert s2["backup_age"].state == "ok" and s2["backup_age"].since == t2[0].at
+
+
+def test_postgres_down_names_the_socket_in_one_line(tmp_path: Path) -> None:
+    """libpq's real text: the first line names the socket, the last is a tabbed hint."""
+    with pytest.raises(psycopg.OperationalError) as exc:
+        psycopg.connect(f"host={tmp_path} port=5999 dbname=postgres connect_timeout=1")
+    text = str(exc.value)
+    assert "\n\t" in text  # "\tIs the server running locally…" follows the cause
+    f = facts(pg_up=False, pg_error=text)
+    (c,) = [c for c in conditions(f, S) if c.name == "postgres_down"]
+    assert c.active
+    assert f'"{tmp_path}/.s.PGSQL.5999"' in c.summary and "No such file" in c.summary
+    assert "\t" not in c.summary and "\n" not in c.summary and "Is the server" not in c.summary
+    event = alert_event(Transition(c.name, "firing", c.summary, NOW.isoformat()), host="db1")
+    assert event.title.startswith("[FIRING] pgdr postgres_down on db1: ")
+    assert f"{tmp_path}/.s.PGSQL.5999" in event.title and "\t" not in event.title
+    assert "\t" not in event.text
+
+
+def test_a_multi_line_repository_error_is_one_line() -> None:
+    f = facts(repo_up=False, repo_error="cannot read s3://b/p:\n\tconnection refused\n")
+    (c,) = [c for c in conditions(f, S) if c.name == "repository_unreachable"]
+    assert c.summary == "cannot read s3://b/p:"
+
+
+def test_a_multi_line_verify_error_is_one_line() -> None:
+    from dataclasses import replace
+
+    rec = replace(
+        record("verify", "failed", "verify-failed"),
+        error="verify found damage: data/ab/abcd: missing\n\tand 3 more",
+    )
+    (c,) = [c for c in conditions(facts(repo_jobs=[rec]), S) if c.name == "verify_failed"]
+    assert c.active and c.summary == "verify found damage: data/ab/abcd: missing"

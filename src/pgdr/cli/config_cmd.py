@@ -61,7 +61,7 @@ def check(ctx: typer.Context) -> None:
     cli = get_context(ctx)
     cfg = cli.config
     drill_settings(cfg)  # the sections validated where they are used: check them here too
-    daemon_sections(cfg)
+    web = daemon_sections(cfg).web
     channels = notification_settings(cfg)
     problems = []
     for name, repo in cfg.repositories.items():
@@ -85,6 +85,9 @@ def check(ctx: typer.Context) -> None:
             ref = getattr(ch, key, None)
             if ref is not None and (why := ref.resolvable()):
                 warnings.append(f"notifications.{name}.{key}: {why}")
+    for key, ref in (("token", web.token), ("password", web.password)):
+        if ref is not None and (why := ref.resolvable()):  # only `pgdr serve` needs them
+            warnings.append(f"web.{key}: {why}")
     for w in warnings:
         cli.err.print(f"pgdr: warning: {w}")
     if problems:

@@ -134,7 +134,7 @@ def serve(
         if creds.token is None and creds.password is None:
             path = daemon.state_dir / "web-token"
             creds = Credentials(token=ensure_token(path))
-            logging.getLogger("pgdr.daemon").warning("dashboard token: see %s", path)
+            logging.getLogger("pgdr.daemon").info("dashboard token: see %s", path)
         address = listen or web.listen
         hosts = default_hosts(parse_listen(address)[0], web.allowed_hosts)
         app = create_app(daemon, creds, metrics_public=web.metrics_public, hosts=hosts)

@@ -44,8 +44,9 @@ class AlertBook:
             self.undelivered.extend((t, None) for t in transitions)
             del self.undelivered[:-MAX_UNDELIVERED]
             self._save()
-        for t in transitions:
-            log.warning("alert %s %s: %s", t.name, t.to, t.summary)
+        for t in transitions:  # a problem is a warning; its resolution is routine
+            level = logging.WARNING if t.to == "firing" else logging.INFO
+            log.log(level, "alert %s %s: %s", t.name, t.to, t.summary)
         self.deliver()
         return transitions
 

@@ -172,10 +172,18 @@ def conditions(f: Facts, s: AlertSettings) -> list[Condition]:
     else:
         v = verifies[-1]
         bad = v.status == "failed" and v.error_kind == "verify-failed"
-        add("verify_failed", bad, v.error or f"verify at {v.finished} found no damage")
-    add("repository_unreachable", not repo.up, repo.error or f"{repo.url} reachable")
-    add("postgres_down", not pg.up, pg.error or "database reachable")
+        add("verify_failed", bad, cause(v.error) or f"verify at {v.finished} found no damage")
+    add("repository_unreachable", not repo.up, cause(repo.error) or f"{repo.url} reachable")
+    add("postgres_down", not pg.up, cause(pg.error) or "database reachable")
     return out
+
+
+def cause(error: str | None) -> str:
+    """An error as one line for a title: libpq's first line names the socket or host that
+    failed; later lines are hints ("\tIs the server running locally…") and tabs or newlines
+    would break a webhook title, a Slack message or a log line."""
+    lines = [" ".join(ln.split()) for ln in (error or "").splitlines()]
+    return next((ln for ln in lines if ln), "")
 
 
 def size_anomaly(f: Facts, s: AlertSettings) -> tuple[bool, str]:

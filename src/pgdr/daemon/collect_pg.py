@@ -10,7 +10,7 @@ import psycopg
 
 from pgdr.daemon.facts import PgFacts, Standby
 from pgdr.errors import PostgresError
-from pgdr.pg.connect import connect
+from pgdr.pg.connect import connect, reason, target
 from pgdr.pg.wal import parse_lsn
 
 _ARCHIVER = """SELECT archived_count, failed_count, last_archived_wal, last_archived_time,
@@ -28,9 +28,8 @@ def collect_pg(conninfo: str, timeout_s: float = 5.0) -> PgFacts:
             return _collect(conn)
     except PostgresError as e:
         return PgFacts(up=False, error=str(e)[:300])
-    except psycopg.Error as e:
-        lines = str(e).strip().splitlines()
-        return PgFacts(up=False, error=(lines[-1] if lines else type(e).__name__)[:300])
+    except psycopg.Error as e:  # connected, then lost: the first line names the cause
+        return PgFacts(up=False, error=f"PostgreSQL at {target(conninfo)}: {reason(e)}"[:300])
 
 
 def _collect(conn: psycopg.Connection[Any]) -> PgFacts:

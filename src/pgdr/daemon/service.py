@@ -9,6 +9,7 @@ our pid is gone, and the slot had no record, so the next start runs it (missed-r
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -16,6 +17,7 @@ import signal
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any, Protocol
@@ -29,6 +31,7 @@ from pgdr.daemon.handle import Opener, RepoHandle
 from pgdr.daemon.history import JobHistory
 from pgdr.daemon.jobs import REGISTRY, JobContext, JobDeps, JobKind
 from pgdr.daemon.metrics import View, render
+from pgdr.daemon.presence import LOCK_NAME, lock_line, presence
 from pgdr.daemon.scheduler import Planned, Scheduler
 from pgdr.daemon.series import dashboard_series
 from pgdr.daemon.settings import AlertSettings, DaemonSettings, ScheduleSettings, WebSettings
@@ -147,13 +150,13 @@ class Daemon:
                 started.append(s)
             evaluator = threading.Thread(target=self._eval_loop, name="evaluate", daemon=True)
             evaluator.start()
-            log.warning("pgdr daemon started (state %s)", self.state_dir)
+            log.info("pgdr daemon started (state %s)", self.state_dir)
             while not self.stop_event.is_set():
                 self.scheduler.tick()
                 self.stop_event.wait(0.25)
             running = self.scheduler.running()
             if running:
-                log.warning("stopping: waiting for %s", ", ".join(running))
+                log.info("stopping: waiting for %s", ", ".join(running))
             if not self.scheduler.stop(self.deps.daemon.shutdown_grace_s):
                 log.warning("stopping: %s still running; exiting anyway", self.scheduler.running())
             self._wake.set()
@@ -162,7 +165,10 @@ class Daemon:
             for s in reversed(started):
                 s.stop()
             self.handle.close()
-        log.warning("pgdr daemon stopped")
+            with contextlib.suppress(OSError):  # `pgdr status`: stopped in order
+                self._lockfile.seek(0)
+                self._lockfile.truncate()
+        log.info("pgdr daemon stopped")
         return 0
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -201,6 +207,8 @@ class Daemon:
             self.scheduler.snapshot(),
         )
         report.daemon = {
+            "running": True,
+            "pid": os.getpid(),
             "state_dir": str(self.state_dir),
             "started": self.scheduler.started.isoformat(),
             "unsent_records": self.jobs.unsent(),
@@ -220,13 +228,15 @@ def current_status(deps: DaemonDeps) -> StatusReport:
     finally:
         handle.close()
     states, _ = step({}, conditions(facts, deps.alerts), facts.time, 0.0)
-    return build_status(facts, states, deps.schedule.expressions())
+    report = build_status(facts, states, deps.schedule.expressions())
+    report.daemon = presence(deps.daemon.state_dir or default_state_dir())
+    return report
 
 
 def _lock_state_dir(state_dir: Path) -> IO[str]:
     try:
         private_dir(state_dir)
-        f = open_private(state_dir / "daemon.lock", "a+")  # held for the process' life
+        f = open_private(state_dir / LOCK_NAME, "a+")  # held for the process' life
     except OSError as e:
         raise DaemonError(
             f"state directory {state_dir} is not usable: {e.strerror}",
@@ -243,6 +253,6 @@ def _lock_state_dir(state_dir: Path) -> IO[str]:
         ) from None
     f.seek(0)
     f.truncate()
-    f.write(f"pid {os.getpid()}\n")
+    f.write(lock_line(os.getpid(), datetime.now(UTC)))
     f.flush()
     return f

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pgdr.daemon.alert_rules import RULES, AlertState
@@ -33,7 +34,9 @@ class StatusReport:
     exports: dict[str, Any]
     alerts: list[dict[str, Any]]
     firing: list[str] = field(default_factory=list)
-    daemon: dict[str, Any] | None = None  # live scheduler state (only from `pgdr serve`)
+    #: `pgdr serve`: its live scheduler state; `pgdr status`: whether a daemon runs
+    #: (``daemon.presence``)
+    daemon: dict[str, Any] | None = None
 
     @property
     def worst(self) -> str | None:
@@ -46,6 +49,10 @@ class StatusReport:
         console.print(f"repository  {r['url']}: {up}, {human(r.get('total_bytes', 0))}")
         db = "[green]up[/]" if pg["up"] else f"[red]DOWN[/] ({pg['error']})"
         console.print(f"database    {db}")
+        if self.daemon and self.daemon.get("detail"):
+            running = self.daemon.get("running")
+            color = "green" if running else "dim" if running is None else "yellow"
+            console.print(f"daemon      [{color}]{escape(self.daemon['detail'])}[/]")
         latest = self.backups.get("latest")
         if latest:
             console.print(
