@@ -14,7 +14,7 @@ from pgdr.catalog.manifest import BackupManifest, ManifestError
 from pgdr.catalog.wal import WalCatalog
 from pgdr.daemon.facts import BackupFact, DrillFact, ReplicaFact, RepoFacts
 from pgdr.daemon.handle import RepoHandle
-from pgdr.daemon.history import JobHistory
+from pgdr.daemon.history import ANN_JOB, JobHistory
 from pgdr.errors import PgdrError, StorageError
 from pgdr.pg.wal import is_segment, parse_segment_name
 from pgdr.replicate.follow import ReplicaLink
@@ -142,6 +142,7 @@ class RepoCollector:
                 seconds=doc.get("total_seconds"),
                 rto_s=doc.get("rto_seconds"),
                 rpo_s=doc.get("rpo_seconds"),
+                message=str(doc.get("message") or ""),
             )
 
     def _replica(self, link: ReplicaLink, objects: list[ObjectInfo]) -> ReplicaFact:
@@ -183,4 +184,5 @@ def _backup_fact(m: BackupManifest) -> BackupFact:
         stored_bytes=m.stats.stored_bytes,
         new_bytes=m.stats.new_bytes,
         timeline=m.timeline,
+        scheduled=ANN_JOB in m.annotations,
     )
