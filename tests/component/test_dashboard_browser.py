@@ -6,6 +6,7 @@ whole with its severity in words, nothing is cut; one screenshot per state in ar
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
@@ -55,9 +56,17 @@ def healthy() -> Facts:
     return f
 
 
+VERIFY_ERROR = (
+    "verify found damage: data/ab/abcdef0123456789abcdef0123456789abcdef0123456789: missing "
+    "(referenced by backups 20261124T030000.000ZI-1a2b3c4d and 20261123T030000.000ZI-5e6f7a8b)"
+)
+
+
 def alert_firing() -> Facts:
     f = healthy()
     f.pg = replace(f.pg, up=False, error=PG_DOWN)
+    failed = replace(job("verify", 0.5, "failed"), error=VERIFY_ERROR)
+    f.repo = replace(f.repo, jobs=[*f.repo.jobs, failed])
     return f
 
 
@@ -116,6 +125,10 @@ def test_dashboard_states(served: tuple[int, Facts, str], tmp_path: Path) -> Non
     firing = {a["name"]: a["summary"] for a in status["alerts"] if a["state"] == "firing"}
     if state == "alert_firing":
         assert firing["postgres_down"] == PG_DOWN  # whole, checked readable by check_charts
+        what = re.search(
+            r'<tr class="job bad" data-job="verify">.*?<td class="what">(.*?)</td>', dom
+        )
+        assert what and what.group(1).endswith(VERIFY_ERROR), what  # the whole error, not cut
     if state == "drill_failed":
         assert DRILL_WHY in firing["drill_failed"]
     if state == "healthy":

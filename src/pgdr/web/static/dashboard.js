@@ -83,7 +83,7 @@
   function short(ms) { return new Date(ms).toISOString().slice(5, 16).replace("T", " "); }
 
   function drawAge(st, hist) {
-    const s = svg("c-age", "backup-age", 320, 170);
+    const s = svg("c-age", "backup-age", 320, 176);
     const latest = st.backups.latest;
     const limit = hist.limits.backup_max_age_s;
     const cx = 160, cy = 130, r = 100;
@@ -105,7 +105,7 @@
     mark(s);
     text(s, cx, cy - 22, dur(latest.age_s), { "text-anchor": "middle", "font-size": 30, fill: C.ink,
                                               "font-weight": 600 });
-    text(s, cx, cy + 2, latest.type + " · " + latest.id, { "text-anchor": "middle" });
+    text(s, cx, cy + 40, latest.type + " · " + latest.id, { "text-anchor": "middle" });
     text(s, cx - r, cy + 22, "0", { "text-anchor": "middle" });
     text(s, cx + r, cy + 22, "limit " + dur(limit), { "text-anchor": "middle" });
   }
@@ -259,32 +259,43 @@
     document.querySelectorAll(".card, .card *").forEach((e) => {
       if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== "visible") n++;
     });
-    document.querySelectorAll(".alerts li span").forEach((e) => {
+    if (document.documentElement.scrollWidth > document.documentElement.clientWidth) n++;
+    document.querySelectorAll(".alerts li span, .jobs-table td").forEach((e) => {
       const r = e.getBoundingClientRect(), c = e.closest(".card").getBoundingClientRect();
       if (r.right > c.right + 0.5 || r.left < c.left - 0.5) n++;
     });
     return n;
   }
 
+  // Jobs as an HTML table that wraps: a retry's or a failed run's whole error is readable.
   function drawJobs(st) {
-    const rows = st.jobs;
-    const s = svg("c-jobs", "jobs", 680, 22 * rows.length + 10);
-    rows.forEach((j, i) => {
-      const y = 18 + i * 22;
+    const box = document.getElementById("c-jobs");
+    box.textContent = "";
+    const table = document.createElement("table");
+    table.className = "jobs-table";
+    table.dataset.chart = "jobs";
+    table.dataset.marks = String(st.jobs.length);
+    const cell = (tr, cls, s) => { const td = document.createElement("td"); td.className = cls; td.textContent = s; tr.appendChild(td); return td; };
+    st.jobs.forEach((j) => {
       const last = j.last || {};
-      const color = j.unavailable ? C.muted : j.last_error ? C.warn : last.status === "failed" ? C.bad : last.status ? C.ok : C.grid;
-      el("rect", { class: "mark", x: 2, y: y - 11, width: 12, height: 12, rx: 3, fill: color }, s);
-      mark(s);
-      text(s, 22, y, j.kind, { fill: C.ink, "font-size": 12, "font-weight": 600 });
-      text(s, 130, y, j.schedule);
-      const what = j.unavailable ? j.unavailable
+      const level = j.unavailable ? "na" : j.last_error ? "warn" : last.status === "failed" ? "bad" : last.status ? "ok" : "none";
+      const tr = document.createElement("tr");
+      tr.className = "job " + level;
+      tr.dataset.job = j.kind;
+      cell(tr, "dot", "").setAttribute("aria-hidden", "true");
+      cell(tr, "kind", j.kind);
+      cell(tr, "schedule", j.schedule);
+      const when = (last.finished || "").slice(0, 19).replace("T", " ");
+      cell(tr, "what", j.unavailable ? j.unavailable
         : j.running ? "running now"
         : j.last_error ? "retrying: " + j.last_error
-        : last.status ? last.status + " " + (last.finished || "").slice(0, 19).replace("T", " ") + " (" + dur(last.seconds) + ")"
-        : "not run yet";
-      text(s, 250, y, what.slice(0, 70));
-      if (j.next && !j.unavailable) text(s, 676, y, "next " + j.next.slice(0, 19).replace("T", " "), { "text-anchor": "end" });
+        : last.status === "failed" ? "failed " + when + ": " + (last.error || "")
+        : last.status ? last.status + " " + when + " (" + dur(last.seconds) + ")"
+        : "not run yet");
+      cell(tr, "next", j.next && !j.unavailable ? "next " + j.next.slice(0, 19).replace("T", " ") : "");
+      table.appendChild(tr);
     });
+    box.appendChild(table);
   }
 
   async function getJSON(path) {
