@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pgdr.pg.cluster import Cluster
-from tests.pg.browser import check_dashboard
+from tests.pg.browser import check_charts, check_dashboard
 from tests.pg.serve import Serve, archiving_cluster, job, pgdr, write_config
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
@@ -136,8 +136,19 @@ def test_schedule_restart_metrics_and_dashboard(
         info = json.loads(pgdr("--config", cfg, "--json", "info").stdout)
         jobs = json.loads(srv.get("/api/jobs"))["jobs"]
         check_metrics(m, info, jobs, archive_setup)
-        # 5. the dashboard in a real browser
-        check_dashboard(port, tmp_path, len(info["backups"]))
+        # 5. the dashboard in a real browser; its captions and axes agree with the API and
+        # with `pgdr info --json`: every backup succeeded, the first (a full) by hand
+        dom = check_dashboard(port, tmp_path, len(info["backups"]))
+        manual = [b for b in info["backups"] if "pgdr.job" not in b["annotations"]]
+        assert len(manual) == 1
+        for attempt in range(3):  # WAL archived meanwhile changes the repository's total
+            status, history = srv.status(), json.loads(srv.get("/api/history"))
+            if f'data-total="{status["repository"]["total_bytes"]}"' in dom or attempt == 2:
+                break
+            dom = check_dashboard(port, tmp_path / str(attempt), len(info["backups"]))
+        stored = sum(b["stored_bytes"] for b in info["backups"])
+        assert history["storage"]["data_bytes"] == stored
+        check_charts(dom, status, history, succeeded=len(info["backups"]), manual=1)
     finally:
         assert srv.stop() == 0
 

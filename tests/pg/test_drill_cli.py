@@ -5,6 +5,7 @@ itself), --keep, --report, history, exit codes."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -107,6 +108,11 @@ def test_kill_term_keep_report_history(
         page = html.read_text()
         assert "<svg" in page and page.count('class="bar"') == 7 and doc["id"] in page
         assert "<script" not in page and "<link" not in page and 'src="' not in page
+        # the report names the target and where replay stopped (LSN, timeline)
+        assert re.fullmatch(r"[0-9A-F]+/[0-9A-F]+", doc["reached"]["lsn"]), doc["reached"]
+        assert doc["reached"]["timeline"] == doc["timeline"]["followed"]
+        assert f'<td class="target">{doc["target"]["kind"]}' in page
+        assert f"LSN {doc['reached']['lsn']} on timeline {doc['reached']['timeline']}" in page
         (event,) = hook.bodies("/drills")
         assert event["status"] == "ok" and event["details"]["drill_id"] == doc["id"]
         log = json.loads(pgdr("--config", cfg, "--json", "audit", "--verify").stdout)

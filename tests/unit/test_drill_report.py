@@ -3,6 +3,7 @@ Markdown / HTML renderings (self-contained, chart scaled to the longest step).""
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from pathlib import Path
@@ -118,6 +119,39 @@ def test_every_report_names_the_timeline_followed() -> None:
     for text in (render_markdown(r), render_html(r)):
         assert "timeline 1 (production)" in text
     assert summarize([r]).drills[0]["timeline"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "named"),
+    [
+        ("time", "2026-11-22T01:59:30+00:00", "time 2026-11-22T01:59:30+00:00"),
+        ("lsn", "0/3000060", "lsn 0/3000060"),
+        ("xid", "7421", "xid 7421"),
+        ("latest", None, "latest"),
+    ],
+)
+def test_html_report_names_target_lsn_and_timeline_reached(
+    kind: str, value: str | None, named: str
+) -> None:
+    r = record(4, "passed", 10.0, 5.0)
+    r.target = {"kind": kind, "value": value, "reference_time": "2026-11-22T01:59:30+00:00"}
+    r.timeline = {"followed": 2, "backup": 1, "production": 2, "role": "production"}
+    r.reached = {"lsn": "0/5A0001C8", "timeline": 2}
+    assert DrillRecord.from_doc(r.to_doc()).reached == r.reached
+    page = render_html(r)
+    assert re.search(rf'<td class="target">{re.escape(html.escape(named))}</td>', page), page
+    reached = "LSN 0/5A0001C8 on timeline 2 (production)"
+    assert f'<td class="reached">{reached}</td>' in page
+    assert named in render_markdown(r) and reached in render_markdown(r)
+
+
+def test_html_report_says_when_replay_never_reached_the_target() -> None:
+    r = record(5, "failed", 10.0, None)
+    r.target = {"kind": "time", "value": "2026-11-22T01:59:30+00:00"}
+    r.timeline = {"followed": 3, "role": "production"}
+    page = render_html(r)
+    assert '<td class="reached">not reached (timeline 3 chosen)</td>' in page
+    assert "time 2026-11-22T01:59:30+00:00" in page
 
 
 @pytest.mark.parametrize("name", ["r.html", "r.md", "r.json"])

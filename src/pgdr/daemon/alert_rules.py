@@ -124,7 +124,8 @@ def conditions(f: Facts, s: AlertSettings) -> list[Condition]:
         # The failed drill itself notifies under its own key: share it, so PagerDuty keeps
         # one incident for one failure (and the next passing drill resolves it).
         key = drill_dedup_key(repo.repo_id) if repo.repo_id else None
-        add("drill_failed", not d.passed, f"drill {d.id}: {d.status}", key)
+        why = d.message if not d.passed and d.message else d.status  # the failing check
+        add("drill_failed", not d.passed, f"drill {d.id}: {why}", key)
     # storage
     for name in ("repository", "pgdata"):
         vol = next((v for v in f.volumes if v.name == name), None)

@@ -15,7 +15,7 @@ from pgdr.catalog.manifest import BackupManifest, ManifestError
 from pgdr.catalog.wal import HistoryCache, WalCatalog
 from pgdr.daemon.facts import BackupFact, DrillFact, ReplicaFact, RepoFacts
 from pgdr.daemon.handle import RepoHandle
-from pgdr.daemon.history import JobHistory
+from pgdr.daemon.history import ANN_JOB, JobHistory
 from pgdr.drill.record import KIND as DRILL_KIND
 from pgdr.drill.record import DrillRecord
 from pgdr.errors import PgdrError, StorageError
@@ -152,6 +152,7 @@ class RepoCollector:
                 seconds=rec.total_seconds,
                 rto_s=rec.rto_seconds,
                 rpo_s=rec.rpo_seconds,
+                message=rec.message,
             )
 
     def _replica(self, link: ReplicaLink, objects: list[ObjectInfo]) -> ReplicaFact:
@@ -193,4 +194,5 @@ def _backup_fact(m: BackupManifest) -> BackupFact:
         stored_bytes=m.stats.stored_bytes,
         new_bytes=m.stats.new_bytes,
         timeline=m.timeline,
+        scheduled=ANN_JOB in m.annotations,
     )

@@ -19,6 +19,9 @@ class BackupFact:
     stored_bytes: int
     new_bytes: int
     timeline: int
+    #: Taken by the daemon's scheduler (annotated pgdr.job; its job record counts the run);
+    #: False for a manual `pgdr backup`, which has no job record.
+    scheduled: bool = False
 
     @property
     def seconds(self) -> float:
@@ -34,6 +37,7 @@ class DrillFact:
     seconds: float | None = None
     rto_s: float | None = None
     rpo_s: float | None = None
+    message: str = ""  # the drill's own one-line verdict (why it failed)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Chart data for the dashboard (pure): backup success per day, backup sizes and the storage
+"""Chart data for the dashboard (pure): backup success per day (scheduled runs from job
+records plus manual backups from the catalog), backup sizes and the storage
 trend, the PITR window with its backups, drill results and RTO, export status."""
 
 from __future__ import annotations
@@ -16,19 +17,27 @@ DAYS = 30
 def dashboard_series(f: Facts, days: int = DAYS) -> dict[str, Any]:
     now = f.time
     since = (now - timedelta(days=days - 1)).date()
-    per_day: dict[str, dict[str, int]] = defaultdict(lambda: {"success": 0, "failed": 0})
-    for j in f.repo.jobs:
+    per_day: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"success": 0, "failed": 0, "manual": 0}
+    )
+    for j in f.repo.jobs:  # scheduled backups, failed ones included
         if not j.kind.startswith("backup"):
             continue
         day = datetime.fromisoformat(j.finished).date()
         if day >= since:
             per_day[day.isoformat()][j.status if j.status == "failed" else "success"] += 1
+    for b in f.repo.backups:  # manual backups: in the catalog, with no job record
+        if not b.scheduled and b.stop_time.date() >= since:
+            counts = per_day[b.stop_time.date().isoformat()]
+            counts["success"] += 1
+            counts["manual"] += 1
     success_days: list[dict[str, Any]] = []
     for i in range(days):
         d = (since + timedelta(days=i)).isoformat()
-        success_days.append({"day": d, **per_day.get(d, {"success": 0, "failed": 0})})
+        success_days.append({"day": d, **per_day.get(d, {"success": 0, "failed": 0, "manual": 0})})
     total = sum(int(x["success"]) + int(x["failed"]) for x in success_days)
     ok = sum(int(x["success"]) for x in success_days)
+    manual = sum(int(x["manual"]) for x in success_days)
     backups = sorted(f.repo.backups, key=lambda b: b.stop_time)
     storage, cumulative = [], 0
     for b in backups:
@@ -40,6 +49,9 @@ def dashboard_series(f: Facts, days: int = DAYS) -> dict[str, Any]:
             "days": success_days,
             "rate": (ok / total) if total else None,
             "runs": total,
+            "succeeded": ok,
+            "failed": total - ok,
+            "manual": manual,
         },
         "backups": [
             {
@@ -53,7 +65,11 @@ def dashboard_series(f: Facts, days: int = DAYS) -> dict[str, Any]:
             for b in backups[-60:]
         ],
         "storage": {
+            # cumulative stored bytes of the backups in the catalog (their data packs)
             "trend": storage[-120:],
+            "data_bytes": cumulative,
+            # everything in the repository now (data, WAL, index, manifests...): `pgdr status`
+            "total_bytes": sum(f.repo.bytes_by_kind.values()),
             "by_kind": f.repo.bytes_by_kind,
             "volumes": [
                 {"volume": v.name, "free_bytes": v.free_bytes, "total_bytes": v.total_bytes}

@@ -298,6 +298,7 @@ def _run_steps(
                 timeout=settings.start_timeout_s,
                 poll=0.1,
             )
+            rec.reached = _reached(cluster, rec.timeline.get("followed"))
         _validate(repo, settings, env, rec, clock, prev, doc, cluster, choice.reference)
         with clock.step("integrity"):
             env.say("integrity: pg_amcheck, pg_checksums")
@@ -313,6 +314,12 @@ def _run_steps(
                 )
             if req.keep:
                 cluster.start()
+
+
+def _reached(cluster: Cluster, followed: int | None) -> dict[str, Any]:
+    """The LSN replay stopped at, on the timeline it followed (the report names both)."""
+    rows = cluster.sql("SELECT pg_last_wal_replay_lsn()::text")
+    return {"lsn": rows[0][0] if rows else None, "timeline": followed}
 
 
 def _validate(

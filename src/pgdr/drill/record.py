@@ -47,6 +47,9 @@ class DrillRecord:
     #: The timeline recovery followed, production's, and how they relate (followed, backup,
     #: production, role: "production" | "production's history …" | "side branch …").
     timeline: dict[str, Any] = field(default_factory=dict)
+    #: Where replay stopped in the sandbox: lsn (pg_last_wal_replay_lsn) and the timeline of
+    #: that WAL (empty when replay never reached the target).
+    reached: dict[str, Any] = field(default_factory=dict)
     result: str = "running"  # passed | warning | failed
     message: str = ""
     error: dict[str, Any] | None = None  # when a step aborted: step, kind, message, exit_code

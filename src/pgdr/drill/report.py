@@ -47,11 +47,33 @@ def _timeline(rec: DrillRecord) -> str:
     return f", timeline {followed}" + (f" ({role})" if role else "")
 
 
+def recovery_target(rec: DrillRecord) -> str:
+    """'time 2026-11-22T01:59:00+00:00', 'lsn 0/3000060', 'xid 1234' or 'latest'."""
+    kind = rec.target.get("kind")
+    if not kind:
+        return "not chosen"
+    value = rec.target.get("value")
+    return str(kind) if value in (None, "") else f"{kind} {value}"
+
+
+def recovery_reached(rec: DrillRecord) -> str:
+    """Where replay stopped: 'LSN 0/3000060 on timeline 1 (production)', or why unknown."""
+    lsn = rec.reached.get("lsn")
+    followed = rec.reached.get("timeline") or rec.timeline.get("followed")
+    if not lsn:
+        return "not reached" + (f" (timeline {followed} chosen)" if followed else "")
+    role = rec.timeline.get("role")
+    return f"LSN {lsn} on timeline {followed}" + (f" ({role})" if role else "")
+
+
 def render_console(rec: DrillRecord, console: Console) -> None:
     style = (
         "green" if rec.result == "passed" else "yellow" if rec.result == "warning" else "bold red"
     )
     console.print(f"[{style}]{escape(headline(rec))}[/]")
+    console.print(
+        f"recovery target {escape(recovery_target(rec))}; reached {escape(recovery_reached(rec))}"
+    )
     steps = Table("step", "seconds", title="Steps")
     for s in rec.steps:
         steps.add_row(s.name, f"{s.seconds:.2f}")
@@ -98,6 +120,8 @@ def render_markdown(rec: DrillRecord) -> str:
         f"# {headline(rec)}",
         "",
         rec.message,
+        "",
+        f"Recovery target: {_md(recovery_target(rec))} · reached: {_md(recovery_reached(rec))}",
         "",
         "## Steps",
         "",
@@ -178,6 +202,9 @@ def render_html(rec: DrillRecord) -> str:
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:60em}}table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.n{{text-align:right}}.result{{color:{colour}}}</style></head>
 <body><h1 class="result">{e(headline(rec))}</h1><p>{e(rec.message)}</p>
+<h2>Recovery</h2><table class="recovery"><tr><th>backup</th><td>{e(str(rec.backup.get("id", "?")))}</td></tr>
+<tr><th>target</th><td class="target">{e(recovery_target(rec))}</td></tr>
+<tr><th>reached</th><td class="reached">{e(recovery_reached(rec))}</td></tr></table>
 <h2>Steps (total = RTO {rec.total_seconds:.2f} s)</h2>{steps_svg(rec)}
 {data}<h2>Checks</h2><table><tr><th>check</th><th>database</th><th>result</th><th>detail</th></tr>{rows}</table>
 <p>Connection time {rec.connect_ms or 0:.1f} ms · data freshness (RPO) {e(_rpo(rec))} · host {e(rec.host)} · started {e(rec.started)}</p>

@@ -39,11 +39,51 @@
     if (s >= 120) return (s / 60).toFixed(0) + " min";
     return s.toFixed(0) + " s";
   }
+  // Axis ticks: 0 and steps of 1, 2 or 5 × 10^k in a unit (integers for counts, binary units
+  // for bytes, s/min/h for durations), up to the first tick at or above the largest value.
+  function nice(raw) {
+    const p = Math.pow(10, Math.floor(Math.log10(raw)));
+    return [1, 2, 5, 10].map((m) => m * p).find((v) => v >= raw - 1e-9 * p);
+  }
+  function ticks(max, unit, integer) {
+    const v = Math.max(max / unit, integer ? 1 : 1e-9);
+    const step = Math.max(nice(v / 4), integer ? 1 : 0);
+    const out = [];
+    for (let k = 0; out.length === 0 || out[out.length - 1] < v - 1e-9; k++) out.push(k * step);
+    const dec = step < 1 ? Math.ceil(-Math.log10(step) - 1e-9) : 0;
+    return { values: out.map((x) => x * unit), top: out[out.length - 1] * unit, dec: dec };
+  }
+  function byteTicks(max) {
+    const u = ["B", "KiB", "MiB", "GiB", "TiB"]; let i = 0;
+    while (max >= 1024 && i < u.length - 1) { max /= 1024; i++; }
+    const tk = ticks(max * Math.pow(1024, i), Math.pow(1024, i), i === 0);
+    tk.fmt = (v) => (v / Math.pow(1024, i)).toFixed(tk.dec) + " " + u[i];
+    return tk;
+  }
+  function countTicks(max) {
+    const tk = ticks(max, 1, true);
+    tk.fmt = (v) => String(Math.round(v));
+    return tk;
+  }
+  function durTicks(max) {
+    const [unit, name] = max >= 7200 ? [3600, "h"] : max >= 120 ? [60, "min"] : [1, "s"];
+    const tk = ticks(max, unit, false);
+    tk.fmt = (v) => (v / unit).toFixed(tk.dec) + " " + name;
+    return tk;
+  }
+  function yAxis(s, tk, X0, X1, Y) {
+    s.dataset.ymax = String(tk.top);
+    s.dataset.ticks = tk.values.map(tk.fmt).join("|");
+    tk.values.forEach((v) => {
+      el("line", { x1: X0, x2: X1, y1: Y(v), y2: Y(v), stroke: C.grid }, s);
+      text(s, X0 - 4, Y(v) + 4, tk.fmt(v), { "text-anchor": "end", class: "tick" });
+    });
+  }
   const t = (iso) => new Date(iso).getTime();
   function short(ms) { return new Date(ms).toISOString().slice(5, 16).replace("T", " "); }
 
   function drawAge(st, hist) {
-    const s = svg("c-age", "backup-age", 320, 170);
+    const s = svg("c-age", "backup-age", 320, 176);
     const latest = st.backups.latest;
     const limit = hist.limits.backup_max_age_s;
     const cx = 160, cy = 130, r = 100;
@@ -65,31 +105,33 @@
     mark(s);
     text(s, cx, cy - 22, dur(latest.age_s), { "text-anchor": "middle", "font-size": 30, fill: C.ink,
                                               "font-weight": 600 });
-    text(s, cx, cy + 2, latest.type + " · " + latest.id, { "text-anchor": "middle" });
+    text(s, cx, cy + 40, latest.type + " · " + latest.id, { "text-anchor": "middle" });
     text(s, cx - r, cy + 22, "0", { "text-anchor": "middle" });
     text(s, cx + r, cy + 22, "limit " + dur(limit), { "text-anchor": "middle" });
   }
 
   function drawSuccess(hist) {
+    // scheduled runs (job records, failed ones included) plus manual backups (the catalog)
     const s = svg("c-success", "backup-success", 320, 170);
-    const days = hist.backup_success.days, n = days.length;
-    const max = Math.max(1, ...days.map((d) => d.success + d.failed));
-    const x0 = 28, w = 320 - x0 - 6, h = 110, y0 = 130, bw = w / n;
-    for (let i = 0; i <= 2; i++) {
-      const y = y0 - (h * i) / 2;
-      el("line", { x1: x0, x2: 320 - 6, y1: y, y2: y, stroke: C.grid }, s);
-      text(s, x0 - 4, y + 4, String(Math.round((max * i) / 2)), { "text-anchor": "end" });
-    }
+    const bs = hist.backup_success, days = bs.days, n = days.length;
+    const tk = countTicks(Math.max(1, ...days.map((d) => d.success + d.failed)));
+    const x0 = 34, x1 = 314, h = 110, y0 = 130, bw = (x1 - x0) / n;
+    const Y = (v) => y0 - (h * v) / tk.top;
+    yAxis(s, tk, x0, x1, Y);
+    s.dataset.succeeded = String(bs.succeeded); s.dataset.failed = String(bs.failed);
+    s.dataset.manual = String(bs.manual);
     days.forEach((d, i) => {
-      const hs = (h * d.success) / max, hf = (h * d.failed) / max;
-      if (d.success) { el("rect", { class: "mark", x: x0 + i * bw + 1, y: y0 - hs, width: bw - 2, height: hs, fill: C.ok }, s); mark(s); }
-      if (d.failed) { el("rect", { class: "mark", x: x0 + i * bw + 1, y: y0 - hs - hf, width: bw - 2, height: hf, fill: C.bad }, s); mark(s); }
+      const x = x0 + i * bw + 1, w = Math.max(1, bw - 2);
+      if (d.success) { el("rect", { class: "mark", x: x, y: Y(d.success), width: w, height: y0 - Y(d.success), fill: C.ok }, s); mark(s); }
+      if (d.failed) { el("rect", { class: "mark", x: x, y: Y(d.success + d.failed), width: w, height: y0 - Y(d.failed), fill: C.bad }, s); mark(s); }
     });
     text(s, x0, 150, days[0].day.slice(5));
-    text(s, 320 - 6, 150, days[n - 1].day.slice(5), { "text-anchor": "end" });
-    const rate = hist.backup_success.rate;
-    text(s, 320 - 6, 14, rate == null ? "no scheduled runs yet" : (rate * 100).toFixed(1) + " % of " +
-         hist.backup_success.runs + " runs succeeded", { "text-anchor": "end", fill: C.ink, "font-size": 12 });
+    text(s, x1, 150, days[n - 1].day.slice(5), { "text-anchor": "end" });
+    const cap = bs.runs ? bs.succeeded + " of " + bs.runs + " backups succeeded (" + (bs.rate * 100).toFixed(0) +
+      " %), " + bs.manual + " manual" : "no backups in 30 days";
+    text(s, x1, 14, cap, { "text-anchor": "end", fill: C.ink, "font-size": 12, class: "caption" });
+    text(s, x0, 166, "backups per day: ok", { "font-size": 10 });
+    text(s, x1, 166, bs.failed + " failed", { "text-anchor": "end", "font-size": 10, fill: bs.failed ? C.bad : C.muted });
   }
 
   function drawWindow(hist) {
@@ -111,57 +153,67 @@
   }
 
   function lineChart(s, pts, opts) {
-    // pts: [{x: ms, y: value, color?}]
-    const x0 = 64, x1 = 312, y0 = 130, y1 = 20;
+    // pts: [{x: ms, y: value, color?}]; opts.extra: further labelled points [{x, y, color}]
+    const x0 = 64, x1 = 312, y0 = 130, y1 = 30;
     if (!pts.length) { text(s, 160, 80, opts.empty, { "text-anchor": "middle", "font-size": 14 }); return; }
-    const xs = pts.map((p) => p.x), ys = pts.map((p) => p.y);
+    const all = pts.concat(opts.extra || []);
+    const xs = all.map((p) => p.x), ys = all.map((p) => p.y);
     const xmin = Math.min(...xs), xmax = Math.max(...xs) + (xs.length === 1 ? 1 : 0);
-    const ymax = Math.max(...ys) * 1.1 || 1;
+    const tk = opts.ticks(Math.max(...ys));
     const X = (v) => x0 + ((v - xmin) / Math.max(1, xmax - xmin)) * (x1 - x0);
-    const Y = (v) => y0 - (v / ymax) * (y0 - y1);
-    for (let i = 0; i <= 2; i++) {
-      const v = (ymax * i) / 2;
-      el("line", { x1: x0, x2: x1, y1: Y(v), y2: Y(v), stroke: C.grid }, s);
-      text(s, x0 - 4, Y(v) + 4, opts.fmt(v), { "text-anchor": "end" });
-    }
+    const Y = (v) => y0 - (v / tk.top) * (y0 - y1);
+    yAxis(s, tk, x0, x1, Y);
     const d = pts.map((p, i) => (i ? "L" : "M") + X(p.x).toFixed(1) + " " + Y(p.y).toFixed(1)).join(" ");
     if (opts.area) {
-      el("path", { d: d + ` L ${X(xmax).toFixed(1)} ${y0} L ${X(xmin).toFixed(1)} ${y0} Z`, fill: C.soft, opacity: 0.7 }, s);
+      const last = pts[pts.length - 1].x;
+      el("path", { d: d + ` L ${X(last).toFixed(1)} ${y0} L ${X(pts[0].x).toFixed(1)} ${y0} Z`, fill: C.soft, opacity: 0.7 }, s);
     }
     el("path", { class: "mark", d: d, fill: "none", stroke: C.accent, "stroke-width": 2 }, s);
     mark(s);
     pts.forEach((p) => { el("circle", { class: "mark", cx: X(p.x), cy: Y(p.y), r: 3.5, fill: p.color || C.accent }, s); mark(s); });
+    (opts.extra || []).forEach((p) => {
+      el("rect", { class: "mark", x: X(p.x) - 4, y: Y(p.y) - 4, width: 8, height: 8, fill: p.color }, s); mark(s);
+    });
     text(s, x0, 150, short(xmin));
     text(s, x1, 150, short(xmax), { "text-anchor": "end" });
   }
 
   function drawStorage(hist) {
-    const s = svg("c-storage", "storage-trend", 320, 200);
-    const pts = hist.storage.trend.map((p) => ({ x: t(p.time), y: p.bytes }));
-    lineChart(s, pts, { fmt: human, area: true, empty: "no backups yet" });
-    const kinds = Object.entries(hist.storage.by_kind).sort((a, b) => b[1] - a[1]);
-    const total = kinds.reduce((acc, k) => acc + k[1], 0) || 1;
+    // two labelled series on one byte axis: the backups' stored data over time, and what the
+    // whole repository holds now (data + WAL + index + manifests), the number `pgdr status` shows
+    const s = svg("c-storage", "storage-trend", 320, 214);
+    const st = hist.storage;
+    const pts = st.trend.map((p) => ({ x: t(p.time), y: p.bytes }));
+    s.dataset.total = String(st.total_bytes); s.dataset.data = String(st.data_bytes);
+    lineChart(s, pts, { ticks: byteTicks, area: true, empty: "no backups yet",
+                        extra: pts.length ? [{ x: t(hist.time), y: st.total_bytes, color: C.ink }] : [] });
+    el("line", { x1: 20, x2: 34, y1: 10, y2: 10, stroke: C.accent, "stroke-width": 2 }, s);
+    text(s, 40, 14, "backup data " + human(st.data_bytes), { fill: C.ink, "font-size": 12, class: "caption" });
+    el("rect", { x: 172, y: 6, width: 8, height: 8, fill: C.ink }, s);
+    text(s, 186, 14, "repository " + human(st.total_bytes), { fill: C.ink, "font-size": 12, class: "caption" });
+    const kinds = Object.entries(st.by_kind).sort((a, b) => b[1] - a[1]);
+    const total = st.total_bytes || 1;
     const palette = [C.accent, "#7aa2ea", "#9bb7ef", "#b9cdf4", "#d3e0f8", "#e6edfb", "#eef3fc", "#f5f8fd"];
     let x = 20;
+    text(s, 20, 172, "repository now, by kind:", { "font-size": 10 });
     kinds.forEach(([k, v], i) => {
       const w = (v / total) * 280;
-      el("rect", { class: "mark", x: x, y: 166, width: Math.max(1, w), height: 12, fill: palette[i % palette.length] }, s);
+      el("rect", { class: "mark", x: x, y: 178, width: Math.max(1, w), height: 12, fill: palette[i % palette.length] }, s);
       mark(s);
-      if (w > 50) text(s, x + 3, 194, k + " " + human(v));
+      if (w > 50) text(s, x + 3, 206, k + " " + human(v));
       x += w;
     });
-    text(s, 312, 14, "repository " + human(total), { "text-anchor": "end", fill: C.ink, "font-size": 12 });
   }
 
   function drawDrills(hist) {
     const s = svg("c-drills", "drill-rto", 320, 170);
     const pts = hist.drills.filter((d) => d.rto_s != null || d.seconds != null)
       .map((d) => ({ x: t(d.time), y: d.rto_s != null ? d.rto_s : d.seconds, color: d.passed ? C.ok : C.bad }));
-    lineChart(s, pts, { fmt: (v) => dur(v), empty: "no drills yet" });
+    lineChart(s, pts, { ticks: durTicks, empty: "no drills yet" });
     if (hist.drills.length) {
       const last = hist.drills[hist.drills.length - 1];
       text(s, 312, 14, "last: " + (last.passed ? "PASSED" : "FAILED") + ", RTO " + dur(last.rto_s),
-           { "text-anchor": "end", fill: last.passed ? C.ok : C.bad, "font-size": 12 });
+           { "text-anchor": "end", fill: last.passed ? C.ok : C.bad, "font-size": 12, class: "caption" });
     }
   }
 
@@ -175,40 +227,75 @@
     el("title", {}, label).textContent = hist.exports.detail || "";
   }
 
+  // Alerts as wrapping HTML (never cut): a dot in the severity colour AND the severity in
+  // words, the state, and the whole summary (the failing segment, the drill's reason...).
+  const SEV = { critical: "bad", warning: "warn" };
   function drawAlerts(st) {
-    const rows = st.alerts;
-    const s = svg("c-alerts", "alerts", 320, 22 * rows.length + 10);
-    rows.forEach((a, i) => {
-      const y = 18 + i * 22;
-      const color = a.state === "firing" ? (a.severity === "critical" ? C.bad : C.warn) : a.state === "pending" ? C.warn : C.ok;
-      el("circle", { class: "mark", cx: 10, cy: y - 4, r: 6, fill: color }, s);
-      mark(s);
-      const label = text(s, 24, y, a.name.replace(/_/g, " ") + (a.state === "firing" ? " — " + a.summary.slice(0, 40) : ""),
-                         { fill: a.state === "firing" ? color : C.ink, "font-size": 12 });
-      const title = el("title", {}, label);
-      title.textContent = a.summary;
+    const box = document.getElementById("c-alerts");
+    box.textContent = "";
+    const ul = document.createElement("ul");
+    ul.className = "alerts";
+    ul.dataset.chart = "alerts";
+    ul.dataset.marks = String(st.alerts.length);
+    st.alerts.forEach((a) => {
+      const li = document.createElement("li");
+      const level = a.state === "firing" ? SEV[a.severity] || "warn" : a.state === "pending" ? "pending" : "ok";
+      li.className = "alert " + level;
+      li.dataset.alert = a.name;
+      const add = (cls, s) => { const e = document.createElement("span"); e.className = cls; e.textContent = s; li.appendChild(e); return e; };
+      add("dot", "").setAttribute("aria-hidden", "true");
+      add("name", a.name.replace(/_/g, " "));
+      add("sev", a.state === "firing" ? a.severity.toUpperCase() : a.state === "pending" ? "pending (" + a.severity + ")" : "ok");
+      if (a.state !== "ok" && a.summary) add("summary", a.summary);
+      ul.appendChild(li);
     });
+    box.appendChild(ul);
   }
 
+  // Text that does not fit its box (cut at the card edge): counted into body[data-clipped] so
+  // that a test can tell the whole text is readable.
+  function clipped() {
+    let n = 0;
+    document.querySelectorAll(".card, .card *").forEach((e) => {
+      if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== "visible") n++;
+    });
+    if (document.documentElement.scrollWidth > document.documentElement.clientWidth) n++;
+    document.querySelectorAll(".alerts li span, .jobs-table td").forEach((e) => {
+      const r = e.getBoundingClientRect(), c = e.closest(".card").getBoundingClientRect();
+      if (r.right > c.right + 0.5 || r.left < c.left - 0.5) n++;
+    });
+    return n;
+  }
+
+  // Jobs as an HTML table that wraps: a retry's or a failed run's whole error is readable.
   function drawJobs(st) {
-    const rows = st.jobs;
-    const s = svg("c-jobs", "jobs", 680, 22 * rows.length + 10);
-    rows.forEach((j, i) => {
-      const y = 18 + i * 22;
+    const box = document.getElementById("c-jobs");
+    box.textContent = "";
+    const table = document.createElement("table");
+    table.className = "jobs-table";
+    table.dataset.chart = "jobs";
+    table.dataset.marks = String(st.jobs.length);
+    const cell = (tr, cls, s) => { const td = document.createElement("td"); td.className = cls; td.textContent = s; tr.appendChild(td); return td; };
+    st.jobs.forEach((j) => {
       const last = j.last || {};
-      const color = j.unavailable ? C.muted : j.last_error ? C.warn : last.status === "failed" ? C.bad : last.status ? C.ok : C.grid;
-      el("rect", { class: "mark", x: 2, y: y - 11, width: 12, height: 12, rx: 3, fill: color }, s);
-      mark(s);
-      text(s, 22, y, j.kind, { fill: C.ink, "font-size": 12, "font-weight": 600 });
-      text(s, 130, y, j.schedule);
-      const what = j.unavailable ? j.unavailable
+      const level = j.unavailable ? "na" : j.last_error ? "warn" : last.status === "failed" ? "bad" : last.status ? "ok" : "none";
+      const tr = document.createElement("tr");
+      tr.className = "job " + level;
+      tr.dataset.job = j.kind;
+      cell(tr, "dot", "").setAttribute("aria-hidden", "true");
+      cell(tr, "kind", j.kind);
+      cell(tr, "schedule", j.schedule);
+      const when = (last.finished || "").slice(0, 19).replace("T", " ");
+      cell(tr, "what", j.unavailable ? j.unavailable
         : j.running ? "running now"
         : j.last_error ? "retrying: " + j.last_error
-        : last.status ? last.status + " " + (last.finished || "").slice(0, 19).replace("T", " ") + " (" + dur(last.seconds) + ")"
-        : "not run yet";
-      text(s, 250, y, what.slice(0, 70));
-      if (j.next && !j.unavailable) text(s, 676, y, "next " + j.next.slice(0, 19).replace("T", " "), { "text-anchor": "end" });
+        : last.status === "failed" ? "failed " + when + ": " + (last.error || "")
+        : last.status ? last.status + " " + when + " (" + dur(last.seconds) + ")"
+        : "not run yet");
+      cell(tr, "next", j.next && !j.unavailable ? "next " + j.next.slice(0, 19).replace("T", " ") : "");
+      table.appendChild(tr);
     });
+    box.appendChild(table);
   }
 
   async function getJSON(path) {
@@ -227,6 +314,7 @@
       o.className = "pill " + (worst.includes("critical") ? "critical" : worst.length ? "warning" : "ok");
       o.textContent = worst.length ? worst.length + " alert(s) firing" : "protected";
       document.getElementById("updated").textContent = "facts of " + st.time.slice(0, 19).replace("T", " ") + " UTC";
+      document.body.dataset.clipped = String(clipped());
       document.body.dataset.ready = "1";
       delete document.body.dataset.error;
     } catch (e) {
