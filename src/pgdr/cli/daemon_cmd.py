@@ -143,8 +143,9 @@ def serve(
 
 
 def status(ctx: typer.Context) -> None:
-    """Protection status now: backups, PITR window, WAL, jobs, alerts. Exit 91 when a
-    warning alert fires, 92 when a critical one does."""
+    """Show the protection status now: backups, PITR window, WAL, jobs and alerts.
+
+    Exits 91 when a warning alert fires, 92 when a critical one does."""
     from pgdr.daemon.service import current_status
     from pgdr.errors import AlertsFiring, CriticalAlertsFiring
 
@@ -156,6 +157,10 @@ def status(ctx: typer.Context) -> None:
         return
     names = ", ".join(f"{a['name']} ({a['severity']})" for a in firing)
     msg = f"{len(firing)} alert(s) firing: {names}"
-    if report.worst == "critical":
-        raise CriticalAlertsFiring(msg)
-    raise AlertsFiring(msg)
+    err = CriticalAlertsFiring(msg) if report.worst == "critical" else AlertsFiring(msg)
+    if cli.json:
+        # stdout already holds the report: one JSON document; the error goes to stderr only
+        from pgdr.cli.error_output import report_error
+
+        raise typer.Exit(report_error(err, as_json=False))
+    raise err

@@ -26,7 +26,9 @@ To = Annotated[
 def replicate(
     ctx: typer.Context,
     to: To = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Objects copied at once.")] = 8,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, metavar="N", help="Objects copied at once.")
+    ] = 8,
 ) -> None:
     """Copy every object the replica lacks (verified; packs, index, WAL, manifests, audit;
     config last the first time) and give the replica a key slot for its own key."""
