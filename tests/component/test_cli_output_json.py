@@ -51,3 +51,21 @@ def test_output_json_on_each_read_command(
         assert rc in ((0, 91, 92) if command == ["status"] else (0,)), (command, err)
         assert "Traceback" not in err, command
         json.loads(out)  # one JSON document, nothing else
+
+
+def test_a_failing_read_command_keeps_stdout_one_json_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PGDR_PASSPHRASE", "correct horse battery")
+    monkeypatch.setenv("PGDR_KDF_N", "1024")
+    monkeypatch.setenv("PGDR_REPO", f"file://{tmp_path}/repo")
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "a.txt").write_text("some data\n" * 100)
+    assert pgdr_here(capsys, "repo", "init")[0] == 0
+    assert pgdr_here(capsys, "dev", "store", str(tmp_path / "files"), "--name", "f")[0] == 0
+    for pack in (tmp_path / "repo" / "data").rglob("*"):
+        if pack.is_file():
+            pack.unlink()  # damage: verify exits 36 naming the missing pack
+    rc, out, err = pgdr_here(capsys, "repo", "verify", "--json")
+    assert rc == 36 and "verify found damage" in err, (rc, err)
+    assert json.loads(out)["ok"] is False  # the result only, no error document after it

@@ -10,7 +10,7 @@ import typer
 from psycopg.conninfo import make_conninfo
 
 from pgdr.cli.context import CliContext, get_context
-from pgdr.cli.output import emit
+from pgdr.cli.output import emit, fail_after_result
 from pgdr.cli.pg_options import conninfo
 from pgdr.cli.repo_target import open_repository
 from pgdr.errors import ConfigError, UsageError
@@ -157,10 +157,6 @@ def status(ctx: typer.Context) -> None:
         return
     names = ", ".join(f"{a['name']} ({a['severity']})" for a in firing)
     msg = f"{len(firing)} alert(s) firing: {names}"
-    err = CriticalAlertsFiring(msg) if report.worst == "critical" else AlertsFiring(msg)
-    if cli.json:
-        # stdout already holds the report: one JSON document; the error goes to stderr only
-        from pgdr.cli.error_output import report_error
-
-        raise typer.Exit(report_error(err, as_json=False))
-    raise err
+    fail_after_result(
+        cli, CriticalAlertsFiring(msg) if report.worst == "critical" else AlertsFiring(msg)
+    )

@@ -9,7 +9,7 @@ import typer
 from pgdr.cli import repo_actions
 from pgdr.cli.context import get_context
 from pgdr.cli.options import Unencrypted, flag
-from pgdr.cli.output import emit
+from pgdr.cli.output import emit, fail_after_result
 from pgdr.cli.progress import progress_bar
 
 app = typer.Typer(help="Create, inspect and verify repositories.", no_args_is_help=True)
@@ -53,7 +53,7 @@ def verify(
         )
     emit(cli, result)
     if not result.ok:
-        raise repo_actions.verify_failed(result)
+        fail_after_result(cli, repo_actions.verify_failed(result))
 
 
 @app.command()
