@@ -69,6 +69,8 @@ def test_help_renders_its_own_text(
             assert placeholder is None, (path, long_opt, placeholder)
         else:
             assert placeholder and placeholder != "<bool>", (path, long_opt, placeholder)
+            # a repeatable option takes one value each time, not a list
+            assert not placeholder.startswith("<list"), (path, long_opt, placeholder)
     assert "<bool>" not in out, path
     if hasattr(cmd, "commands"):
         shown = listing(out)

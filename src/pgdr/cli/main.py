@@ -83,11 +83,16 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option("--config", help="Config file (TOML).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", metavar="FILE", help="Config file (TOML).")
+    ] = None,
     repo: Annotated[
         str | None,
         typer.Option(
-            "--repo", envvar="PGDR_REPO", help="Repository name from the config, or a URL."
+            "--repo",
+            envvar="PGDR_REPO",
+            metavar="NAME|URL",
+            help="Repository name from the config, or a URL.",
         ),
     ] = None,
     verbose: Annotated[

@@ -17,6 +17,7 @@ To = Annotated[
     list[str] | None,
     typer.Option(
         "--to",
+        metavar="NAME|URL",
         help="Replica: a repository name from the config, or a URL. "
         "Repeatable; default: the repository's replicate_to.",
     ),
