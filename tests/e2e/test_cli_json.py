@@ -40,8 +40,8 @@ def test_two_formats_are_a_usage_error(repo_url: str) -> None:
 @pytest.mark.parametrize(
     ("command", "usage"),
     [
-        ("wal-push", "pgdr wal-push [--async --spool DIR] {PATH}"),
-        ("wal-fetch", "pgdr wal-fetch [--prefetch N --spool DIR] {NAME} {DEST}"),
+        ("wal-push", "pgdr wal-push [--async --spool DIR] PATH"),
+        ("wal-fetch", "pgdr wal-fetch [--prefetch N --spool DIR] NAME DEST"),
     ],
 )
 def test_wal_commands_have_help(command: str, usage: str, tmp_path: Path) -> None:

@@ -72,6 +72,8 @@ def test_help_renders_its_own_text(
             # a repeatable option takes one value each time, not a list
             assert not placeholder.startswith("<list"), (path, long_opt, placeholder)
     assert "<bool>" not in out, path
+    usage = out.splitlines()[0]
+    assert usage.startswith("Usage: pgdr") and "{" not in usage, usage  # {X} reads as a choice
     if hasattr(cmd, "commands"):
         shown = listing(out)
         for name, sub in cmd.commands.items():

@@ -3,6 +3,7 @@ walk, so every command gets the same help rendering and the same output options:
 
 - help is plain text, never parsed as rich markup: config sections such as ``[web]`` in a
   help string are printed as written, and flags and counts show no value placeholder;
+- arguments read ``PATH`` in usage lines, in capitals, as click and argparse write them;
 - a command's line in its group's listing is its help's whole first paragraph (click
   would otherwise cut it at ~45 characters, mid-sentence);
 - every command that prints a result accepts ``--json`` and ``--output text|json`` after
@@ -21,6 +22,16 @@ from pgdr.cli.output_options import output_params
 
 #: commands that print no result object, so an output format would mean nothing
 TEXT_ONLY = frozenset({"serve", "version", "demo", "wal-push", "wal-fetch"})
+
+
+class _Argument(typer.core.TyperArgument):
+    """An argument shown in usage lines the way click and argparse users read it: ``PATH``
+    when required, ``[PATH]`` when not (Typer writes ``{PATH}``, which reads as a choice)."""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        name = name if self.required else f"[{name}]"
+        return f"{name}..." if self.nargs != 1 else name
 
 
 def first_paragraph(help_text: str | None) -> str:
@@ -50,8 +61,10 @@ def finish(cmd: Any, path: tuple[str, ...] = ()) -> None:
     for param in cmd.params:
         if getattr(param, "count", False):
             param.show_default = False  # "-v, --verbose", not "[default: 0]"
-        if param.param_type_name == "argument" and param.metavar is None:
-            param.metavar = param.name.upper()
+        if isinstance(param, typer.core.TyperArgument):
+            param.__class__ = _Argument
+            if param.metavar is None:
+                param.metavar = param.name.upper()
     if _prints_result(path, cmd):
         cmd.params.extend(output_params())
 

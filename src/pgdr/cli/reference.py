@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import typer
+
 from pgdr.cli.command_tree import build_command
 from pgdr.cli.main import app
 
@@ -21,6 +23,8 @@ def _walk(cmd: Any, path: list[str], out: list[str], *, hidden: bool = False) ->
     name = " ".join(path)
     if path:
         out.append(f"{'#' * min(len(path) + 1, 4)} `{name}`\n")
+        ctx = typer.Context(cmd, info_name=f"pgdr {name}")
+        out.append(f"Usage: `pgdr {name} {' '.join(cmd.collect_usage_pieces(ctx))}`\n")
         if cmd.help:  # every paragraph, each on one line
             paragraphs = inspect.cleandoc(cmd.help).split("\n\n")
             out.append("\n\n".join(" ".join(p.split()) for p in paragraphs) + "\n")
