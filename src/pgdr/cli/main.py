@@ -137,8 +137,18 @@ Spool = Annotated[
 ]
 
 
+def _lean_globals(ctx: typer.Context) -> list[str]:
+    """The global options again, for the lean path (reached here only when options before
+    the command kept `pgdr.entry` from taking it directly)."""
+    cli = get_context(ctx)
+    flags = ["--config", str(cli.config_path)] if cli.config_path else []
+    flags += ["--repo", cli.repo] if cli.repo else []
+    return flags + ["-v"] * cli.verbosity + (["-q"] if cli.quiet else [])
+
+
 @app.command("wal-push", options_metavar="[--async --spool DIR]")
 def wal_push(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="The WAL file (%p).")],
     async_: Annotated[
         bool,
@@ -157,11 +167,12 @@ def wal_push(
 
     flags = ["--async"] if async_ else []
     flags += ["--spool", str(spool)] if spool is not None else []
-    raise typer.Exit(wal_main(["wal-push", *flags, str(path)]))
+    raise typer.Exit(wal_main([*_lean_globals(ctx), "wal-push", *flags, str(path)]))
 
 
 @app.command("wal-fetch", options_metavar="[--prefetch N --spool DIR]")
 def wal_fetch(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The WAL file's name (%f).")],
     dest: Annotated[Path, typer.Argument(help="Where to write it (%p).")],
     prefetch: Annotated[
@@ -183,7 +194,7 @@ def wal_fetch(
 
     flags = ["--prefetch", str(prefetch)] if prefetch else []
     flags += ["--spool", str(spool)] if spool is not None else []
-    raise typer.Exit(wal_main(["wal-fetch", *flags, name, str(dest)]))
+    raise typer.Exit(wal_main([*_lean_globals(ctx), "wal-fetch", *flags, name, str(dest)]))
 
 
 @app.command()
