@@ -54,11 +54,14 @@ def audit(
         bool, typer.Option("--verify", help="Check the chain; exit 87 naming a broken entry.")
     ] = False,
     limit: Annotated[
-        int | None, typer.Option(min=1, help="Show only the newest N entries.")
+        int | None, typer.Option(min=1, metavar="N", help="Show only the newest N entries.")
     ] = None,
 ) -> None:
-    """List the audit log: who did what, where and when (backup, restore, key changes,
-    replication, WAL ingest summaries, ...)."""
+    """List the audit log: who did what, where and when.
+
+    Entries record backups, restores, key changes, replication, retention and WAL ingest
+    summaries; each is hash-chained to the one before, so --verify finds a removed or edited
+    entry."""
     cli = get_context(ctx)
     report = read_log(open_repository(cli.target()))
     entries = report.entries[-limit:] if limit else report.entries

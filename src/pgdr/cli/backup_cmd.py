@@ -27,7 +27,9 @@ def backup(
         str, typer.Option("--type", help="full (read every file) or incr.")
     ] = "incr",
     label: Annotated[str, typer.Option(help="A label stored with the backup.")] = "",
-    annotation: Annotated[list[str] | None, typer.Option(help="key=value, repeatable.")] = None,
+    annotation: Annotated[
+        list[str] | None, typer.Option(metavar="KEY=VALUE", help="key=value, repeatable.")
+    ] = None,
     pg_host: PgHost = None,
     pg_port: PgPort = None,
     pg_user: PgUser = None,
@@ -110,7 +112,8 @@ def restore(
     ] = False,
     port: Annotated[int | None, typer.Option(help="Port for --start.")] = None,
     tablespace_map: Annotated[
-        list[str] | None, typer.Option(help="OLD_DIR=NEW_DIR (or OID=NEW_DIR), repeatable.")
+        list[str] | None,
+        typer.Option(metavar="OLD=NEW", help="OLD_DIR=NEW_DIR (or OID=NEW_DIR), repeatable."),
     ] = None,
     delta: Annotated[
         bool,

@@ -18,6 +18,8 @@ class CliContext:
     config_path: Path | None = None
     repo: str | None = None
     json: bool = False
+    #: how the output format was asked for (``--json``, ``--output text``), to name a conflict
+    output_spelled: str | None = None
     verbosity: int = 0
     quiet: bool = False
     out: Console = field(default_factory=lambda: Console(soft_wrap=True))

@@ -10,7 +10,7 @@ import typer
 from psycopg.conninfo import make_conninfo
 
 from pgdr.cli.context import CliContext, get_context
-from pgdr.cli.output import emit
+from pgdr.cli.output import emit, fail_after_result
 from pgdr.cli.pg_options import conninfo
 from pgdr.cli.repo_target import open_repository
 from pgdr.errors import ConfigError, UsageError
@@ -143,8 +143,9 @@ def serve(
 
 
 def status(ctx: typer.Context) -> None:
-    """Protection status now: backups, PITR window, WAL, jobs, alerts. Exit 91 when a
-    warning alert fires, 92 when a critical one does."""
+    """Show the protection status now: backups, PITR window, WAL, jobs and alerts.
+
+    Exits 91 when a warning alert fires, 92 when a critical one does."""
     from pgdr.daemon.service import current_status
     from pgdr.errors import AlertsFiring, CriticalAlertsFiring
 
@@ -156,6 +157,6 @@ def status(ctx: typer.Context) -> None:
         return
     names = ", ".join(f"{a['name']} ({a['severity']})" for a in firing)
     msg = f"{len(firing)} alert(s) firing: {names}"
-    if report.worst == "critical":
-        raise CriticalAlertsFiring(msg)
-    raise AlertsFiring(msg)
+    fail_after_result(
+        cli, CriticalAlertsFiring(msg) if report.worst == "critical" else AlertsFiring(msg)
+    )

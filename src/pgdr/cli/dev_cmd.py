@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from pgdr.cli.context import get_context
+from pgdr.cli.options import Unencrypted
 from pgdr.cli.output import emit
 from pgdr.cli.repo_target import open_repository
 from pgdr.errors import UsageError
@@ -50,7 +51,7 @@ def store(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to store.")],
     name: Annotated[str, typer.Option(help="Name of the file set.")],
     chunk_kib: Annotated[int, typer.Option(help="Chunk size in KiB.")] = 64,
-    unencrypted: Annotated[bool, typer.Option("--unencrypted")] = False,
+    unencrypted: Unencrypted = False,
 ) -> None:
     """Store files as a named file set (deduplicated against everything stored)."""
     cli = get_context(ctx)
@@ -78,7 +79,7 @@ def fetch(
     ctx: typer.Context,
     name: str,
     dest: Path,
-    unencrypted: Annotated[bool, typer.Option("--unencrypted")] = False,
+    unencrypted: Unencrypted = False,
 ) -> None:
     """Write a stored file set into DEST (which must not exist yet)."""
     cli = get_context(ctx)
@@ -88,9 +89,7 @@ def fetch(
 
 
 @app.command("list")
-def list_sets(
-    ctx: typer.Context, unencrypted: Annotated[bool, typer.Option("--unencrypted")] = False
-) -> None:
+def list_sets(ctx: typer.Context, unencrypted: Unencrypted = False) -> None:
     """List stored file sets."""
     cli = get_context(ctx)
     emit(cli, {"file_sets": list_file_sets(open_repository(cli.target(unencrypted=unencrypted)))})

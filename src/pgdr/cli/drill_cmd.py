@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pgdr.cli.context import CliContext, get_context
+from pgdr.cli.options import flag
 from pgdr.cli.output import emit
 from pgdr.cli.repo_target import open_repository
 
@@ -43,9 +44,7 @@ def drill(
     target: Annotated[
         str, typer.Option("--target", help="latest, random, or a time (ISO 8601 with zone).")
     ] = "latest",
-    keep: Annotated[
-        bool, typer.Option("--keep", help="Leave the sandbox running for inspection.")
-    ] = False,
+    keep: Annotated[bool, flag("--keep", "Leave the sandbox running for inspection.")] = False,
     report: Annotated[
         Path | None, typer.Option("--report", help="Also write a report: .html, .md or .json.")
     ] = None,
@@ -139,9 +138,7 @@ def show(
 @app.command()
 def cleanup(
     ctx: typer.Context,
-    kept: Annotated[
-        bool, typer.Option("--kept", help="Also remove sandboxes left by --keep.")
-    ] = False,
+    kept: Annotated[bool, flag("--kept", "Also remove sandboxes left by --keep.")] = False,
 ) -> None:
     """Stop and remove sandboxes left behind by killed drills (and --keep ones with --kept)."""
     from pgdr.cli.results import Message

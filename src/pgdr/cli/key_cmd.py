@@ -4,6 +4,7 @@ rotation: `pgdr key rotate-data`, `pgdr repo rekey` (registered in pgdr.cli.main
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,8 +12,9 @@ import typer
 
 from pgdr.cli import repo_actions
 from pgdr.cli.context import CliContext, get_context
+from pgdr.cli.options import flag
 from pgdr.cli.output import emit
-from pgdr.cli.repo_target import kdf_n_from_env, open_repository
+from pgdr.cli.repo_target import RepoTarget, kdf_n_from_env, open_repository
 from pgdr.cli.retention_cmd import Wait, gc_options
 from pgdr.errors import UsageError
 from pgdr.repo.keys import KeyFile, KeySource, KmsKey, Passphrase
@@ -29,8 +31,12 @@ NewPassEnv = Annotated[
     str,
     typer.Option("--new-passphrase-env", help="Environment variable holding the new passphrase."),
 ]
-KmsRegion = Annotated[str | None, typer.Option("--kms-region")]
-KmsEndpoint = Annotated[str | None, typer.Option("--kms-endpoint")]
+KmsRegion = Annotated[
+    str | None, typer.Option("--kms-region", help="Region of --new-kms-key-id's KMS.")
+]
+KmsEndpoint = Annotated[
+    str | None, typer.Option("--kms-endpoint", help="KMS endpoint URL (default: AWS's).")
+]
 Label = Annotated[str, typer.Option(help="A name for the new slot.")]
 
 
@@ -64,54 +70,68 @@ def list_keys(ctx: typer.Context) -> None:
     emit(cli, repo_actions.key_list(cli.target()))
 
 
-@app.command()
-def add(
-    ctx: typer.Context,
-    new_key_file: NewKeyFile = None,
-    new_kms_key_id: NewKms = None,
-    new_passphrase_env: NewPassEnv = "PGDR_NEW_PASSPHRASE",
-    kms_region: KmsRegion = None,
-    kms_endpoint: KmsEndpoint = None,
-    label: Label = "added",
-) -> None:
-    """Add a key slot: a passphrase, a key file or a KMS key that also opens the repository."""
-    cli = get_context(ctx)
-    src = _new_source(new_key_file, new_kms_key_id, new_passphrase_env, kms_region, kms_endpoint)
-    emit(cli, repo_actions.key_add(cli.target(), src, label))
+def _new_key_command(
+    action: Callable[[RepoTarget, KeySource, str], Any], default_label: str, doc: str
+) -> Callable[..., None]:
+    """`key add` and `key rotate` take the same new-key options; they differ in what they do
+    with the new key."""
+
+    def command(
+        ctx: typer.Context,
+        new_key_file: NewKeyFile = None,
+        new_kms_key_id: NewKms = None,
+        new_passphrase_env: NewPassEnv = "PGDR_NEW_PASSPHRASE",
+        kms_region: KmsRegion = None,
+        kms_endpoint: KmsEndpoint = None,
+        label: Label = default_label,
+    ) -> None:
+        cli = get_context(ctx)
+        src = _new_source(
+            new_key_file, new_kms_key_id, new_passphrase_env, kms_region, kms_endpoint
+        )
+        emit(cli, action(cli.target(), src, label))
+
+    command.__doc__ = doc
+    return command
+
+
+app.command("add")(
+    _new_key_command(
+        repo_actions.key_add,
+        "added",
+        "Add a key slot: a passphrase, a key file or a KMS key that also opens the repository.",
+    )
+)
+app.command("rotate")(
+    _new_key_command(
+        repo_actions.key_rotate,
+        "rotated",
+        """Replace the key you unlock with by a new one.
+
+        Rewraps the master key; uploads no data. Not a revocation: the master key stays, so
+        whoever unlocked with the old key may still read everything (see `pgdr key revoke`).""",
+    )
+)
 
 
 @app.command()
 def remove(
     ctx: typer.Context,
     slot_id: str,
-    force: Annotated[bool, typer.Option(help="Allow removing the slot you unlocked with.")] = False,
+    force: Annotated[bool, flag("--force", "Allow removing the slot you unlocked with.")] = False,
 ) -> None:
-    """Remove a key slot (never the last one). Not a revocation: see `pgdr key revoke`."""
+    """Remove a key slot (never the last one).
+
+    Not a revocation: see `pgdr key revoke`."""
     cli = get_context(ctx)
     emit(cli, repo_actions.key_remove(cli.target(), slot_id, force=force))
 
 
 @app.command()
-def rotate(
-    ctx: typer.Context,
-    new_key_file: NewKeyFile = None,
-    new_kms_key_id: NewKms = None,
-    new_passphrase_env: NewPassEnv = "PGDR_NEW_PASSPHRASE",
-    kms_region: KmsRegion = None,
-    kms_endpoint: KmsEndpoint = None,
-    label: Label = "rotated",
-) -> None:
-    """Replace the key you unlock with by a new one. Rewraps the master key; uploads no data.
-    Not a revocation: the master key stays, so whoever unlocked with the old key may still
-    read everything (see `pgdr key revoke`)."""
-    cli = get_context(ctx)
-    src = _new_source(new_key_file, new_kms_key_id, new_passphrase_env, kms_region, kms_endpoint)
-    emit(cli, repo_actions.key_rotate(cli.target(), src, label))
-
-
-@app.command()
 def revoke(ctx: typer.Context, slot_id: str) -> None:
-    """Revoke a key: give the repository a new master key for new data. Only the key you
+    """Revoke a key: give the repository a new master key for new data.
+
+    Only the key you
     unlock with gets a slot for it; every other slot is deleted (add those keys again with
     `pgdr key add`). Whoever kept the old master key cannot read data written afterwards;
     `pgdr repo rekey --rewrite` re-encrypts older data. Other hosts and OS users run
@@ -163,6 +183,7 @@ def rekey(
 
 def rotate_data(ctx: typer.Context) -> None:
     """Rotate the data key: new data is sealed with a new key, old data stays readable.
+
     `pgdr repo rekey --rewrite` re-encrypts the old data."""
     from pgdr.repo.rekey import rotate_data_key
     from pgdr.retention.results import DataKeyResult

@@ -24,14 +24,19 @@ from pgdr.cli import (
     repo_cmd,
     retention_cmd,
 )
-from pgdr.cli.context import CliContext
+from pgdr.cli.command_tree import build_command
+from pgdr.cli.context import get_context
 from pgdr.cli.error_output import report_error
+from pgdr.cli.exit_codes import INTERNAL_ERROR_EXIT, exit_codes, help_epilog
+from pgdr.cli.output import emit
+from pgdr.cli.output_options import json_requested
 from pgdr.errors import PgdrError
 from pgdr.logs import setup_logging
 
 app = typer.Typer(
     name="pgdr",
     help="Backup and disaster recovery for PostgreSQL.",
+    epilog=help_epilog(),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -45,8 +50,10 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("dev", dev_cmd.app),
     ("drill", drill_cmd.app),
 ]
+#: developer tools: callable, listed in docs/cli.md under a note, not in `pgdr --help`
+HIDDEN_GROUPS = frozenset({"dev"})
 for _name, _group in GROUPS:
-    app.add_typer(_group, name=_name)
+    app.add_typer(_group, name=_name, hidden=_name in HIDDEN_GROUPS)
 # Top-level commands of the backup/restore story.
 app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)
@@ -76,15 +83,21 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option("--config", help="Config file (TOML).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", metavar="FILE", help="Config file (TOML).")
+    ] = None,
     repo: Annotated[
         str | None,
         typer.Option(
-            "--repo", envvar="PGDR_REPO", help="Repository name from the config, or a URL."
+            "--repo",
+            envvar="PGDR_REPO",
+            metavar="NAME|URL",
+            help="Repository name from the config, or a URL.",
         ),
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging.")] = 0,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv: debug).")
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only.")] = False,
     _version: Annotated[
         bool,
@@ -93,9 +106,10 @@ def main(
         ),
     ] = False,
 ) -> None:
-    ctx.obj = CliContext(
-        config_path=config, repo=repo, json=json_out, verbosity=verbose, quiet=quiet
-    )
+    # --json/--output (added to every command by pgdr.cli.command_tree) may have set the
+    # output format already: fill in the same context
+    cli = get_context(ctx)
+    cli.config_path, cli.repo, cli.verbosity, cli.quiet = config, repo, verbose, quiet
     setup_logging(verbose, quiet)
 
 
@@ -111,27 +125,88 @@ def version() -> None:
     )
 
 
-@app.command("wal-push")
-def wal_push(path: Path) -> None:
-    """archive_command: store one WAL file (returns only once it is durable)."""
+@app.command("exit-codes")
+def exit_codes_command(ctx: typer.Context) -> None:
+    """List every exit code of pgdr and what it means (from pgdr.errors)."""
+    emit(get_context(ctx), exit_codes())
+
+
+Spool = Annotated[
+    Path | None,
+    typer.Option(metavar="DIR", help="Local spool directory (needed by --async/--prefetch)."),
+]
+
+
+def _lean_globals(ctx: typer.Context) -> list[str]:
+    """The global options again, for the lean path (reached here only when options before
+    the command kept `pgdr.entry` from taking it directly)."""
+    cli = get_context(ctx)
+    flags = ["--config", str(cli.config_path)] if cli.config_path else []
+    flags += ["--repo", cli.repo] if cli.repo else []
+    return flags + ["-v"] * cli.verbosity + (["-q"] if cli.quiet else [])
+
+
+@app.command("wal-push", options_metavar="[--async --spool DIR]")
+def wal_push(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The WAL file (%p).")],
+    async_: Annotated[
+        bool,
+        typer.Option(
+            "--async", help="Queue the file in --spool and return; a background uploader ships it."
+        ),
+    ] = False,
+    spool: Spool = None,
+) -> None:
+    """archive_command: store one WAL file (returns only once it is durable).
+
+    Set archive_command = 'pgdr wal-push %p'. With --async --spool DIR it returns as soon as
+    the file is queued locally and an uploader started by it ships the queue; a file counts
+    as archived only once it is in the repository."""
     from pgdr.cli.wal_entry import main as wal_main
 
-    raise typer.Exit(wal_main(["wal-push", str(path)]))
+    flags = ["--async"] if async_ else []
+    flags += ["--spool", str(spool)] if spool is not None else []
+    raise typer.Exit(wal_main([*_lean_globals(ctx), "wal-push", *flags, str(path)]))
 
 
-@app.command("wal-fetch")
-def wal_fetch(name: str, dest: Path) -> None:
-    """restore_command: write an archived WAL file to DEST; exit 1 if it is not archived."""
+@app.command("wal-fetch", options_metavar="[--prefetch N --spool DIR]")
+def wal_fetch(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The WAL file's name (%f).")],
+    dest: Annotated[Path, typer.Argument(help="Where to write it (%p).")],
+    prefetch: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            metavar="N",
+            help="Also fetch the next N segments into --spool in the background.",
+        ),
+    ] = 0,
+    spool: Spool = None,
+) -> None:
+    """restore_command: write an archived WAL file to DEST; exit 1 if it is not archived.
+
+    Set restore_command = 'pgdr wal-fetch %f %p'. With --prefetch N --spool DIR the next N
+    segments are fetched ahead into the spool, so recovery does not wait on storage for each
+    file."""
     from pgdr.cli.wal_entry import main as wal_main
 
-    raise typer.Exit(wal_main(["wal-fetch", name, str(dest)]))
+    flags = ["--prefetch", str(prefetch)] if prefetch else []
+    flags += ["--spool", str(spool)] if spool is not None else []
+    raise typer.Exit(wal_main([*_lean_globals(ctx), "wal-fetch", *flags, name, str(dest)]))
 
 
 @app.command()
 def demo(
     workdir: Annotated[Path | None, typer.Option(help="Keep the demo's files here.")] = None,
 ) -> None:
-    """Run the demo on embedded defaults: the repository round trip, end to end."""
+    """Show a whole recovery on a throw-away cluster: backup, accident, point-in-time restore.
+
+    Needs no config: creates a PostgreSQL cluster with sample data and an encrypted local
+    repository, archives WAL, takes a backup, deletes rows by accident, restores to the
+    second before into a new directory, proves the rows are back, verifies the repository
+    and runs a restore drill. --workdir keeps the files."""
     from pgdr.demo.run import run_demo
 
     run_demo(workdir)
@@ -139,10 +214,10 @@ def demo(
 
 def run(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    as_json = "--json" in args
+    as_json = json_requested(args)
     verbose = any(a in ("-v", "--verbose", "-vv") for a in args)
     try:
-        rc = app(args=args, prog_name="pgdr", standalone_mode=False)
+        rc = build_command(app).main(args=args, prog_name="pgdr", standalone_mode=False)
         code = rc if isinstance(rc, int) else 0
     except PgdrError as e:
         code = report_error(e, as_json)
@@ -169,6 +244,6 @@ def run(argv: list[str] | None = None) -> None:
             f"pgdr: internal error: {type(e).__name__}: {e} (run with -v for the traceback)",
             file=sys.stderr,
         )
-        code = 70
+        code = INTERNAL_ERROR_EXIT
     sys.stdout.flush()
     sys.exit(code)

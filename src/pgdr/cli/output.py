@@ -8,11 +8,14 @@ import json
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+import typer
 from rich.table import Table
 
 from pgdr.cli.context import CliContext
+from pgdr.cli.error_output import report_error
+from pgdr.errors import PgdrError
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -37,6 +40,14 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, Enum):
         return obj.value
     return obj
+
+
+def fail_after_result(cli: CliContext, err: PgdrError) -> NoReturn:
+    """Fail a command that has emitted its result already: with JSON, stdout stays one JSON
+    document (the result says what failed) and the error goes to stderr only."""
+    if cli.json:
+        raise typer.Exit(report_error(err, as_json=False))
+    raise err
 
 
 def emit(cli: CliContext, result: Any) -> None:

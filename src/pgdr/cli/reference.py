@@ -3,21 +3,31 @@ test checks that it is current, so the reference never drifts from ``--help``.""
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from pgdr.cli.command_tree import build_command
 from pgdr.cli.main import app
 
+DEVELOPER_NOTE = (
+    "Developer commands, left out of `pgdr --help`: tools for pgdr's own tests and for "
+    "inspecting a repository by hand, not for operating backups.\n"
+)
 
-def _walk(cmd: Any, path: list[str], out: list[str]) -> None:
+
+def _walk(cmd: Any, path: list[str], out: list[str], *, hidden: bool = False) -> None:
     name = " ".join(path)
     if path:
         out.append(f"{'#' * min(len(path) + 1, 4)} `{name}`\n")
-        if cmd.help:
-            out.append(cmd.help.strip().split("\n\n")[0] + "\n")
+        ctx = typer.Context(cmd, info_name=f"pgdr {name}")
+        out.append(f"Usage: `pgdr {name} {' '.join(cmd.collect_usage_pieces(ctx))}`\n")
+        if cmd.help:  # every paragraph, each on one line
+            paragraphs = inspect.cleandoc(cmd.help).split("\n\n")
+            out.append("\n\n".join(" ".join(p.split()) for p in paragraphs) + "\n")
         params = [p for p in cmd.params if p.name != "help"]
         args = [p for p in params if p.param_type_name == "argument"]
         opts = [p for p in params if p.param_type_name == "option"]
@@ -36,12 +46,12 @@ def _walk(cmd: Any, path: list[str], out: list[str]) -> None:
                 out.append(f"| {flags} | {(o.help or '').strip()}{env} | {default} |")
             out.append("")
     for sub in sorted(getattr(cmd, "commands", {}).values(), key=lambda c: c.name):
-        if not getattr(sub, "hidden", False):
-            _walk(sub, [*path, sub.name], out)
+        if hidden or not getattr(sub, "hidden", False):
+            _walk(sub, [*path, sub.name], out, hidden=hidden)
 
 
 def render_reference() -> str:
-    root = typer.main.get_command(app)
+    root = build_command(app)
     out = [
         "# pgdr command reference\n",
         "Generated from the command tree by `python -m pgdr.cli.reference`; do not edit.\n",
@@ -56,6 +66,12 @@ def render_reference() -> str:
         out.append(f"| {flags} | {(getattr(o, 'help', '') or '').strip()}{env} | |")
     out.append("")
     _walk(root, [], out)
+    hidden = [c for c in root.commands.values() if getattr(c, "hidden", False)]
+    if hidden:
+        out.append("## Developer commands\n")
+        out.append(DEVELOPER_NOTE)
+        for cmd in sorted(hidden, key=lambda c: c.name):
+            _walk(cmd, [cmd.name], out, hidden=True)
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -17,6 +17,7 @@ To = Annotated[
     list[str] | None,
     typer.Option(
         "--to",
+        metavar="NAME|URL",
         help="Replica: a repository name from the config, or a URL. "
         "Repeatable; default: the repository's replicate_to.",
     ),
@@ -26,7 +27,9 @@ To = Annotated[
 def replicate(
     ctx: typer.Context,
     to: To = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Objects copied at once.")] = 8,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, metavar="N", help="Objects copied at once.")
+    ] = 8,
 ) -> None:
     """Copy every object the replica lacks (verified; packs, index, WAL, manifests, audit;
     config last the first time) and give the replica a key slot for its own key."""

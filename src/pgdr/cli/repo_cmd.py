@@ -8,14 +8,11 @@ import typer
 
 from pgdr.cli import repo_actions
 from pgdr.cli.context import get_context
-from pgdr.cli.output import emit
+from pgdr.cli.options import Unencrypted, flag
+from pgdr.cli.output import emit, fail_after_result
 from pgdr.cli.progress import progress_bar
 
 app = typer.Typer(help="Create, inspect and verify repositories.", no_args_is_help=True)
-
-Unencrypted = Annotated[
-    bool, typer.Option("--unencrypted", help="Explicitly use a repository without encryption.")
-]
 
 
 @app.command()
@@ -40,11 +37,9 @@ def info(ctx: typer.Context, unencrypted: Unencrypted = False) -> None:
 @app.command()
 def verify(
     ctx: typer.Context,
-    read_data: Annotated[
-        bool, typer.Option("--read-data", help="Read and authenticate every pack.")
-    ] = False,
+    read_data: Annotated[bool, flag("--read-data", "Read and authenticate every pack.")] = False,
     rebuild_index: Annotated[
-        bool, typer.Option("--rebuild-index", help="Rebuild the index from the packs first.")
+        bool, flag("--rebuild-index", "Rebuild the index from the packs first.")
     ] = False,
     unencrypted: Unencrypted = False,
 ) -> None:
@@ -59,15 +54,13 @@ def verify(
         )
     emit(cli, result)
     if not result.ok:
-        raise repo_actions.verify_failed(result)
+        fail_after_result(cli, repo_actions.verify_failed(result))
 
 
 @app.command()
 def unlock(
     ctx: typer.Context,
-    all_locks: Annotated[
-        bool, typer.Option("--all", help="Remove live locks too (dangerous).")
-    ] = False,
+    all_locks: Annotated[bool, flag("--all", "Remove live locks too (dangerous).")] = False,
 ) -> None:
     """Remove stale locks (or, with --all, every lock)."""
     cli = get_context(ctx)
@@ -76,7 +69,9 @@ def unlock(
 
 @app.command()
 def trust(ctx: typer.Context, unencrypted: Unencrypted = False) -> None:
-    """Accept the repository's current identity (id and master-key fingerprint) on this
-    host for this OS user, after it was replaced legitimately (exit 44 until then)."""
+    """Accept the repository's current identity after it was replaced legitimately.
+
+    Pins its id and master-key fingerprint on this host for this OS user; until then every
+    command exits 44."""
     cli = get_context(ctx)
     emit(cli, repo_actions.trust(cli.target(unencrypted=unencrypted)))

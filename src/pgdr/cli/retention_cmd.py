@@ -42,8 +42,10 @@ def gc_options(
 
 
 def expire(ctx: typer.Context, dry_run: DryRun = False, wait: Wait = 0.0) -> None:
-    """Apply the retention policy: remove backups and WAL outside the recovery window
-    ([retention] in the config), then collect garbage. Never removes what the window needs."""
+    """Apply the retention policy: remove backups and WAL the recovery window does not need.
+
+    The policy is [retention] in the config. Then collects garbage. Never removes what the
+    window needs."""
     from pgdr.retention.expire import expire as do_expire
 
     cli = get_context(ctx)
@@ -66,8 +68,10 @@ def delete_backup(
     ] = None,
     wait: Wait = 0.0,
 ) -> None:
-    """Delete one backup. One inside the recovery window (or otherwise kept by the policy)
-    needs --force and its id typed as confirmation (or --yes-i-know BACKUP_ID)."""
+    """Delete one backup, if need be one the retention policy keeps.
+
+    A backup inside the recovery window (or otherwise kept by the policy) needs --force and
+    its id typed as confirmation (or --yes-i-know BACKUP_ID)."""
     from pgdr.retention.expire import delete_backup as do_delete
     from pgdr.retention.expire import protected_reason
 
@@ -105,6 +109,7 @@ def gc(
     ] = None,
 ) -> None:
     """Delete packs and index objects no manifest references; repack mostly-empty packs.
+
     Safe while backups and WAL pushes run."""
     from pgdr.retention.expire import run_gc
 

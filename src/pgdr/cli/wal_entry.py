@@ -25,6 +25,8 @@ DAMAGED_FETCH_EXIT = 162
 
 
 def wants_lean_path(argv: list[str]) -> bool:
+    if "--help" in argv:  # help is rendered by the full CLI, from the same command tree
+        return False
     skip = False
     for arg in argv:
         if skip:

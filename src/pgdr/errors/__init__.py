@@ -4,7 +4,7 @@ Every error carries a one-line message for the operator, the process exit code t
 uses for it, and whether retrying the same operation can help. The CLI maps errors to exit
 codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
 
-    PgdrError (1)
+    PgdrError (1)                          any other pgdr error
     ├── UsageError (2)                     bad arguments
     │   └── BadWalFile (2)                 a file named as a WAL segment is not one (pg.wal_header)
     ├── ConfigError (2)                    bad configuration file or value
@@ -15,8 +15,9 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── ObjectNotFound (23)            a key that should exist does not
     │   ├── ObjectLocked (24)              delete refused by Object Lock / WORM
     │   ├── ObjectExists (20)              put_new: the key is already taken, nothing replaced
-    │   └── StorageFull (25)               ENOSPC, quota  [retryable]
-    ├── RepositoryError (30)
+    │   ├── StorageFull (25)               ENOSPC, quota  [retryable]
+    │   └── TransientStorageError (26)     5xx, throttling, reset connection  [retryable]
+    ├── RepositoryError (30)               any other repository error
     │   ├── NotARepository (31)            no pgdr repository at that location
     │   ├── RepositoryExists (32)          init on a location that already has one
     │   ├── UnsupportedFormat (33)         written by a newer pgdr
@@ -27,24 +28,26 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── WalMissing (38)                a backup's WAL did not arrive: the backup is unusable
     │   ├── WalGap (38)                    archived WAL cannot reach the restore target
     │   └── UnsafeManifest (39)            a manifest names a path restore must not write
-    ├── KeyProblem (40)
+    ├── KeyProblem (40)                    any other key problem
     │   ├── WrongKey (41)                  passphrase/key file/KMS key does not open any slot
     │   ├── KeyMissing (42)                no key source configured or key file missing
     │   ├── KmsError (43)                  the KMS refused or failed
     │   ├── RepositoryIdentityChanged (44) repository id or master key differs from the local pin
     │   └── KdfOutOfBounds (45)            a key slot's KDF parameters are outside pgdr's bounds
-    ├── PostgresError (50)
+    ├── PostgresError (50)                 any other PostgreSQL error
     │   ├── RecoveryTargetUnreachable (51) the target lies outside the recoverable window,
     │   │                                  or PostgreSQL ended recovery before reaching it
-    │   └── ServerExited (52)              the server pgdr started exited (its FATAL line)
+    │   ├── ServerExited (52)              the server pgdr started exited (its FATAL line)
+    │   └── WalError (50)                  a malformed LSN, WAL name or timeline (pg.wal)
+    │       └── TimelineHistoryError (50)  a malformed timeline history file (pg.timeline)
     ├── ClusterMismatch (55)               the cluster is not the one the repository belongs to
-    ├── DrillError (60)
+    ├── DrillError (60)                    any other drill error
     │   ├── DrillFailed (60)               a drill ran and a check failed
     │   ├── DrillAborted (61)              the drill could not restore/start the sandbox
     │   ├── SandboxError (62)              sandbox state dir unusable, leftovers not removable
     │   └── DrillNotFound (64)             no drill record with that id
     ├── NotifyError (63)                   a notification channel did not deliver  [retryable]
-    ├── RetentionError (80)
+    ├── RetentionError (80)                any other retention error
     │   ├── ProtectedByRetention (80)   deleting what the retention policy keeps, without --force
     │   ├── ConfirmationRequired (81)   --force without the typed confirmation (or it differs)
     │   └── BackupNotFound (82)         no backup with that id
@@ -56,7 +59,7 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── CriticalAlertsFiring (92)      `pgdr status`: a critical alert is firing
     │   ├── DaemonAlreadyRunning (93)      another daemon holds the state directory
     │   └── WebError (94)                  the dashboard cannot listen where configured
-    └── Interrupted (130)
+    └── Interrupted (130)                  interrupted (Ctrl-C)
 
 The classes live in one module per subsystem (``base``, ``storage``, ``repository``, ``keys``,
 ``postgres``, ``operations``); import them from ``pgdr.errors``, which re-exports them all.
