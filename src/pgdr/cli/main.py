@@ -83,6 +83,14 @@ def main(
             "--repo", envvar="PGDR_REPO", help="Repository name from the config, or a URL."
         ),
     ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="Open the repository with this key file instead of its configured key "
+            "(the server key `setup --apply` writes).",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only.")] = False,
@@ -94,7 +102,12 @@ def main(
     ] = False,
 ) -> None:
     ctx.obj = CliContext(
-        config_path=config, repo=repo, json=json_out, verbosity=verbose, quiet=quiet
+        config_path=config,
+        repo=repo,
+        key_file=key_file,
+        json=json_out,
+        verbosity=verbose,
+        quiet=quiet,
     )
     setup_logging(verbose, quiet)
 

@@ -131,6 +131,17 @@ def target_from_settings(
     )
 
 
+def with_key_file(s: RepositorySettings, key_file: Path | None) -> RepositorySettings:
+    """The repository's settings opened with ``key_file`` (``--key-file``, the server key of
+    `pgdr setup`) instead of its configured key: the configured passphrase is then never
+    read (its file may be unreadable to the server's OS user) and no KDF runs. Only this
+    repository's key-file slots are tried with it; replicas are reached by their own
+    settings."""
+    if key_file is None:
+        return s
+    return s.model_copy(update={"passphrase": None, "kms_key_id": None, "key_file": key_file})
+
+
 def replica_links(
     config: Config, names: list[str], deadline: float | None = None
 ) -> list[ReplicaLink]:
