@@ -104,14 +104,9 @@ def _fast_path(ns: argparse.Namespace) -> int | None:
 
 
 def _run(ns: argparse.Namespace) -> int:
-    from pgdr.cli.repo_target import (
-        open_repository,
-        replica_links,
-        target_from_settings,
-        with_key_file,
-    )
+    from pgdr.cli.repo_target import backend, open_repository, target_from_settings, with_key_file
     from pgdr.cli.wal_followers import Followers
-    from pgdr.config import load_config, resolve_repository
+    from pgdr.config_lean import load_lean
     from pgdr.errors import UsageError
     from pgdr.logs import setup_logging
     from pgdr.repo.repository import Repository
@@ -121,23 +116,28 @@ def _run(ns: argparse.Namespace) -> int:
     setup_logging(ns.verbose, ns.quiet)
     repo_sel = ns.repo or os.environ.get("PGDR_REPO")
     key_file: Path | None = ns.key_file.absolute() if ns.key_file else None
-    config = load_config(ns.config)
+    config = load_lean(ns.config)  # validated once per config file version, not per call
     # archive_command must end in bounded time, so PostgreSQL retries a hung storage later
     # instead of waiting on it: every storage operation of a synchronous push shares one
     # deadline (opening the repository, the push, the replicas).
     deadline = None
     if ns.command == "wal-push" and not ns.async_:
-        deadline = time.monotonic() + config.wal.push_timeout_s
+        deadline = time.monotonic() + config.push_timeout_s
 
     def repo() -> Repository:
-        _name, settings = resolve_repository(config, repo_sel)
+        _name, settings = config.resolve(repo_sel)
         settings = with_key_file(settings, key_file)
         return open_repository(target_from_settings(settings, deadline=deadline))
 
     def followers() -> Followers:
-        _name, settings = resolve_repository(config, repo_sel)
-        links = replica_links(config, settings.replicate_to, deadline)
-        return Followers(links, config.audit.wal_summary_s)
+        from pgdr.replicate.follow import ReplicaLink
+
+        _name, settings = config.resolve(repo_sel)
+        links = [  # no key: WAL objects are copied sealed
+            ReplicaLink(n, backend(target_from_settings(config.resolve(n)[1], deadline=deadline)))
+            for n in settings.replicate_to
+        ]
+        return Followers(links, config.wal_summary_s)
 
     if ns.command == "wal-push":
         if len(ns.args) != 1:
