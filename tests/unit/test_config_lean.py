@@ -94,13 +94,15 @@ def test_a_forged_cache_entry_for_another_file_version_is_ignored(cfg: Path) -> 
     assert load_lean(cfg).repositories["main"].url.startswith("s3://")
 
 
-def test_the_wal_path_imports_no_pydantic_on_a_hit(cfg: Path) -> None:
+def test_the_wal_path_imports_no_pydantic_or_unneeded_modules_on_a_hit(cfg: Path) -> None:
     load_lean(cfg)
     code = (
         "import sys\nfrom pgdr.config_lean import load_lean\n"
         f"load_lean({str(cfg)!r})\nassert 'pydantic' not in sys.modules, 'pydantic imported'\n"
         "import pgdr.cli.wal_entry, pgdr.cli.repo_target, pgdr.cli.wal_followers\n"
         "assert 'pydantic' not in sys.modules, 'pydantic imported by the lean path'\n"
+        "heavy = {'pgdr.audit.log', 'pgdr.replicate.follow', 'subprocess'} & set(sys.modules)\n"
+        "assert not heavy, f'imported on every push: {heavy}'\n"
     )
     r = subprocess.run([sys.executable, "-c", code], env=dict(os.environ), capture_output=True)
     assert r.returncode == 0, r.stderr.decode()
