@@ -106,3 +106,27 @@ def test_the_wal_path_imports_no_pydantic_or_unneeded_modules_on_a_hit(cfg: Path
     )
     r = subprocess.run([sys.executable, "-c", code], env=dict(os.environ), capture_output=True)
     assert r.returncode == 0, r.stderr.decode()
+
+
+def test_a_push_without_replicas_imports_no_follow_up_machinery(tmp_path: Path) -> None:
+    from pgdr.repo.keys import KeyFile, generate_key_file
+    from pgdr.repo.repository import Repository
+    from pgdr.storage import open_backend
+
+    key = tmp_path / "k.key"
+    generate_key_file(key)
+    Repository.init(open_backend(f"file://{tmp_path}/repo"), KeyFile(key))
+    cfg = tmp_path / "pgdr.toml"
+    cfg.write_text(f'[repositories.main]\nurl = "file://{tmp_path}/repo"\nkey_file = "{key}"\n')
+    history = tmp_path / "00000002.history"
+    history.write_text("1\t0/3000000\tno recovery target specified\n")
+    code = (
+        "import sys\nfrom pgdr.cli.wal_entry import main\n"
+        f"assert main(['--config', {str(cfg)!r}, 'wal-push', {str(history)!r}]) == 0\n"
+        "heavy = {'pydantic', 'pgdr.replicate.follow', 'pgdr.audit.log'} & set(sys.modules)\n"
+        "assert not heavy or sys.argv[1] == 'miss', f'imported by a push: {heavy}'\n"
+    )
+    env = {**os.environ, "PGDR_STATE_DIR": str(tmp_path / "state")}
+    for run in ("miss", "hit"):  # the first validates the config, the second reads the cache
+        r = subprocess.run([sys.executable, "-c", code, run], env=env, capture_output=True)
+        assert r.returncode == 0, r.stderr.decode()

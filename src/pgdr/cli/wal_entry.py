@@ -130,9 +130,11 @@ def _run(ns: argparse.Namespace) -> int:
         return open_repository(target_from_settings(settings, deadline=deadline))
 
     def followers() -> Followers:
-        from pgdr.replicate.follow import ReplicaLink
-
         _name, settings = config.resolve(repo_sel)
+        if not settings.replicate_to:
+            return Followers([], config.wal_summary_s)
+        from pgdr.replicate.follow import ReplicaLink  # only with replicas: not on every push
+
         links = [  # no key: WAL objects are copied sealed
             ReplicaLink(n, backend(target_from_settings(config.resolve(n)[1], deadline=deadline)))
             for n in settings.replicate_to
