@@ -23,7 +23,7 @@ def pgdr_state_dir() -> Iterator[str]:
     path = tempfile.mkdtemp(prefix="pgdr-state-")
     # Shared by root (the tests) and postgres (archive_command): each user creates its own
     # files, in subdirectories both may write (in production each user has its own state).
-    for sub in ("", "audit", "wal-ingest", "replica-down", "identity"):
+    for sub in ("", "audit", "wal-ingest", "replica-down", "identity", "config-cache"):
         os.makedirs(os.path.join(path, sub), exist_ok=True)
         os.chmod(os.path.join(path, sub), 0o1777)
     saved = os.environ.get("PGDR_STATE_DIR")

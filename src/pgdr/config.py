@@ -23,7 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from pgdr.config_trust import check_config_file
+from pgdr.config_lean import SEARCH_PATH as SEARCH_PATH  # re-exported
+from pgdr.config_lean import find_config as find_config
 from pgdr.errors import ConfigError, UsageError
 from pgdr.settings_types import STRICT, LaxPath, Secret
 
@@ -205,31 +206,6 @@ class Config(_Model):
                         f"repositories.{name}.replicate_to: no repository named {other!r}"
                     )
         return self
-
-
-SEARCH_PATH = ("./pgdr.toml", "~/.config/pgdr/pgdr.toml", "/etc/pgdr/pgdr.toml")
-
-
-def find_config(explicit: str | Path | None) -> Path | None:
-    if explicit:
-        p = Path(explicit).expanduser()
-        if not p.is_file():
-            raise ConfigError(f"config file {p} does not exist")
-        check_config_file(p, explicit=True)
-        return p
-    env = os.environ.get("PGDR_CONFIG")
-    if env:
-        p = Path(env).expanduser()
-        if not p.is_file():
-            raise ConfigError(f"config file {p} (from PGDR_CONFIG) does not exist")
-        check_config_file(p, explicit=True, source=" (from PGDR_CONFIG)")
-        return p
-    for candidate in SEARCH_PATH:
-        p = Path(candidate).expanduser()
-        if p.is_file():
-            check_config_file(p, explicit=False)  # refused loudly: never fall through
-            return p
-    return None
 
 
 def load_config(explicit: str | Path | None = None) -> Config:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, BinaryIO, Literal, overload
@@ -133,6 +132,8 @@ def spawn_detached(cmd: list[str]) -> None:
     """Start ``cmd`` in its own session with no standard streams and no inherited file
     descriptors: it outlives the caller (``archive_command``/``restore_command`` return at
     once) and a signal to the caller's process group does not reach it."""
+    import subprocess  # only to start a detached helper: not on every import
+
     subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,

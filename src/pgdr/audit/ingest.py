@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from pgdr.audit.log import record
 from pgdr.audit.state import repo_state_name
 from pgdr.localfs import open_private, private_dir
 from pgdr.paths import default_state_dir
@@ -66,6 +65,8 @@ def note_wal_stored(
                 return None
             with open(path) as f:
                 pending = [json.loads(line) for line in f if line.strip()]
+            from pgdr.audit.log import record  # once per period: not on every push
+
             key = record(repo, "wal-ingest", summarize(pending))
             if key is not None:
                 open_private(path, "w").close()

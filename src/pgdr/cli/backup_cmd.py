@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pgdr.cli import replica_actions
+from pgdr.cli import replica_actions, server_key_setup
 from pgdr.cli.backup_text import render_backup
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
@@ -157,7 +157,9 @@ def restore(
                 "--archive-mode repository needs a config file the postgres user can read "
                 "(the restored server's archive_command names it): pass --config"
             )
-        archive_command = default_archive_command(cli.config.source, cli.repo)
+        archive_command = default_archive_command(
+            cli.config.source, cli.repo, server_key_setup.existing(cli)
+        )
     spaces = {}
     for m in tablespace_map or []:
         old, sep, new = m.partition("=")
@@ -173,7 +175,9 @@ def restore(
             action=target_action,
             timeline=timeline,
             backup=backup_id,
-            restore_command=default_restore_command(cli.config.source, cli.repo),
+            restore_command=default_restore_command(
+                cli.config.source, cli.repo, key_file=server_key_setup.existing(cli)
+            ),
             start_port=port if start else None,
             tablespace_map=spaces,
             delta=delta,
@@ -221,6 +225,15 @@ def setup(
             help="Archive asynchronously through this local spool directory (busy servers).",
         ),
     ] = None,
+    server_key_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--server-key-dir",
+            help="Passphrase repositories: where the server's OS user keeps the key file "
+            "archive_command opens the repository with (default: its "
+            "~/.local/state/pgdr/server-keys).",
+        ),
+    ] = None,
 ) -> None:
     """Show (and with --apply set) wal_level, archive_mode, archive_command, archive_timeout."""
     import shlex
@@ -240,6 +253,12 @@ def setup(
     cmd = " ".join(shlex.quote(p) for p in [*base, "--config", str(cli.config.source.resolve())])
     if cli.repo:
         cmd += f" --repo {shlex.quote(cli.repo)}"
+    # a passphrase would cost a KDF per WAL file: the server gets its own key file
+    key = server_key_setup.for_setup(
+        cli, conninfo(cli, pg_host, pg_port, pg_user, pg_dbname), server_key_dir, apply
+    )
+    if key is not None:
+        cmd += f" --key-file {shlex.quote(str(key))}"
     archive_command = f"{cmd} wal-push %p"
     if spool is not None:
         from pgdr.pg.osuser import make_dir, resolve_runas

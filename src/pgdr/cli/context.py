@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from pgdr.cli.repo_target import RepoTarget, target_from_settings
+from pgdr.cli.repo_target import RepoTarget, target_from_settings, with_key_file
 from pgdr.config import Config, RepositorySettings, load_config, resolve_repository
 
 
@@ -17,6 +17,9 @@ from pgdr.config import Config, RepositorySettings, load_config, resolve_reposit
 class CliContext:
     config_path: Path | None = None
     repo: str | None = None
+    #: ``--key-file``: open the selected repository with this key file instead of its
+    #: configured key (the server key `pgdr setup --apply` writes)
+    key_file: Path | None = None
     json: bool = False
     #: how the output format was asked for (``--json``, ``--output text``), to name a conflict
     output_spelled: str | None = None
@@ -41,6 +44,7 @@ class CliContext:
 
     def target(self, *, unencrypted: bool = False) -> RepoTarget:
         _name, s = self.repo_settings()
+        s = with_key_file(s, self.key_file)
         return target_from_settings(s, unencrypted=unencrypted, retention=self.config.retention)
 
 

@@ -95,6 +95,15 @@ def main(
             help="Repository name from the config, or a URL.",
         ),
     ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            metavar="FILE",
+            help="Open the repository with this key file instead of its configured key "
+            "(the server key `setup --apply` writes).",
+        ),
+    ] = None,
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv: debug).")
     ] = 0,
@@ -110,6 +119,7 @@ def main(
     # output format already: fill in the same context
     cli = get_context(ctx)
     cli.config_path, cli.repo, cli.verbosity, cli.quiet = config, repo, verbose, quiet
+    cli.key_file = key_file
     setup_logging(verbose, quiet)
 
 

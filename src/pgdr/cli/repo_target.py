@@ -3,13 +3,14 @@ source, and the unencrypted opt-in. Shared by every command that touches a repos
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from pgdr.config import Config, RepositorySettings, RetentionSettings, resolve_repository
+from pgdr.config_lean import LeanRepository
 from pgdr.errors import ConfigError, KeyMissing
-from pgdr.replicate.follow import ReplicaLink
 from pgdr.repo import identity
 from pgdr.repo.kdf_bounds import MAX_SCRYPT_N
 from pgdr.repo.keys import DEFAULT_SCRYPT_N, KeyFile, KeySource, KmsKey, Passphrase
@@ -17,6 +18,14 @@ from pgdr.repo.repository import Repository
 from pgdr.secrets import SecretRef
 from pgdr.storage import StorageOptions, open_backend
 from pgdr.storage.base import Backend
+
+if TYPE_CHECKING:
+    from pgdr.config import Config, RepositorySettings, RetentionSettings
+    from pgdr.replicate.follow import ReplicaLink
+
+#: A repository's settings: validated by pgdr.config, or read back validated from the
+#: lean path's cache (pgdr.config_lean; same field names, no pydantic import).
+S = TypeVar("S", "RepositorySettings", LeanRepository)
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,7 @@ def resolve_passphrase(ref: SecretRef) -> str:
 
 
 def target_from_settings(
-    s: RepositorySettings,
+    s: RepositorySettings | LeanRepository,
     *,
     unencrypted: bool = False,
     retention: RetentionSettings | None = None,
@@ -99,7 +108,11 @@ def target_from_settings(
     the command must have ended (wal-push)."""
     lock_days: float | None = s.s3.object_lock_days
     if lock_days is None and s.s3.object_lock_mode:  # window + margin (docs/design.md §8e)
-        lock_days = (retention or RetentionSettings()).lock_days
+        if retention is None:
+            from pgdr.config import RetentionSettings
+
+            retention = RetentionSettings()
+        lock_days = retention.lock_days
     storage = StorageOptions(
         endpoint=s.s3.endpoint,
         region=s.s3.region,
@@ -131,11 +144,27 @@ def target_from_settings(
     )
 
 
+def with_key_file(s: S, key_file: Path | None) -> S:
+    """The repository's settings opened with ``key_file`` (``--key-file``, the server key of
+    `pgdr setup`) instead of its configured key: the configured passphrase is then never
+    read (its file may be unreadable to the server's OS user) and no KDF runs. Only this
+    repository's key-file slots are tried with it; replicas are reached by their own
+    settings."""
+    if key_file is None:
+        return s
+    if isinstance(s, LeanRepository):
+        return dataclasses.replace(s, passphrase=None, kms_key_id=None, key_file=key_file)
+    return s.model_copy(update={"passphrase": None, "kms_key_id": None, "key_file": key_file})
+
+
 def replica_links(
     config: Config, names: list[str], deadline: float | None = None
 ) -> list[ReplicaLink]:
     """Backends of the replicas a repository follows into (no key needed: WAL objects are
     copied sealed, exactly as stored)."""
+    from pgdr.config import resolve_repository
+    from pgdr.replicate.follow import ReplicaLink
+
     return [
         ReplicaLink(
             name,

@@ -3,10 +3,14 @@
 PostgreSQL starts one process per WAL file, so these commands skip the full CLI (Typer,
 rich) and, on their fast paths, import nothing beyond the standard library:
 
-    pgdr [--config FILE] [--repo NAME|URL] [-v|-q] wal-push [--async --spool DIR] PATH
-    pgdr [--config FILE] [--repo NAME|URL] [-v|-q] wal-fetch [--prefetch N --spool DIR] NAME DEST
+    pgdr [--config FILE] [--repo NAME|URL] [--key-file PATH] [-v|-q] wal-push [--async --spool DIR] PATH
+    pgdr [--config FILE] [--repo NAME|URL] [--key-file PATH] [-v|-q] wal-fetch [--prefetch N --spool DIR] NAME DEST
     pgdr ... wal-uploader --spool DIR [--pg-wal DIR]        (started by wal-push --async)
     pgdr ... wal-prefetcher --spool DIR NAME...             (started by wal-fetch --prefetch)
+
+``--key-file`` (the server key `pgdr setup --apply` writes, pgdr.wal.server_key) opens the
+repository instead of its configured key, so no KDF runs and no passphrase is read; the
+uploader and prefetcher are started with the same key.
 
 Same error format and exit codes as the full CLI.
 """
@@ -32,7 +36,7 @@ def wants_lean_path(argv: list[str]) -> bool:
         if skip:
             skip = False
             continue
-        if arg in ("--config", "--repo"):
+        if arg in ("--config", "--repo", "--key-file"):
             skip = True
             continue
         if arg.startswith("-"):
@@ -45,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="pgdr", add_help=False)
     ap.add_argument("--config", type=Path)
     ap.add_argument("--repo")
+    ap.add_argument("--key-file", type=Path)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("-v", "--verbose", action="count", default=0)
     ap.add_argument("-q", "--quiet", action="store_true")
@@ -102,9 +107,9 @@ def _fast_path(ns: argparse.Namespace) -> int | None:
 
 def _run(ns: argparse.Namespace) -> int:
     from pgdr.catalog.wal import check_wal_name
-    from pgdr.cli.repo_target import open_repository, replica_links, target_from_settings
+    from pgdr.cli.repo_target import backend, open_repository, target_from_settings, with_key_file
     from pgdr.cli.wal_followers import Followers
-    from pgdr.config import load_config, resolve_repository
+    from pgdr.config_lean import load_lean
     from pgdr.errors import UsageError
     from pgdr.logs import setup_logging
     from pgdr.repo.repository import Repository
@@ -113,22 +118,31 @@ def _run(ns: argparse.Namespace) -> int:
 
     setup_logging(ns.verbose, ns.quiet)
     repo_sel = ns.repo or os.environ.get("PGDR_REPO")
-    config = load_config(ns.config)
+    key_file: Path | None = ns.key_file.absolute() if ns.key_file else None
+    config = load_lean(ns.config)  # validated once per config file version, not per call
     # archive_command must end in bounded time, so PostgreSQL retries a hung storage later
     # instead of waiting on it: every storage operation of a synchronous push shares one
     # deadline (opening the repository, the push, the replicas).
     deadline = None
     if ns.command == "wal-push" and not ns.async_:
-        deadline = time.monotonic() + config.wal.push_timeout_s
+        deadline = time.monotonic() + config.push_timeout_s
 
     def repo() -> Repository:
-        _name, settings = resolve_repository(config, repo_sel)
+        _name, settings = config.resolve(repo_sel)
+        settings = with_key_file(settings, key_file)
         return open_repository(target_from_settings(settings, deadline=deadline))
 
     def followers() -> Followers:
-        _name, settings = resolve_repository(config, repo_sel)
-        links = replica_links(config, settings.replicate_to, deadline)
-        return Followers(links, config.audit.wal_summary_s)
+        _name, settings = config.resolve(repo_sel)
+        if not settings.replicate_to:
+            return Followers([], config.wal_summary_s)
+        from pgdr.replicate.follow import ReplicaLink  # only with replicas: not on every push
+
+        links = [  # no key: WAL objects are copied sealed
+            ReplicaLink(n, backend(target_from_settings(config.resolve(n)[1], deadline=deadline)))
+            for n in settings.replicate_to
+        ]
+        return Followers(links, config.wal_summary_s)
 
     if ns.command == "wal-push":
         if len(ns.args) != 1:
@@ -140,7 +154,7 @@ def _run(ns: argparse.Namespace) -> int:
             if ns.spool is None:
                 raise UsageError("wal-push --async needs --spool DIR (a local directory)")
             pg_wal = path.parent if path.parent.name == "pg_wal" else Path("pg_wal")
-            cmd = uploader_command(config.source, repo_sel, ns.spool, pg_wal.absolute())
+            cmd = uploader_command(config.source, repo_sel, ns.spool, pg_wal.absolute(), key_file)
             status = push_async(path, ns.spool, cmd)
         else:
             target = repo()
@@ -158,7 +172,9 @@ def _run(ns: argparse.Namespace) -> int:
         if found and ns.prefetch > 0 and ns.spool is not None:
             from pgdr.wal.prefetch_fill import next_segments, spawn_prefetcher
 
-            spawn_prefetcher(config.source, repo_sel, ns.spool, next_segments(name, ns.prefetch))
+            spawn_prefetcher(
+                config.source, repo_sel, ns.spool, next_segments(name, ns.prefetch), key_file
+            )
         return 0 if found else 1  # not archived: PostgreSQL probes for files that may not exist
     if ns.spool is None:
         raise UsageError(f"{ns.command} needs --spool DIR")

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pgdr.audit.ingest import DEFAULT_PERIOD_S, note_wal_stored
 from pgdr.catalog.wal import wal_key
-from pgdr.replicate.follow import ReplicaLink, follow
 from pgdr.repo.repository import Repository
 from pgdr.wal.spool import Shipped
+
+if TYPE_CHECKING:  # imported when there are replicas: not on every push
+    from pgdr.replicate.follow import ReplicaLink
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,8 @@ class Followers:
             stored = [(s.name, s.bytes) for s in shipped if s.status == "stored"]
             note_wal_stored(repo, stored, self.summary_s)
             if self.replicas:
+                from pgdr.replicate.follow import follow
+
                 follow(repo, self.replicas, [wal_key(s.name) for s in shipped])
         except Exception as e:
             log.warning("after storing %d WAL file(s): %s", len(shipped), e)

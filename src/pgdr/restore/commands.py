@@ -18,15 +18,20 @@ def hand_over_command() -> str:
     return f"[ %f = {FIRST_HISTORY} ] && exit 1; test -f {HANDED_OVER} && mv -f {HANDED_OVER} %p"
 
 
-def default_restore_command(config: Path | None, repo: str | None, prefetch: int = 8) -> str:
+def default_restore_command(
+    config: Path | None, repo: str | None, prefetch: int = 8, key_file: Path | None = None
+) -> str:
     """restore_command for the restored server. With ``prefetch``, each fetch starts a
     background fetch of the next segments into PGDATA/pgdr_prefetch (restore_command runs
-    with PGDATA as its working directory), so replay rarely waits for the repository."""
+    with PGDATA as its working directory), so replay rarely waits for the repository.
+    ``key_file``: the server key (pgdr.wal.server_key), so no KDF runs per fetch."""
     parts = [sys.executable, "-m", "pgdr"]
     if config is not None:
         parts += ["--config", str(config.resolve())]
     if repo:
         parts += ["--repo", repo]
+    if key_file is not None:
+        parts += ["--key-file", str(key_file)]
     parts.append("wal-fetch")
     if prefetch:
         parts += ["--prefetch", str(prefetch), "--spool", PREFETCH_DIR]
@@ -38,7 +43,7 @@ def default_restore_command(config: Path | None, repo: str | None, prefetch: int
     return f"[ %f = {FIRST_HISTORY} ] && exit 1; {command}"
 
 
-def default_archive_command(config: Path, repo: str | None) -> str:
+def default_archive_command(config: Path, repo: str | None, key_file: Path | None = None) -> str:
     """archive_command that archives into the repository a restore came from (the same
     ``--config``/``--repo`` it was opened with), as `pgdr setup` writes it."""
     import shutil
@@ -48,4 +53,6 @@ def default_archive_command(config: Path, repo: str | None) -> str:
     parts += ["--config", str(config.resolve())]
     if repo:
         parts += ["--repo", repo]
+    if key_file is not None:
+        parts += ["--key-file", str(key_file)]
     return " ".join(shlex.quote(p) for p in parts) + " wal-push %p"

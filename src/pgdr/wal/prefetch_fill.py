@@ -53,7 +53,13 @@ def run_prefetcher(repo: Repository, spool: Path, names: list[str]) -> int:
     return done
 
 
-def spawn_prefetcher(config: Path | None, repo: str | None, spool: Path, names: list[str]) -> None:
+def spawn_prefetcher(
+    config: Path | None,
+    repo: str | None,
+    spool: Path,
+    names: list[str],
+    key_file: Path | None = None,
+) -> None:
     if not names:
         return
     cmd = [sys.executable, "-m", "pgdr"]
@@ -61,5 +67,7 @@ def spawn_prefetcher(config: Path | None, repo: str | None, spool: Path, names: 
         cmd += ["--config", str(config.resolve())]
     if repo:
         cmd += ["--repo", repo]
+    if key_file is not None:  # the same key as the wal-fetch that starts it
+        cmd += ["--key-file", str(key_file)]
     cmd += ["wal-prefetcher", "--spool", str(spool.resolve()), *names]
     spawn_detached(cmd)

@@ -281,13 +281,19 @@ def _expire_acks(acked: Path) -> None:
 
 
 def uploader_command(
-    config: Path | None, repo: str | None, spool: Path, pg_wal: Path | None
+    config: Path | None,
+    repo: str | None,
+    spool: Path,
+    pg_wal: Path | None,
+    key_file: Path | None = None,
 ) -> list[str]:
     cmd = [sys.executable, "-m", "pgdr"]
     if config is not None:
         cmd += ["--config", str(config.resolve())]
     if repo:
         cmd += ["--repo", repo]
+    if key_file is not None:  # the same key as the wal-push that starts it
+        cmd += ["--key-file", str(key_file)]
     cmd += ["wal-uploader", "--spool", str(spool.resolve())]
     if pg_wal is not None:
         cmd += ["--pg-wal", str(pg_wal.resolve())]
