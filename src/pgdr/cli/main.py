@@ -153,6 +153,7 @@ def _lean_globals(ctx: typer.Context) -> list[str]:
     cli = get_context(ctx)
     flags = ["--config", str(cli.config_path)] if cli.config_path else []
     flags += ["--repo", cli.repo] if cli.repo else []
+    flags += ["--key-file", str(cli.key_file)] if cli.key_file else []
     return flags + ["-v"] * cli.verbosity + (["-q"] if cli.quiet else [])
 
 
