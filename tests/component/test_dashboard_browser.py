@@ -16,7 +16,11 @@ from typing import Any
 
 import pytest
 
-from pgdr.daemon.alert_rules import conditions, step
+from pgdr.daemon.alert_rules import (
+    cause,
+    conditions,
+    step,
+)
 from pgdr.daemon.facts import DrillFact, Facts
 from pgdr.daemon.history import JobRecord
 from pgdr.daemon.series import dashboard_series
@@ -124,7 +128,8 @@ def test_dashboard_states(served: tuple[int, Facts, str], tmp_path: Path) -> Non
     assert history["backup_success"]["runs"] == 9 and history["backup_success"]["failed"] == 1
     firing = {a["name"]: a["summary"] for a in status["alerts"] if a["state"] == "firing"}
     if state == "alert_firing":
-        assert firing["postgres_down"] == PG_DOWN  # whole, checked readable by check_charts
+        # libpq's first line (socket path and cause) whole, checked readable by check_charts
+        assert firing["postgres_down"] == cause(PG_DOWN) and ".s.PGSQL.5432" in cause(PG_DOWN)
         what = re.search(
             r'<tr class="job bad" data-job="verify">.*?<td class="what">(.*?)</td>', dom
         )
