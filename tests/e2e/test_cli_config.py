@@ -86,3 +86,18 @@ def test_check_names_the_dashboard_secret_serve_needs(tmp_path: Path) -> None:
     ]
     token.write_text("t0ken")
     assert json.loads(pgdr("--json", "--config", cfg, "config", "check").stdout)["warnings"] == []
+
+
+def test_a_configured_repository_without_a_key_takes_it_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    """`repo init`'s help and the README say the key can come from PGDR_PASSPHRASE: that
+    holds for a configured repository that names no key, not only for --repo URL."""
+    cfg = tmp_path / "pgdr.toml"
+    cfg.write_text(f'[repositories.main]\nurl = "file://{tmp_path}/r"\n')
+    env = {"PGDR_PASSPHRASE": "correct horse battery", "PGDR_KDF_N": "1024"}
+    r = pgdr("--config", cfg, "repo", "init", env=env)
+    assert r.returncode == 0, r.stderr
+    assert pgdr("--config", cfg, "repo", "info", env=env).returncode == 0
+    wrong = pgdr("--config", cfg, "repo", "info", env={**env, "PGDR_PASSPHRASE": "other one"})
+    assert wrong.returncode == 41, wrong.stderr  # the environment's key is really used

@@ -130,11 +130,20 @@ def target_from_settings(
         concurrency=s.limits.concurrency,
         deadline=deadline,
     )
+    passphrase = resolve_passphrase(s.passphrase) if s.passphrase else None
+    key_file = s.key_file
+    if not (passphrase or key_file or s.kms_key_id or s.unencrypted or unencrypted):
+        # a configured repository that names no key takes it from the environment, as an
+        # ad-hoc --repo URL does (the operator's input, never the repository's)
+        if os.environ.get("PGDR_KEY_FILE"):
+            key_file = Path(os.environ["PGDR_KEY_FILE"])
+        elif "PGDR_PASSPHRASE" in os.environ:
+            passphrase = resolve_passphrase(SecretRef("env:PGDR_PASSPHRASE"))
     return RepoTarget(
         url=s.url,
         storage=storage,
-        passphrase=resolve_passphrase(s.passphrase) if s.passphrase else None,
-        key_file=s.key_file,
+        passphrase=passphrase,
+        key_file=key_file,
         kms_key_id=s.kms_key_id,
         kms_region=s.kms_region,
         kms_endpoint=s.kms_endpoint,
