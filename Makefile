@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck layers unit install bench bench-compare clean
+.PHONY: demo test lint typecheck layers unit install bytecode bench bench-compare clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# Bytecode for pgdr's own modules, as a pip-installed pgdr has: PostgreSQL runs
+# `pgdr wal-push`/`wal-fetch` as its own OS user, which cannot write __pycache__ into this
+# checkout, so without it every archive_command call compiles pgdr again (and
+# PYTHONDONTWRITEBYTECODE, if set, stops even root from caching). Only stale files compile.
+bytecode: $(STAMP)
+	@$(PY) -m compileall -q src >/dev/null
+
+demo: bytecode
 	$(VENV)/bin/pgdr demo
 
 lint: $(STAMP)
@@ -31,14 +38,14 @@ layers: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 # The whole suite: lint, types, the layer rule, then every test tier.
-test: lint typecheck layers
+test: lint typecheck layers bytecode
 	scripts/run-tests
 
-bench: $(STAMP)
+bench: bytecode
 	$(PY) bench/repo_store.py
 
 # Installs pgBackRest (Debian) if missing; prints pgdr/peer ratios.
-bench-compare: $(STAMP)
+bench-compare: bytecode
 	@command -v pgbackrest >/dev/null || (apt-get update -qq && apt-get install -y -qq pgbackrest)
 	$(PY) bench/compare.py
 	$(PY) bench/compare.py --text
