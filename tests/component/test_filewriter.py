@@ -14,6 +14,7 @@ import pytest
 
 from pgdr.errors import IntegrityError
 from pgdr.repo import format as fmt
+from pgdr.repo.filewriter import write_chunks
 from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Repository
 from pgdr.repo.writer import BlobWriter
@@ -132,3 +133,29 @@ def test_a_damaged_blob_mid_file_fails_and_closes_everything(
         )
     assert open_descriptors() == before
     assert "f3" not in finished and "f4" not in finished
+
+
+def test_chunks_rewritten_in_place_zeros_included(big_packs: Repository, tmp_path: Path) -> None:
+    """A delta restore's rewrite: chosen chunks land at their offsets (a zero chunk is
+    written as zeros over the old data, not skipped), the file is cut to its size and
+    settled through its descriptor before it is closed."""
+    rng = random.Random(9)
+    new = rng.randbytes(CHUNK) + bytes(CHUNK) + rng.randbytes(CHUNK) + rng.randbytes(10)
+    ids = store_all(big_packs, {"new": new})["new"]
+    target = tmp_path / "f"
+    target.write_bytes(rng.randbytes(6 * CHUNK))  # longer, every chunk different
+    old = target.read_bytes()
+    settled: list[tuple[str, int]] = []
+    with BlobReader(reopened(big_packs)) as r:
+        written = write_chunks(
+            r,
+            [(target, [(CHUNK, ids[1]), (3 * CHUNK, ids[3])], len(new))],
+            lambda p: os.open(p, os.O_RDWR),
+            settle=lambda p, fd: settled.append((p.name, os.fstat(fd).st_size)),
+        )
+    assert written == [CHUNK + 10]
+    assert settled == [("f", len(new))]
+    assert (
+        target.read_bytes()
+        == old[:CHUNK] + bytes(CHUNK) + old[2 * CHUNK : 3 * CHUNK] + new[3 * CHUNK :]
+    )

@@ -45,8 +45,10 @@ class _Job:
 class _File:
     path: Path
     count: int  # blobs
+    offsets: list[int] | None = None  # where each blob goes; None: one after the other
+    final: int | None = None  # the file's size; None: the sum of its blobs
     fd: int = -1
-    size: int = 0
+    size: int = 0  # bytes of the blobs placed so far
 
 
 def write_files(
@@ -62,6 +64,38 @@ def write_files(
     files = list(files)
     plan = [_File(path, len(ids)) for path, ids in files]
     ids = [bid for _path, blob_ids in files for bid in blob_ids]
+    return _write_all(reader, plan, ids, sparse, done, fsync, opener, None)
+
+
+def write_chunks(
+    reader: BlobReader,
+    files: Iterable[tuple[Path, list[tuple[int, bytes]], int]],
+    opener: Callable[[Path], int],
+    *,
+    settle: Callable[[Path, int], None] | None = None,
+    done: Callable[[Path, int], None] | None = None,
+) -> list[int]:
+    """Rewrite chunks in place (a delta restore): for each ``(path, [(offset, blob id)],
+    size)`` the blobs are written where given (zero blobs as zeros: the file has data
+    there), then the file is cut to ``size`` and ``settle(path, fd)`` runs before it is
+    closed. Returns the bytes written per file."""
+    plan, ids = [], []
+    for path, chunks, size in files:
+        plan.append(_File(path, len(chunks), [off for off, _bid in chunks], size))
+        ids += [bid for _off, bid in chunks]
+    return _write_all(reader, plan, ids, False, done, False, opener, settle)
+
+
+def _write_all(
+    reader: BlobReader,
+    plan: list[_File],
+    ids: list[bytes],
+    sparse: bool,
+    done: Callable[[Path, int], None] | None,
+    fsync: bool,
+    opener: Callable[[Path], int] | None,
+    settle: Callable[[Path, int], None] | None,
+) -> list[int]:
     open_fds: dict[int, _File] = {}
 
     def open_file(f: _File) -> None:
@@ -74,7 +108,10 @@ def write_files(
     def finish(n: int) -> None:
         f = plan[n]
         try:
-            os.ftruncate(f.fd, f.size)  # trailing holes, and a file shorter than before
+            # trailing holes, and a file shorter than before
+            os.ftruncate(f.fd, f.size if f.final is None else f.final)
+            if settle is not None:
+                settle(f.path, f.fd)
             if fsync:
                 os.fsync(f.fd)
         finally:
@@ -133,7 +170,7 @@ def _jobs(
         for blob in span.blobs:
             f = plan[n]
             job.span.blobs.append(blob)
-            job.places.append((f.fd, f.size))
+            job.places.append((f.fd, f.size if f.offsets is None else f.offsets[-left]))
             f.size += blob[2]
             left -= 1
             if left == 0:
@@ -163,13 +200,14 @@ def _bounded(job: _Job) -> _Job:
 def _write(reader: BlobReader, job: _Job, sparse: bool) -> None:
     span = job.span
     if span.pack_id is None:  # zero blobs: holes, or zeros written
-        if not sparse:
-            for (fd, offset), (_bid, _loc, size) in zip(job.places, span.blobs, strict=True):
-                _pwritev_all(fd, [bytes(size)], offset)
-        return
+        if sparse:
+            return
+        blobs = [_zeros(n) for _bid, _loc, n in span.blobs]
+    else:
+        blobs = reader.read_span(span)
     run: list[bytes] = []
     run_fd, run_at, run_end = -1, 0, 0
-    for (fd, offset), data in zip(job.places, reader.read_span(span), strict=True):
+    for (fd, offset), data in zip(job.places, blobs, strict=True):
         if sparse and is_zero(data):
             continue
         if run and (fd != run_fd or offset != run_end or len(run) >= IOV_MAX):
@@ -193,3 +231,13 @@ def _pwritev_all(fd: int, bufs: list[bytes], offset: int) -> None:
     while rest:
         n = os.pwrite(fd, rest, offset)
         rest, offset = rest[n:], offset + n
+
+
+_ZEROS: dict[int, bytes] = {}
+
+
+def _zeros(n: int) -> bytes:
+    z = _ZEROS.get(n)
+    if z is None:
+        z = _ZEROS[n] = bytes(n)
+    return z
