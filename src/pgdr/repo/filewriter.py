@@ -1,26 +1,28 @@
 """Writing files from blobs: the pipeline a restore spends its time in.
 
-The main thread walks the files in order, finds each blob's place (file and offset: the
-sizes are in the index, so no blob is read to learn where the next one goes), opens each
-file as it is reached and hands spans of consecutive blobs (``BlobReader.spans``) to the
-reader's threads. A thread fetches its span with one ranged read, authenticates and
-decompresses every blob (zstd, AES-GCM and BLAKE3 work on whole buffers) and writes runs of
-consecutive blobs with ONE positioned ``pwritev`` each, so both cores fetch, decrypt,
-decompress and write at once and no file is written chunk by chunk. Zero blobs are never
-read nor written: the file is extended to its size with ``ftruncate`` and they stay holes
-(PostgreSQL and ``cmp`` read zeros there). A file is closed, and ``done`` called, in the
-main thread once every span that holds a piece of it is written; nothing is fsynced unless
-asked (a restore syncs each file system once at the end).
+The calling thread only plans: it walks the files in order and finds each blob's place (file
+and offset: the sizes are in the index, so no blob is read to learn where the next one goes),
+cutting the blobs into jobs along the spans of ``BlobReader.spans``. The reader's threads do
+everything else, so both cores fetch, decrypt, decompress and write at once: a thread fetches
+its span with one ranged read, authenticates and decompresses every blob (AES-GCM, zstd,
+BLAKE3 and ``pwritev`` all release the GIL) and writes each run of consecutive blobs with
+ONE positioned ``pwritev``. A file that lies within one job (nearly all files of a data
+directory) is created, written, cut to its size, settled and closed by that job's thread;
+only a file spread over several jobs is opened and closed by the calling thread (in order,
+once every job holding a piece of it is done). The calling thread makes few system calls
+on purpose: on a busy machine each one can wait for the GIL behind the workers.
 
-On any failure (a damaged blob, a full disk) the spans not started are cancelled, the ones
-running are awaited and every descriptor is closed before the error reaches the caller, who
-removes the partial files.
+Zero blobs are never read nor written: the file is extended with ``ftruncate`` and they stay
+holes (PostgreSQL and ``cmp`` read zeros there). Nothing is fsynced unless asked (a restore
+syncs each file system once). On any failure (a damaged blob, a full disk) the jobs not
+started are cancelled, the running ones awaited and every descriptor closed before the error
+reaches the caller, who removes the partial files.
 """
 
 from __future__ import annotations
 
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
@@ -29,19 +31,15 @@ from pathlib import Path
 
 from pgdr.repo.reader import BlobReader, Span, is_zero
 
-MAX_OPEN = 256  # files held open by spans in flight; the window waits above this
-FILES_PER_JOB = 64  # a span of many small files is cut so that few are open at once
+MAX_OPEN = 256  # files opened by the caller for jobs in flight; the window waits above this
+FILES_PER_JOB = 64  # a span of many small files is cut so that jobs stay small
 IOV_MAX = 1024  # buffers per pwritev (Linux's UIO_MAXIOV)
 
-
-@dataclass
-class _Job:
-    span: Span
-    places: list[tuple[int, int]]  # (descriptor, offset) of each blob of the span
-    finishes: list[int] = field(default_factory=list)  # files complete once this job is
+Opener = Callable[[Path], int]
+Settle = Callable[[Path, int], None]
 
 
-@dataclass
+@dataclass(eq=False)
 class _File:
     path: Path
     count: int  # blobs
@@ -49,6 +47,26 @@ class _File:
     final: int | None = None  # the file's size; None: the sum of its blobs
     fd: int = -1
     size: int = 0  # bytes of the blobs placed so far
+
+    @property
+    def length(self) -> int:
+        return self.size if self.final is None else self.final
+
+
+@dataclass(eq=False)
+class _Job:
+    span: Span
+    places: list[tuple[_File, int]] = field(default_factory=list)  # each blob's file, offset
+    own: list[_File] = field(default_factory=list)  # files this job creates and closes
+    finishes: list[_File] = field(default_factory=list)  # complete once this job is, in order
+
+
+@dataclass(frozen=True)
+class _Rules:
+    sparse: bool
+    fsync: bool
+    opener: Opener
+    settle: Settle | None
 
 
 def write_files(
@@ -58,134 +76,123 @@ def write_files(
     sparse: bool = True,
     done: Callable[[Path, int], None] | None = None,
     fsync: bool = False,
-    opener: Callable[[Path], int] | None = None,
+    opener: Opener | None = None,
+    settle: Settle | None = None,
 ) -> list[int]:
-    """Write each ``(path, blob ids)`` file; returns their sizes, in order."""
+    """Write each ``(path, blob ids)`` file; returns their sizes, in order. ``settle(path,
+    fd)`` runs (on any thread) after the last write, before the file is closed; ``done``
+    runs in the calling thread, in order."""
     files = list(files)
     plan = [_File(path, len(ids)) for path, ids in files]
     ids = [bid for _path, blob_ids in files for bid in blob_ids]
-    return _write_all(reader, plan, ids, sparse, done, fsync, opener, None)
+    rules = _Rules(sparse, fsync, opener or _create, settle)
+    return _write_all(reader, plan, ids, rules, done)
 
 
 def write_chunks(
     reader: BlobReader,
     files: Iterable[tuple[Path, list[tuple[int, bytes]], int]],
-    opener: Callable[[Path], int],
+    opener: Opener,
     *,
-    settle: Callable[[Path, int], None] | None = None,
+    settle: Settle | None = None,
     done: Callable[[Path, int], None] | None = None,
 ) -> list[int]:
     """Rewrite chunks in place (a delta restore): for each ``(path, [(offset, blob id)],
     size)`` the blobs are written where given (zero blobs as zeros: the file has data
-    there), then the file is cut to ``size`` and ``settle(path, fd)`` runs before it is
-    closed. Returns the bytes written per file."""
+    there), then the file is cut to ``size`` and settled. Returns the bytes written."""
     plan, ids = [], []
     for path, chunks, size in files:
         plan.append(_File(path, len(chunks), [off for off, _bid in chunks], size))
         ids += [bid for _off, bid in chunks]
-    return _write_all(reader, plan, ids, False, done, False, opener, settle)
+    return _write_all(reader, plan, ids, _Rules(False, False, opener, settle), done)
+
+
+def _create(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
 
 
 def _write_all(
     reader: BlobReader,
     plan: list[_File],
     ids: list[bytes],
-    sparse: bool,
+    rules: _Rules,
     done: Callable[[Path, int], None] | None,
-    fsync: bool,
-    opener: Callable[[Path], int] | None,
-    settle: Callable[[Path, int], None] | None,
 ) -> list[int]:
-    open_fds: dict[int, _File] = {}
+    shared: set[_File] = set()  # opened here for jobs in flight
 
-    def open_file(f: _File) -> None:
-        if opener is not None:
-            f.fd = opener(f.path)
-        else:
-            f.fd = os.open(f.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        open_fds[f.fd] = f
-
-    def finish(n: int) -> None:
-        f = plan[n]
-        try:
-            # trailing holes, and a file shorter than before
-            os.ftruncate(f.fd, f.size if f.final is None else f.final)
-            if settle is not None:
-                settle(f.path, f.fd)
-            if fsync:
-                os.fsync(f.fd)
-        finally:
-            del open_fds[f.fd]
-            os.close(f.fd)
-        if done is not None:
-            done(f.path, f.size)
+    def retire(item: tuple[Future[None], _Job]) -> None:
+        fut, job = item
+        fut.result()
+        for f in job.finishes:
+            if f in shared:
+                shared.discard(f)
+                _finish(f, rules)
+            if done is not None:
+                done(f.path, f.size)
 
     window: deque[tuple[Future[None], _Job]] = deque()
     try:
-        for job in _jobs(reader, plan, ids, open_file):
-            window.append((reader.submit(partial(_write, reader, job, sparse)), job))
-            while window and (len(window) >= reader.workers * 2 or len(open_fds) > MAX_OPEN):
-                _retire(window.popleft(), finish)
+        for job in _jobs(reader, plan, ids):
+            for f in {f for f, _off in job.places if f not in job.own and f.fd < 0}:
+                f.fd = rules.opener(f.path)
+                shared.add(f)
+            window.append((reader.submit(partial(_run, reader, job, rules)), job))
+            while window and (len(window) >= reader.workers * 2 or len(shared) > MAX_OPEN):
+                retire(window.popleft())
         while window:
-            _retire(window.popleft(), finish)
+            retire(window.popleft())
     except BaseException:
         for fut, _job in window:
             fut.cancel()
         wait([fut for fut, _job in window])
-        for fd in open_fds:
-            os.close(fd)
+        for f in shared:
+            os.close(f.fd)
         raise
     return [f.size for f in plan]
 
 
-def _retire(item: tuple[Future[None], _Job], finish: Callable[[int], None]) -> None:
-    fut, job = item
-    fut.result()
-    for n in job.finishes:
-        finish(n)
-
-
-def _jobs(
-    reader: BlobReader, plan: list[_File], ids: list[bytes], open_file: Callable[[_File], None]
-) -> Iterator[_Job]:
-    """Spans with the place of each blob; each file opened when its first blob is placed
-    and listed in ``finishes`` of the job that places its last (or of the next job)."""
+def _jobs(reader: BlobReader, plan: list[_File], ids: list[bytes]) -> Iterator[_Job]:
+    """Jobs of consecutive blobs with the place of each; a file that starts and ends in
+    one job is that job's own, and every file is listed in ``finishes`` of the job that
+    places its last blob (an empty file: of the next job)."""
     n = -1  # file being placed
     left = 0  # its blobs still to place
-    ended: list[int] = []  # complete, waiting for a job to carry them
+    ended: list[_File] = []  # complete, waiting for a job to carry them
 
     def advance() -> None:
         nonlocal n, left
         while left == 0 and n + 1 < len(plan):
             n += 1
             left = plan[n].count
-            open_file(plan[n])
             if left == 0:
-                ended.append(n)
+                ended.append(plan[n])
+
+    def cut(job: _Job) -> _Job:
+        nonlocal ended
+        job.finishes, ended = ended, []
+        here = Counter(id(f) for f, _off in job.places)
+        job.own = [f for f in job.finishes if here[id(f)] == f.count]  # wholly in this job
+        return _bounded(job)
 
     advance()
     for span in reader.spans(ids):
-        job = _Job(Span(span.pack_id), [])
-        opened = 0
+        job = _Job(Span(span.pack_id))
         for blob in span.blobs:
             f = plan[n]
             job.span.blobs.append(blob)
-            job.places.append((f.fd, f.size if f.offsets is None else f.offsets[-left]))
+            job.places.append((f, f.size if f.offsets is None else f.offsets[-left]))
             f.size += blob[2]
             left -= 1
             if left == 0:
-                ended.append(n)
+                ended.append(f)
                 advance()
-                opened += 1
-                if opened >= FILES_PER_JOB:
-                    job.finishes, ended = ended, []
-                    yield _bounded(job)
-                    job, opened = _Job(Span(span.pack_id), []), 0
+                if len(ended) >= FILES_PER_JOB:
+                    yield cut(job)
+                    job = _Job(Span(span.pack_id))
         if job.places or ended:
-            job.finishes, ended = ended, []
-            yield _bounded(job)
+            yield cut(job)
     if ended:
-        yield _Job(Span(None), [], ended)
+        yield cut(_Job(Span(None)))
 
 
 def _bounded(job: _Job) -> _Job:
@@ -197,8 +204,36 @@ def _bounded(job: _Job) -> _Job:
     return job
 
 
+def _run(reader: BlobReader, job: _Job, rules: _Rules) -> None:
+    """One job on a reader thread: create its own files, write, finish its own files."""
+    opened: list[_File] = []
+    try:
+        for f in job.own:
+            f.fd = rules.opener(f.path)
+            opened.append(f)
+        _write(reader, job, rules.sparse)
+        while opened:
+            _finish(opened.pop(0), rules)
+    finally:
+        for f in opened:
+            os.close(f.fd)
+
+
+def _finish(f: _File, rules: _Rules) -> None:
+    try:
+        os.ftruncate(f.fd, f.length)  # trailing holes, and a file shorter than before
+        if rules.settle is not None:
+            rules.settle(f.path, f.fd)
+        if rules.fsync:
+            os.fsync(f.fd)
+    finally:
+        os.close(f.fd)
+
+
 def _write(reader: BlobReader, job: _Job, sparse: bool) -> None:
     span = job.span
+    if not span.blobs:
+        return
     if span.pack_id is None:  # zero blobs: holes, or zeros written
         if sparse:
             return
@@ -207,14 +242,14 @@ def _write(reader: BlobReader, job: _Job, sparse: bool) -> None:
         blobs = reader.read_span(span)
     run: list[bytes] = []
     run_fd, run_at, run_end = -1, 0, 0
-    for (fd, offset), data in zip(job.places, blobs, strict=True):
+    for (f, offset), data in zip(job.places, blobs, strict=True):
         if sparse and is_zero(data):
             continue
-        if run and (fd != run_fd or offset != run_end or len(run) >= IOV_MAX):
+        if run and (f.fd != run_fd or offset != run_end or len(run) >= IOV_MAX):
             _pwritev_all(run_fd, run, run_at)
             run = []
         if not run:
-            run_fd, run_at, run_end = fd, offset, offset
+            run_fd, run_at, run_end = f.fd, offset, offset
         run.append(data)
         run_end += len(data)
     if run:

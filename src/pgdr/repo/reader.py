@@ -88,15 +88,19 @@ class BlobReader:
         done: Callable[[Path, int], None] | None = None,
         fsync: bool = True,
         opener: Callable[[Path], int] | None = None,
+        settle: Callable[[Path, int], None] | None = None,
     ) -> list[int]:
         """Write many files from one ordered stream of blobs (``pgdr.repo.filewriter``):
         fetching, decrypting and writing run in parallel across file boundaries. Returns
         the sizes. With ``fsync=False`` the caller makes the files durable (e.g. one
         ``syncfs``). ``opener`` creates each file and returns its descriptor (a restore
-        creates them without following links, ``pgdr.safefs``)."""
+        creates them without following links, ``pgdr.safefs``); ``settle(path, fd)`` runs
+        after a file's last write, before it is closed (on any thread)."""
         from pgdr.repo.filewriter import write_files
 
-        return write_files(self, files, sparse=sparse, done=done, fsync=fsync, opener=opener)
+        return write_files(
+            self, files, sparse=sparse, done=done, fsync=fsync, opener=opener, settle=settle
+        )
 
     def _located(self, ids: Iterable[bytes]) -> Iterator[tuple[bytes, Location | None]]:
         index = self.repo.index
