@@ -103,7 +103,7 @@ def test_consecutive_chunks_are_written_with_few_large_writes(
         r.write_files([(tmp_path / "f", ids)], fsync=False)
         writes = syscalls_writing() - before
     assert (tmp_path / "f").read_bytes() == data
-    assert writes <= 8, f"{writes} write calls for 128 chunks"
+    assert writes <= 20, f"{writes} write calls for 128 chunks"  # runs of 256 KiB: 16
 
 
 def open_descriptors() -> int:

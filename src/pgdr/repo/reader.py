@@ -143,24 +143,29 @@ class BlobReader:
 
     def read_span(self, span: Span) -> list[bytes]:
         """The plaintexts of a span's blobs, each authenticated and its id re-checked."""
+        return list(self.iter_span(span))
+
+    def iter_span(self, span: Span) -> Iterator[bytes]:
+        """``read_span`` one blob at a time: each is decoded when the caller wants it (a
+        writer copies it out while it is still in the CPU's cache)."""
         if span.pack_id is None:
-            return [bytes(n) for _bid, _loc, n in span.blobs]
+            yield from (bytes(n) for _bid, _loc, n in span.blobs)
+            return
         key = fmt.pack_key(span.pack_id)
         try:
             data = memoryview(self.repo.backend.get(key, span.start, span.end - span.start))
         except ObjectNotFound:
             # Garbage collection repacked these blobs after we loaded the index: read each
             # where it is now (read_blob reloads the index once, docs/design.md §9).
-            return [self.repo.read_blob(bid) for bid, _loc, _n in span.blobs]
-        out = []
+            yield from (self.repo.read_blob(bid) for bid, _loc, _n in span.blobs)
+            return
         for bid, loc, _n in span.blobs:
             assert loc is not None
             rel = loc.offset - span.start
             piece = data[rel : rel + loc.length]
             if len(piece) != loc.length:
                 raise IntegrityError(f"{key}@{loc.offset}: pack is shorter than its index says")
-            out.append(self.repo.open_blob(bid, piece, f"{key}@{loc.offset}"))
-        return out
+            yield self.repo.open_blob(bid, piece, f"{key}@{loc.offset}")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
