@@ -25,7 +25,9 @@ CREATE_FLAGS = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class Tree:
-    """A directory opened once; everything below it reached through descriptors."""
+    """A directory opened once; everything below it reached through descriptors. Files may
+    be created and opened from several threads (a restore's writers) once their directories
+    exist; directories are made by one thread."""
 
     def __init__(self, fd: int, path: Path, owner: tuple[int, int] | None = None) -> None:
         self.path = path
@@ -64,8 +66,10 @@ class Tree:
             if e.errno in (errno.ELOOP, errno.ENOTDIR):
                 raise self._not_plain(rel, "a directory") from None
             raise
-        self._dirs[rel] = fd
-        return fd
+        kept = self._dirs.setdefault(rel, fd)  # another thread may have opened it first
+        if kept != fd:
+            os.close(fd)
+        return kept
 
     def split(self, rel: str) -> tuple[int, str]:
         """(descriptor of the parent directory, last name) of ``rel``."""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -25,10 +26,11 @@ from pgdr.repo.repository import Repository
 SPAN_BYTES = 8 << 20  # one ranged read covers at most this much of a pack
 SPAN_GAP = 256 << 10  # blobs this close together are read in one range (the gap is wasted)
 ZERO_SIZES = (8192, 32 * 1024, 1 << 20)  # chunk sizes whose all-zero id is worth knowing
+R = TypeVar("R")
 
 
 @dataclass
-class _Span:
+class Span:
     """Consecutive blobs of one pack read with one ranged get (or zero blobs: no read)."""
 
     pack_id: bytes | None  # None: every blob is a known zero blob
@@ -47,11 +49,19 @@ class BlobReader:
     def read(self, blob_id: bytes) -> bytes:
         return self.repo.read_blob(blob_id)
 
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    def submit(self, fn: Callable[[], R]) -> Future[R]:
+        """Run ``fn`` on the reader's threads (the file writer's per-span work)."""
+        return self._pool.submit(fn)
+
     def iter_read(self, ids: Iterable[bytes]) -> Iterator[bytes]:
         """Blobs in the order given, fetched ahead in parallel, adjacent ones together."""
         window: deque[Future[list[bytes]]] = deque()
-        for span in self._spans(ids):
-            window.append(self._pool.submit(self._read_span, span))
+        for span in self.spans(ids):
+            window.append(self._pool.submit(self.read_span, span))
             if len(window) >= self._workers * 2:
                 yield from window.popleft().result()
         while window:
@@ -78,33 +88,19 @@ class BlobReader:
         done: Callable[[Path, int], None] | None = None,
         fsync: bool = True,
         opener: Callable[[Path], int] | None = None,
+        settle: Callable[[Path, int], None] | None = None,
     ) -> list[int]:
-        """Write many files from one ordered stream of blobs, so fetching runs ahead across
-        file boundaries (a restore of many small files stays parallel). Returns the sizes.
-        With ``fsync=False`` the caller makes the files durable (e.g. one ``syncfs``).
-        ``opener`` creates each file and returns its descriptor (a restore creates them
-        without following links, ``pgdr.safefs``)."""
-        plan = [(p, ids) for p, ids in files]
-        blobs = self.iter_read(bid for _p, ids in plan for bid in ids)
-        sizes = []
-        for path, ids in plan:
-            n = 0
-            with open(path if opener is None else opener(path), "wb") as f:
-                for _ in range(len(ids)):
-                    data = next(blobs)
-                    if sparse and _is_zero(data):
-                        f.seek(len(data), os.SEEK_CUR)
-                    else:
-                        f.write(data)
-                    n += len(data)
-                f.truncate(n)
-                if fsync:
-                    f.flush()
-                    os.fsync(f.fileno())
-            sizes.append(n)
-            if done is not None:
-                done(path, n)
-        return sizes
+        """Write many files from one ordered stream of blobs (``pgdr.repo.filewriter``):
+        fetching, decrypting and writing run in parallel across file boundaries. Returns
+        the sizes. With ``fsync=False`` the caller makes the files durable (e.g. one
+        ``syncfs``). ``opener`` creates each file and returns its descriptor (a restore
+        creates them without following links, ``pgdr.safefs``); ``settle(path, fd)`` runs
+        after a file's last write, before it is closed (on any thread)."""
+        from pgdr.repo.filewriter import write_files
+
+        return write_files(
+            self, files, sparse=sparse, done=done, fsync=fsync, opener=opener, settle=settle
+        )
 
     def _located(self, ids: Iterable[bytes]) -> Iterator[tuple[bytes, Location | None]]:
         index = self.repo.index
@@ -116,15 +112,16 @@ class BlobReader:
                 batch = []
         yield from zip(batch, index.get_many(batch), strict=True)
 
-    def _spans(self, ids: Iterable[bytes]) -> Iterator[_Span]:
-        span: _Span | None = None
+    def spans(self, ids: Iterable[bytes]) -> Iterator[Span]:
+        """The blobs of ``ids`` in order, grouped into spans read with one ranged get."""
+        span: Span | None = None
         for bid, loc in self._located(ids):
             zero = self._zeros.get(bid)
             if zero is not None:
                 if span is None or span.pack_id is not None:
                     if span is not None:
                         yield span
-                    span = _Span(None)
+                    span = Span(None)
                 span.blobs.append((bid, None, zero))
                 continue
             if loc is None:
@@ -138,31 +135,37 @@ class BlobReader:
             ):
                 if span is not None:
                     yield span
-                span = _Span(loc.pack_id, loc.offset, end)
+                span = Span(loc.pack_id, loc.offset, end)
             span.end = max(span.end, end)
             span.blobs.append((bid, loc, loc.raw_length))
         if span is not None:
             yield span
 
-    def _read_span(self, span: _Span) -> list[bytes]:
+    def read_span(self, span: Span) -> list[bytes]:
+        """The plaintexts of a span's blobs, each authenticated and its id re-checked."""
+        return list(self.iter_span(span))
+
+    def iter_span(self, span: Span) -> Iterator[bytes]:
+        """``read_span`` one blob at a time: each is decoded when the caller wants it (a
+        writer copies it out while it is still in the CPU's cache)."""
         if span.pack_id is None:
-            return [bytes(n) for _bid, _loc, n in span.blobs]
+            yield from (bytes(n) for _bid, _loc, n in span.blobs)
+            return
         key = fmt.pack_key(span.pack_id)
         try:
             data = memoryview(self.repo.backend.get(key, span.start, span.end - span.start))
         except ObjectNotFound:
             # Garbage collection repacked these blobs after we loaded the index: read each
             # where it is now (read_blob reloads the index once, docs/design.md §9).
-            return [self.repo.read_blob(bid) for bid, _loc, _n in span.blobs]
-        out = []
+            yield from (self.repo.read_blob(bid) for bid, _loc, _n in span.blobs)
+            return
         for bid, loc, _n in span.blobs:
             assert loc is not None
             rel = loc.offset - span.start
             piece = data[rel : rel + loc.length]
             if len(piece) != loc.length:
                 raise IntegrityError(f"{key}@{loc.offset}: pack is shorter than its index says")
-            out.append(self.repo.open_blob(bid, piece, f"{key}@{loc.offset}"))
-        return out
+            yield self.repo.open_blob(bid, piece, f"{key}@{loc.offset}")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -174,7 +177,7 @@ class BlobReader:
         self.close()
 
 
-def _is_zero(data: bytes) -> bool:
+def is_zero(data: bytes) -> bool:
     return (
         len(data) > 0 and data[0] == 0 and data[-1] == 0 and not np.frombuffer(data, np.uint8).any()
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,8 @@ import numpy as np
 
 from pgdr.catalog.manifest import FileEntry
 from pgdr.errors import PostgresError, UsageError
-from pgdr.localfs import pid_alive
+from pgdr.localfs import pid_alive, sync_filesystem
+from pgdr.repo.filewriter import write_chunks
 from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Manifest, Repository
 from pgdr.restore.targets import Targets
@@ -98,46 +99,94 @@ def delta_restore(
             created_spaces.append(Path(location))
             stats.removed += _remove_extras(space, "", f.path, wanted, links)
     regular = [f for f in entries if f.kind == "file" and f.path != PG_CONTROL]
-    regular += [f for f in entries if f.kind == "file" and f.path == PG_CONTROL]
-    total = sum(f.size for f in regular)
+    control = [f for f in entries if f.kind == "file" and f.path == PG_CONTROL]
+    total = sum(f.size for f in (*regular, *control))
+    done = 0
+
+    def count(f: FileEntry) -> None:
+        nonlocal done
+        done += f.size
+        if progress:
+            progress(done, total)
+
     with BlobReader(repo) as reader, ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
-        # Comparing is CPU/IO bound and parallel; writing goes through the ordered reader.
         zeros: dict[int, bytes] = {}
-        plans = pool.map(
-            lambda f: (f, _changed_chunks(repo, manifest, targets, f, zeros)), regular[:-1]
+        # Comparing is CPU/IO bound and parallel; then every changed chunk goes through the
+        # reader's parallel writing pipeline (pgdr.repo.filewriter) at once.
+        plans = list(
+            pool.map(lambda f: (f, _changed_chunks(repo, manifest, targets, f, zeros)), regular)
         )
-        done = 0
-        for f, changed in _chain(plans, regular[-1:], repo, manifest, targets, zeros):
-            stats.files += 1
-            stats.bytes += f.size
-            tree, rel = targets.locate(f.path)
-            if changed:
-                stats.files_changed += 1
-                stats.bytes_written += _rewrite(reader, manifest, tree, rel, f, changed)
-            else:
-                _settle(tree, rel, f)
-            done += f.size
-            if progress:
-                progress(done, total)
+        _apply(reader, manifest, targets, plans, stats, count)
+        # Everything else durable before pg_control is compared and written: a crash
+        # before this point leaves a directory PostgreSQL refuses to start.
+        for place in {targets.main.path, *(t.path for t in targets.spaces.values())}:
+            sync_filesystem(place)
+        last = [(f, _changed_chunks(repo, manifest, targets, f, zeros)) for f in control]
+        _apply(reader, manifest, targets, last, stats, count, fsync=True)
     return stats
+
+
+def _apply(
+    reader: BlobReader,
+    manifest: Manifest,
+    targets: Targets,
+    plans: list[tuple[FileEntry, list[int]]],
+    stats: DeltaStats,
+    count: Callable[[FileEntry], None],
+    *,
+    fsync: bool = False,
+) -> None:
+    """Settle unchanged files; rewrite the changed chunks of the others (the files made
+    anew when missing or not a plain file), cut each to its size, mode, owner and time set
+    through its descriptor."""
+    by_path: dict[Path, FileEntry] = {}
+    whole: set[Path] = set()  # every chunk differs (or the file is missing): may be made anew
+    rewrites: list[tuple[Path, list[tuple[int, bytes]], int]] = []
+    for f, changed in plans:
+        stats.files += 1
+        stats.bytes += f.size
+        tree, rel = targets.locate(f.path)
+        if not changed:
+            _settle(tree, rel, f)
+            count(f)
+            continue
+        stats.files_changed += 1
+        path = Path(f.path)
+        by_path[path] = f
+        start, n = f.refs
+        if changed == (list(range(n)) or [-1]):
+            whole.add(path)
+        chunks = [(i * f.chunk, manifest.ref(start + i)) for i in changed if i >= 0]
+        rewrites.append((path, chunks, f.size))
+
+    def open_file(path: Path) -> int:
+        f = by_path[path]
+        tree, rel = targets.locate(f.path)
+        fd = tree.open_regular(rel, os.O_RDWR)
+        if fd is not None:
+            return fd
+        if path not in whole:  # it was a plain file when compared: only some chunks planned
+            raise UsageError(f"{tree.path / rel} changed during the delta restore; run it again")
+        # missing, a link, not a regular file or a hard link: made anew
+        tree.remove(rel)
+        return tree.create(rel, f.mode, read=True)
+
+    def settle(path: Path, fd: int) -> None:
+        f = by_path[path]
+        _settle_fd(targets.locate(f.path)[0], fd, f)
+        if fsync:
+            os.fsync(fd)
+
+    def written(path: Path, n: int) -> None:
+        stats.bytes_written += n
+        count(by_path[path])
+
+    write_chunks(reader, rewrites, open_file, settle=settle, done=written)
 
 
 def _is_dir(tree: Tree, rel: str) -> bool:
     st = tree.lstat(rel)
     return st is not None and stat.S_ISDIR(st.st_mode)
-
-
-def _chain(
-    plans: Iterator[tuple[FileEntry, list[int]]],
-    last: list[FileEntry],
-    repo: Repository,
-    manifest: Manifest,
-    targets: Targets,
-    zeros: dict[int, bytes],
-) -> Iterator[tuple[FileEntry, list[int]]]:
-    yield from plans
-    for f in last:  # pg_control: compared only after everything else is written
-        yield f, _changed_chunks(repo, manifest, targets, f, zeros)
 
 
 def _remove_extras(
@@ -201,36 +250,6 @@ def _id(repo: Repository, data: bytes, zeros: dict[int, bytes]) -> bytes:
             zid = zeros[len(data)] = repo.blob_id(data)
         return zid
     return repo.blob_id(data)
-
-
-def _rewrite(
-    reader: BlobReader,
-    manifest: Manifest,
-    tree: Tree,
-    rel: str,
-    f: FileEntry,
-    changed: list[int],
-) -> int:
-    start, _count = f.refs
-    chunk = f.chunk if _count else 0
-    fd = tree.open_regular(rel, os.O_RDWR)
-    if fd is None:  # missing, a link, not a regular file or a hard link: made anew
-        tree.remove(rel)
-        fd = tree.create(rel, f.mode, read=True)
-        changed = list(range(_count))
-    indexes = [i for i in changed if i >= 0]
-    written = 0
-    try:
-        blobs = reader.iter_read(manifest.ref(start + i) for i in indexes)
-        for i, data in zip(indexes, blobs, strict=True):
-            os.pwrite(fd, data, i * chunk)
-            written += len(data)
-        os.ftruncate(fd, f.size)
-        _settle_fd(tree, fd, f)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return written
 
 
 def _settle(tree: Tree, rel: str, f: FileEntry) -> None:

@@ -91,11 +91,12 @@ def materialize(
         tree, rel = targets.locate(regular[path].path)
         return tree.create(rel, regular[path].mode)
 
+    def settle(path: Path, fd: int) -> None:  # on a reader thread, after the last write
+        mtime = regular[path].file_mtime
+        os.utime(fd, (mtime, mtime))
+
     def finished(path: Path, size: int) -> None:
         nonlocal total
-        e = regular[path]
-        tree, rel = targets.locate(e.path)
-        tree.utime(rel, e.file_mtime)
         total += size
         if progress:
             progress(total, expected)
@@ -110,6 +111,7 @@ def materialize(
             done=finished,
             fsync=False,  # the caller syncs the file systems once
             opener=create,
+            settle=settle,
         )
     return len(regular), total
 
