@@ -41,7 +41,6 @@ bench: $(STAMP)
 bench-compare: $(STAMP)
 	@command -v pgbackrest >/dev/null || (apt-get update -qq && apt-get install -y -qq pgbackrest)
 	$(PY) bench/compare.py
-	$(PY) bench/compare.py --text
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
