@@ -15,6 +15,7 @@ from typing import Any
 
 from pgdr import audit
 from pgdr.backup.checksums import PageChecker
+from pgdr.backup.chunking import DEFAULT, Chunking, is_relation_path
 from pgdr.backup.session import BackupSession
 from pgdr.backup.walk import Entry, walk
 from pgdr.catalog import manifest as m
@@ -27,10 +28,6 @@ from pgdr.repo.writer import BlobWriter
 from pgdr.wal import cluster
 from pgdr.wal.archive import wal_key
 
-#: Relation files are cut into 32 KiB chunks (4 pages): changed pages cost 32 KiB, not the
-#: whole 1 GiB segment file; 1 TB stays at ~32 M index entries (~2 GB of index memory).
-RELATION_CHUNK = 32 * 1024
-OTHER_CHUNK = 1 << 20
 _RELFILE = re.compile(r"^\d+(_(fsm|vm|init))?(\.\d+)?$")
 Progress = Callable[[int, int], None]
 
@@ -62,11 +59,6 @@ def backup_id(when: datetime, backup_type: str, suffix: str | None = None) -> st
     return when.strftime("%Y%m%dT%H%M%SZ") + ("F" if backup_type == "full" else "I") + "-" + tag
 
 
-def _chunk_for(rel: str) -> int:
-    top = rel.split("/", 1)[0]
-    return RELATION_CHUNK if top in ("base", "global", "pg_tblspc") else OTHER_CHUNK
-
-
 def take_backup(
     repo: Repository,
     conninfo: str,
@@ -77,7 +69,9 @@ def take_backup(
     data_dir: Path | None = None,
     wal_timeout: float = 300.0,
     progress: Progress | None = None,
+    chunking: Chunking = DEFAULT,
 ) -> BackupResult:
+    """``chunking``: how files are cut into blobs (recorded per file in the manifest)."""
     t0 = time.monotonic()
     session = BackupSession(conninfo)
     try:
@@ -113,7 +107,7 @@ def take_backup(
                 verify_from = start_lsn if facts.data_checksums else None
                 done = 0
                 for e in entries:
-                    files.append(_store_entry(w, pgdata, e, refs, verify_from, bad_pages))
+                    files.append(_store_entry(w, pgdata, e, refs, verify_from, bad_pages, chunking))
                     done += e.size
                     if progress:
                         progress(done, total)
@@ -202,6 +196,7 @@ def _store_entry(
     refs: bytearray,
     start_lsn: int | None,
     bad_pages: list[dict[str, Any]],
+    chunking: Chunking,
 ) -> dict[str, Any]:
     item: dict[str, Any] = {m.F_PATH: e.rel, m.F_KIND: e.kind, m.F_MODE: e.mode, m.F_MTIME: e.mtime}
     if e.kind == "link":
@@ -210,10 +205,11 @@ def _store_entry(
         start = len(refs) // 32
         name = e.rel.rsplit("/", 1)[-1]
         checker = None
-        if start_lsn is not None and _chunk_for(e.rel) == RELATION_CHUNK and _RELFILE.match(name):
+        chunk = chunking.chunk_for(e.rel)
+        if start_lsn is not None and is_relation_path(e.rel) and _RELFILE.match(name):
             checker = PageChecker(str(pgdata / e.rel), name, start_lsn)
         try:
-            stored = w.store_file(pgdata / e.rel, _chunk_for(e.rel), checker)
+            stored = w.store_file(pgdata / e.rel, chunk, checker)
         except FileNotFoundError:
             stored = None  # dropped during the backup: WAL replay recreates or removes it
         if checker is not None and checker.bad_blocks:
@@ -226,7 +222,7 @@ def _store_entry(
                 {
                     m.F_SIZE: stored.size,
                     m.F_REFS: [start, len(stored.ids) // 32],
-                    m.F_CHUNK: _chunk_for(e.rel),
+                    m.F_CHUNK: chunk,
                 }
             )
     return item
