@@ -55,7 +55,8 @@ def du(path: Path) -> int:
 
 
 def run(cmd: list[str], *, env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run ``cmd`` as the postgres OS user: (wall s, CPU s of it and its children, stdout)."""
+    """Run ``cmd`` as the postgres OS user: (wall s, CPU s of it and its children, stdout).
+    pgdr's phase timings (``pgdr: INFO: backup ...: catalog 0.41 s, ...``) are printed."""
     runas = resolve_runas()
     kwargs: dict = {}
     if runas.switches:
@@ -70,6 +71,9 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None) -> tuple[float, fl
     if r.returncode != 0:
         raise SystemExit(f"{shlex.join(cmd)} failed: {(r.stderr or r.stdout).strip()[-500:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    for line in r.stderr.splitlines():
+        if line.startswith("pgdr: INFO: backup "):
+            print(f"  {line[len('pgdr: INFO: ') :]}", flush=True)
     if os.environ.get("BENCH_SHOW"):
         print(f"# {shlex.join(cmd)[:160]}\n{r.stdout[-2000:]}{r.stderr[-1000:]}", flush=True)
     return wall, cpu, r.stdout
@@ -178,7 +182,7 @@ class Bench:
 
     def backups(self, incr_seconds: int) -> dict[str, tuple[float, float, int]]:
         out: dict[str, tuple[float, float, int]] = {}
-        w, c, _ = self.pgdr("backup", "--type", "full")
+        w, c, _ = self.pgdr("-v", "backup", "--type", "full")
         out["pgdr full"] = (w, c, du(self.pgdr_repo / "data"))
         br_before = du(self.br_repo)
         self.archive_first("pgBackRest")
@@ -197,7 +201,7 @@ class Bench:
         self.pgbench(incr_seconds)
         self.archive_first("pgdr")
         before = du(self.pgdr_repo / "data")
-        w, c, _ = self.pgdr("backup", "--type", "incr")
+        w, c, _ = self.pgdr("-v", "backup", "--type", "incr")
         out["pgdr incr"] = (w, c, du(self.pgdr_repo / "data") - before)
         br_before = du(self.br_repo / "backup")
         self.archive_first("pgBackRest")

@@ -4,6 +4,7 @@ is written only once every WAL file from start to stop LSN is in the repository.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import time
@@ -28,6 +29,7 @@ from pgdr.repo.writer import BlobWriter
 from pgdr.wal import cluster
 from pgdr.wal.archive import wal_key
 
+log = logging.getLogger(__name__)
 _RELFILE = re.compile(r"^\d+(_(fsm|vm|init))?(\.\d+)?$")
 Progress = Callable[[int, int], None]
 
@@ -89,6 +91,7 @@ def take_backup(
         # segments for pgbench scale 50 right after pgbench) that the backup then waits for
         # and every restore replays.
         catalog = session.catalog()
+        phases = {"catalog": time.monotonic() - t0}
         locks = LockManager(repo.backend)
         with locks.acquire("shared", "backup") as lock, BlobWriter(repo) as w:
             concurrent = [
@@ -96,7 +99,10 @@ def take_backup(
                 for i in locks.list_locks()
                 if i.purpose == "backup" and not i.stale and i.id != lock.id
             ]
+            t = time.monotonic()
             start_lsn, tli = session.start(label)
+            phases["start"] = time.monotonic() - t
+            t = time.monotonic()
             stopped = False
             try:
                 entries = list(walk(pgdata))
@@ -111,8 +117,11 @@ def take_backup(
                     done += e.size
                     if progress:
                         progress(done, total)
+                phases["copy"] = time.monotonic() - t
+                t = time.monotonic()
                 stop = session.stop()
                 stopped = True
+                phases["stop"] = time.monotonic() - t
             finally:
                 if not stopped:
                     session.abort()
@@ -121,7 +130,10 @@ def take_backup(
                 segment_name(tli, s, facts.wal_segment_size)
                 for s in segments_between(start_lsn, stop.stop_lsn, facts.wal_segment_size)
             ]
+            t = time.monotonic()
             _wait_for_wal(repo, wal, wal_timeout)
+            phases["wal wait"] = time.monotonic() - t
+            t = time.monotonic()
             lock.check()
             w.flush()  # so that stats.stored_bytes below counts the last pack too
             doc = {
@@ -154,6 +166,8 @@ def take_backup(
                 },
             }
             w.commit_manifest(KIND, bid, doc, refs)
+            phases["manifest"] = time.monotonic() - t
+            log.info("backup %s: %s", bid, ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()))
             stats = w.stats
             audit.record(
                 repo,
