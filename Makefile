@@ -48,7 +48,6 @@ bench: bytecode
 bench-compare: bytecode
 	@command -v pgbackrest >/dev/null || (apt-get update -qq && apt-get install -y -qq pgbackrest)
 	$(PY) bench/compare.py
-	$(PY) bench/compare.py --text
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

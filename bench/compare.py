@@ -1,11 +1,30 @@
-"""Benchmark: pgdr vs pgBackRest vs pg_basebackup on the same cluster, in the same run.
+"""Benchmark: pgdr vs pgBackRest vs pg_basebackup on the same cluster, in the same run, set up
+the way an operator sets pgdr up (README): a repository protected by a passphrase key slot
+(`pgdr repo init`, passphrase from `passphrase = "file:..."`, the default scrypt cost) and
+archiving written by `pgdr setup --apply`; every pgdr command runs as the postgres OS user.
 
-Measures full backup (wall and CPU seconds), incremental after a pgbench run, stored bytes,
-restore until the server accepts connections, and how fast a backlog of WAL segments drains
-through archive_command (ms per segment; pgdr sync and async, pgBackRest sync and async).
-Prints pgdr/peer ratios. Not a test: numbers only, whatever they show.
+Per data set (default: pgbench scale 50 blank filler, scale 50 random-text filler, scale 200
+random-text filler) it measures
+- full backup wall and CPU seconds, stored bytes (pgdr, pgBackRest process-max=2 zst,
+  pg_basebackup --compress=server-zstd:1), then an incremental after pgbench;
+- restore from the restore command until the server, started by `pg_ctl -D DIR -w start` as
+  the postgres OS user from the restored directory, is promoted: files phase and
+  start->promoted phase apart (pgdr restore without --start; pgBackRest restore);
+- ms per segment to drain a backlog through archive_command: the command `pgdr setup --apply`
+  wrote (sync) and with `--async-spool` (async), vs pgBackRest archive-push sync and async;
+  and whether archiving keeps up with pgbench.
+Both tools archive every segment (each restore needs all of it): setup's command and
+pgBackRest's archive-push chained with `&&`, the tool whose backup is timed first. Neither
+restored server archives. Untimed between the two restore phases: giving the restored copy a
+free port and its own socket directory (pgdr.pg.cluster.Cluster.attach), as an operator would.
+With `--only restore` the backups are still taken, untimed. The data is in steady state before
+anything is timed (VACUUM (FREEZE, ANALYZE), CHECKPOINT: no tool pays for setting hint bits),
+and each timed backup starts with no segment waiting for archive_command.
+It ends with a table of issue 14's bars, each marked met or not. Not a test: numbers only,
+whatever they show; on a shared machine only ratios measured in the same run mean anything.
 
-    .venv/bin/python bench/compare.py [--scale 50] [--text] [--pgbench-seconds 60] [--segments 24]
+    .venv/bin/python bench/compare.py [--data 50 --data 50:text --data 200:text]
+        [--only backup|restore|wal] [--pgbench-seconds 60] [--segments 24]
 
 Needs the Debian packages postgresql and pgbackrest (`apt-get install pgbackrest`).
 """
@@ -13,6 +32,7 @@ Needs the Debian packages postgresql and pgbackrest (`apt-get install pgbackrest
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shlex
@@ -23,51 +43,53 @@ import tempfile
 import time
 from pathlib import Path
 
+from compare_report import Bar, bars, fmt_ratio, ratio, summary, table
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import chown_tree, free_port, resolve_runas
-from pgdr.repo.keys import KeyFile, generate_key_file
-from pgdr.repo.repository import Repository
-from pgdr.storage import open_backend
-from pgdr.wal.spool import async_archive_command
 
 MiB = 1 << 20
+PARTS = ("backup", "restore", "wal")
+PASSPHRASE = "correct horse battery staple, benchmark edition"
 
 
 def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def timed(
-    cmd: list[str],
-    *,
-    as_postgres: bool = False,
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-) -> tuple[float, float]:
-    """Wall and CPU seconds (user+sys of the command and its children)."""
+def run(cmd: list[str], *, env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run ``cmd`` as the postgres OS user: (wall s, CPU s of it and its children, stdout).
+    pgdr's phase timings (``pgdr: INFO: backup ...: catalog 0.41 s, ...``) are printed."""
     runas = resolve_runas()
+    kwargs: dict = {}
+    if runas.switches:
+        kwargs = {"user": runas.uid, "group": runas.gid, "extra_groups": []}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.monotonic()
-    kwargs: dict = {}
-    if as_postgres and runas.switches:
-        kwargs = {"user": runas.uid, "group": runas.gid, "extra_groups": []}
     r = subprocess.run(
-        cmd, env={**os.environ, **(env or {})}, cwd=cwd, capture_output=True, text=True, **kwargs
+        cmd, env={**os.environ, **(env or {})}, capture_output=True, text=True, **kwargs
     )
     wall = time.monotonic() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
-        raise SystemExit(f"{shlex.join(cmd)} failed: {r.stderr.strip()[-500:]}")
+        raise SystemExit(f"{shlex.join(cmd)} failed: {(r.stderr or r.stdout).strip()[-500:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    for line in r.stderr.splitlines():
+        if line.startswith("pgdr: INFO: backup "):
+            print(f"  {line[len('pgdr: INFO: ') :]}", flush=True)
     if os.environ.get("BENCH_SHOW"):
-        print(f"# {shlex.join(cmd)[:120]}\n{r.stdout[-2000:]}{r.stderr[-1000:]}", flush=True)
-    return wall, cpu
+        print(f"# {shlex.join(cmd)[:160]}\n{r.stdout[-2000:]}{r.stderr[-1000:]}", flush=True)
+    return wall, cpu, r.stdout
+
+
+def disk_needed(scale: int) -> int:
+    """Bytes a data set needs at its peak: PGDATA (~16 MiB per scale unit), a restored copy,
+    both repositories and the pg_basebackup tar (each at most PGDATA), WAL: 5x PGDATA."""
+    return 5 * scale * 16 * MiB
 
 
 class Bench:
     def __init__(self, work: Path, scale: int, text: bool) -> None:
         self.work = work
-        self.pgdr = [sys.executable, "-m", "pgdr"]
         self.src = Cluster.create(
             work / "src",
             settings={
@@ -75,7 +97,7 @@ class Bench:
                 "checkpoint_timeout": "30min",
                 "wal_level": "replica",
                 "archive_mode": "on",
-                "archive_command": "true",
+                "archive_command": "true",  # until `pgdr setup --apply` writes its own
                 "archive_timeout": 0,
             },
         )
@@ -87,37 +109,69 @@ class Bench:
                 "md5(random()::text) || ' ' || md5(random()::text), 1, 84)"
             )
             self.src.sql("VACUUM FULL pgbench_accounts")
+        # Steady state, as a production table is: hint bits set and pages frozen before any
+        # tool reads them (the first reader after a checkpoint WAL-logs every page it sets
+        # hint bits on: with data checksums ~1 GB of WAL that whichever tool came first
+        # would wait to archive; measured: pgdr full 137 s, 7 s of CPU, at scale 50 random).
+        self.src.sql("VACUUM (FREEZE, ANALYZE)")
         self.src.sql("CHECKPOINT")
-        runas = resolve_runas()
-        # pgdr repository + config
-        key = work / "pgdr.key"
-        generate_key_file(key)
+        for d in ("pgbr-repo", "pgbr-log", "pgbr-lock", "pgbr-spool", "pgdr-spool", "state"):
+            (work / d).mkdir()
+        # pgdr as in the README: a passphrase from a file, default KDF cost, setup --apply
+        secret = work / "pgdr.passphrase"
+        secret.write_text(PASSPHRASE + "\n")
+        secret.chmod(0o600)
         self.pgdr_repo = work / "pgdr-repo"
-        Repository.init(open_backend(f"file://{self.pgdr_repo}"), KeyFile(key))
         self.cfg = work / "pgdr.toml"
         self.cfg.write_text(
-            f'[repositories.main]\nurl = "file://{self.pgdr_repo}"\nkey_file = "{key}"\n'
+            f'[repositories.main]\nurl = "file://{self.pgdr_repo}"\n'
+            f'passphrase = "file:{secret}"\n\n'
             f'[postgres]\nhost = "{self.src.socket_dir}"\nport = {self.src.port}\n'
+            f'data_dir = "{self.src.data_dir}"\n'
         )
-        # pgBackRest
+        self.cfg.chmod(0o644)
         self.br_repo = work / "pgbr-repo"
-        self.br_conf = work / "pgbackrest.conf"
-        for d in ("pgbr-repo", "pgbr-log", "pgbr-lock", "pgbr-spool", "pgdr-spool"):
-            (work / d).mkdir()
-        self.br_conf.write_text(
+        br_conf = work / "pgbackrest.conf"
+        br_conf.write_text(
             f"[global]\nrepo1-path={self.br_repo}\ncompress-type=zst\nprocess-max=2\nstart-fast=y\n"
             f"log-level-console=warn\nlog-path={work}/pgbr-log\nlock-path={work}/pgbr-lock\n"
             f"spool-path={work}/pgbr-spool\narchive-check=y\n\n[bench]\npg1-path={self.src.data_dir}\n"
             f"pg1-port={self.src.port}\npg1-socket-path={self.src.socket_dir}\n"
         )
-        chown_tree(work, runas)
-        self.pgbr = ["pgbackrest", f"--config={self.br_conf}", "--stanza=bench"]
-        timed([*self.pgbr, "stanza-create"], as_postgres=True)
-        both = (
-            f"{shlex.join([*self.pgdr, '--config', str(self.cfg)])} wal-push %p && "
-            f"{shlex.join(self.pgbr)} archive-push %p"
-        )
-        self.set_archive_command(both)
+        chown_tree(work, resolve_runas())
+        self.pgbr = ["pgbackrest", f"--config={br_conf}", "--stanza=bench"]
+        run([*self.pgbr, "stanza-create"])
+        self.pgdr("repo", "init")
+        slots = json.loads(self.pgdr("--json", "key", "list")[2])["slots"]
+        print("pgdr key slots:", "; ".join(f"{s['kind']} {s.get('kdf', '')}" for s in slots))
+        # What `pgdr setup --apply` writes is what is timed: async first, sync last (kept).
+        self.pgdr("setup", "--apply", "--async-spool", str(work / "pgdr-spool"))
+        self.pgdr_async = self.archive_command()
+        self.pgdr("setup", "--apply")
+        self.pgdr_sync = self.archive_command()
+        if self.src.sql("SELECT count(*) FROM pg_settings WHERE pending_restart")[0][0]:
+            self.src.restart()
+        print(f"archive_command written by pgdr setup --apply: {self.pgdr_sync}")
+        self.br_sync = f"{shlex.join(self.pgbr)} archive-push %p"
+        self.br_async = f"{shlex.join(self.pgbr)} --archive-async archive-push %p"
+        self.archive_first("pgdr")
+
+    def archive_first(self, tool: str) -> None:
+        """Both tools archive every segment (each restore needs all of it); the tool whose
+        backup is timed archives first, so its wait for the stop segment is its own; no
+        backlog is left in front of it."""
+        first, then = (self.pgdr_sync, self.br_sync)[:: 1 if tool == "pgdr" else -1]
+        self.set_archive_command(f"{first} && {then}")
+        self.archive_idle()
+
+    def pgdr(self, *args: str) -> tuple[float, float, str]:
+        """The pgdr CLI as the postgres OS user (as the systemd unit runs it)."""
+        cmd = [sys.executable, "-m", "pgdr", "--config", str(self.cfg), *args]
+        path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
+        return run(cmd, env={"PGDR_STATE_DIR": str(self.work / "state"), "PATH": path})
+
+    def archive_command(self) -> str:
+        return str(self.src.sql("SHOW archive_command")[0][0])
 
     def set_archive_command(self, cmd: str, settle: float = 0.5) -> None:
         self.src.sql(f"ALTER SYSTEM SET archive_command = '{cmd.replace(chr(39), chr(39) * 2)}'")
@@ -127,78 +181,82 @@ class Bench:
     def pgbench(self, seconds: int) -> None:
         self.src.run_tool("pgbench", "-n", "-c", "2", "-T", str(seconds), "postgres")
 
-    def backups(self, incr_seconds: int) -> dict[str, tuple[float, ...]]:
-        out: dict[str, tuple[float, ...]] = {}
-        w, c = timed([*self.pgdr, "--config", str(self.cfg), "backup", "--type", "full"])
+    def archive_idle(self, timeout: float = 1800) -> None:
+        """Wait until no segment waits for archive_command: each timed backup starts
+        without another tool's (or pgbench's) backlog in front of its own WAL."""
+        status = self.src.data_dir / "pg_wal" / "archive_status"
+        deadline = time.monotonic() + timeout
+        while any(p.name.endswith(".ready") for p in status.iterdir()):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"archiving did not catch up within {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def switch_and_wait(self, timeout: float = 120) -> None:
+        """Switch WAL and wait until the segment is archived (both tools archive it)."""
+        (name,) = self.src.sql("SELECT pg_walfile_name(pg_switch_wal())")[0]
+        deadline = time.monotonic() + timeout
+        query = "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver"
+        while self.src.sql(query)[0][0] < name and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def backups(self, incr_seconds: int) -> dict[str, tuple[float, float, int]]:
+        out: dict[str, tuple[float, float, int]] = {}
+        w, c, _ = self.pgdr("-v", "backup", "--type", "full")
         out["pgdr full"] = (w, c, du(self.pgdr_repo / "data"))
         br_before = du(self.br_repo)
-        w, c = timed([*self.pgbr, "--type=full", "backup"], as_postgres=True)
+        self.archive_first("pgBackRest")
+        w, c, _ = run([*self.pgbr, "--type=full", "backup"])
         out["pgBackRest full"] = (w, c, du(self.br_repo) - br_before)
+        self.archive_idle()
         base = self.work / "basebackup"
-        w, c = timed(
+        w, c, _ = run(
             [
-                str(self.src.bindir / "pg_basebackup"),
-                "-D",
-                str(base),
-                "-Ft",
-                "-X",
-                "fetch",
-                "--compress=server-zstd:1",
-                "-h",
-                str(self.src.socket_dir),
-                "-p",
-                str(self.src.port),
-                "-U",
-                "postgres",
-            ],
-            as_postgres=True,
-        )
+                str(self.src.bindir / "pg_basebackup"), "-D", str(base), "-Ft", "-X", "fetch",
+                "--compress=server-zstd:1", "-h", str(self.src.socket_dir),
+                "-p", str(self.src.port), "-U", "postgres",
+            ]
+        )  # fmt: skip
         out["pg_basebackup server-zstd:1"] = (w, c, du(base))
+        shutil.rmtree(base)
         self.pgbench(incr_seconds)
+        self.archive_first("pgdr")
         before = du(self.pgdr_repo / "data")
-        w, c = timed([*self.pgdr, "--config", str(self.cfg), "backup", "--type", "incr"])
+        w, c, _ = self.pgdr("-v", "backup", "--type", "incr")
         out["pgdr incr"] = (w, c, du(self.pgdr_repo / "data") - before)
         br_before = du(self.br_repo / "backup")
-        w, c = timed([*self.pgbr, "--type=incr", "backup"], as_postgres=True)
+        self.archive_first("pgBackRest")
+        w, c, _ = run([*self.pgbr, "--type=incr", "backup"])
         out["pgBackRest incr"] = (w, c, du(self.br_repo / "backup") - br_before)
+        self.archive_first("pgdr")
         return out
 
-    def restores(self) -> dict[str, float]:
+    def restores(self) -> dict[str, tuple[float, float]]:
+        """(files s, start->promoted s) for each tool; neither restored server archives."""
+        self.switch_and_wait()
         out = {}
-        name = self.src.sql("SELECT pg_walfile_name(pg_switch_wal())")[0][0]
-        time.sleep(3)
-        del name
         dest = self.work / "r-pgdr"
-        port = free_port()
-        t = time.monotonic()
-        timed(
-            [
-                *self.pgdr,
-                "--config",
-                str(self.cfg),
-                "restore",
-                "--data-dir",
-                str(dest),
-                "--start",
-                "--port",
-                str(port),
-            ]
-        )
-        out["pgdr"] = time.monotonic() - t
-        Cluster.attach(dest, port=port).destroy()
+        files, _, _ = self.pgdr("restore", "--data-dir", str(dest))
+        out["pgdr"] = (files, self.start_until_promoted(dest))
         dest = self.work / "r-pgbr"
         dest.mkdir()
         chown_tree(dest, resolve_runas())
-        t = time.monotonic()
-        timed([*self.pgbr, f"--pg1-path={dest}", "restore"], as_postgres=True)
-        c = Cluster.attach(dest, port=free_port())
-        c.start()
-        c.wait_ready()
-        while c.sql("SELECT pg_is_in_recovery()")[0][0]:
-            time.sleep(0.1)
-        out["pgBackRest"] = time.monotonic() - t
-        c.destroy()
+        files, _, _ = run([*self.pgbr, f"--pg1-path={dest}", "--archive-mode=off", "restore"])
+        out["pgBackRest"] = (files, self.start_until_promoted(dest))
         return out
+
+    @staticmethod
+    def start_until_promoted(dest: Path) -> float:
+        """`pg_ctl -D dest -w start` as the postgres OS user, then until pg_is_in_recovery()
+        is false. Untimed before it: the port and socket directory of the restored copy."""
+        c = Cluster.attach(dest, port=free_port())
+        try:
+            t = time.monotonic()
+            c.start(timeout=600)
+            while c.sql("SELECT pg_is_in_recovery()")[0][0]:
+                time.sleep(0.02)
+            return time.monotonic() - t
+        finally:
+            c.destroy()
 
     def keep_up(self, seconds: int, command: str) -> tuple[int, int, float]:
         """Archive with ``command`` while pgbench runs at full speed: (max and final number of
@@ -247,81 +305,112 @@ class Bench:
         return (time.monotonic() - t - 0.5) * 1000 / segments
 
 
+def run_dataset(
+    scale: int, text: bool, parts: set[str], args: argparse.Namespace
+) -> tuple[str, list[Bar]]:
+    name = f"scale {scale} {'random' if text else 'blank'} filler"
+    need = disk_needed(scale)
+    free = shutil.disk_usage("/var/tmp").free
+    print(
+        f"\n## {name}\n\nfree disk in /var/tmp: {free / MiB:.0f} MiB, needed ~{need / MiB:.0f} MiB"
+    )
+    if free < need:
+        raise SystemExit(f"{name}: not enough free disk in /var/tmp")
+    work = Path(tempfile.mkdtemp(prefix="pgdr-compare-", dir="/var/tmp"))
+    work.chmod(0o755)
+    m: dict[str, float | None] = {}
+    b = Bench(work, scale, text)
+    try:
+        print(f"PGDATA {du(b.src.data_dir) / MiB:.0f} MiB, {os.cpu_count()} cores")
+        if parts & {"backup", "restore"}:
+            res = b.backups(args.pgbench_seconds)
+            if "backup" in parts:
+                rows = [(k, w, c, f"{s / MiB:.1f}") for k, (w, c, s) in res.items()]
+                print("\n" + table(("backup", "wall s", "CPU s", "stored MiB"), rows))
+                m["backup wall pgdr"] = res["pgdr full"][0]
+                m["backup wall pgbr"] = res["pgBackRest full"][0]
+                m["backup wall basebackup"] = res["pg_basebackup server-zstd:1"][0]
+                m["backup bytes pgdr"] = res["pgdr full"][2]
+                m["backup bytes pgbr"] = res["pgBackRest full"][2]
+                cpu = ratio(res["pgdr full"][1], res["pgBackRest full"][1])
+                incr = ratio(res["pgdr incr"][2], res["pgBackRest incr"][2])
+                print(
+                    f"\nfull backup CPU vs pgBackRest {fmt_ratio(cpu)}; incr bytes {fmt_ratio(incr)}"
+                )
+        if "restore" in parts:
+            rest = b.restores()
+            rows2 = [(k, f, s, f + s) for k, (f, s) in rest.items()]
+            (pf, ps), (bf, bs) = rest["pgdr"], rest["pgBackRest"]
+            rows2.append(
+                ("ratio", fmt_ratio(pf / bf), fmt_ratio(ps / bs), fmt_ratio((pf + ps) / (bf + bs)))
+            )
+            print(
+                "\n"
+                + table(
+                    ("restore until promoted", "files s", "start->promoted s", "total s"), rows2
+                )
+            )
+            m |= {"restore files pgdr": pf, "restore start pgdr": ps}
+            m |= {"restore files pgbr": bf, "restore start pgbr": bs}
+        if "wal" in parts:
+            drains = {
+                "pgdr sync (setup's command)": b.drain(args.segments, b.pgdr_sync),
+                "pgdr async (setup --async-spool)": b.drain(args.segments, b.pgdr_async),
+                "pgBackRest sync": b.drain(args.segments, b.br_sync),
+                "pgBackRest async": b.drain(args.segments, b.br_async),
+            }
+            print("\n" + table((f"WAL backlog of {args.segments} segments", "ms per segment"),
+                               [(k, f"{v:.0f}") for k, v in drains.items()]))  # fmt: skip
+            m["wal pgdr"] = drains["pgdr sync (setup's command)"]
+            m["wal pgbr"] = drains["pgBackRest sync"]
+            a = ratio(drains["pgdr async (setup --async-spool)"], drains["pgBackRest async"])
+            print(f"\nasync drain vs pgBackRest async: {fmt_ratio(a)}")
+            keep = [
+                (label, *b.keep_up(args.pgbench_seconds, cmd))
+                for label, cmd in (
+                    ("pgdr async", b.pgdr_async),
+                    ("pgdr sync", b.pgdr_sync),
+                    ("pgBackRest async", b.br_async),
+                )
+            ]
+            head = (f"archiving during pgbench -c 2 -T {args.pgbench_seconds}", "peak .ready",
+                    "final .ready", "WAL MB/s")  # fmt: skip
+            print("\n" + table(head, keep))
+    finally:
+        b.src.destroy()
+        shutil.rmtree(work, ignore_errors=True)
+    return name, bars(name, text, m)
+
+
+def parse_data(spec: str) -> tuple[int, bool]:
+    scale, _, kind = spec.partition(":")
+    if kind not in ("", "text", "blank") or not scale.isdigit():
+        raise argparse.ArgumentTypeError(f"{spec!r}: expected SCALE or SCALE:text")
+    return int(scale), kind == "text"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--scale", type=int, default=50)
-    ap.add_argument("--text", action="store_true", help="random text in pgbench_accounts.filler")
+    ap.add_argument("--data", type=parse_data, action="append",
+                    help="SCALE (blank filler) or SCALE:text (random filler); repeatable")  # fmt: skip
+    ap.add_argument("--only", choices=PARTS, action="append", help="run only this part")
     ap.add_argument("--pgbench-seconds", type=int, default=60)
     ap.add_argument("--segments", type=int, default=24)
     args = ap.parse_args()
     if not shutil.which("pgbackrest"):
         raise SystemExit("pgBackRest is not installed: apt-get install pgbackrest")
-    work = Path(tempfile.mkdtemp(prefix="pgdr-compare-", dir="/var/tmp"))
-    work.chmod(0o755)
-    b = Bench(work, args.scale, args.text)
-    try:
-        size = du(b.src.data_dir)
-        print(
-            f"data: pgbench scale {args.scale}{' with random-text filler' if args.text else ''}, "
-            f"PGDATA {size / MiB:.0f} MiB, 2 cores"
-        )
-        res = b.backups(args.pgbench_seconds)
-        print("\n| backup | wall s | CPU s | stored MiB |\n|---|---|---|---|")
-        for k, (w, c, s) in res.items():
-            print(f"| {k} | {w:.2f} | {c:.2f} | {s / MiB:.1f} |")
-        rest = b.restores()
-        print("\n| restore until accepting connections | seconds |\n|---|---|")
-        for k, v in rest.items():
-            print(f"| {k} | {v:.2f} |")
-        pgdr_cmd = shlex.join([*b.pgdr, "--config", str(b.cfg)])
-        spool = work / "pgdr-spool"
-        drains = {
-            "pgdr sync": b.drain(args.segments, f"{pgdr_cmd} wal-push %p"),
-            "pgdr async": b.drain(args.segments, async_archive_command(pgdr_cmd, spool)),
-            "pgBackRest sync": b.drain(args.segments, f"{shlex.join(b.pgbr)} archive-push %p"),
-            "pgBackRest async": b.drain(
-                args.segments, f"{shlex.join(b.pgbr)} --archive-async archive-push %p"
-            ),
-        }
-        print(f"\n| WAL backlog of {args.segments} segments | ms per segment |\n|---|---|")
-        for k, v in drains.items():
-            print(f"| {k} | {v:.0f} |")
-        print(
-            f"\n| archiving during pgbench -c 2 -T {args.pgbench_seconds} | peak .ready | "
-            "final .ready | WAL MB/s |\n|---|---|---|---|"
-        )
-        for label, cmd in (
-            ("pgdr async", async_archive_command(pgdr_cmd, spool)),
-            ("pgdr sync", f"{pgdr_cmd} wal-push %p"),
-            ("pgBackRest async", f"{shlex.join(b.pgbr)} --archive-async archive-push %p"),
-        ):
-            peak, final, rate = b.keep_up(args.pgbench_seconds, cmd)
-            print(f"| {label} | {peak} | {final} | {rate:.1f} |")
-        r = res
-        print("\n| ratio (pgdr / peer) | value | goal |\n|---|---|---|")
-        print(
-            f"| full backup wall vs pgBackRest | {r['pgdr full'][0] / r['pgBackRest full'][0]:.2f} | <= 0.5 |"
-        )
-        print(
-            f"| full backup wall vs pg_basebackup zstd | "
-            f"{r['pgdr full'][0] / r['pg_basebackup server-zstd:1'][0]:.2f} | <= 1.0 |"
-        )
-        print(
-            f"| full stored bytes vs pgBackRest | {r['pgdr full'][2] / r['pgBackRest full'][2]:.2f} | <= 1.05 |"
-        )
-        print(
-            f"| incr stored bytes vs pgBackRest | {r['pgdr incr'][2] / max(r['pgBackRest incr'][2], 1):.2f} | <= 0.5 |"
-        )
-        print(
-            f"| restore to ready vs pgBackRest | {rest['pgdr'] / rest['pgBackRest']:.2f} | <= 0.5 |"
-        )
-        print(
-            f"| async drain ms/segment vs pgBackRest async | "
-            f"{drains['pgdr async'] / drains['pgBackRest async']:.2f} | <= 1.0 |"
-        )
-    finally:
-        b.src.destroy()
-        shutil.rmtree(work, ignore_errors=True)
+    os.environ.pop("PGDR_KDF_N", None)  # the default scrypt cost, as an operator gets it
+    os.environ.pop("PGDR_PASSPHRASE", None)
+    data = args.data or [(50, False), (50, True), (200, True)]
+    parts = set(args.only or PARTS)
+    total = sum(disk_needed(s) for s, _ in data[:1]) if data else 0
+    print(f"free disk in /var/tmp: {shutil.disk_usage('/var/tmp').free / MiB:.0f} MiB "
+          f"(the first data set needs ~{total / MiB:.0f} MiB; each is removed before the next)")  # fmt: skip
+    all_bars: list[Bar] = []
+    for scale, text in data:
+        _name, got = run_dataset(scale, text, parts, args)
+        all_bars += got
+    print("\n## Summary (issue 14's bars)\n\n" + summary(all_bars))
 
 
 if __name__ == "__main__":

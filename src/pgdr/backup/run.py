@@ -4,6 +4,7 @@ is written only once every WAL file from start to stop LSN is in the repository.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import time
@@ -16,6 +17,7 @@ from typing import Any
 from pgdr import audit
 from pgdr.backup import basis
 from pgdr.backup.checksums import PageChecker
+from pgdr.backup.chunking import DEFAULT, Chunking, is_relation_path
 from pgdr.backup.session import BackupSession
 from pgdr.backup.walk import Entry, walk
 from pgdr.catalog import manifest as m
@@ -28,10 +30,7 @@ from pgdr.repo.repository import Repository
 from pgdr.repo.writer import BlobWriter
 from pgdr.wal import cluster
 
-#: Relation files are cut into 32 KiB chunks (4 pages): changed pages cost 32 KiB, not the
-#: whole 1 GiB segment file; 1 TB stays at ~32 M index entries (~2 GB of index memory).
-RELATION_CHUNK = 32 * 1024
-OTHER_CHUNK = 1 << 20
+log = logging.getLogger(__name__)
 _RELFILE = re.compile(r"^\d+(_(fsm|vm|init))?(\.\d+)?$")
 Progress = Callable[[int, int], None]
 
@@ -75,11 +74,6 @@ def backup_id(when: datetime, backup_type: str, suffix: str | None = None) -> st
     return when.strftime("%Y%m%dT%H%M%SZ") + ("F" if backup_type == "full" else "I") + "-" + tag
 
 
-def _chunk_for(rel: str) -> int:
-    top = rel.split("/", 1)[0]
-    return RELATION_CHUNK if top in ("base", "global", "pg_tblspc") else OTHER_CHUNK
-
-
 def take_backup(
     repo: Repository,
     conninfo: str,
@@ -90,7 +84,9 @@ def take_backup(
     data_dir: Path | None = None,
     wal_timeout: float = 300.0,
     progress: Progress | None = None,
+    chunking: Chunking = DEFAULT,
 ) -> BackupResult:
+    """``chunking``: how files are cut into blobs (recorded per file in the manifest)."""
     t0 = time.monotonic()
     session = BackupSession(conninfo)
     try:
@@ -110,6 +106,7 @@ def take_backup(
         # segments for pgbench scale 50 right after pgbench) that the backup then waits for
         # and every restore replays.
         catalog = session.catalog()
+        phases = {"catalog": time.monotonic() - t0}
         locks = LockManager(repo.backend)
         with locks.acquire("shared", "backup") as lock, BlobWriter(repo) as w:
             concurrent = [
@@ -117,7 +114,10 @@ def take_backup(
                 for i in locks.list_locks()
                 if i.purpose == "backup" and not i.stale and i.id != lock.id
             ]
+            t = time.monotonic()
             start_lsn, tli = session.start(label)
+            phases["start"] = time.monotonic() - t
+            t = time.monotonic()
             stopped = False
             try:
                 entries = list(walk(pgdata))
@@ -128,12 +128,15 @@ def take_backup(
                 verify_from = start_lsn if facts.data_checksums else None
                 done = 0
                 for e in entries:
-                    files.append(_store_entry(w, pgdata, e, refs, verify_from, bad_pages))
+                    files.append(_store_entry(w, pgdata, e, refs, verify_from, bad_pages, chunking))
                     done += e.size
                     if progress:
                         progress(done, total)
+                phases["copy"] = time.monotonic() - t
+                t = time.monotonic()
                 stop = session.stop()
                 stopped = True
+                phases["stop"] = time.monotonic() - t
             finally:
                 if not stopped:
                     session.abort()
@@ -142,7 +145,10 @@ def take_backup(
                 segment_name(tli, s, facts.wal_segment_size)
                 for s in segments_between(start_lsn, stop.stop_lsn, facts.wal_segment_size)
             ]
+            t = time.monotonic()
             _wait_for_wal(repo, wal, wal_timeout)
+            phases["wal wait"] = time.monotonic() - t
+            t = time.monotonic()
             lock.check()
             w.flush()  # so that stats.stored_bytes below counts the last pack too
             copied = sum(1 for f in files if f[m.F_KIND] == "file")
@@ -176,6 +182,8 @@ def take_backup(
                 },
             }
             w.commit_manifest(KIND, bid, doc, refs)
+            phases["manifest"] = time.monotonic() - t
+            log.info("backup %s: %s", bid, ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()))
             stats = w.stats
             audit.record(
                 repo,
@@ -223,6 +231,7 @@ def _store_entry(
     refs: bytearray,
     start_lsn: int | None,
     bad_pages: list[dict[str, Any]],
+    chunking: Chunking,
 ) -> dict[str, Any]:
     item: dict[str, Any] = {m.F_PATH: e.rel, m.F_KIND: e.kind, m.F_MODE: e.mode, m.F_MTIME: e.mtime}
     if e.kind == "link":
@@ -231,10 +240,11 @@ def _store_entry(
         start = len(refs) // 32
         name = e.rel.rsplit("/", 1)[-1]
         checker = None
-        if start_lsn is not None and _chunk_for(e.rel) == RELATION_CHUNK and _RELFILE.match(name):
+        chunk = chunking.chunk_for(e.rel)
+        if start_lsn is not None and is_relation_path(e.rel) and _RELFILE.match(name):
             checker = PageChecker(str(pgdata / e.rel), name, start_lsn)
         try:
-            stored = w.store_file(pgdata / e.rel, _chunk_for(e.rel), checker)
+            stored = w.store_file(pgdata / e.rel, chunk, checker)
         except FileNotFoundError:
             stored = None  # dropped during the backup: WAL replay recreates or removes it
         if checker is not None and checker.bad_blocks:
@@ -247,7 +257,7 @@ def _store_entry(
                 {
                     m.F_SIZE: stored.size,
                     m.F_REFS: [start, len(stored.ids) // 32],
-                    m.F_CHUNK: _chunk_for(e.rel),
+                    m.F_CHUNK: chunk,
                 }
             )
     return item

@@ -3,7 +3,7 @@ rewriting only what differs.
 
 Each file is compared chunk by chunk against the backup manifest with the repository's
 keyed BLAKE3 (the blob id of the local chunk is recomputed and compared with the stored
-id), so a single changed 32 KiB chunk costs one blob fetch, not the whole 1 GiB segment.
+id), so a single changed chunk costs one blob fetch, not the whole 1 GiB segment.
 Everything the manifest does not list is removed (stale WAL in pg_wal, files of dropped
 relations, an old recovery.signal, pgdr_prefetch). ``global/pg_control`` is deleted first
 and written last, so a delta interrupted half-way leaves a directory PostgreSQL refuses to
