@@ -229,27 +229,39 @@
 
   // Alerts as wrapping HTML (never cut): a dot in the severity colour AND the severity in
   // words, the state, and the whole summary (the failing segment, the drill's reason...).
+  // An HTML element with a class and text (never markup), appended to its parent.
+  function html(parent, tag, cls, s) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (s !== undefined) e.textContent = s;
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+
+  // A chart drawn as HTML: its card emptied, one container marked for the tests.
+  function htmlChart(id, tag, cls, chart, marks) {
+    const box = document.getElementById(id);
+    box.textContent = "";
+    const e = html(box, tag, cls);
+    e.dataset.chart = chart;
+    e.dataset.marks = String(marks);
+    return e;
+  }
+
   const SEV = { critical: "bad", warning: "warn" };
   function drawAlerts(st) {
-    const box = document.getElementById("c-alerts");
-    box.textContent = "";
-    const ul = document.createElement("ul");
-    ul.className = "alerts";
-    ul.dataset.chart = "alerts";
-    ul.dataset.marks = String(st.alerts.length);
+    const ul = htmlChart("c-alerts", "ul", "alerts", "alerts", st.alerts.length);
     st.alerts.forEach((a) => {
-      const li = document.createElement("li");
       const level = a.state === "firing" ? SEV[a.severity] || "warn" : a.state === "pending" ? "pending" : "ok";
-      li.className = "alert " + level;
+      const li = html(null, "li", "alert " + level);
       li.dataset.alert = a.name;
-      const add = (cls, s) => { const e = document.createElement("span"); e.className = cls; e.textContent = s; li.appendChild(e); return e; };
+      const add = (cls, s) => html(li, "span", cls, s);
       add("dot", "").setAttribute("aria-hidden", "true");
       add("name", a.name.replace(/_/g, " "));
       add("sev", a.state === "firing" ? a.severity.toUpperCase() : a.state === "pending" ? "pending (" + a.severity + ")" : "ok");
       if (a.state !== "ok" && a.summary) add("summary", a.summary);
       ul.appendChild(li);
     });
-    box.appendChild(ul);
   }
 
   // Text that does not fit its box (cut at the card edge): counted into body[data-clipped] so
@@ -269,18 +281,12 @@
 
   // Jobs as an HTML table that wraps: a retry's or a failed run's whole error is readable.
   function drawJobs(st) {
-    const box = document.getElementById("c-jobs");
-    box.textContent = "";
-    const table = document.createElement("table");
-    table.className = "jobs-table";
-    table.dataset.chart = "jobs";
-    table.dataset.marks = String(st.jobs.length);
-    const cell = (tr, cls, s) => { const td = document.createElement("td"); td.className = cls; td.textContent = s; tr.appendChild(td); return td; };
+    const table = htmlChart("c-jobs", "table", "jobs-table", "jobs", st.jobs.length);
+    const cell = (tr, cls, s) => html(tr, "td", cls, s);
     st.jobs.forEach((j) => {
       const last = j.last || {};
       const level = j.unavailable ? "na" : j.last_error ? "warn" : last.status === "failed" ? "bad" : last.status ? "ok" : "none";
-      const tr = document.createElement("tr");
-      tr.className = "job " + level;
+      const tr = html(null, "tr", "job " + level);
       tr.dataset.job = j.kind;
       cell(tr, "dot", "").setAttribute("aria-hidden", "true");
       cell(tr, "kind", j.kind);
@@ -295,7 +301,6 @@
       cell(tr, "next", j.next && !j.unavailable ? "next " + j.next.slice(0, 19).replace("T", " ") : "");
       table.appendChild(tr);
     });
-    box.appendChild(table);
   }
 
   async function getJSON(path) {
