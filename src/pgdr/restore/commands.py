@@ -8,6 +8,12 @@ from pathlib import Path
 
 PREFETCH_DIR = "pgdr_prefetch"  # inside the restored PGDATA; backups skip it
 HANDED_OVER = f"{PREFETCH_DIR}/prefetch/%f"  # where restore_command's shell looks first
+#: An empty file here: the restore knows the name is not archived (``pgdr.restore.seed``).
+ABSENT = f"{PREFETCH_DIR}/absent/%f"
+#: An empty file here: the shell handed the segment over already. PostgreSQL keeps what
+#: restore_command gave it in pg_wal under its own name and asks the archive first when it
+#: reads the segment again (at the end of recovery): "not archived" sends it to pg_wal.
+SERVED = f"{PREFETCH_DIR}/served/%f"
 FIRST_HISTORY = "00000001.history"
 
 
@@ -31,8 +37,12 @@ def default_restore_command(config: Path | None, repo: str | None, prefetch: int
     if prefetch:
         parts += ["--prefetch", str(prefetch), "--spool", PREFETCH_DIR]
     command = " ".join(shlex.quote(p) for p in parts) + " %f %p"
-    if prefetch:  # a prefetched segment is handed over by the shell: no Python start at all
-        command = f"test -f {HANDED_OVER} && mv -f {HANDED_OVER} %p || {command}"
+    if prefetch:  # a placed or prefetched file is handed over by the shell: no Python start
+        command = (
+            f"if test -f {HANDED_OVER}; then mv -f {HANDED_OVER} %p || exit 1; "
+            f"{{ true > {SERVED}; }} 2>/dev/null; exit 0; fi; "
+            f"test -f {ABSENT} -o -f {SERVED} && exit 1; {command}"
+        )
     # Timeline 1 never has a history file, yet PostgreSQL asks for it when it promotes from
     # timeline 1 (to copy the parent's history): answer "not archived" without Python.
     return f"[ %f = {FIRST_HISTORY} ] && exit 1; {command}"
