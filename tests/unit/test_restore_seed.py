@@ -90,7 +90,7 @@ def test_restore_command_answers_what_the_restore_knows(tmp_path: Path) -> None:
         (spool / d).mkdir(parents=True)
     (tmp_path / "pg_wal").mkdir()
     (spool / "prefetch" / SEGS[0]).write_bytes(b"wal")
-    (spool / "absent" / "00000002.history").touch()
+    (spool / "absent" / "00000003.history").touch()
 
     handed = shell(tmp_path, SEGS[0])
     assert handed.returncode == 0 and handed.stdout == ""
@@ -98,11 +98,16 @@ def test_restore_command_answers_what_the_restore_knows(tmp_path: Path) -> None:
     # asked again (recovery re-reads its last segment at the end): it is in pg_wal now
     again = shell(tmp_path, SEGS[0])
     assert again.returncode == 1 and again.stdout == ""
-    absent = shell(tmp_path, "00000002.history")
+    # a history file is read again and again (never kept in pg_wal): handed over each time
+    (spool / "prefetch" / "00000002.history").write_bytes(b"1\t0/3000000\tno target\n")
+    for _ in range(2):
+        assert shell(tmp_path, "00000002.history").returncode == 0
+        assert (tmp_path / "pg_wal" / "RECOVERYXLOG").read_bytes().startswith(b"1\t")
+    absent = shell(tmp_path, "00000003.history")
     assert absent.returncode == 1 and absent.stdout == ""
     # the segment after the archive's end: production may have archived it since
     assert "pgdr -m pgdr wal-fetch" in shell(tmp_path, SEGS[1]).stdout
-    assert "pgdr -m pgdr wal-fetch" in shell(tmp_path, "00000003.history").stdout
+    assert "pgdr -m pgdr wal-fetch" in shell(tmp_path, "00000004.history").stdout
 
 
 def test_handing_over_never_fails_on_the_marker(tmp_path: Path) -> None:

@@ -10,9 +10,11 @@ PREFETCH_DIR = "pgdr_prefetch"  # inside the restored PGDATA; backups skip it
 HANDED_OVER = f"{PREFETCH_DIR}/prefetch/%f"  # where restore_command's shell looks first
 #: An empty file here: the restore knows the name is not archived (``pgdr.restore.seed``).
 ABSENT = f"{PREFETCH_DIR}/absent/%f"
-#: An empty file here: the shell handed the segment over already. PostgreSQL keeps what
-#: restore_command gave it in pg_wal under its own name and asks the archive first when it
-#: reads the segment again (at the end of recovery): "not archived" sends it to pg_wal.
+#: An empty file here: the shell handed the segment over already. PostgreSQL keeps a
+#: segment restore_command gave it in pg_wal under its own name and asks the archive first
+#: when it reads the segment again (at the end of recovery): "not archived" sends it to
+#: pg_wal. Not a history file: PostgreSQL reads those again and again without keeping them,
+#: so the shell copies them and leaves them in place.
 SERVED = f"{PREFETCH_DIR}/served/%f"
 FIRST_HISTORY = "00000001.history"
 
@@ -39,8 +41,9 @@ def default_restore_command(config: Path | None, repo: str | None, prefetch: int
     command = " ".join(shlex.quote(p) for p in parts) + " %f %p"
     if prefetch:  # a placed or prefetched file is handed over by the shell: no Python start
         command = (
-            f"if test -f {HANDED_OVER}; then mv -f {HANDED_OVER} %p || exit 1; "
-            f"{{ true > {SERVED}; }} 2>/dev/null; exit 0; fi; "
+            f"if test -f {HANDED_OVER}; then case %f in *.history) cp {HANDED_OVER} %p || exit 1;; "
+            f"*) mv -f {HANDED_OVER} %p || exit 1; {{ true > {SERVED}; }} 2>/dev/null;; esac; "
+            "exit 0; fi; "
             f"test -f {ABSENT} -o -f {SERVED} && exit 1; {command}"
         )
     # Timeline 1 never has a history file, yet PostgreSQL asks for it when it promotes from
