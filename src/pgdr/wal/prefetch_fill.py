@@ -71,12 +71,15 @@ def note_end_of_archive(repo: Repository, spool: Path, name: str, limit: int = 1
     absent = spool / "absent"
     if not absent.is_dir():  # not a restore that placed files for the shell (pgdr.restore.seed)
         return
-    d = prefetch_dir(spool)
-    for nxt in range(tli + 1, tli + 1 + limit):
-        history = history_name(nxt)
-        if not archive.fetch(repo, history, d / history):
-            (absent / history).touch()
-            return
+    try:
+        d = prefetch_dir(spool)
+        for nxt in range(tli + 1, tli + 1 + limit):
+            history = history_name(nxt)
+            if not archive.fetch(repo, history, d / history):
+                (absent / history).touch()
+                return
+    except (PgdrError, OSError):  # only a shortcut: PostgreSQL's own probe then asks pgdr
+        return
 
 
 def spawn_prefetcher(config: Path | None, repo: str | None, spool: Path, names: list[str]) -> None:
