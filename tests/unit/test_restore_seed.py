@@ -119,3 +119,20 @@ def test_handing_over_never_fails_on_the_marker(tmp_path: Path) -> None:
     handed = shell(tmp_path, SEGS[0])
     assert handed.returncode == 0, handed.stderr
     assert (tmp_path / "pg_wal" / "RECOVERYXLOG").read_bytes() == b"wal"
+
+
+def test_hand_over_command_gives_a_history_file_every_time_it_is_asked(tmp_path: Path) -> None:
+    """PostgreSQL reads the target timeline's history at least twice (whether it exists, then
+    its content); a drill sandbox on timeline 2 lost its parent timeline when the first ask
+    took the file away ("could not locate required checkpoint record")."""
+    from pgdr.restore.commands import hand_over_command
+
+    (tmp_path / "pgdr_prefetch" / "prefetch").mkdir(parents=True)
+    (tmp_path / "pg_wal").mkdir()
+    (tmp_path / "pgdr_prefetch" / "prefetch" / "00000002.history").write_text("1\t0/3000000\tx\n")
+    line = hand_over_command().replace("%f", "00000002.history")
+    line = line.replace("%p", "pg_wal/RECOVERYHISTORY")
+    for _ in range(2):
+        r = subprocess.run(["sh", "-c", line], cwd=tmp_path, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "pg_wal" / "RECOVERYHISTORY").read_text().startswith("1\t")

@@ -22,8 +22,12 @@ FIRST_HISTORY = "00000001.history"
 def hand_over_command() -> str:
     """restore_command that only takes the files a restore placed (``place_all_wal``) and
     answers "not archived" for anything else: a drill sandbox never reaches the repository
-    and needs no key, config or credentials."""
-    return f"[ %f = {FIRST_HISTORY} ] && exit 1; test -f {HANDED_OVER} && mv -f {HANDED_OVER} %p"
+    and needs no key, config or credentials. History files are copied, not moved: PostgreSQL
+    asks for the target timeline's more than once (``SERVED``)."""
+    return (
+        f"[ %f = {FIRST_HISTORY} ] && exit 1; test -f {HANDED_OVER} || exit 1; "
+        f"case %f in *.history) cp {HANDED_OVER} %p;; *) mv -f {HANDED_OVER} %p;; esac"
+    )
 
 
 def default_restore_command(config: Path | None, repo: str | None, prefetch: int = 8) -> str:
