@@ -36,9 +36,10 @@ def wal_to_place(
 ) -> list[str]:
     """The segments of ``run`` (``check_wal``'s, in the order recovery reads them) that
     recovery reads up to ``target``, at most ``bound`` bytes of them but always the backup's
-    own. A ``--time`` target is reached in the first segment stored after it (every record
-    of a segment was written before the segment was stored, within ``SKEW``): nothing after
-    that one (and ``READ_AHEAD``) is placed."""
+    own. For a ``--time`` target, nothing after the first segment stored more than ``SKEW``
+    after it (and ``READ_AHEAD``): every segment stored by then was written by then, so
+    recovery usually stops in that one; if it needs more (the segment was stored late, not
+    holding the first commit after the target), restore_command fetches it as usual."""
     names = run
     if target.kind == "time" and target.value is not None:
         after = parse_time(target.value) + SKEW
