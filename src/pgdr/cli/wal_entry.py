@@ -168,13 +168,16 @@ def _run(ns: argparse.Namespace) -> int:
         if len(ns.args) != 2:
             raise UsageError("usage: pgdr wal-fetch [--prefetch N --spool DIR] NAME DEST")
         name = check_wal_name(ns.args[0])
-        found = archive.fetch(repo(), name, Path(ns.args[1]))
-        if found and ns.prefetch > 0 and ns.spool is not None:
-            from pgdr.wal.prefetch_fill import next_segments, spawn_prefetcher
+        source = repo()
+        found = archive.fetch(source, name, Path(ns.args[1]))
+        if ns.prefetch > 0 and ns.spool is not None:
+            from pgdr.wal.prefetch_fill import next_segments, note_end_of_archive, spawn_prefetcher
 
-            spawn_prefetcher(
-                config.source, repo_sel, ns.spool, next_segments(name, ns.prefetch), key_file
-            )
+            if found:
+                segments = next_segments(name, ns.prefetch)
+                spawn_prefetcher(config.source, repo_sel, ns.spool, segments, key_file)
+            else:
+                note_end_of_archive(source, ns.spool, name)
         return 0 if found else 1  # not archived: PostgreSQL probes for files that may not exist
     if ns.spool is None:
         raise UsageError(f"{ns.command} needs --spool DIR")

@@ -8,14 +8,26 @@ from pathlib import Path
 
 PREFETCH_DIR = "pgdr_prefetch"  # inside the restored PGDATA; backups skip it
 HANDED_OVER = f"{PREFETCH_DIR}/prefetch/%f"  # where restore_command's shell looks first
+#: An empty file here: the restore knows the name is not archived (``pgdr.restore.seed``).
+ABSENT = f"{PREFETCH_DIR}/absent/%f"
+#: An empty file here: the shell handed the segment over already. PostgreSQL keeps a
+#: segment restore_command gave it in pg_wal under its own name and asks the archive first
+#: when it reads the segment again (at the end of recovery): "not archived" sends it to
+#: pg_wal. Not a history file: PostgreSQL reads those again and again without keeping them,
+#: so the shell copies them and leaves them in place.
+SERVED = f"{PREFETCH_DIR}/served/%f"
 FIRST_HISTORY = "00000001.history"
 
 
 def hand_over_command() -> str:
     """restore_command that only takes the files a restore placed (``place_all_wal``) and
     answers "not archived" for anything else: a drill sandbox never reaches the repository
-    and needs no key, config or credentials."""
-    return f"[ %f = {FIRST_HISTORY} ] && exit 1; test -f {HANDED_OVER} && mv -f {HANDED_OVER} %p"
+    and needs no key, config or credentials. History files are copied, not moved: PostgreSQL
+    asks for the target timeline's more than once (``SERVED``)."""
+    return (
+        f"[ %f = {FIRST_HISTORY} ] && exit 1; test -f {HANDED_OVER} || exit 1; "
+        f"case %f in *.history) cp {HANDED_OVER} %p;; *) mv -f {HANDED_OVER} %p;; esac"
+    )
 
 
 def default_restore_command(
@@ -36,8 +48,13 @@ def default_restore_command(
     if prefetch:
         parts += ["--prefetch", str(prefetch), "--spool", PREFETCH_DIR]
     command = " ".join(shlex.quote(p) for p in parts) + " %f %p"
-    if prefetch:  # a prefetched segment is handed over by the shell: no Python start at all
-        command = f"test -f {HANDED_OVER} && mv -f {HANDED_OVER} %p || {command}"
+    if prefetch:  # a placed or prefetched file is handed over by the shell: no Python start
+        command = (
+            f"if test -f {HANDED_OVER}; then case %f in *.history) cp {HANDED_OVER} %p || exit 1;; "
+            f"*) mv -f {HANDED_OVER} %p || exit 1; {{ true > {SERVED}; }} 2>/dev/null;; esac; "
+            "exit 0; fi; "
+            f"test -f {ABSENT} -o -f {SERVED} && exit 1; {command}"
+        )
     # Timeline 1 never has a history file, yet PostgreSQL asks for it when it promotes from
     # timeline 1 (to copy the parent's history): answer "not archived" without Python.
     return f"[ %f = {FIRST_HISTORY} ] && exit 1; {command}"

@@ -9,6 +9,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from pgdr.errors import UsageError, WalGap
 from pgdr.localfs import sync_filesystem
 from pgdr.pg.osuser import RunAs, resolve_runas
 from pgdr.repo.repository import Manifest, Repository
-from pgdr.restore.commands import HANDED_OVER, PREFETCH_DIR
+from pgdr.restore.commands import ABSENT, HANDED_OVER, PREFETCH_DIR
 from pgdr.restore.delta import DeltaStats, check_delta_target, delta_restore
 from pgdr.restore.disk_full import disk_full_cause, empty_directory, storage_full
 from pgdr.restore.plan import (
@@ -29,13 +30,13 @@ from pgdr.restore.plan import (
     check_wal,
     choose_backup,
     choose_timeline,
-    first_wal,
     history_files,
     recovery_settings,
 )
 from pgdr.restore.production import Lineage, production_lineage, timeline_to_follow
 from pgdr.restore.result import RestoreResult
 from pgdr.restore.safety import check_manifest
+from pgdr.restore.seed import histories_above, known_absent, wal_to_place
 from pgdr.restore.start import start_restored
 from pgdr.restore.targets import Targets, append, materialize, place_wal, tablespace_dir, write_new
 from pgdr.restore.window import check_target, wal_end
@@ -71,6 +72,7 @@ class _Plan:
     timeline: str
     lineage: Lineage
     seed: list[str]
+    absent: list[str]  # names restore_command answers "not archived" (``pgdr.restore.seed``)
     restore_command: str
 
 
@@ -112,7 +114,7 @@ def restore(
     t = time.monotonic()
     plan = _plan(
         repo, source or RestoreSource.read(repo), target, timeline, backup, restore_command,
-        place_all_wal or start_port is not None,
+        place_all_wal or start_port is not None, action,
     )  # fmt: skip
     if delta:
         check_delta_target(data_dir)
@@ -160,6 +162,7 @@ def _plan(
     backup: str | None,
     restore_command: str,
     everything: bool,
+    action: str = "promote",
 ) -> _Plan:
     """Everything decided before a byte is copied; refuses an unreachable target."""
     catalog = source.backups
@@ -179,13 +182,21 @@ def _plan(
         end = wal_end(path, chosen.wal_segment_size, source.wal.times())
         check_target(target, catalog.manifests, end, timeline, datetime.now(UTC))
     run = check_wal(chosen, archived, target, timeline, histories)  # refuse before copying
-    # Recovery's first segments (or all) go where restore_command's shell looks for them.
+    # What recovery will ask for goes where restore_command's shell looks for it: the WAL up
+    # to the target (all of it for a server that cannot reach the repository, else within
+    # PLACE_WAL_BYTES), the history files, and what the restore knows is not archived.
     seed: list[str] = []
+    absent: list[str] = []
     if HANDED_OVER in restore_command:
-        seed = [*history_files(timeline, histories), *run] if everything else first_wal(chosen, run)
+        above, _next = histories_above(timeline, archived)
+        if not everything:
+            run = wal_to_place(chosen, run, target, source.wal.times())
+        seed = [*history_files(timeline, histories), *above, *run]
+        if ABSENT in restore_command:
+            absent = known_absent(timeline, archived, target, action)
     stored = catalog.stored(repo, chosen.id)
     entries = check_manifest(chosen, stored.ref_count())  # refuse up front
-    return _Plan(chosen, stored, entries, timeline, lineage, seed, restore_command)
+    return _Plan(chosen, stored, entries, timeline, lineage, seed, absent, restore_command)
 
 
 def _write(
@@ -204,9 +215,12 @@ def _write(
     spaces: list[Path] = []
     stats: DeltaStats | None = None
     targets: Targets | None = None
+    wal: Future[int] | None = None
     try:
         # 0700 and the server's OS user's before anything is written in it (§11).
         targets = Targets(Tree.open(data_dir, _owner(data_dir, created), create=created))
+        # The WAL is fetched while the data files are written (storage waits overlap).
+        wal = _place_wal_meanwhile(repo, targets.main, plan)
         if delta:
             stats = delta_restore(
                 repo,
@@ -222,9 +236,8 @@ def _write(
             nfiles, nbytes = materialize(
                 repo, plan.entries, plan.stored, targets, tablespace_map, spaces, progress
             )
-        if plan.seed:
-            seeded = place_wal(repo, targets.main, PREFETCH_DIR, plan.seed)
-            log.debug("%d WAL segments placed for recovery", seeded)
+        if wal is not None:
+            log.debug("%d WAL files placed for recovery", wal.result())
         if not delta or plan.seed:  # a delta fsyncs each file it rewrites
             t_sync = time.monotonic()
             for place in {data_dir, *spaces}:
@@ -241,6 +254,8 @@ def _write(
             settings["archive_command"] = archive_command
         _write_recovery(targets.main, plan.restore_command, settings)
     except BaseException as e:
+        if wal is not None:  # never remove the directory under a thread still writing in it
+            wait([wal])
         if not delta:  # a delta works on the operator's directory: rerun it to finish
             for place in spaces:
                 shutil.rmtree(place, ignore_errors=True)
@@ -262,6 +277,16 @@ def _write(
         if targets is not None:
             targets.close()
     return nfiles, nbytes, stats
+
+
+def _place_wal_meanwhile(repo: Repository, tree: Tree, plan: _Plan) -> Future[int] | None:
+    if not plan.seed and not plan.absent:
+        return None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgdr-wal")
+    try:
+        return pool.submit(place_wal, repo, tree, PREFETCH_DIR, plan.seed, plan.absent)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
 
 
 def _role(lineage: Lineage, timeline: str) -> str | None:

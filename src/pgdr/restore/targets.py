@@ -7,7 +7,7 @@ inside that tablespace's directory, never through the link."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -127,24 +127,33 @@ def append(tree: Tree, rel: str, text: str) -> None:
         f.write(text)
 
 
-def place_wal(repo: Repository, tree: Tree, spool: str, names: list[str]) -> int:
-    """Put the first WAL files recovery asks for where restore_command's shell finds them
-    (``<spool>/prefetch/<name>``), created like every other restored file. Not fsynced one
-    by one: the caller syncs the file system. Returns how many were placed."""
-    from pgdr.catalog.wal import read
+#: Threads fetching WAL for the restored server: a fetch waits on storage and decrypts and
+#: decompresses outside the GIL; each holds one file in memory.
+PLACE_WAL_THREADS = 4
 
-    def fetch(name: str) -> bytes | None:
+
+def place_wal(
+    repo: Repository, tree: Tree, spool: str, names: list[str], absent: Sequence[str] = ()
+) -> int:
+    """Put WAL files recovery will ask for where restore_command's shell finds them
+    (``<spool>/prefetch/<name>``), fetched in parallel and created like every other restored
+    file, and an empty ``<spool>/absent/<name>`` for each name of ``absent`` (known not to be
+    archived). Not fsynced one by one: the caller syncs the file system. Returns how many
+    files were placed (a name that is not archived is skipped: recovery asks for it)."""
+    from pgdr.catalog.wal import check_wal_name, read
+
+    for sub in ("", "/prefetch", "/absent", "/served"):
+        tree.mkdir(f"{spool}{sub}")
+    for name in absent:
+        write_new(tree, f"{spool}/absent/{check_wal_name(name)}", b"")
+
+    def place(name: str) -> int:
         try:
-            return read(repo, name)
+            data = read(repo, check_wal_name(name))
         except ObjectNotFound:
-            return None
+            return 0
+        write_new(tree, f"{spool}/prefetch/{name}", data)
+        return 1
 
-    tree.mkdir(spool)
-    tree.mkdir(f"{spool}/prefetch")
-    placed = 0
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for name, data in zip(names, pool.map(fetch, names), strict=True):
-            if data is not None:
-                write_new(tree, f"{spool}/prefetch/{name}", data)
-                placed += 1
-    return placed
+    with ThreadPoolExecutor(max_workers=PLACE_WAL_THREADS) as pool:
+        return sum(pool.map(place, names))

@@ -10,7 +10,13 @@ from pathlib import Path
 
 from pgdr.errors import PgdrError
 from pgdr.localfs import private_dir, spawn_detached
-from pgdr.pg.wal import is_segment, parse_segment_name, segment_name
+from pgdr.pg.wal import (
+    history_name,
+    is_segment,
+    parse_segment_name,
+    segment_name,
+    timeline_of_name,
+)
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
 
@@ -51,6 +57,29 @@ def run_prefetcher(repo: Repository, spool: Path, names: list[str]) -> int:
             return done
         done += 1
     return done
+
+
+def note_end_of_archive(repo: Repository, spool: Path, name: str, limit: int = 16) -> None:
+    """Segment ``name`` is not archived: recovery is at the end of the archive and, when it
+    promotes, probes ``<timeline+1>.history`` upwards for a free timeline. Answer those probes
+    now, from the repository as it is a moment before the promotion (as PostgreSQL's own probe
+    would): the archived ones go to ``DIR/prefetch/``, the first one that is not archived gets
+    an empty ``DIR/absent/`` marker, so restore_command's shell answers them without Python."""
+    if not is_segment(name):
+        return
+    tli = timeline_of_name(name)
+    absent = spool / "absent"
+    if not absent.is_dir():  # not a restore that placed files for the shell (pgdr.restore.seed)
+        return
+    try:
+        d = prefetch_dir(spool)
+        for nxt in range(tli + 1, tli + 1 + limit):
+            history = history_name(nxt)
+            if not archive.fetch(repo, history, d / history):
+                (absent / history).touch()
+                return
+    except (PgdrError, OSError):  # only a shortcut: PostgreSQL's own probe then asks pgdr
+        return
 
 
 def spawn_prefetcher(
