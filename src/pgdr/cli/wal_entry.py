@@ -7,6 +7,11 @@ rich) and, on their fast paths, import nothing beyond the standard library:
     pgdr [--config FILE] [--repo NAME|URL] [--key-file PATH] [-v|-q] wal-fetch [--prefetch N --spool DIR] NAME DEST
     pgdr ... wal-uploader --spool DIR [--pg-wal DIR]        (started by wal-push --async)
     pgdr ... wal-prefetcher --spool DIR NAME...             (started by wal-fetch --prefetch)
+    pgdr ... wal-pusher --spool DIR --pg-wal DIR            (started by wal-push --spool)
+
+A synchronous ``wal-push --spool DIR`` (no ``--async``) hands the file to the resident pusher
+(pgdr.wal.pusher) through a unix socket in DIR and exits 0 only on its "durable" answer;
+when no pusher answers it starts one and pushes in-process, as without ``--spool``.
 
 ``--key-file`` (the server key `pgdr setup --apply` writes, pgdr.wal.server_key) opens the
 repository instead of its configured key, so no KDF runs and no passphrase is read; the
@@ -23,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-WAL_COMMANDS = ("wal-push", "wal-fetch", "wal-uploader", "wal-prefetcher")
+WAL_COMMANDS = ("wal-push", "wal-fetch", "wal-uploader", "wal-prefetcher", "wal-pusher")
 #: wal-fetch of a damaged WAL object: 128 + IntegrityError's 34, above PostgreSQL's 125
 DAMAGED_FETCH_EXIT = 162
 
@@ -63,11 +68,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    started = time.monotonic()
     try:
         ns = _parser().parse_intermixed_args(argv)
     except SystemExit:
         return 2
+    ns.started = started
     fast = _fast_path(ns)
+    if fast is None:
+        fast = _through_pusher(ns)
     if fast is not None:
         return fast
     from pgdr.errors import IntegrityError, PgdrError
@@ -105,6 +114,57 @@ def _fast_path(ns: argparse.Namespace) -> int | None:
     return None
 
 
+def _pusher_ident(ns: argparse.Namespace) -> tuple[str, str, str]:
+    """What a resident pusher is started for, besides its pg_wal (pgdr.wal.pusher_client)."""
+    config = str(ns.config.absolute()) if ns.config else ""
+    key_file = str(ns.key_file.absolute()) if ns.key_file else ""
+    return config, ns.repo or os.environ.get("PGDR_REPO") or "", key_file
+
+
+def _through_pusher(ns: argparse.Namespace) -> int | None:
+    """A synchronous push with ``--spool``: the resident pusher's answer, or None to push
+    in-process (no pusher answered; one is started for the next segments)."""
+    if ns.command != "wal-push" or ns.async_ or ns.spool is None or ns.json or len(ns.args) != 1:
+        return None
+    from pgdr.wal import pusher_client as client
+
+    path = Path(ns.args[0]).absolute()
+    spool = ns.spool.absolute()
+    base = client.endpoint(spool, path.parent, *_pusher_ident(ns))
+    try:
+        answer = client.ask(base, path)
+    except client.PushTimedOut as e:
+        from pgdr.errors import StorageUnreachable
+
+        print(f"pgdr: error: {path.name}: no answer from the pusher within {e} s", file=sys.stderr)
+        return StorageUnreachable.exit_code
+    if answer is None:
+        try:
+            os.makedirs(spool, mode=0o700, exist_ok=True)
+            if not client.running(base):
+                client.start(_pusher_command(ns, spool, path.parent))
+        except OSError:
+            pass  # no pusher then: every push stays in-process
+        return None
+    if answer.code == 0:
+        if ns.verbose:
+            print(f"pgdr: {path.name}: {answer.message} (pusher)", file=sys.stderr)
+        return 0
+    print(f"pgdr: error: {answer.message}", file=sys.stderr)
+    if answer.hint:
+        print(f"pgdr: hint: {answer.hint}", file=sys.stderr)
+    return answer.code
+
+
+def _pusher_command(ns: argparse.Namespace, spool: Path, pg_wal: Path) -> list[str]:
+    config, repo, key_file = _pusher_ident(ns)
+    cmd = [sys.executable, "-m", "pgdr"]
+    cmd += ["--config", config] if config else []
+    cmd += ["--repo", repo] if repo else []
+    cmd += ["--key-file", key_file] if key_file else []
+    return [*cmd, "wal-pusher", "--spool", str(spool), "--pg-wal", str(pg_wal)]
+
+
 def _run(ns: argparse.Namespace) -> int:
     from pgdr.catalog.wal import check_wal_name
     from pgdr.cli.repo_target import backend, open_repository, target_from_settings, with_key_file
@@ -125,7 +185,7 @@ def _run(ns: argparse.Namespace) -> int:
     # deadline (opening the repository, the push, the replicas).
     deadline = None
     if ns.command == "wal-push" and not ns.async_:
-        deadline = time.monotonic() + config.push_timeout_s
+        deadline = ns.started + config.push_timeout_s  # a pusher that failed us counts too
 
     def repo() -> Repository:
         _name, settings = config.resolve(repo_sel)
@@ -178,6 +238,22 @@ def _run(ns: argparse.Namespace) -> int:
         return 0 if found else 1  # not archived: PostgreSQL probes for files that may not exist
     if ns.spool is None:
         raise UsageError(f"{ns.command} needs --spool DIR")
+    if ns.command == "wal-pusher":
+        from pgdr.wal.pusher import serve
+        from pgdr.wal.pusher_client import endpoint
+
+        if ns.pg_wal is None:
+            raise UsageError("wal-pusher needs --pg-wal DIR")
+        spool = ns.spool.absolute()
+
+        def repo_until(deadline: float) -> Repository:
+            _name, settings = config.resolve(repo_sel)
+            settings = with_key_file(settings, key_file)
+            return open_repository(target_from_settings(settings, deadline=deadline))
+
+        base = endpoint(spool, ns.pg_wal, *_pusher_ident(ns))
+        serve(base, ns.pg_wal, repo_until, config.push_timeout_s, followers())
+        return 0
     if ns.command == "wal-uploader":
         from pgdr.errors import PgdrError
         from pgdr.wal.spool import record_error, run_uploader
