@@ -6,6 +6,8 @@ through archive_command (ms per segment; pgdr sync and async, pgBackRest sync an
 Prints pgdr/peer ratios. Not a test: numbers only, whatever they show.
 
     .venv/bin/python bench/compare.py [--scale 50] [--text] [--pgbench-seconds 60] [--segments 24]
+    .venv/bin/python bench/compare.py --only wal --scale 1 [--segments 24] [--repeat 2]
+        (synchronous wal-push only: in-process, through the resident pusher, pgBackRest)
 
 Needs the Debian packages postgresql and pgbackrest (`apt-get install pgbackrest`).
 """
@@ -247,18 +249,53 @@ class Bench:
         return (time.monotonic() - t - 0.5) * 1000 / segments
 
 
+def sync_drains(b: Bench, work: Path, segments: int, repeat: int) -> None:
+    """Synchronous archive_command, ms per segment: pgdr in-process, pgdr through the
+    resident pusher (``wal-push --spool DIR``, what `setup --apply` writes for a passphrase
+    repository: the bench's key file opens it the way the server key does), pgBackRest."""
+    pgdr_cmd = shlex.join([*b.pgdr, "--config", str(b.cfg)])
+    pusher = work / "pgdr-pusher"
+    pusher.mkdir()
+    chown_tree(pusher, resolve_runas())
+    commands = {
+        "pgdr sync (in-process)": f"{pgdr_cmd} wal-push %p",
+        "pgdr sync (pusher)": f"{pgdr_cmd} wal-push --spool {shlex.quote(str(pusher))} %p",
+        "pgBackRest sync": f"{shlex.join(b.pgbr)} archive-push %p",
+    }
+    runs: dict[str, list[float]] = {k: [] for k in commands}
+    for _ in range(repeat):  # interleaved, so machine load hits every command alike
+        for label, cmd in commands.items():
+            runs[label].append(b.drain(segments, cmd))
+    print(f"\n| WAL backlog of {segments} segments, sync | ms per segment (each run) |\n|---|---|")
+    for label, values in runs.items():
+        print(f"| {label} | {' / '.join(f'{v:.0f}' for v in values)} |")
+    print("\n| ratio vs pgBackRest sync (same run) | each run | goal |\n|---|---|---|")
+    for label in ("pgdr sync (in-process)", "pgdr sync (pusher)"):
+        ratios = [v / p for v, p in zip(runs[label], runs["pgBackRest sync"], strict=True)]
+        print(f"| {label} | {' / '.join(f'{r:.2f}' for r in ratios)} | <= 1.0 |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--scale", type=int, default=50)
     ap.add_argument("--text", action="store_true", help="random text in pgbench_accounts.filler")
     ap.add_argument("--pgbench-seconds", type=int, default=60)
     ap.add_argument("--segments", type=int, default=24)
+    ap.add_argument("--only", choices=["wal"], help="measure only synchronous wal-push")
+    ap.add_argument("--repeat", type=int, default=2, help="drains per command (--only wal)")
     args = ap.parse_args()
     if not shutil.which("pgbackrest"):
         raise SystemExit("pgBackRest is not installed: apt-get install pgbackrest")
     work = Path(tempfile.mkdtemp(prefix="pgdr-compare-", dir="/var/tmp"))
     work.chmod(0o755)
     b = Bench(work, args.scale, args.text)
+    if args.only == "wal":
+        try:
+            sync_drains(b, work, args.segments, args.repeat)
+        finally:
+            b.src.destroy()
+            shutil.rmtree(work, ignore_errors=True)
+        return
     try:
         size = du(b.src.data_dir)
         print(

@@ -56,7 +56,7 @@ def test_the_pusher_answers_durable_only_with_the_segment_stored_then_exits_when
 ) -> None:
     pg_wal = tmp_path / "pg_wal"
     seg = _segment(pg_wal, SEG)
-    base = endpoint(short_dir, pg_wal, "", "", "")
+    base = Path(endpoint(short_dir, pg_wal, "", "", ""))
     t = _serving(repo, base, pg_wal, idle=0.5)
     assert repo.backend.stat(wal_key(SEG)) is None
     assert ask(base, seg) == Answer(0, "stored")
@@ -76,7 +76,7 @@ def test_the_pusher_refuses_files_outside_its_pg_wal_and_non_wal_names(
     elsewhere = _segment(tmp_path / "elsewhere", "000000010000000000000002")
     (pg_wal / "postgresql.conf").write_text("x")
     (pg_wal / "000000010000000000000003").symlink_to(elsewhere)
-    base = endpoint(short_dir, pg_wal, "", "", "")
+    base = Path(endpoint(short_dir, pg_wal, "", "", ""))
     t = _serving(repo, base, pg_wal, idle=0.3)
     try:
         refused = [
@@ -116,7 +116,7 @@ def test_a_pusher_dying_mid_push_never_answers_durable(
 ) -> None:
     pg_wal = tmp_path / "pg_wal"
     seg = _segment(pg_wal, SEG)
-    base = endpoint(short_dir, pg_wal, "", "", "")
+    base = Path(endpoint(short_dir, pg_wal, "", "", ""))
     repo.backend = _DiesMidPush(repo.backend)  # type: ignore[assignment]
     errors: list[BaseException] = []
 

@@ -64,7 +64,7 @@ def test_sync_push_goes_through_the_started_pusher_with_the_same_errors(
     r = pgdr("--config", cfg, "-v", "wal-push", "--spool", spool, wal / SEGS[0], env=env)
     assert r.returncode == 0, r.stderr
     assert "(pusher)" not in r.stderr and SEGS[0] in _stored(tmp_path)
-    base = endpoint(spool, wal, str(cfg), "", "")
+    base = Path(endpoint(spool, wal, str(cfg), "", ""))
     deadline = time.monotonic() + 60
     while not base.with_suffix(".sock").exists():
         assert time.monotonic() < deadline, "no pusher was started"
@@ -83,7 +83,7 @@ def test_sync_push_goes_through_the_started_pusher_with_the_same_errors(
 
 def test_a_pusher_dying_mid_push_makes_the_push_in_process(tmp_path: Path, spool: Path) -> None:
     cfg, wal, env = _setup(tmp_path)
-    base = endpoint(spool, wal, str(cfg), "", "")
+    base = Path(endpoint(spool, wal, str(cfg), "", ""))
     lock = os.open(base.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(lock, fcntl.LOCK_EX)  # a "pusher" that accepts the request, then dies
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -67,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], *, pusher_asked: bool = False) -> int:
+    """``pusher_asked``: pgdr.entry already asked the resident pusher (its fast path) and
+    no pusher answered, so a ``wal-push --spool`` pushes in-process."""
     started = time.monotonic()
     try:
         ns = _parser().parse_intermixed_args(argv)
@@ -75,7 +77,7 @@ def main(argv: list[str]) -> int:
         return 2
     ns.started = started
     fast = _fast_path(ns)
-    if fast is None:
+    if fast is None and not pusher_asked:
         fast = _through_pusher(ns)
     if fast is not None:
         return fast
@@ -114,13 +116,6 @@ def _fast_path(ns: argparse.Namespace) -> int | None:
     return None
 
 
-def _pusher_ident(ns: argparse.Namespace) -> tuple[str, str, str]:
-    """What a resident pusher is started for, besides its pg_wal (pgdr.wal.pusher_client)."""
-    config = str(ns.config.absolute()) if ns.config else ""
-    key_file = str(ns.key_file.absolute()) if ns.key_file else ""
-    return config, ns.repo or os.environ.get("PGDR_REPO") or "", key_file
-
-
 def _through_pusher(ns: argparse.Namespace) -> int | None:
     """A synchronous push with ``--spool``: the resident pusher's answer, or None to push
     in-process (no pusher answered; one is started for the next segments)."""
@@ -128,41 +123,18 @@ def _through_pusher(ns: argparse.Namespace) -> int | None:
         return None
     from pgdr.wal import pusher_client as client
 
-    path = Path(ns.args[0]).absolute()
-    spool = ns.spool.absolute()
-    base = client.endpoint(spool, path.parent, *_pusher_ident(ns))
-    try:
-        answer = client.ask(base, path)
-    except client.PushTimedOut as e:
-        from pgdr.errors import StorageUnreachable
+    def absolute(p: Path | None) -> str:
+        return os.path.abspath(p) if p else ""  # as pusher_client.parse spells them
 
-        print(f"pgdr: error: {path.name}: no answer from the pusher within {e} s", file=sys.stderr)
-        return StorageUnreachable.exit_code
-    if answer is None:
-        try:
-            os.makedirs(spool, mode=0o700, exist_ok=True)
-            if not client.running(base):
-                client.start(_pusher_command(ns, spool, path.parent))
-        except OSError:
-            pass  # no pusher then: every push stays in-process
-        return None
-    if answer.code == 0:
-        if ns.verbose:
-            print(f"pgdr: {path.name}: {answer.message} (pusher)", file=sys.stderr)
-        return 0
-    print(f"pgdr: error: {answer.message}", file=sys.stderr)
-    if answer.hint:
-        print(f"pgdr: hint: {answer.hint}", file=sys.stderr)
-    return answer.code
-
-
-def _pusher_command(ns: argparse.Namespace, spool: Path, pg_wal: Path) -> list[str]:
-    config, repo, key_file = _pusher_ident(ns)
-    cmd = [sys.executable, "-m", "pgdr"]
-    cmd += ["--config", config] if config else []
-    cmd += ["--repo", repo] if repo else []
-    cmd += ["--key-file", key_file] if key_file else []
-    return [*cmd, "wal-pusher", "--spool", str(spool), "--pg-wal", str(pg_wal)]
+    req = client.Request(
+        spool=absolute(ns.spool),
+        path=absolute(Path(ns.args[0])),
+        config=absolute(ns.config),
+        repo=ns.repo or os.environ.get("PGDR_REPO", ""),
+        key_file=absolute(ns.key_file),
+        verbose=bool(ns.verbose),
+    )
+    return client.push(req)
 
 
 def _run(ns: argparse.Namespace) -> int:
@@ -251,7 +223,8 @@ def _run(ns: argparse.Namespace) -> int:
             settings = with_key_file(settings, key_file)
             return open_repository(target_from_settings(settings, deadline=deadline))
 
-        base = endpoint(spool, ns.pg_wal, *_pusher_ident(ns))
+        ident = [os.path.abspath(p) if p else "" for p in (ns.config, ns.key_file)]
+        base = Path(endpoint(spool, ns.pg_wal, ident[0], repo_sel or "", ident[1]))
         serve(base, ns.pg_wal, repo_until, config.push_timeout_s, followers())
         return 0
     if ns.command == "wal-uploader":

@@ -39,7 +39,7 @@ REQUEST_READ_S = 5.0
 
 
 def serve(
-    base: Path,
+    base: Path,  # DIR/push-<id> (pgdr.wal.pusher_client.endpoint)
     pg_wal: Path,
     open_repo: Callable[[float], Repository],
     push_timeout_s: float,
