@@ -33,6 +33,8 @@ CONNECT_TIMEOUT_S = 2.0
 ANSWER_SLACK_S = 5.0
 #: StorageUnreachable's exit code (pgdr.errors): a pusher that accepted and never answered
 NO_ANSWER_EXIT = 21
+#: a unix socket's path holds 107 bytes: with a longer spool no pusher is started
+SUN_PATH_MAX = 107
 
 StrPath = str | PathLike[str]
 
@@ -130,7 +132,7 @@ def push(req: Request) -> int | None:
     if answer is None:
         try:
             os.makedirs(req.spool, mode=0o700, exist_ok=True)
-            if not running(base):
+            if len(os.fsencode(base)) + len(".sock") <= SUN_PATH_MAX and not running(base):
                 start(command(req))
         except OSError:
             pass  # no pusher then: every push stays in-process
