@@ -135,3 +135,25 @@ def test_a_pusher_dying_mid_push_never_answers_durable(
     assert ask(base, seg) is None
     t.join(5)
     assert errors and not t.is_alive()
+
+
+def test_the_pusher_pushes_the_next_ready_file_ahead_of_its_request(
+    repo: Repository, tmp_path: Path, short_dir: Path
+) -> None:
+    pg_wal = tmp_path / "pg_wal"
+    first = _segment(pg_wal, SEG)
+    second = _segment(pg_wal, "000000010000000000000002")
+    (pg_wal / "archive_status").mkdir()
+    (pg_wal / "archive_status" / f"{second.name}.ready").touch()
+    base = Path(endpoint(short_dir, pg_wal, "", "", ""))
+    t = _serving(repo, base, pg_wal, idle=1.0)
+    try:
+        assert ask(base, first) == Answer(0, "stored")
+        for _ in range(500):  # stored before anyone asked for it
+            if repo.backend.stat(wal_key(second.name)) is not None:
+                break
+            t.join(0.01)
+        assert repo.backend.stat(wal_key(second.name)) is not None
+        assert ask(base, second) == Answer(0, "stored")
+    finally:
+        t.join(5)

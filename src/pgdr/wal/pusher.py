@@ -27,6 +27,7 @@ from pgdr.errors import PgdrError, UsageError
 from pgdr.localfs import private_dir
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
+from pgdr.wal.pusher_ahead import LookAhead
 from pgdr.wal.spool import AfterBatch, NoFollowUps, Shipped
 
 IDLE_EXIT_S = 60.0
@@ -88,6 +89,14 @@ def _loop(
     repo: Repository | None = None
     opened = born = time.monotonic()
     answered = 0
+
+    def push_ahead(path: Path) -> object:
+        if repo is None:
+            raise UsageError("no repository yet")
+        set_deadline(repo, time.monotonic() + push_timeout_s)
+        return archive.push(repo, path)
+
+    ahead = LookAhead(pg_wal, push_ahead)
     while time.monotonic() - born < MAX_AGE_S:
         try:
             conn, _ = srv.accept()
@@ -105,12 +114,17 @@ def _loop(
             deadline = time.monotonic() + push_timeout_s
             try:
                 path = checked_request(line, pg_wal)
-                if repo is None or time.monotonic() - opened > REOPEN_S:
-                    repo, opened = None, time.monotonic()
-                    repo = open_repo(deadline)
-                set_deadline(repo, deadline)
-                pushed = archive.push(repo, path)
-                answer = f"OK {pushed.status}\n"
+                if ahead.pushed(path, push_timeout_s):
+                    answer = "OK stored\n"
+                    pushed = Shipped(path.name, "stored", os.lstat(path).st_size)
+                else:
+                    if repo is None or time.monotonic() - opened > REOPEN_S:
+                        repo, opened = None, time.monotonic()
+                        repo = open_repo(deadline)
+                    set_deadline(repo, deadline)
+                    result = archive.push(repo, path)
+                    answer = f"OK {result.status}\n"
+                    pushed = Shipped(result.name, result.status, result.bytes)
             except PgdrError as e:
                 hint = f"\t{e.hint}" if e.hint else ""
                 answer = f"ERR {e.exit_code} {_one_line(e.message)}{_one_line(hint)}\n"
@@ -121,8 +135,10 @@ def _loop(
             except OSError:
                 pass  # the client gave up: PostgreSQL retries, the push is idempotent
             answered += 1
+            if answer.startswith("OK"):
+                ahead.start_after(path.name)  # while PostgreSQL starts the next command
         if pushed is not None and repo is not None:  # after the answer: the server waits not
-            followers.after(repo, [Shipped(pushed.name, pushed.status, pushed.bytes)])
+            followers.after(repo, [pushed])
     return answered
 
 
