@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from pgdr.errors import PgdrError
 
 Identity = tuple[int, int, int]
 MAX_REMEMBERED = 64
+#: files pushed ahead in one stretch (a backlog), before waiting for the next request
+RUN_AHEAD = 16
 
 
 def identity(path: Path) -> Identity | None:
@@ -34,7 +37,8 @@ class LookAhead:
         self.pg_wal = pg_wal
         self._push = push
         self._thread: threading.Thread | None = None
-        self._name = ""
+        self._busy = ""  # the file being pushed ahead right now
+        self._cond = threading.Condition()
         self._done: dict[str, Identity] = {}
 
     def start_after(self, answered: str) -> None:
@@ -45,16 +49,17 @@ class LookAhead:
         name = self._next_ready(answered)
         if name is None:
             return
-        self._name = name
         self._thread = threading.Thread(target=self._run, args=(name,), daemon=True)
         self._thread.start()
 
     def pushed(self, path: Path, wait_s: float) -> bool:
         """True when the look-ahead made exactly this file durable (waiting up to ``wait_s``
         for a look-ahead push of it still running)."""
-        if self._thread is not None and self._name == path.name:
-            self._thread.join(wait_s)
-            if self._thread.is_alive():
+        until = time.monotonic() + wait_s
+        with self._cond:
+            while self._busy == path.name and time.monotonic() < until:
+                self._cond.wait(until - time.monotonic())
+            if self._busy == path.name:
                 return False
         done = self._done.pop(path.name, None)
         return done is not None and done == identity(path)
@@ -77,16 +82,33 @@ class LookAhead:
                 return name
         return None
 
-    def _run(self, name: str) -> None:
+    def _run(self, name: str | None) -> None:
+        """Push ``name``, then the next ready files while a backlog lasts (at most
+        ``RUN_AHEAD`` at a stretch)."""
+        for _ in range(RUN_AHEAD):
+            if name is None or not self._one(name):
+                return
+            name = self._next_ready(name)
+
+    def _one(self, name: str) -> bool:
         path = self.pg_wal / name
         before = identity(path)
         if before is None:
-            return
+            return False
+        with self._cond:
+            self._busy = name
+        ok = False
         try:
             self._push(path)
+            ok = identity(path) == before
         except PgdrError:
-            return
-        if identity(path) == before:
-            if len(self._done) >= MAX_REMEMBERED:
-                self._done.clear()
-            self._done[name] = before
+            pass
+        finally:
+            with self._cond:  # remembered before the waiting request looks
+                if ok:
+                    if len(self._done) >= MAX_REMEMBERED:
+                        self._done.clear()
+                    self._done[name] = before  # type: ignore[assignment]
+                self._busy = ""
+                self._cond.notify_all()
+        return ok
