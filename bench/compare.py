@@ -37,6 +37,7 @@ import os
 import resource
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -353,14 +354,20 @@ def run_dataset(
             m |= {"restore files pgdr": pf, "restore start pgdr": ps}
             m |= {"restore files pgbr": bf, "restore start pgbr": bs}
         if "wal" in parts:
-            drains = {
-                "pgdr sync (setup's command)": b.drain(args.segments, b.pgdr_sync),
-                "pgdr async (setup --async-spool)": b.drain(args.segments, b.pgdr_async),
-                "pgBackRest sync": b.drain(args.segments, b.br_sync),
-                "pgBackRest async": b.drain(args.segments, b.br_async),
+            commands = {
+                "pgdr sync (setup's command)": b.pgdr_sync,
+                "pgdr async (setup --async-spool)": b.pgdr_async,
+                "pgBackRest sync": b.br_sync,
+                "pgBackRest async": b.br_async,
             }
-            print("\n" + table((f"WAL backlog of {args.segments} segments", "ms per segment"),
-                               [(k, f"{v:.0f}") for k, v in drains.items()]))  # fmt: skip
+            runs: dict[str, list[float]] = {k: [] for k in commands}
+            for _ in range(args.repeat):  # interleaved: machine load hits every command alike
+                for label, cmd in commands.items():
+                    runs[label].append(b.drain(args.segments, cmd))
+            drains = {k: statistics.median(v) for k, v in runs.items()}
+            print("\n" + table((f"WAL backlog of {args.segments} segments", "ms per segment (median)", "each run"),
+                               [(k, f"{drains[k]:.0f}", " / ".join(f"{x:.0f}" for x in v))
+                                for k, v in runs.items()]))  # fmt: skip
             m["wal pgdr"] = drains["pgdr sync (setup's command)"]
             m["wal pgbr"] = drains["pgBackRest sync"]
             a = ratio(drains["pgdr async (setup --async-spool)"], drains["pgBackRest async"])
@@ -396,6 +403,13 @@ def main() -> None:
     ap.add_argument("--only", choices=PARTS, action="append", help="run only this part")
     ap.add_argument("--pgbench-seconds", type=int, default=60)
     ap.add_argument("--segments", type=int, default=24)
+    ap.add_argument("--only", choices=["wal"], help="measure only synchronous wal-push")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="drains per WAL command, interleaved; the median is compared",
+    )
     args = ap.parse_args()
     if not shutil.which("pgbackrest"):
         raise SystemExit("pgBackRest is not installed: apt-get install pgbackrest")

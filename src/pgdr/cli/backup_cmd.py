@@ -260,6 +260,8 @@ def setup(
     if key is not None:
         cmd += f" --key-file {shlex.quote(str(key))}"
     archive_command = f"{cmd} wal-push %p"
+    if key is not None and spool is None:  # synchronous, through a resident pusher
+        archive_command = _pusher_archive_command(cmd, key.parent.parent / "pusher", apply)
     if spool is not None:
         from pgdr.pg.osuser import make_dir, resolve_runas
         from pgdr.wal.spool import async_archive_command
@@ -278,6 +280,18 @@ def setup(
     emit(cli, result)
     if apply:
         _audit_setup(cli, result)
+
+
+def _pusher_archive_command(cmd: str, pusher_dir: Path, apply: bool) -> str:
+    """``wal-push --spool DIR %p``: each call hands the segment to a resident pusher in DIR
+    (pgdr.wal.pusher) and returns once it is durable, without importing the repository."""
+    import shlex
+
+    if apply:  # the server's OS user owns the pusher's socket
+        from pgdr.pg.osuser import make_dir, resolve_runas
+
+        make_dir(pusher_dir, resolve_runas())
+    return f"{cmd} wal-push --spool {shlex.quote(str(pusher_dir))} %p"
 
 
 def _audit_setup(cli: CliContext, result: SetupResult) -> None:

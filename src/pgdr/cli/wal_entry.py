@@ -7,6 +7,11 @@ rich) and, on their fast paths, import nothing beyond the standard library:
     pgdr [--config FILE] [--repo NAME|URL] [--key-file PATH] [-v|-q] wal-fetch [--prefetch N --spool DIR] NAME DEST
     pgdr ... wal-uploader --spool DIR [--pg-wal DIR]        (started by wal-push --async)
     pgdr ... wal-prefetcher --spool DIR NAME...             (started by wal-fetch --prefetch)
+    pgdr ... wal-pusher --spool DIR --pg-wal DIR            (started by wal-push --spool)
+
+A synchronous ``wal-push --spool DIR`` (no ``--async``) hands the file to the resident pusher
+(pgdr.wal.pusher) through a unix socket in DIR and exits 0 only on its "durable" answer;
+when no pusher answers it starts one and pushes in-process, as without ``--spool``.
 
 ``--key-file`` (the server key `pgdr setup --apply` writes, pgdr.wal.server_key) opens the
 repository instead of its configured key, so no KDF runs and no passphrase is read; the
@@ -23,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-WAL_COMMANDS = ("wal-push", "wal-fetch", "wal-uploader", "wal-prefetcher")
+WAL_COMMANDS = ("wal-push", "wal-fetch", "wal-uploader", "wal-prefetcher", "wal-pusher")
 #: wal-fetch of a damaged WAL object: 128 + IntegrityError's 34, above PostgreSQL's 125
 DAMAGED_FETCH_EXIT = 162
 
@@ -62,12 +67,18 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], *, pusher_asked: bool = False) -> int:
+    """``pusher_asked``: pgdr.entry already asked the resident pusher (its fast path) and
+    no pusher answered, so a ``wal-push --spool`` pushes in-process."""
+    started = time.monotonic()
     try:
         ns = _parser().parse_intermixed_args(argv)
     except SystemExit:
         return 2
+    ns.started = started
     fast = _fast_path(ns)
+    if fast is None and not pusher_asked:
+        fast = _through_pusher(ns)
     if fast is not None:
         return fast
     from pgdr.errors import IntegrityError, PgdrError
@@ -105,6 +116,27 @@ def _fast_path(ns: argparse.Namespace) -> int | None:
     return None
 
 
+def _through_pusher(ns: argparse.Namespace) -> int | None:
+    """A synchronous push with ``--spool``: the resident pusher's answer, or None to push
+    in-process (no pusher answered; one is started for the next segments)."""
+    if ns.command != "wal-push" or ns.async_ or ns.spool is None or ns.json or len(ns.args) != 1:
+        return None
+    from pgdr.wal import pusher_client as client
+
+    def absolute(p: Path | None) -> str:
+        return os.path.abspath(p) if p else ""  # as pusher_client.parse spells them
+
+    req = client.Request(
+        spool=absolute(ns.spool),
+        path=absolute(Path(ns.args[0])),
+        config=absolute(ns.config),
+        repo=ns.repo or os.environ.get("PGDR_REPO", ""),
+        key_file=absolute(ns.key_file),
+        verbose=bool(ns.verbose),
+    )
+    return client.push(req)
+
+
 def _run(ns: argparse.Namespace) -> int:
     from pgdr.catalog.wal import check_wal_name
     from pgdr.cli.repo_target import backend, open_repository, target_from_settings, with_key_file
@@ -125,7 +157,7 @@ def _run(ns: argparse.Namespace) -> int:
     # deadline (opening the repository, the push, the replicas).
     deadline = None
     if ns.command == "wal-push" and not ns.async_:
-        deadline = time.monotonic() + config.push_timeout_s
+        deadline = ns.started + config.push_timeout_s  # a pusher that failed us counts too
 
     def repo() -> Repository:
         _name, settings = config.resolve(repo_sel)
@@ -181,6 +213,23 @@ def _run(ns: argparse.Namespace) -> int:
         return 0 if found else 1  # not archived: PostgreSQL probes for files that may not exist
     if ns.spool is None:
         raise UsageError(f"{ns.command} needs --spool DIR")
+    if ns.command == "wal-pusher":
+        from pgdr.wal.pusher import serve
+        from pgdr.wal.pusher_client import endpoint
+
+        if ns.pg_wal is None:
+            raise UsageError("wal-pusher needs --pg-wal DIR")
+        spool = ns.spool.absolute()
+
+        def repo_until(deadline: float) -> Repository:
+            _name, settings = config.resolve(repo_sel)
+            settings = with_key_file(settings, key_file)
+            return open_repository(target_from_settings(settings, deadline=deadline))
+
+        ident = [os.path.abspath(p) if p else "" for p in (ns.config, ns.key_file)]
+        base = Path(endpoint(spool, ns.pg_wal, ident[0], repo_sel or "", ident[1]))
+        serve(base, ns.pg_wal, repo_until, config.push_timeout_s, followers())
+        return 0
     if ns.command == "wal-uploader":
         from pgdr.errors import PgdrError
         from pgdr.wal.spool import record_error, run_uploader
