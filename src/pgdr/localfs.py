@@ -128,22 +128,6 @@ def sync_filesystem(path: Path) -> None:
         os.close(fd)
 
 
-def spawn_detached(cmd: list[str]) -> None:
-    """Start ``cmd`` in its own session with no standard streams and no inherited file
-    descriptors: it outlives the caller (``archive_command``/``restore_command`` return at
-    once) and a signal to the caller's process group does not reach it."""
-    import subprocess  # only to start a detached helper: not on every import
-
-    subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        close_fds=True,
-    )
-
-
 def pid_alive(pid: int) -> bool:
     """True if ``pid`` exists and is not a zombie (an orphaned, unreaped process is dead)."""
     try:

@@ -4,12 +4,11 @@ atomically); the next `pgdr wal-fetch` finds its file there and returns at once.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 from pgdr.errors import PgdrError
-from pgdr.localfs import private_dir, spawn_detached
+from pgdr.localfs import private_dir
 from pgdr.pg.wal import (
     history_name,
     is_segment,
@@ -17,6 +16,7 @@ from pgdr.pg.wal import (
     segment_name,
     timeline_of_name,
 )
+from pgdr.proc import helper_command, spawn_detached
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
 
@@ -91,12 +91,6 @@ def spawn_prefetcher(
 ) -> None:
     if not names:
         return
-    cmd = [sys.executable, "-m", "pgdr"]
-    if config is not None:
-        cmd += ["--config", str(config.resolve())]
-    if repo:
-        cmd += ["--repo", repo]
-    if key_file is not None:  # the same key as the wal-fetch that starts it
-        cmd += ["--key-file", str(key_file)]
-    cmd += ["wal-prefetcher", "--spool", str(spool.resolve()), *names]
-    spawn_detached(cmd)
+    conf, key = (str(p.resolve()) if p else None for p in (config, key_file))
+    cmd = helper_command("wal-prefetcher", conf, repo, key)  # the same key as the wal-fetch
+    spawn_detached([*cmd, "--spool", str(spool.resolve()), *names])

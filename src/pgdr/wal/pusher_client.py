@@ -22,11 +22,12 @@ killed) — is "not answered": the caller pushes in-process, never acknowledges.
 from __future__ import annotations
 
 import _socket
-import fcntl
 import hashlib
 import os
 import sys
 from os import PathLike
+
+from pgdr.proc import helper_command, lock_held, spawn_detached
 
 CONNECT_TIMEOUT_S = 2.0
 #: beyond the pusher's own deadline: the time to send its answer
@@ -132,8 +133,10 @@ def push(req: Request) -> int | None:
     if answer is None:
         try:
             os.makedirs(req.spool, mode=0o700, exist_ok=True)
-            if len(os.fsencode(base)) + len(".sock") <= SUN_PATH_MAX and not running(base):
-                start(command(req))
+            if len(os.fsencode(base)) + len(".sock") <= SUN_PATH_MAX and not lock_held(
+                f"{base}.lock"
+            ):
+                spawn_detached(command(req))
         except OSError:
             pass  # no pusher then: every push stays in-process
         return None
@@ -192,39 +195,7 @@ def parse_answer(line: str) -> Answer | None:
     return None
 
 
-def running(base: str) -> bool:
-    """True while a pusher holds ``base``'s lock (it may still be starting)."""
-    try:
-        fd = os.open(f"{base}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        return True  # cannot tell: do not start another one
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 def command(req: Request) -> list[str]:
-    cmd = [sys.executable, "-m", "pgdr"]
-    cmd += ["--config", req.config] if req.config else []
-    cmd += ["--repo", req.repo] if req.repo else []
-    cmd += ["--key-file", req.key_file] if req.key_file else []
     pg_wal = os.path.dirname(req.path)
-    return [*cmd, "wal-pusher", "--spool", req.spool, "--pg-wal", pg_wal]
-
-
-def start(cmd: list[str]) -> None:
-    """Start a pusher detached (own session, no inherited streams): it outlives this call."""
-    import subprocess
-
-    subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        close_fds=True,
-    )
+    cmd = helper_command("wal-pusher", req.config, req.repo, req.key_file)
+    return [*cmd, "--spool", req.spool, "--pg-wal", pg_wal]

@@ -31,7 +31,6 @@ from __future__ import annotations
 import fcntl
 import os
 import shlex
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,9 +39,10 @@ from typing import Protocol
 
 from pgdr.catalog.wal import check_wal_name
 from pgdr.errors import PgdrError, UsageError
-from pgdr.localfs import atomic_write, private_dir, spawn_detached
+from pgdr.localfs import atomic_write, private_dir
 from pgdr.pg.wal import is_partial, is_segment
 from pgdr.pg.wal_header import LONG_HEADER_LEN, check_segment
+from pgdr.proc import helper_command, lock_held, spawn_detached
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
 
@@ -91,7 +91,7 @@ def push_async(src: Path, spool: Path, uploader_cmd: list[str]) -> str:
     if (acked / src.name).exists():
         return "already-stored"
     error = spool / "error"
-    if not error.exists() and _uploader_running(spool) and _wait_for(acked / src.name):
+    if not error.exists() and lock_held(spool / "uploader.lock") and _wait_for(acked / src.name):
         return "stored-by-uploader"  # it looked ahead at pg_wal: no copy needed
     _check_header(src)  # a file that is not the named segment never enters the queue
     spool_file(src, queue)
@@ -118,17 +118,6 @@ def _check_header(src: Path) -> None:
     except OSError as e:
         raise UsageError(f"cannot read {src}: {e.strerror}") from None
     check_segment(src.name, head, size)
-
-
-def _uploader_running(spool: Path) -> bool:
-    fd = os.open(spool / "uploader.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 def _wait_for(marker: Path, timeout: float = ACK_WAIT_S) -> bool:
@@ -287,14 +276,9 @@ def uploader_command(
     pg_wal: Path | None,
     key_file: Path | None = None,
 ) -> list[str]:
-    cmd = [sys.executable, "-m", "pgdr"]
-    if config is not None:
-        cmd += ["--config", str(config.resolve())]
-    if repo:
-        cmd += ["--repo", repo]
-    if key_file is not None:  # the same key as the wal-push that starts it
-        cmd += ["--key-file", str(key_file)]
-    cmd += ["wal-uploader", "--spool", str(spool.resolve())]
+    conf, key = (str(p.resolve()) if p else None for p in (config, key_file))
+    cmd = helper_command("wal-uploader", conf, repo, key)  # the same key as the wal-push
+    cmd += ["--spool", str(spool.resolve())]
     if pg_wal is not None:
         cmd += ["--pg-wal", str(pg_wal.resolve())]
     return cmd
