@@ -5,14 +5,12 @@ check that crashes — unless --keep; a SIGKILLed drill is cleaned up by the nex
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import os
 import random
-import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +23,10 @@ from pgdr.catalog.manifest import BackupManifest
 from pgdr.drill import integrity, probes, record, validate
 from pgdr.drill.choose import choose
 from pgdr.drill.events import drill_event
-from pgdr.drill.record import DrillRecord, Step, new_drill_id
+from pgdr.drill.record import DrillRecord, new_drill_id
 from pgdr.drill.sandbox import Sandbox, reap, sandbox_settings
 from pgdr.drill.settings import DatabaseChecks, DrillSettings
+from pgdr.drill.steps import StepClock, sigterm_ignored, sigterm_interrupts
 from pgdr.drill.verdicts import CheckResult, failure_message, judge_connectivity, overall
 from pgdr.errors import (
     ConfigError,
@@ -71,47 +70,6 @@ class DrillEnv:
     say: Callable[[str], None] = lambda _text: None
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.steps: list[Step] = []
-        self.current = ""
-
-    @contextlib.contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        self.current, t = name, time.monotonic()
-        try:
-            yield
-        finally:
-            self.steps.append(Step(name, round(time.monotonic() - t, 3)))
-
-
-def _interrupted(signum: int, _frame: Any) -> None:
-    raise Interrupted(f"drill stopped by signal {signum}")
-
-
-def _sigterm_interrupts() -> contextlib.AbstractContextManager[None]:
-    """SIGTERM (a scheduler stopping us) unwinds like Ctrl-C, so cleanup runs."""
-    return _on_sigterm(_interrupted)
-
-
-def _sigterm_ignored() -> contextlib.AbstractContextManager[None]:
-    """Cleanup is not interrupted by a second SIGTERM (a SIGKILL is handled by the next run)."""
-    return _on_sigterm(signal.SIG_IGN)
-
-
-@contextlib.contextmanager
-def _on_sigterm(action: Any) -> Iterator[None]:
-    try:
-        old = signal.signal(signal.SIGTERM, action)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
 def _error(step: str, kind: str, code: int, message: str) -> dict[str, Any]:
     return {"step": step, "kind": kind, "exit_code": code, "message": message}
 
@@ -143,12 +101,12 @@ def run_drill(
     if reaped:
         env.say(f"removed {len(reaped)} sandbox(es) left behind by killed drills")
     prev = record.previous(repo, rec.id)
-    clock = _Clock()
+    clock = StepClock()
     made: list[Sandbox] = []
     stopped = bad_input = False
     t0 = time.monotonic()
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             _run_steps(repo, settings, req, env, rec, clock, prev, started, state_dir, made)
     except (UsageError, ConfigError):
         bad_input = True  # the operator's mistake, not a drill result: nothing recorded
@@ -163,7 +121,7 @@ def run_drill(
     except Exception as e:  # a bug must still end in cleanup and a failed record
         rec.error = _error(clock.current, "internal", 70, f"{type(e).__name__}: {e}")
     finally:
-        with clock.step("cleanup"), _sigterm_ignored():
+        with clock.step("cleanup"), sigterm_ignored():
             _cleanup(rec, made[0] if made else None, req.keep and not stopped and not bad_input)
     rec.steps = clock.steps
     rec.total_seconds = rec.rto_seconds = round(time.monotonic() - t0, 3)
@@ -222,7 +180,7 @@ def _run_steps(
     req: DrillRequest,
     env: DrillEnv,
     rec: DrillRecord,
-    clock: _Clock,
+    clock: StepClock,
     prev: DrillRecord | None,
     started: datetime,
     state_dir: Path,
@@ -327,7 +285,7 @@ def _validate(
     settings: DrillSettings,
     env: DrillEnv,
     rec: DrillRecord,
-    clock: _Clock,
+    clock: StepClock,
     prev: DrillRecord | None,
     backup: BackupManifest,
     cluster: Cluster,
