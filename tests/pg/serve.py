@@ -22,12 +22,6 @@ from tests.pg.archiving import archiving_cluster as archiving_cluster
 TOKEN = "test-token-123"
 
 
-def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=120
-    )
-
-
 def write_config(
     setup: dict[str, Any], cluster: Cluster, body: str, *, port: int | None = None
 ) -> tuple[Path, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,15 +12,10 @@ import pytest
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
 from tests.fixtures.pgconfig import add_postgres
+from tests.fixtures.pgdr_run import pgdr
 from tests.pg.archiving import archiving_cluster, wait_archived
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
-
-
-def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=300
-    )
 
 
 def test_backup_info_restore_start(

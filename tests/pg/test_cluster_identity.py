@@ -3,23 +3,16 @@ with ClusterMismatch (exit 55) naming both system identifiers; the first cluster
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pgdr.pg.cluster import Cluster
+from tests.fixtures.pgdr_run import pgdr
 from tests.pg.archiving import archiving_cluster, wait_archived
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
-
-
-def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=120
-    )
 
 
 def switch(c: Cluster) -> str:

@@ -22,9 +22,10 @@ from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import make_dir, resolve_runas
 from tests.fixtures.alerts import alert_posts, wait_alert
 from tests.fixtures.pg import FAST_SETTINGS
+from tests.fixtures.pgdr_run import pgdr
 from tests.fixtures.receiver import Receiver, receiver
 from tests.pg.archiving import _archive_setup, archive_command
-from tests.pg.serve import Serve, pgdr, write_config
+from tests.pg.serve import Serve, write_config
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 

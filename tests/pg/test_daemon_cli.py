@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.fixtures.pgconfig import postgres_section
-from tests.pg.serve import Serve, pgdr
+from tests.fixtures.pgdr_run import pgdr
+from tests.pg.serve import Serve
 
 pytestmark = pytest.mark.e2e
 

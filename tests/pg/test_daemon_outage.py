@@ -18,9 +18,10 @@ import pytest
 from pgdr.daemon.history import JobHistory
 from pgdr.pg.cluster import Cluster
 from tests.fixtures.alerts import alert_posts, wait_alert
+from tests.fixtures.pgdr_run import pgdr
 from tests.fixtures.receiver import receiver
 from tests.pg.drilling import open_repo
-from tests.pg.serve import Serve, archiving_cluster, job, pgdr, write_config
+from tests.pg.serve import Serve, archiving_cluster, job, write_config
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from pgdr.pg.cluster import Cluster
+from tests.fixtures.pgdr_run import pgdr
 from tests.pg.browser import check_charts, check_dashboard
-from tests.pg.serve import Serve, archiving_cluster, job, pgdr, write_config
+from tests.pg.serve import Serve, archiving_cluster, job, write_config
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 

@@ -4,23 +4,16 @@ with that file and others — and leaves no partial data directory behind."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pgdr.pg.cluster import Cluster
+from tests.fixtures.pgdr_run import pgdr
 from tests.pg.archiving import archiving_cluster
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
-
-
-def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=300
-    )
 
 
 def test_damaged_pack_mid_file_is_exit_34_and_no_partial_target(

@@ -6,22 +6,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from pgdr.pg.cluster import Cluster
+from tests.fixtures.pgdr_run import pgdr
 from tests.pg.archiving import archiving_cluster
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
-
-
-def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.fixture

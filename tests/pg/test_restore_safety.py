@@ -8,8 +8,6 @@ import copy
 import os
 import shutil
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,16 +26,11 @@ from pgdr.restore.run import restore
 from pgdr.storage import open_backend
 from tests.e2e.cli import snapshot
 from tests.fixtures.pg import FAST_SETTINGS
+from tests.fixtures.pgdr_run import pgdr
 from tests.fixtures.restore import open_repo
 from tests.pg.archiving import _archive_setup, archive_command
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
-
-
-def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=120
-    )
 
 
 def _entry(files: list[dict[str, Any]], path: str) -> dict[str, Any]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,14 +10,9 @@ import pytest
 
 from pgdr.pg.cluster import Cluster
 from tests.fixtures.pgconfig import add_postgres
+from tests.fixtures.pgdr_run import pgdr
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
-
-
-def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=120
-    )
 
 
 def test_setup_apply_restart_then_check(

@@ -7,8 +7,6 @@ PostgreSQL's reason and the next step."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,18 +17,10 @@ import pytest
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
 from tests.fixtures.pgconfig import add_postgres
+from tests.fixtures.pgdr_run import pgdr
 from tests.pg.archiving import archiving_cluster, wait_archived
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
-
-
-def pgdr(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pgdr", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_targets_past_the_archived_wal_fail_fast_naming_the_reason(

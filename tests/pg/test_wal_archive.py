@@ -4,11 +4,8 @@ pgdr wal-fetch, duplicate and conflicting pushes, and an unreachable repository.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -16,6 +13,7 @@ from pgdr.pg.cluster import Cluster
 from pgdr.repo.keys import KeyFile
 from pgdr.repo.repository import Repository
 from pgdr.storage import open_backend
+from tests.fixtures.pgdr_run import pgdr
 from tests.pg.archiving import archive_command, wait_archived
 
 pytestmark = pytest.mark.pg
@@ -25,12 +23,6 @@ def switch(c: Cluster) -> str:
     c.sql("CREATE TABLE IF NOT EXISTS t (x int); INSERT INTO t SELECT generate_series(1, 1000)")
     (name,) = c.sql("SELECT pg_walfile_name(pg_switch_wal())")[0]
     return str(name)
-
-
-def pgdr(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pgdr", *map(str, args)], capture_output=True, text=True, timeout=60
-    )
 
 
 def test_archive_and_fetch_round_trip(
