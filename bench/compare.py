@@ -403,7 +403,6 @@ def main() -> None:
     ap.add_argument("--only", choices=PARTS, action="append", help="run only this part")
     ap.add_argument("--pgbench-seconds", type=int, default=60)
     ap.add_argument("--segments", type=int, default=24)
-    ap.add_argument("--only", choices=["wal"], help="measure only synchronous wal-push")
     ap.add_argument(
         "--repeat",
         type=int,
