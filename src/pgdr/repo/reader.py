@@ -25,7 +25,9 @@ from pgdr.repo.repository import Repository
 
 SPAN_BYTES = 8 << 20  # one ranged read covers at most this much of a pack
 SPAN_GAP = 256 << 10  # blobs this close together are read in one range (the gap is wasted)
-ZERO_SIZES = (8192, 32 * 1024, 1 << 20)  # chunk sizes whose all-zero id is worth knowing
+#: Chunk sizes whose all-zero blob id is worth knowing: every cut backups use or used
+#: (pgdr.backup.chunking: 128 KiB relation chunks, 1 MiB others; 32 KiB before issue 14).
+ZERO_SIZES = (8192, 32 * 1024, 128 * 1024, 1 << 20)
 R = TypeVar("R")
 
 
