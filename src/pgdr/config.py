@@ -25,6 +25,7 @@ from pydantic import (
 
 from pgdr.config_lean import SEARCH_PATH as SEARCH_PATH  # re-exported
 from pgdr.config_lean import find_config as find_config
+from pgdr.config_lean import unknown_repository
 from pgdr.errors import ConfigError, UsageError
 from pgdr.settings_types import STRICT, LaxPath, Secret
 
@@ -330,10 +331,5 @@ def resolve_repository(config: Config, name_or_url: str | None) -> tuple[str, Re
             raise UsageError(f"--repo {sel}: {why}") from None
     repo = config.repositories.get(sel)
     if repo is None:
-        known = ", ".join(sorted(config.repositories)) or "none configured"
-        where = config.source or "embedded defaults"
-        raise ConfigError(
-            f"no repository named {sel!r} in {where} (known: {known}); "
-            "pass --repo URL or add [repositories.NAME]"
-        )
+        raise unknown_repository(sel, config.repositories, config.source)
     return sel, repo

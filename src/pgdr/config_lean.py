@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,12 +148,18 @@ class LeanConfig:
             return resolve_repository(Config(), name)
         repo = self.repositories.get(name)
         if repo is None:
-            known = ", ".join(sorted(self.repositories)) or "none configured"
-            raise ConfigError(
-                f"no repository named {name!r} in {self.source or 'embedded defaults'} "
-                f"(known: {known}); pass --repo URL or add [repositories.NAME]"
-            )
+            raise unknown_repository(name, self.repositories, self.source)
         return name, repo
+
+
+def unknown_repository(name: str, known: Iterable[str], source: Path | None) -> ConfigError:
+    """The error for ``--repo NAME`` (or ``default_repository``) naming no configured
+    repository, alike from the validated config and the lean path's cache."""
+    names = ", ".join(sorted(known)) or "none configured"
+    return ConfigError(
+        f"no repository named {name!r} in {source or 'embedded defaults'} "
+        f"(known: {names}); pass --repo URL or add [repositories.NAME]"
+    )
 
 
 def dump(config: Any) -> dict[str, Any]:
