@@ -96,3 +96,15 @@ class DeadlineBackend:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
+
+
+def set_deadline(backend: Backend, deadline: float) -> None:
+    """Give every deadline-aware wrapper in ``backend``'s stack a new absolute deadline (the
+    wrappers read ``deadline`` per operation): a long-lived process (the WAL pusher) serving
+    one request at a time bounds each request as a synchronous push is bounded."""
+    b: object | None = backend
+    while b is not None:
+        attrs = vars(b) if hasattr(b, "__dict__") else {}
+        if "deadline" in attrs:
+            b.deadline = deadline  # type: ignore[attr-defined]
+        b = attrs.get("inner")

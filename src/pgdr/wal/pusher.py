@@ -26,6 +26,7 @@ from pgdr.catalog.wal import check_wal_name
 from pgdr.errors import PgdrError, UsageError
 from pgdr.localfs import private_dir
 from pgdr.repo.repository import Repository
+from pgdr.storage.deadline import set_deadline
 from pgdr.wal import archive
 from pgdr.wal.pusher_ahead import LookAhead
 from pgdr.wal.spool import AfterBatch, NoFollowUps, Shipped
@@ -93,7 +94,7 @@ def _loop(
     def push_ahead(path: Path) -> object:
         if repo is None:
             raise UsageError("no repository yet")
-        set_deadline(repo, time.monotonic() + push_timeout_s)
+        set_deadline(repo.backend, time.monotonic() + push_timeout_s)
         return archive.push(repo, path)
 
     ahead = LookAhead(pg_wal, push_ahead)
@@ -121,7 +122,7 @@ def _loop(
                     if repo is None or time.monotonic() - opened > REOPEN_S:
                         repo, opened = None, time.monotonic()
                         repo = open_repo(deadline)
-                    set_deadline(repo, deadline)
+                    set_deadline(repo.backend, deadline)
                     result = archive.push(repo, path)
                     answer = f"OK {result.status}\n"
                     pushed = Shipped(result.name, result.status, result.bytes)
@@ -170,14 +171,3 @@ def checked_request(line: str, pg_wal: Path) -> Path:
     if not stat.S_ISREG(st.st_mode):
         raise UsageError(f"pusher: {path} is not a regular file")
     return path
-
-
-def set_deadline(repo: Repository, deadline: float) -> None:
-    """Give every deadline-aware storage wrapper of ``repo`` a new absolute deadline (the
-    wrappers read ``deadline`` per operation; requests are served one at a time)."""
-    b: object | None = repo.backend
-    while b is not None:
-        attrs = vars(b) if hasattr(b, "__dict__") else {}
-        if "deadline" in attrs:
-            b.deadline = deadline  # type: ignore[attr-defined]
-        b = attrs.get("inner")
