@@ -63,22 +63,6 @@ def test_choose_timeline(
 
 SEGS = [f"0000000100000000000000{i:02X}" for i in range(0x10, 0x30)]
 
-FIRST_WAL_CASES = [
-    # (case, backup's wal, run found by check_wal, expected)
-    ("short backup: the next ones up to the depth", SEGS[:2], SEGS, SEGS[:8]),
-    ("long backup: all of its own range", SEGS[:12], SEGS, SEGS[:12]),
-    ("never beyond what is archived", SEGS[:1], SEGS[:3], SEGS[:3]),
-]
-
-
-@pytest.mark.parametrize(
-    ("case", "wal", "run", "expected"), FIRST_WAL_CASES, ids=[c[0] for c in FIRST_WAL_CASES]
-)
-def test_first_wal(case: str, wal: list[str], run: list[str], expected: list[str]) -> None:
-    from pgdr.restore.plan import first_wal
-
-    assert first_wal(manifest(wal=wal), run) == expected
-
 
 SEG = 16 << 20
 

@@ -164,13 +164,6 @@ def check_wal(
     return [segment_name(tli if segno in needed else t, segno, seg_size) for t, segno in files]
 
 
-def first_wal(backup: BackupManifest, run: list[str], depth: int = 8) -> list[str]:
-    """The WAL files recovery asks for first, which a restore can place before the server
-    starts: the backup's own range (always read) and the next ones of ``run`` (the files
-    ``check_wal`` found, named as recovery asks for them), at least ``depth`` in all."""
-    return run[: max(len(backup.wal), depth)]
-
-
 def history_files(timeline: str, histories: dict[int, list[TimelineSwitch]]) -> list[str]:
     """The archived history files of ``timeline`` and its ancestors, which recovery reads
     before it replays a segment of them (timeline 1 has none)."""
