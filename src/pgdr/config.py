@@ -25,7 +25,7 @@ from pydantic import (
 
 from pgdr.config_lean import SEARCH_PATH as SEARCH_PATH  # re-exported
 from pgdr.config_lean import find_config as find_config
-from pgdr.config_lean import unknown_repository
+from pgdr.config_lean import key_from_environment, unknown_repository
 from pgdr.errors import ConfigError, UsageError
 from pgdr.settings_types import STRICT, LaxPath, Secret
 
@@ -317,11 +317,7 @@ def resolve_repository(config: Config, name_or_url: str | None) -> tuple[str, Re
     environment: PGDR_PASSPHRASE or PGDR_KEY_FILE)."""
     sel = name_or_url or config.pgdr.default_repository
     if "://" in sel or sel.startswith("/"):
-        env: dict[str, Any] = {"url": sel}
-        if os.environ.get("PGDR_KEY_FILE"):
-            env["key_file"] = Path(os.environ["PGDR_KEY_FILE"])
-        elif "PGDR_PASSPHRASE" in os.environ:
-            env["passphrase"] = "env:PGDR_PASSPHRASE"
+        env: dict[str, Any] = {"url": sel, **key_from_environment()}
         if os.environ.get("PGDR_UNENCRYPTED") == "1" and "passphrase" not in env:
             env["unencrypted"] = True
         try:

@@ -152,6 +152,17 @@ class LeanConfig:
         return name, repo
 
 
+def key_from_environment() -> dict[str, str]:
+    """The operator's key from the environment, for a repository the config names no key
+    for (or an ad-hoc --repo URL): ``PGDR_KEY_FILE``, else ``PGDR_PASSPHRASE`` (as a secret
+    reference), as repository settings fields."""
+    if os.environ.get("PGDR_KEY_FILE"):
+        return {"key_file": os.environ["PGDR_KEY_FILE"]}
+    if "PGDR_PASSPHRASE" in os.environ:
+        return {"passphrase": "env:PGDR_PASSPHRASE"}
+    return {}
+
+
 def unknown_repository(name: str, known: Iterable[str], source: Path | None) -> ConfigError:
     """The error for ``--repo NAME`` (or ``default_repository``) naming no configured
     repository, alike from the validated config and the lean path's cache."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from pgdr.config_lean import LeanRepository
+from pgdr.config_lean import LeanRepository, key_from_environment
 from pgdr.errors import ConfigError, KeyMissing
 from pgdr.repo import identity
 from pgdr.repo.kdf_bounds import MAX_SCRYPT_N
@@ -135,10 +135,11 @@ def target_from_settings(
     if not (passphrase or key_file or s.kms_key_id or s.unencrypted or unencrypted):
         # a configured repository that names no key takes it from the environment, as an
         # ad-hoc --repo URL does (the operator's input, never the repository's)
-        if os.environ.get("PGDR_KEY_FILE"):
-            key_file = Path(os.environ["PGDR_KEY_FILE"])
-        elif "PGDR_PASSPHRASE" in os.environ:
-            passphrase = resolve_passphrase(SecretRef("env:PGDR_PASSPHRASE"))
+        from_env = key_from_environment()
+        if "key_file" in from_env:
+            key_file = Path(from_env["key_file"])
+        elif "passphrase" in from_env:
+            passphrase = resolve_passphrase(SecretRef(from_env["passphrase"]))
     return RepoTarget(
         url=s.url,
         storage=storage,
