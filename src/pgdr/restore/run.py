@@ -219,6 +219,8 @@ def _write(
     try:
         # 0700 and the server's OS user's before anything is written in it (§11).
         targets = Targets(Tree.open(data_dir, _owner(data_dir, created), create=created))
+        if delta:  # what an earlier recovery left there, before this one's WAL goes in
+            targets.main.remove(PREFETCH_DIR)
         # The WAL is fetched while the data files are written (storage waits overlap).
         wal = _place_wal_meanwhile(repo, targets.main, plan)
         if delta:
@@ -230,6 +232,7 @@ def _write(
                 lambda f: tablespace_dir(f, tablespace_map),
                 spaces,
                 progress,
+                keep=frozenset({PREFETCH_DIR}),
             )
             nfiles, nbytes = stats.files, stats.bytes
         else:
