@@ -169,8 +169,13 @@ class RdsDrill(_M):
 class RdsExports(_M):
     """Snapshot exports to S3 (``pgdr rds export``)."""
 
+    #: The exports bucket and prefix: the same place as ``[exports] url`` so that
+    #: ``pgdr export list`` shows RDS exports beside pgdr's own.
     bucket: str | None = None
-    prefix: str = "rds-exports"
+    prefix: str = "exports"
+    #: Where RDS writes the export before pgdr normalises it into ``<prefix>/<export_id>/``
+    #: (outside ``prefix``: an export reader never sees a half-normalised export).
+    staging_prefix: str = "rds-export-staging"
     kms_key_id: str | None = None
     #: The IAM role RDS assumes to write the export (StartExportTask's IamRoleArn).
     iam_role_arn: str | None = None
