@@ -121,4 +121,4 @@ def info(ctx: typer.Context) -> None:
 
     cli = get_context(ctx)
     s, aws = _setup(cli)
-    emit(cli, rds_info(aws, s, datetime.now(UTC)))
+    emit(cli, rds_info(aws, s, lambda: datetime.now(UTC)))

@@ -4,6 +4,7 @@ region, and the newest export task."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,21 +71,31 @@ class RdsInfo:
         )
 
 
-def info(aws: Aws, s: RdsSettings, now: datetime) -> RdsInfo:
+def pitr_window(
+    instance: dict[str, Any], automated: list[dict[str, Any]], now: datetime
+) -> PitrWindow:
+    """The window from the API's answers (pure): earliest = the oldest RestoreWindow
+    EarliestTime of the instance's automated backups (unknown when the API gives none —
+    never estimated from the retention period), latest = LatestRestorableTime, RPO = now -
+    latest (0 when the clocks disagree by a fraction of a second)."""
+    earliest = min(
+        (t for b in automated if (t := (b.get("RestoreWindow") or {}).get("EarliestTime"))),
+        default=None,
+    )
+    latest = instance.get("LatestRestorableTime")
+    return PitrWindow(
+        earliest,
+        latest,
+        max(0.0, (now - latest).total_seconds()) if latest else None,
+        int(instance.get("BackupRetentionPeriod", 0)),
+    )
+
+
+def info(aws: Aws, s: RdsSettings, clock: Callable[[], datetime]) -> RdsInfo:
     inst = describe(aws, s)
     autos = aws.rds(s.region, "DescribeDBInstanceAutomatedBackups", DBInstanceIdentifier=s.instance)
     backups = autos.get("DBInstanceAutomatedBackups", [])
-    earliest = min(
-        (t for b in backups if (t := (b.get("RestoreWindow") or {}).get("EarliestTime"))),
-        default=None,
-    )
-    latest = inst.get("LatestRestorableTime")
-    pitr = PitrWindow(
-        earliest,
-        latest,
-        (now - latest).total_seconds() if latest else None,
-        int(inst.get("BackupRetentionPeriod", 0)),
-    )
+    pitr = pitr_window(inst, backups, clock())
     per_region: dict[str, list[SnapshotLine]] = {r: [] for r in s.regions}
     for snap in sorted(pgdr_snapshots(aws, s), key=lambda x: (x.created, x.identifier)):
         per_region[snap.region].append(
