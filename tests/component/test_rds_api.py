@@ -311,3 +311,33 @@ def test_unreachable_endpoint_is_104(silent_endpoint: str) -> None:
     with pytest.raises(AwsUnreachable) as e:
         aws.rds(PRIMARY, "DescribeDBInstances")
     assert e.value.exit_code == 104 and "\n" not in e.value.message
+
+
+#: What an API call is authorized as, where IAM's action differs from the operation's name.
+API_TO_IAM = {
+    "s3:ListObjectsV2": {"s3:ListBucket"},
+    "s3:CopyObject": {"s3:GetObject", "s3:PutObject"},
+}
+#: Permissions AWS checks on pgdr's behalf during the calls recorded above (no call of their
+#: own to record), and the one pgdr call made by another tested module — each with its why.
+IMPLIED = {
+    "rds:AddTagsToResource": "CreateDBSnapshot and CopyDBSnapshot pass Tags: tagging on create is authorized separately",
+    "kms:CreateGrant": "CopyDBSnapshot with KmsKeyId and StartExportTask: RDS uses the key for pgdr",
+    "kms:DescribeKey": "CopyDBSnapshot with KmsKeyId and StartExportTask: RDS reads the key for pgdr",
+    "iam:PassRole": "StartExportTask hands [rds.exports] iam_role_arn to RDS",
+    "sns:Publish": "pgdr's sns notification channel (pgdr.notify.sns, tested with moto in "
+    "test_notify_channels) delivers the RPO, retention and drill alerts",
+}
+
+
+def test_terraform_iam_policy_is_exactly_the_calls_made(wf: Workflow) -> None:
+    """The module's pgdr policy allows every call these tests made, and nothing more."""
+    from tests.fixtures.terraform import load_module, policy_actions
+
+    made = set().union(*(API_TO_IAM.get(c, {c}) for c in wf.calls))
+    allowed = policy_actions(load_module(), "pgdr")
+    assert allowed == made | set(IMPLIED), {
+        "allowed but never called": sorted(allowed - made - set(IMPLIED)),
+        "called but not allowed": sorted(made - allowed),
+    }
+    assert not made & set(IMPLIED), "an implied permission was recorded: drop it from IMPLIED"
