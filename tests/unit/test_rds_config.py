@@ -158,3 +158,15 @@ def test_exit_codes_are_distinct() -> None:
 )
 def test_operation_names(op: str, method: str) -> None:
     assert _snake(op) == method
+
+
+def test_example_rds_config_is_the_reference_policy() -> None:
+    from pgdr.config import load_config
+
+    cfg = load_config(Path(__file__).parents[2] / "examples" / "pgdr-rds.toml")
+    s = require_rds(cfg)
+    p = s.policy
+    assert (p.retention_days, p.backup_window, p.deletion_protection) == (35, "03:00-04:00", True)
+    assert s.regions == ["eu-west-1", "eu-central-1"]
+    assert p.kms_key_for(p.replicate_automated_backups_to or "") is not None
+    assert len(s.exports.tables) == 4 and s.drill.password_secret_arn is not None
