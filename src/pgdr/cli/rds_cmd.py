@@ -135,6 +135,7 @@ def export(
         list[str] | None,
         typer.Option(
             "--table",
+            metavar="TABLE",
             help="database, database.schema or database.schema.table (repeatable); "
             "default: [rds.exports] tables, else everything.",
         ),
