@@ -84,7 +84,23 @@ def test_info_json(setup: tuple[Path, str]) -> None:
     doc = json.loads(r.stdout)
     assert doc["instance"] == instance and doc["status"] == "available"
     assert set(doc["pitr"]) == {"earliest", "latest", "rpo_s", "retention_days"}
-    assert doc["snapshots"] == {"us-east-1": []} and doc["last_export"] is None
+    assert set(doc["snapshots"]) == {"us-east-1"} and doc["last_export"] is None
+
+
+def test_snapshot_then_info(setup: tuple[Path, str]) -> None:
+    cfg, instance = setup
+    r = pgdr("--config", cfg, "--json", "rds", "snapshot", env=PASS)
+    assert r.returncode == 0, r.stderr
+    taken = json.loads(r.stdout)
+    assert taken["identifier"].startswith(f"pgdr-{instance}-") and taken["copies"] == []
+    # the one snapshot is the newest: retention keeps it whatever the window says
+    assert [(v["identifier"], v["keep"]) for v in taken["retention"]] == [
+        (taken["identifier"], True)
+    ]
+    r = pgdr("--config", cfg, "--json", "rds", "info", env=PASS)
+    assert [x["identifier"] for x in json.loads(r.stdout)["snapshots"]["us-east-1"]] == [
+        taken["identifier"]
+    ]
 
 
 def test_unknown_instance_is_103(
