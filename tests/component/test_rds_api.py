@@ -341,3 +341,37 @@ def test_terraform_iam_policy_is_exactly_the_calls_made(wf: Workflow) -> None:
         "called but not allowed": sorted(made - allowed),
     }
     assert not made & set(IMPLIED), "an implied permission was recorded: drop it from IMPLIED"
+
+
+def test_export_holding_a_file_that_is_not_parquet_is_refused(
+    wf: Workflow, moto_endpoint: str
+) -> None:
+    """The bucket is untrusted: a forged data file fails the export in one line, and the
+    export stays incomplete (no _manifest.json, no _SUCCESS) so no reader lists it."""
+    from pgdr.errors import UnsafeManifest
+
+    export_id = "20261207T040000Z-d4e5f6"
+    task = task_id(export_id)
+    bucket = wf.settings.exports.bucket
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=PRIMARY)
+    objects = export_objects(task)
+    forged = next(k for k in objects if k.endswith(".parquet"))
+    objects[forged] = b"PAR1 not really"
+    for rel, data in objects.items():
+        s3.put_object(Bucket=bucket, Key=f"rds-export-staging/{rel}", Body=data)
+    with pytest.raises(UnsafeManifest, match="is not a readable Parquet file") as e:
+        run_export(
+            Aws(endpoint_url=moto_endpoint),
+            wf.settings,
+            now=datetime.now(UTC),
+            waiting=NO_WAIT,
+            export_id=export_id,
+        )
+    assert "\n" not in e.value.message
+    names = {
+        o["Key"].rsplit("/", 1)[-1]
+        for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"exports/{export_id}/").get(
+            "Contents", []
+        )
+    }
+    assert "_SUCCESS" not in names and "_manifest.json" not in names

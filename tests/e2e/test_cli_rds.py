@@ -115,3 +115,15 @@ def test_no_rds_section_is_2(tmp_path: Path) -> None:
     cfg.write_text("")
     cfg.chmod(0o600)
     one_line_error(pgdr("--config", cfg, "rds", "policy", "check"), 2, "no [rds] section")
+
+
+def test_no_aws_credentials_is_101(setup: tuple[Path, str]) -> None:
+    cfg, _instance = setup
+    nothing = {
+        "AWS_ACCESS_KEY_ID": "",
+        "AWS_SECRET_ACCESS_KEY": "",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_EC2_METADATA_DISABLED": "true",  # no instance role to find here
+    }
+    one_line_error(pgdr("--config", cfg, "rds", "info", env=nothing), 101, "no AWS credentials")
