@@ -375,3 +375,13 @@ def test_export_holding_a_file_that_is_not_parquet_is_refused(
         )
     }
     assert "_SUCCESS" not in names and "_manifest.json" not in names
+
+
+def test_drill_password_secret_missing_is_103(wf: Workflow, moto_endpoint: str) -> None:
+    gone = "arn:aws:secretsmanager:us-east-1:123456789012:secret:pgdr/none-AbCdEf"
+    drill = wf.settings.drill.model_copy(update={"password_secret_arn": gone})
+    s = wf.settings.model_copy(update={"drill": drill})
+    with pytest.raises(
+        AwsNotFound, match="secretsmanager GetSecretValue in us-east-1: ResourceNotFoundException"
+    ):
+        drill_password(Aws(endpoint_url=moto_endpoint), s)
