@@ -19,6 +19,7 @@ from pgdr.cli import (
     daemon_cmd,
     dev_cmd,
     drill_cmd,
+    export_read_cmd,
     key_cmd,
     replica_cmd,
     repo_cmd,
@@ -72,6 +73,10 @@ app.command("status")(daemon_cmd.status)
 repo_cmd.app.command("replicate")(replica_cmd.replicate)
 repo_cmd.app.command("lag")(replica_cmd.lag)
 app.command("audit")(audit_cmd.audit)
+# Long-term exports read back (issue 16): lifecycle tiers, DDL, restore into PostgreSQL.
+export_app = typer.Typer(help="Long-term exports of tables to Parquet, and the way back.")
+app.add_typer(export_app, name="export")
+export_app.add_typer(export_read_cmd.lifecycle_app, name="lifecycle")
 
 
 def _print_version(value: bool) -> None:

@@ -59,15 +59,27 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── CriticalAlertsFiring (92)      `pgdr status`: a critical alert is firing
     │   ├── DaemonAlreadyRunning (93)      another daemon holds the state directory
     │   └── WebError (94)                  the dashboard cannot listen where configured
+    ├── LifecyclePlanInvalid (110)         the export lifecycle plan breaks an S3 rule (named)
+    ├── LifecycleDrift (111)               the exports bucket's lifecycle differs from the plan
+    ├── ArchivedObjectsPending (112)       export files in Glacier/Deep Archive: restore
+    │                                      requested, run again later  [retryable]
+    ├── TableExists (113)                  `export restore`: the target table exists already
     └── Interrupted (130)                  interrupted (Ctrl-C)
 
 The classes live in one module per subsystem (``base``, ``storage``, ``repository``, ``keys``,
-``postgres``, ``operations``); import them from ``pgdr.errors``, which re-exports them all.
+``postgres``, ``operations``, ``export_read``); import them from ``pgdr.errors``, which
+re-exports them all.
 """
 
 from __future__ import annotations
 
 from pgdr.errors.base import CheckFailed, ConfigError, Interrupted, PgdrError, UsageError
+from pgdr.errors.export_read import (
+    ArchivedObjectsPending,
+    LifecycleDrift,
+    LifecyclePlanInvalid,
+    TableExists,
+)
 from pgdr.errors.keys import (
     KdfOutOfBounds,
     KeyMissing,
@@ -128,6 +140,7 @@ from pgdr.errors.storage import (
 
 __all__ = [
     "AlertsFiring",
+    "ArchivedObjectsPending",
     "AuditChainBroken",
     "BackupNotFound",
     "CheckFailed",
@@ -147,6 +160,8 @@ __all__ = [
     "KeyMissing",
     "KeyProblem",
     "KmsError",
+    "LifecycleDrift",
+    "LifecyclePlanInvalid",
     "NotARepository",
     "NotifyError",
     "ObjectExists",
@@ -169,6 +184,7 @@ __all__ = [
     "StorageFull",
     "StoragePermissionDenied",
     "StorageUnreachable",
+    "TableExists",
     "TransientStorageError",
     "UnsafeManifest",
     "UnsupportedFormat",

@@ -1,0 +1,96 @@
+"""`pgdr export lifecycle` against moto's S3 over real HTTP: apply sets exactly the planned
+rule and keeps the bucket's other rules, check finds a hand edit, an invalid plan is
+refused with S3's rule named before the bucket is touched, file:// says tiers do not apply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pgdr.errors import LifecyclePlanInvalid
+from pgdr.export.lifecycle import ExportLifecycle, Transition, build_rule
+from pgdr.export.tiers import lifecycle_apply, refusal
+from tests.e2e.cli import pgdr
+from tests.fixtures.moto_server import bucket_url, make_bucket, s3_client
+
+FOREIGN: dict[str, Any] = {
+    "ID": "logs-expire",
+    "Filter": {"Prefix": "logs/"},
+    "Status": "Enabled",
+    "Expiration": {"Days": 14},
+}
+
+
+def _rules(endpoint: str, bucket: str) -> list[dict[str, Any]]:
+    return list(s3_client(endpoint).get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"])
+
+
+def _normal(rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule as compared here: moto may add empty defaults S3 also answers."""
+    out = {k: v for k, v in rule.items() if v not in (None, [], {})}
+    if "Expiration" in out:
+        out["Expiration"] = {
+            k: v for k, v in out["Expiration"].items() if k != "ExpiredObjectDeleteMarker" or v
+        }
+    return out
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str) -> str:
+    name = make_bucket(moto_endpoint)
+    s3_client(moto_endpoint).put_bucket_lifecycle_configuration(
+        Bucket=name, LifecycleConfiguration={"Rules": [FOREIGN]}
+    )
+    return name
+
+
+def test_apply_then_check_then_drift(moto_endpoint: str, bucket: str) -> None:
+    url = bucket_url(moto_endpoint, bucket, "exports")
+    planned = pgdr("export", "lifecycle", "plan", "--url", url)
+    assert planned.returncode == 0, planned.stderr
+    assert "DEEP_ARCHIVE" in planned.stdout and "2557 days -> deleted" in planned.stdout
+    assert _rules(moto_endpoint, bucket) == [FOREIGN]  # plan reads and writes nothing
+
+    applied = pgdr("export", "lifecycle", "apply", "--url", url, "--json")
+    assert applied.returncode == 0, applied.stderr
+    want = build_rule(ExportLifecycle(), "exports")
+    assert [_normal(r) for r in _rules(moto_endpoint, bucket)] == [FOREIGN, want]
+
+    checked = pgdr("export", "lifecycle", "check", "--url", url)
+    assert checked.returncode == 0, checked.stderr
+    assert "matches the plan" in checked.stdout
+
+    # an operator shortens the expiry by hand: check reports it and exits 111
+    edited = {**want, "Expiration": {"Days": 400}}
+    s3_client(moto_endpoint).put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration={"Rules": [FOREIGN, edited]}
+    )
+    drifted = pgdr("export", "lifecycle", "check", "--url", url)
+    assert drifted.returncode == 111, drifted.stderr
+    assert "drift" in drifted.stdout and "Expiration" in drifted.stderr
+
+    # apply again restores the plan, still keeping the foreign rule
+    assert pgdr("export", "lifecycle", "apply", "--url", url).returncode == 0
+    assert [_normal(r) for r in _rules(moto_endpoint, bucket)] == [FOREIGN, want]
+    assert pgdr("export", "lifecycle", "check", "--url", url).returncode == 0
+
+
+def test_invalid_plan_is_refused_before_the_bucket(moto_endpoint: str, bucket: str) -> None:
+    url = bucket_url(moto_endpoint, bucket, "exports")
+    ia_at_10 = ExportLifecycle(transitions=[Transition(days=10, storage_class="STANDARD_IA")])
+    report = lifecycle_apply(url, ia_at_10)
+    err = refusal(report)
+    assert isinstance(err, LifecyclePlanInvalid) and err.exit_code == 110
+    assert "Standard-IA" in err.message and "at least 30 days" in err.message
+    assert "STANDARD_IA at 10 days" in err.message
+    assert _rules(moto_endpoint, bucket) == [FOREIGN]  # nothing sent to S3
+
+
+def test_file_target_says_tiers_do_not_apply(tmp_path: Path) -> None:
+    for action in ("plan", "apply", "check"):
+        r = pgdr("export", "lifecycle", action, "--url", f"file://{tmp_path}")
+        assert r.returncode == 0, r.stderr
+        assert "tiers do not apply" in r.stdout
+    assert list(tmp_path.iterdir()) == []
