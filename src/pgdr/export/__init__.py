@@ -1,0 +1,2 @@
+"""Long-term exports: consistent Parquet cuts of chosen tables with integrity manifests
+(docs/design.md §8j). ``manifest`` is the format, ``target`` where exports live."""
