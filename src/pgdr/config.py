@@ -177,6 +177,8 @@ class Config(_Model):
     alerts: dict[str, Any] = {}
     daemon: dict[str, Any] = {}
     web: dict[str, Any] = {}
+    #: ``[exports]``, validated where used (pgdr.export.settings).
+    exports: dict[str, Any] = {}
     audit: AuditSettings = AuditSettings()
     wal: WalSettings = WalSettings()
     #: Where this config came from (None: embedded defaults). Not a TOML key.

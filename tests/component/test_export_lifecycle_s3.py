@@ -11,6 +11,7 @@ import pytest
 
 from pgdr.errors import LifecyclePlanInvalid
 from pgdr.export.lifecycle import ExportLifecycle, Transition, build_rule
+from pgdr.export.settings import ExportSettings
 from pgdr.export.tiers import lifecycle_apply, refusal
 from tests.e2e.cli import pgdr
 from tests.fixtures.moto_server import bucket_url, make_bucket, s3_client
@@ -80,12 +81,32 @@ def test_apply_then_check_then_drift(moto_endpoint: str, bucket: str) -> None:
 def test_invalid_plan_is_refused_before_the_bucket(moto_endpoint: str, bucket: str) -> None:
     url = bucket_url(moto_endpoint, bucket, "exports")
     ia_at_10 = ExportLifecycle(transitions=[Transition(days=10, storage_class="STANDARD_IA")])
-    report = lifecycle_apply(url, ia_at_10)
+    report = lifecycle_apply(ExportSettings(url=url), ia_at_10)
     err = refusal(report)
     assert isinstance(err, LifecyclePlanInvalid) and err.exit_code == 110
     assert "Standard-IA" in err.message and "at least 30 days" in err.message
     assert "STANDARD_IA at 10 days" in err.message
     assert _rules(moto_endpoint, bucket) == [FOREIGN]  # nothing sent to S3
+
+
+def test_invalid_config_plan_exits_110_naming_the_rule(
+    moto_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    url = bucket_url(moto_endpoint, bucket, "exports")
+    config = tmp_path / "pgdr.toml"
+    config.write_text(
+        f'[exports]\nurl = "{url}"\n\n[exports.lifecycle]\n'
+        'transitions = [{days = 10, storage_class = "STANDARD_IA"}]\n'
+    )
+    config.chmod(0o600)
+    for action in ("plan", "apply"):
+        r = pgdr("--config", config, "export", "lifecycle", action)
+        assert r.returncode == 110, r.stderr
+        assert "Standard-IA" in r.stderr and "at least 30 days" in r.stderr
+    assert _rules(moto_endpoint, bucket) == [FOREIGN]
+    config.write_text('[exports]\nurl = "file:///x"\n[exports.lifecycle]\nexpire_days = 0\n')
+    r = pgdr("--config", config, "export", "lifecycle", "plan")
+    assert r.returncode == 2 and "exports.lifecycle.expire_days" in r.stderr, r.stderr
 
 
 def test_file_target_says_tiers_do_not_apply(tmp_path: Path) -> None:

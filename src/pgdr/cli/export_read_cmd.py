@@ -3,14 +3,15 @@ exports back (registered in pgdr.cli.main under the `export` group)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit, fail_after_result
+from pgdr.config import section, url_problem
 from pgdr.errors import UsageError
-from pgdr.export.lifecycle import ExportLifecycle
+from pgdr.export.settings import ExportSettings
 
 lifecycle_app = typer.Typer(
     help="S3 lifecycle tiers of the exports prefix: plan, apply, check for drift.",
@@ -23,28 +24,30 @@ Url = Annotated[
 ]
 
 
-def exports_target(cli: CliContext, url: str | None) -> tuple[str, ExportLifecycle]:
-    """The exports URL (``--url``, else ``[exports] url``) and ``[exports.lifecycle]``."""
-    section: Any = getattr(cli.config, "exports", None)
-    lc = getattr(section, "lifecycle", None)
-    lifecycle = lc if isinstance(lc, ExportLifecycle) else ExportLifecycle()
-    chosen = url or getattr(section, "url", None)
-    if not chosen:
+def export_settings(cli: CliContext, url: str | None) -> ExportSettings:
+    """``[exports]``, its url replaced by ``--url`` when given."""
+    settings: ExportSettings = section(cli.config, "exports", ExportSettings)
+    if url is not None:
+        if why := url_problem(url):
+            raise UsageError(f"--url: {why.replace('repository', 'exports')}")
+        settings = settings.model_copy(update={"url": url})
+    if not settings.url:
         raise UsageError("no exports target: set [exports] url in the config or pass --url")
-    return str(chosen), lifecycle
+    return settings
 
 
 def _run(ctx: typer.Context, url: str | None, action: str) -> None:
     from pgdr.export import tiers
 
     cli = get_context(ctx)
-    target, lifecycle = exports_target(cli, url)
+    settings = export_settings(cli, url)
+    lifecycle = tiers.lifecycle_settings(settings)
     step = {
         "plan": tiers.lifecycle_plan,
         "apply": tiers.lifecycle_apply,
         "check": tiers.lifecycle_check,
     }[action]
-    report = step(target, lifecycle)
+    report = step(settings, lifecycle)
     emit(cli, report)
     err = tiers.refusal(report)
     if err is not None:

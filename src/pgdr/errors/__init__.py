@@ -47,6 +47,11 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── SandboxError (62)              sandbox state dir unusable, leftovers not removable
     │   └── DrillNotFound (64)             no drill record with that id
     ├── NotifyError (63)                   a notification channel did not deliver  [retryable]
+    ├── ExportError (65)                   any other export error
+    │   ├── UnsafeExportManifest (66)      an export manifest breaks the format (path, type)
+    │   ├── ExportDamaged (67)             `export verify` found damage (checksum, rows, schema,
+    │   │                                  a missing part or _SUCCESS)
+    │   └── ExportNotFound (68)            no export with that id
     ├── RetentionError (80)                any other retention error
     │   ├── ProtectedByRetention (80)   deleting what the retention policy keeps, without --force
     │   ├── ConfirmationRequired (81)   --force without the typed confirmation (or it differs)
@@ -67,13 +72,19 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     └── Interrupted (130)                  interrupted (Ctrl-C)
 
 The classes live in one module per subsystem (``base``, ``storage``, ``repository``, ``keys``,
-``postgres``, ``operations``, ``export_read``); import them from ``pgdr.errors``, which
-re-exports them all.
+``postgres``, ``operations``, ``export``, ``export_read``); import them from
+``pgdr.errors``, which re-exports them all.
 """
 
 from __future__ import annotations
 
 from pgdr.errors.base import CheckFailed, ConfigError, Interrupted, PgdrError, UsageError
+from pgdr.errors.export import (
+    ExportDamaged,
+    ExportError,
+    ExportNotFound,
+    UnsafeExportManifest,
+)
 from pgdr.errors.export_read import (
     ArchivedObjectsPending,
     LifecycleDrift,
@@ -154,6 +165,9 @@ __all__ = [
     "DrillError",
     "DrillFailed",
     "DrillNotFound",
+    "ExportDamaged",
+    "ExportError",
+    "ExportNotFound",
     "IntegrityError",
     "Interrupted",
     "KdfOutOfBounds",
@@ -186,6 +200,7 @@ __all__ = [
     "StorageUnreachable",
     "TableExists",
     "TransientStorageError",
+    "UnsafeExportManifest",
     "UnsafeManifest",
     "UnsupportedFormat",
     "UsageError",

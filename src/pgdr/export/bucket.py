@@ -2,8 +2,9 @@
 has no words for: the bucket's lifecycle rules, an object's storage class and restore
 state, and restore requests for objects in Glacier / Deep Archive.
 
-An exports URL is ``s3://bucket/prefix?endpoint=…&region=…&path_style=true`` as for
-repositories; credentials come from the usual AWS chain.
+The bucket and prefix come from ``[exports]`` as for the writer (``url`` + ``prefix``; the
+``[exports.s3]`` endpoint, region, path style and keys override the URL's query), credentials
+else from the usual AWS chain.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pgdr.errors import (
     StorageUnreachable,
     UsageError,
 )
+from pgdr.export.settings import ExportSettings
 
 
 @dataclass(frozen=True)
@@ -33,22 +35,29 @@ class S3Location:
     endpoint: str | None = None
     region: str | None = None
     path_style: bool = False
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
 
 
-def s3_location(url: str) -> S3Location | None:
-    """The bucket and prefix of an ``s3://`` exports URL; None for any other scheme."""
+def s3_location(settings: ExportSettings) -> S3Location | None:
+    """The bucket and prefix of an ``s3://`` exports target; None for any other scheme."""
+    url = settings.url or ""
     parts = urlsplit(url)
     if parts.scheme != "s3":
         return None
     if not parts.netloc:
         raise UsageError(f"s3:// URL needs a bucket: {url}")
     q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    s3 = settings.s3
+    prefix = "/".join(p for p in (parts.path.strip("/"), settings.prefix.strip("/")) if p)
     return S3Location(
         parts.netloc,
-        parts.path.strip("/"),
-        q.get("endpoint"),
-        q.get("region"),
-        q.get("path_style", "").lower() in ("1", "true", "yes"),
+        prefix,
+        s3.endpoint or q.get("endpoint"),
+        s3.region or q.get("region"),
+        s3.path_style or q.get("path_style", "").lower() in ("1", "true", "yes"),
+        s3.access_key_id.resolve() if s3.access_key_id else None,
+        s3.secret_access_key.resolve() if s3.secret_access_key else None,
     )
 
 
@@ -84,9 +93,12 @@ class ExportBucket:
             retries={"max_attempts": 5, "mode": "standard"},
             s3={"addressing_style": "path" if loc.path_style else "auto"},
         )
-        self._s3: Any = boto3.session.Session(region_name=loc.region).client(
-            "s3", endpoint_url=loc.endpoint, config=cfg
+        session = boto3.session.Session(
+            aws_access_key_id=loc.access_key_id,
+            aws_secret_access_key=loc.secret_access_key,
+            region_name=loc.region,
         )
+        self._s3: Any = session.client("s3", endpoint_url=loc.endpoint, config=cfg)
 
     def _fail(self, e: Exception, what: str) -> NoReturn:
         if isinstance(e, NoCredentialsError):

@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from pgdr.errors import LifecycleDrift, LifecyclePlanInvalid, PgdrError
+from pgdr.errors import ConfigError, LifecycleDrift, LifecyclePlanInvalid, PgdrError
 from pgdr.export.bucket import ExportBucket, s3_location
 from pgdr.export.lifecycle import ExportLifecycle, Plan, Problem, drift, merge, overlapping, plan
+from pgdr.export.settings import ExportSettings
 
 NOT_APPLICABLE = (
     "storage tiers do not apply to {url}: only s3:// exports have storage classes and "
@@ -60,22 +62,33 @@ class LifecycleReport:
             console.print(f"[bold red]drift[/]: {escape(line)}")
 
 
+def lifecycle_settings(settings: ExportSettings) -> ExportLifecycle:
+    """``[exports.lifecycle]`` validated (kept raw by ``ExportSettings``)."""
+    try:
+        return ExportLifecycle.model_validate(settings.lifecycle)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in ("exports", "lifecycle", *first["loc"]))
+        raise ConfigError(f"{where}: {first['msg']}") from None
+
+
 def _report(action: str, url: str, p: Plan) -> LifecycleReport:
     return LifecycleReport(action, url, True, rule=p.rule, errors=p.errors, warnings=p.warnings)
 
 
-def _bucket(url: str) -> ExportBucket:
-    loc = s3_location(url)
+def _bucket(settings: ExportSettings) -> ExportBucket:
+    loc = s3_location(settings)
     assert loc is not None
     return ExportBucket(loc)
 
 
-def lifecycle_plan(url: str, lc: ExportLifecycle) -> LifecycleReport:
+def lifecycle_plan(settings: ExportSettings, lc: ExportLifecycle) -> LifecycleReport:
     """The planned rule and its check; offline (reads nothing from S3)."""
-    loc = s3_location(url)
+    url = settings.url or ""
+    loc = s3_location(settings)
     if loc is None:
         return LifecycleReport("plan", url, False, NOT_APPLICABLE.format(url=url))
-    return _report("plan", url, plan(lc, loc.prefix))
+    return _report("plan", f"s3://{loc.bucket}/{loc.prefix}", plan(lc, loc.prefix))
 
 
 def refusal(report: LifecycleReport) -> PgdrError | None:
@@ -96,14 +109,14 @@ def refusal(report: LifecycleReport) -> PgdrError | None:
     return None
 
 
-def lifecycle_apply(url: str, lc: ExportLifecycle) -> LifecycleReport:
+def lifecycle_apply(settings: ExportSettings, lc: ExportLifecycle) -> LifecycleReport:
     """Set exactly the planned rule, keeping every other rule of the bucket; then read the
     bucket back and report any difference that remains."""
-    report = lifecycle_plan(url, lc)
+    report = lifecycle_plan(settings, lc)
     report.action = "apply"
     if not report.applies or report.errors or report.rule is None:
         return report
-    bucket = _bucket(url)
+    bucket = _bucket(settings)
     try:
         rules = bucket.lifecycle_rules()
         bucket.put_lifecycle_rules(merge(rules, report.rule))
@@ -117,13 +130,13 @@ def lifecycle_apply(url: str, lc: ExportLifecycle) -> LifecycleReport:
     return report
 
 
-def lifecycle_check(url: str, lc: ExportLifecycle) -> LifecycleReport:
+def lifecycle_check(settings: ExportSettings, lc: ExportLifecycle) -> LifecycleReport:
     """Compare the bucket's rules with the plan."""
-    report = lifecycle_plan(url, lc)
+    report = lifecycle_plan(settings, lc)
     report.action = "check"
     if not report.applies or report.errors or report.rule is None:
         return report
-    bucket = _bucket(url)
+    bucket = _bucket(settings)
     try:
         rules = bucket.lifecycle_rules()
     finally:
