@@ -76,3 +76,39 @@ def lifecycle_apply(ctx: typer.Context, url: Url = None) -> None:
 def lifecycle_check(ctx: typer.Context, url: Url = None) -> None:
     """Compare the bucket's lifecycle rules with the plan; exit 111 on drift."""
     _run(ctx, url, "check")
+
+
+def ddl(
+    ctx: typer.Context,
+    export_id: Annotated[str, typer.Argument(metavar="ID", help="The export (see `export list`).")],
+    duckdb: Annotated[
+        bool, typer.Option("--duckdb", help="Views for DuckDB (the default).")
+    ] = False,
+    athena: Annotated[
+        bool, typer.Option("--athena", help="CREATE EXTERNAL TABLE statements for Athena.")
+    ] = False,
+    athena_database: Annotated[
+        str | None,
+        typer.Option(
+            "--athena-database", metavar="NAME", help="Athena database (default: pgdr_<ID>)."
+        ),
+    ] = None,
+    url: Url = None,
+) -> None:
+    """Print SQL that makes an export's tables queryable in place: DuckDB or Athena.
+
+    DuckDB: a view per table over read_parquet() of exactly the files the manifest lists.
+    Athena (s3:// exports only): CREATE EXTERNAL TABLE ... STORED AS PARQUET LOCATION, with
+    types mapped from the manifest. Only complete exports (with _SUCCESS)."""
+    from pgdr.export.ddl import export_ddl
+    from pgdr.export.target import open_target
+
+    if duckdb and athena:
+        raise UsageError("choose one of --duckdb and --athena")
+    cli = get_context(ctx)
+    target = open_target(export_settings(cli, url))
+    try:
+        result = export_ddl(target, export_id, "athena" if athena else "duckdb", athena_database)
+    finally:
+        target.close()
+    emit(cli, result)

@@ -77,6 +77,7 @@ app.command("audit")(audit_cmd.audit)
 export_app = typer.Typer(help="Long-term exports of tables to Parquet, and the way back.")
 app.add_typer(export_app, name="export")
 export_app.add_typer(export_read_cmd.lifecycle_app, name="lifecycle")
+export_app.command("ddl")(export_read_cmd.ddl)
 
 
 def _print_version(value: bool) -> None:
