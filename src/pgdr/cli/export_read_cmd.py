@@ -112,3 +112,66 @@ def ddl(
     finally:
         target.close()
     emit(cli, result)
+
+
+def restore(
+    ctx: typer.Context,
+    export_id: Annotated[str, typer.Argument(metavar="ID", help="The export (see `export list`).")],
+    table: Annotated[
+        str, typer.Option("--table", metavar="T", help="The table: SCHEMA.TABLE, or TABLE.")
+    ],
+    into_db: Annotated[
+        str,
+        typer.Option(
+            "--into-db", metavar="DB", help="Database to load it into ([postgres] server)."
+        ),
+    ],
+    as_name: Annotated[
+        str | None,
+        typer.Option("--as", metavar="NAME", help="Create it as NAME or SCHEMA.NAME instead."),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database", metavar="DB", help="The export's source database holding T (if several)."
+        ),
+    ] = None,
+    retrieval_tier: Annotated[
+        str,
+        typer.Option(
+            "--retrieval-tier",
+            metavar="TIER",
+            help="Standard, Bulk or Expedited: how fast S3 brings back files in Glacier / "
+            "Deep Archive.",
+        ),
+    ] = "Standard",
+    url: Url = None,
+) -> None:
+    """Load one table of an export back into PostgreSQL (the long-term retrieval).
+
+    Creates the table from the manifest's column types, then COPYs every file into it after
+    checking its SHA-256, all in one transaction; refuses an existing table (exit 113). Files
+    in Glacier or Deep Archive get a restore request with --retrieval-tier and the command
+    exits 112 saying how long to wait; run it again then, and it resumes."""
+    from psycopg.conninfo import make_conninfo
+
+    from pgdr.export.load import RestoreRequest, restore_table
+    from pgdr.export.target import open_target
+
+    cli = get_context(ctx)
+    settings = export_settings(cli, url)
+    pg = cli.config.postgres
+    conninfo = make_conninfo(
+        host=pg.host,
+        port=str(pg.port),
+        user=pg.user,
+        dbname=into_db,
+        application_name="pgdr export restore",
+    )
+    req = RestoreRequest(export_id, table, conninfo, into_db, database, as_name, retrieval_tier)
+    target = open_target(settings)
+    try:
+        result = restore_table(target, settings, req)
+    finally:
+        target.close()
+    emit(cli, result)

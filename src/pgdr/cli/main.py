@@ -78,6 +78,7 @@ export_app = typer.Typer(help="Long-term exports of tables to Parquet, and the w
 app.add_typer(export_app, name="export")
 export_app.add_typer(export_read_cmd.lifecycle_app, name="lifecycle")
 export_app.command("ddl")(export_read_cmd.ddl)
+export_app.command("restore")(export_read_cmd.restore)
 
 
 def _print_version(value: bool) -> None:

@@ -71,6 +71,14 @@ class ObjectState:
     restore_ongoing: bool | None
 
 
+class ArchivedObject(Exception):
+    """A GET refused with InvalidObjectState: the object is in Glacier / Deep Archive."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 _ONGOING = re.compile(r'ongoing-request="(true|false)"')
 
 
@@ -149,6 +157,19 @@ class ExportBucket:
         return ObjectState(
             name, str(resp.get("StorageClass") or "STANDARD"), restore_state(resp.get("Restore"))
         )
+
+    def get(self, name: str) -> bytes:
+        """An object's bytes; :class:`ArchivedObject` when its class needs a restore first
+        (S3 answers InvalidObjectState)."""
+        try:
+            resp = self._s3.get_object(Bucket=self.loc.bucket, Key=self.key(name))
+            return bytes(resp["Body"].read())
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "InvalidObjectState":
+                raise ArchivedObject(name) from None
+            self._fail(e, f"read {name} from")
+        except BotoCoreError as e:
+            self._fail(e, f"read {name} from")
 
     def request_restore(self, name: str, days: int, tier: str) -> bool:
         """Ask S3 to copy an archived object back for ``days`` days; False when a restore
