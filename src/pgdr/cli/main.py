@@ -19,6 +19,7 @@ from pgdr.cli import (
     daemon_cmd,
     dev_cmd,
     drill_cmd,
+    export_cmd,
     export_read_cmd,
     key_cmd,
     replica_cmd,
@@ -50,6 +51,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("config", config_cmd.app),
     ("dev", dev_cmd.app),
     ("drill", drill_cmd.app),
+    ("export", export_cmd.app),
 ]
 #: developer tools: callable, listed in docs/cli.md under a note, not in `pgdr --help`
 HIDDEN_GROUPS = frozenset({"dev"})
@@ -74,11 +76,9 @@ repo_cmd.app.command("replicate")(replica_cmd.replicate)
 repo_cmd.app.command("lag")(replica_cmd.lag)
 app.command("audit")(audit_cmd.audit)
 # Long-term exports read back (issue 16): lifecycle tiers, DDL, restore into PostgreSQL.
-export_app = typer.Typer(help="Long-term exports of tables to Parquet, and the way back.")
-app.add_typer(export_app, name="export")
-export_app.add_typer(export_read_cmd.lifecycle_app, name="lifecycle")
-export_app.command("ddl")(export_read_cmd.ddl)
-export_app.command("restore")(export_read_cmd.restore)
+export_cmd.app.add_typer(export_read_cmd.lifecycle_app, name="lifecycle")
+export_cmd.app.command("ddl")(export_read_cmd.ddl)
+export_cmd.app.command("restore")(export_read_cmd.restore)
 
 
 def _print_version(value: bool) -> None:
