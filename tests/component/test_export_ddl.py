@@ -129,8 +129,6 @@ def test_incomplete_export_is_refused(tmp_path: Path) -> None:
     (tmp_path / EXPORT_ID / "_SUCCESS").unlink()
     r = pgdr("export", "ddl", EXPORT_ID, "--url", f"file://{tmp_path}")
     assert r.returncode == 65 and "incomplete" in r.stderr, r.stderr
-    r = pgdr("export", "ddl", EXPORT_ID, "--athena", "--url", f"file://{tmp_path}")
-    assert r.returncode == 65, r.stderr
 
 
 def test_athena_on_file_target_is_a_usage_error(exported: Path) -> None:

@@ -9,10 +9,16 @@ from typing import Any
 
 import pytest
 
-from pgdr.errors import LifecyclePlanInvalid
+from pgdr.errors import ConfigError, LifecyclePlanInvalid
 from pgdr.export.lifecycle import ExportLifecycle, Transition, build_rule
 from pgdr.export.settings import ExportSettings
-from pgdr.export.tiers import lifecycle_apply, refusal
+from pgdr.export.tiers import (
+    lifecycle_apply,
+    lifecycle_check,
+    lifecycle_plan,
+    lifecycle_settings,
+    refusal,
+)
 from tests.e2e.cli import pgdr
 from tests.fixtures.moto_server import bucket_url, make_bucket, s3_client
 
@@ -49,14 +55,14 @@ def bucket(moto_endpoint: str) -> str:
 
 def test_apply_then_check_then_drift(moto_endpoint: str, bucket: str) -> None:
     url = bucket_url(moto_endpoint, bucket, "exports")
-    planned = pgdr("export", "lifecycle", "plan", "--url", url)
-    assert planned.returncode == 0, planned.stderr
-    assert "DEEP_ARCHIVE" in planned.stdout and "2557 days -> deleted" in planned.stdout
+    settings = ExportSettings(url=url)
+    planned = lifecycle_plan(settings, ExportLifecycle())
     assert _rules(moto_endpoint, bucket) == [FOREIGN]  # plan reads and writes nothing
 
     applied = pgdr("export", "lifecycle", "apply", "--url", url, "--json")
     assert applied.returncode == 0, applied.stderr
     want = build_rule(ExportLifecycle(), "exports")
+    assert planned.rule == want
     assert [_normal(r) for r in _rules(moto_endpoint, bucket)] == [FOREIGN, want]
 
     checked = pgdr("export", "lifecycle", "check", "--url", url)
@@ -73,9 +79,10 @@ def test_apply_then_check_then_drift(moto_endpoint: str, bucket: str) -> None:
     assert "drift" in drifted.stdout and "Expiration" in drifted.stderr
 
     # apply again restores the plan, still keeping the foreign rule
-    assert pgdr("export", "lifecycle", "apply", "--url", url).returncode == 0
+    again = lifecycle_apply(settings, ExportLifecycle())
+    assert refusal(again) is None and again.other_rules == ["logs-expire"]
     assert [_normal(r) for r in _rules(moto_endpoint, bucket)] == [FOREIGN, want]
-    assert pgdr("export", "lifecycle", "check", "--url", url).returncode == 0
+    assert refusal(lifecycle_check(settings, ExportLifecycle())) is None
 
 
 def test_invalid_plan_is_refused_before_the_bucket(moto_endpoint: str, bucket: str) -> None:
@@ -104,14 +111,17 @@ def test_invalid_config_plan_exits_110_naming_the_rule(
         assert r.returncode == 110, r.stderr
         assert "Standard-IA" in r.stderr and "at least 30 days" in r.stderr
     assert _rules(moto_endpoint, bucket) == [FOREIGN]
-    config.write_text('[exports]\nurl = "file:///x"\n[exports.lifecycle]\nexpire_days = 0\n')
-    r = pgdr("--config", config, "export", "lifecycle", "plan")
-    assert r.returncode == 2 and "exports.lifecycle.expire_days" in r.stderr, r.stderr
+    with pytest.raises(ConfigError, match=r"exports\.lifecycle\.expire_days"):
+        lifecycle_settings(ExportSettings(url=url, lifecycle={"expire_days": 0}))
 
 
 def test_file_target_says_tiers_do_not_apply(tmp_path: Path) -> None:
-    for action in ("plan", "apply", "check"):
-        r = pgdr("export", "lifecycle", action, "--url", f"file://{tmp_path}")
-        assert r.returncode == 0, r.stderr
-        assert "tiers do not apply" in r.stdout
+    r = pgdr("export", "lifecycle", "check", "--url", f"file://{tmp_path}")
+    assert r.returncode == 0, r.stderr
+    assert "tiers do not apply" in r.stdout
+    settings = ExportSettings(url=f"file://{tmp_path}")
+    for step in (lifecycle_plan, lifecycle_apply, lifecycle_check):
+        report = step(settings, ExportLifecycle())
+        assert not report.applies and "tiers do not apply" in report.note
+        assert refusal(report) is None
     assert list(tmp_path.iterdir()) == []

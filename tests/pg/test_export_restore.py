@@ -191,9 +191,6 @@ def test_deep_archive_files_are_thawed_then_restored(
         "--as",
         "from_archive",
     )
-    fast = pgdr(*args, "--retrieval-tier", "Expedited")
-    assert fast.returncode == 2 and "no Expedited" in fast.stderr, fast.stderr
-
     first = pgdr(*args, "--retrieval-tier", "Bulk")
     assert first.returncode == 112, first.stderr
     assert f"restore requested now for {len(parts)}" in first.stderr
