@@ -64,6 +64,10 @@ _DECIMAL = re.compile(r"^decimal(?:128|256)\((\d+), (-?\d+)\)$")
 _LIST = re.compile(r"^(?:large_)?list<\w+: (.*)>$")
 _DICT = re.compile(r"^dictionary<values=(\w+), indices=\w+, ordered=\d>$")
 _FIXED = re.compile(r"^fixed_size_binary\[\d+\]$")
+#: a struct of scalar fields (the writer's interval: months, days, microseconds)
+_STRUCT = re.compile(r"^struct<([^<>]*)>$")
+_FIELD = re.compile(r"^(\w+): (.+)$")
+_FIELD_SPLIT = re.compile(r", (?=\w+: )")
 
 
 #: Both engines hold decimals of up to 38 digits (as decimal128 does).
@@ -75,10 +79,14 @@ class _Dialect:
     scalars: dict[str, str]
     array: str
     decimal: str
+    #: a struct with its fields, e.g. "struct<{}>" over "name:type" joined by ","
+    struct: str
+    field: str
+    separator: str
 
 
-_DUCKDB = _Dialect(_SCALAR_DUCKDB, "{}[]", "DECIMAL({}, {})")
-_ATHENA = _Dialect(_SCALAR_ATHENA, "array<{}>", "decimal({}, {})")
+_DUCKDB = _Dialect(_SCALAR_DUCKDB, "{}[]", "DECIMAL({}, {})", "STRUCT({})", '"{}" {}', ", ")
+_ATHENA = _Dialect(_SCALAR_ATHENA, "array<{}>", "decimal({}, {})", "struct<{}>", "{}:{}", ",")
 
 
 def _map(arrow: str, d: _Dialect) -> str | None:
@@ -97,6 +105,15 @@ def _map(arrow: str, d: _Dialect) -> str | None:
         return _map(m[1], d)
     if _FIXED.match(arrow):
         return d.scalars["binary"]
+    if m := _STRUCT.match(arrow):
+        fields = []
+        for part in _FIELD_SPLIT.split(m[1]):
+            f = _FIELD.match(part)
+            kind = _map(f[2], d) if f else None
+            if f is None or kind is None:
+                return None
+            fields.append(d.field.format(f[1], kind))
+        return d.struct.format(d.separator.join(fields))
     return None
 
 
