@@ -47,6 +47,13 @@ INSERT INTO everything (id, n, txt, tstz, m, arr)
   SELECT g, g / 7.0, repeat('x', g % 50), '2026-01-01'::timestamptz + g * interval '1 minute',
          (ARRAY['sad','ok','happy'])[1 + g % 3]::mood, ARRAY[g, g + 1]
   FROM generate_series(4, 3000) g;
+INSERT INTO everything (id, f4, f8, n, ts, tstz, d, t) VALUES
+ (3001, 'NaN', '-Infinity', -999999999.999, '0001-01-01 00:00:00', '0001-01-01 00:00:00+00',
+  '9999-12-31', '00:00:00.000001'),
+ (3002, 3.4028235e38, 0.30000000000000004, 0.001, '9999-12-31 23:59:59.999999',
+  '2026-03-29 01:30:00+01', '2000-02-29', '12:00'),
+ (3003, '-0', 1e-310, -0.001, '2026-12-07 13:00:00', '2026-12-07 13:00:00-11', '1970-01-01', '00:00'),
+ (3004, 0.1, 'Infinity', NULL, NULL, NULL, NULL, NULL);
 """
 ROW_HASH = "SELECT count(*), md5(string_agg(x::text, E'\\n' ORDER BY id)) FROM {} x"
 
@@ -104,9 +111,9 @@ def test_restore_as_equals_the_source(
     args = ("--config", cfg, "export", "restore", export_id, "--table", "everything")
     r = pgdr(*args, "--into-db", "app", "--as", "everything_back")
     assert r.returncode == 0, r.stderr
-    assert "3000 row(s)" in r.stdout
+    assert "3004 row(s)" in r.stdout
     source = _hash(cluster, "app", "public.everything")
-    assert source[0] == 3000
+    assert source[0] == 3004
     assert _hash(cluster, "app", "public.everything_back") == source
     # the column types are the source's, NOT NULL included
     types = (
@@ -228,5 +235,5 @@ def test_duckdb_views_over_pgdrs_own_export(cluster: Cluster, exported: tuple[Pa
     got = con.execute(query.format('"public"."everything"')).fetchall()
     with cluster.connect("app") as conn:
         want = conn.execute(query.format("everything")).fetchall()
-    assert len(got) == 3000
+    assert len(got) == 3004
     assert got == want

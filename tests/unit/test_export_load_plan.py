@@ -226,3 +226,30 @@ def test_retrieval_tiers() -> None:
         check_tier("Expedited", ["GLACIER", "DEEP_ARCHIVE"])
     with pytest.raises(UsageError, match="choose Standard"):
         check_tier("fast", ["GLACIER"])
+
+
+@pytest.mark.parametrize(
+    ("arrow", "cast"),
+    [
+        ("int64", True),
+        ("double", True),
+        ("decimal128(12, 3)", True),
+        ("timestamp[us, tz=UTC]", True),
+        ("timestamp[us]", True),
+        ("timestamp[us, tz=Europe/Paris]", False),  # offsets of named zones: read per value
+        ("timestamp[ns]", False),
+        ("date32[day]", True),
+        ("time64[us]", True),
+        ("dictionary<values=string, indices=int32, ordered=1>", True),
+        ("string", True),
+        ("binary", False),  # bytea text is hex, not what Arrow casts to
+        ("extension<arrow.uuid>", False),
+        ("list<item: int32>", False),
+        ("struct<months: int32, days: int32, microseconds: int64>", False),
+        ("decimal256(60, 2)", False),
+    ],
+)
+def test_text_castable(arrow: str, cast: bool) -> None:
+    from pgdr.export.load_plan import text_castable
+
+    assert text_castable(arrow) is cast

@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from psycopg import sql
 from rich.console import Console
@@ -36,6 +37,7 @@ from pgdr.export.load_plan import (
     pg_value,
     safe_pg_type,
     target_name,
+    text_castable,
 )
 from pgdr.export.manifest import FileEntry, TableEntry
 from pgdr.export.opened import complete_manifest
@@ -117,6 +119,14 @@ def _verified(raw: bytes, f: FileEntry) -> pa.Table:
     return table
 
 
+def _values(col: pa.Array, how: str) -> list[Any]:
+    if how == "text":
+        return list(pc.cast(col, pa.string()).to_pylist())
+    if how == "python":
+        return [pg_value(v) for v in col.to_pylist()]
+    return list(col.to_pylist())
+
+
 def _copy(
     cur: psycopg.Cursor[Any], name: TargetName, cols: list[ColumnDef], table: pa.Table
 ) -> None:
@@ -125,7 +135,10 @@ def _copy(
         raise IntegrityError(
             f"export file columns {table.column_names} differ from the manifest's {names}"
         )
-    convert = [needs_conversion(str(table.schema.field(n).type)) for n in names]
+    kinds = [str(table.schema.field(n).type) for n in names]
+    way = [
+        "text" if text_castable(k) else "python" if needs_conversion(k) else "as_is" for k in kinds
+    ]
     stmt = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
         sql.Identifier(name.schema),
         sql.Identifier(name.table),
@@ -133,10 +146,7 @@ def _copy(
     )
     with cur.copy(stmt) as copy:
         for batch in table.to_batches(max_chunksize=BATCH_ROWS):
-            columns = [
-                [pg_value(v) for v in col.to_pylist()] if conv else col.to_pylist()
-                for col, conv in zip(batch.columns, convert, strict=True)
-            ]
+            columns = [_values(col, how) for col, how in zip(batch.columns, way, strict=True)]
             for row in zip(*columns, strict=True):
                 copy.write_row(row)
 

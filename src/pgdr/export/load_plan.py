@@ -151,3 +151,17 @@ def pg_value(v: Any) -> Any:
 def needs_conversion(arrow_type: str) -> bool:
     """Columns whose values :func:`pg_value` changes (the others are copied as read)."""
     return any(k in arrow_type for k in ("interval", "struct<", "duration"))
+
+
+#: Arrow types whose values Arrow itself casts to text PostgreSQL reads back exactly
+#: (shortest round-trip floats, decimal digits, ISO dates and times, ``Z`` for UTC, enum
+#: labels): ~5x faster than building a Python object per value.
+_TEXT_CASTABLE = re.compile(
+    r"^(?:u?int(?:8|16|32|64)|float|double|bool|string|large_string|date32\[day\]|time64\[us\]"
+    r"|timestamp\[us(?:, tz=UTC)?\]|decimal128\(\d+, -?\d+\)"
+    r"|dictionary<values=(?:large_)?string, indices=\w+, ordered=\d>)$"
+)
+
+
+def text_castable(arrow_type: str) -> bool:
+    return _TEXT_CASTABLE.match(arrow_type) is not None
