@@ -239,7 +239,7 @@ def export_table(
             if writer is not None:
                 writer.abort()
             if type(exc).__module__.startswith(("adbc_driver", "pyarrow")):
-                raise ExportError(f"exporting {ref.database}/{ref.qualified}: {exc}") from None
+                raise ExportError(f"exporting {ref.database}/{ref.qualified}: {exc!r}") from exc
             raise
         finally:
             worker.close()
@@ -247,7 +247,7 @@ def export_table(
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+    return pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)
 
 
 def _partitions(

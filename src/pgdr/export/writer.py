@@ -96,18 +96,20 @@ class TableWriter:
         if partition != self._partition:
             self._close_part()
             self._partition, self._part_no = partition, 0
-        if batch.num_rows == 0:
-            return
-        self._pending.append(batch)
-        self._pending_rows += batch.num_rows
-        self._pending_bytes += batch.nbytes
-        if (
-            self._pending_rows >= self.limits.row_group_rows
-            or self._pending_bytes >= ROW_GROUP_MAX_BYTES
-        ):
-            self._flush_row_group()
-            if self._file is not None and self._file.size >= self.limits.part_bytes:
-                self._close_part()
+        offset = 0
+        while offset < batch.num_rows:  # row groups of at most row_group_rows rows
+            piece = batch.slice(offset, self.limits.row_group_rows - self._pending_rows)
+            offset += piece.num_rows
+            self._pending.append(piece)
+            self._pending_rows += piece.num_rows
+            self._pending_bytes += piece.nbytes
+            if (
+                self._pending_rows >= self.limits.row_group_rows
+                or self._pending_bytes >= ROW_GROUP_MAX_BYTES
+            ):
+                self._flush_row_group()
+                if self._file is not None and self._file.size >= self.limits.part_bytes:
+                    self._close_part()
 
     def finish(self) -> list[FileEntry]:
         """Close the last part; a table without rows still gets one (empty) part, so
