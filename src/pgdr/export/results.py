@@ -1,5 +1,5 @@
-"""Result objects of `pgdr export`, each with a text rendering (``--json`` renders the same
-objects as JSON)."""
+"""Result objects of `pgdr export` (and the demo's export step), each with a text rendering
+(``--json`` renders the same objects as JSON)."""
 
 from __future__ import annotations
 
