@@ -29,6 +29,7 @@ from pgdr.demo import reference_db
 from pgdr.export.manifest import Source
 from pgdr.export.run import ExportRequest, SourceInfo, run_export
 from pgdr.export.target import ExportTarget
+from pgdr.export.writer import PartLimits
 from pgdr.pg.cluster import Cluster
 from pgdr.storage import open_backend
 
@@ -61,23 +62,25 @@ def pg_dump_bytes(cluster: Cluster, tables: list[str], out: Path) -> int:
     return out.stat().st_size
 
 
-def export_bytes(cluster: Cluster, tables: list[str], root: Path, jobs: int) -> int:
+def export_bytes(cluster: Cluster, tables: list[str], root: Path, jobs: int, level: int) -> int:
     target = ExportTarget(open_backend(f"file://{root}"))
-    req = ExportRequest(["postgres"], tables=tables, jobs=jobs)
+    req = ExportRequest(["postgres"], tables=tables, jobs=jobs, limits=PartLimits(zstd_level=level))
     m = run_export(target, cluster.conninfo, SourceInfo(Source("live")), req)
     return m.total_bytes
 
 
-def compare(name: str, cluster: Cluster, tables: list[str], work: Path, jobs: int) -> None:
+def compare(
+    name: str, cluster: Cluster, tables: list[str], work: Path, jobs: int, level: int
+) -> None:
     copy_floor(cluster, tables)  # warm the cache once for all three
     t_copy, copy_b = timed(lambda: copy_floor(cluster, tables))
-    t_exp, exp_b = timed(lambda: export_bytes(cluster, tables, work / f"exp-{name}", jobs))
+    t_exp, exp_b = timed(lambda: export_bytes(cluster, tables, work / f"exp-{name}", jobs, level))
     t_dump, dump_b = timed(lambda: pg_dump_bytes(cluster, tables, work / f"dump-{name}" / "d"))
     assert isinstance(copy_b, int) and isinstance(exp_b, int) and isinstance(dump_b, int)
     print(f"\n== {name}: {', '.join(tables)}")
     print(f"{'':28}{'seconds':>10}{'MiB':>10}")
     print(f"{'COPY binary (floor)':28}{t_copy:10.2f}{copy_b / MiB:10.1f}")
-    print(f"{f'pgdr export (jobs {jobs})':28}{t_exp:10.2f}{exp_b / MiB:10.1f}")
+    print(f"{f'pgdr export (jobs {jobs}, zstd {level})':28}{t_exp:10.2f}{exp_b / MiB:10.1f}")
     print(f"{'pg_dump -Fc':28}{t_dump:10.2f}{dump_b / MiB:10.1f}")
     print(
         f"export / COPY floor time: {t_exp / t_copy:.2f}x   "
@@ -126,6 +129,7 @@ def main() -> None:
     ap.add_argument("--demo-scale", type=float, default=1.0)
     ap.add_argument("--pgbench-scale", type=int, default=50)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--level", type=int, default=3, help="zstd level of the export")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pgdr-bench-export-", dir="/var/tmp"))
     work.chmod(0o755)
@@ -142,8 +146,9 @@ def main() -> None:
         )
         cluster.sql("VACUUM ANALYZE")
         demo = ["public.users", "public.recalls", "public.subscriptions", "public.family_members"]
-        compare("demo data", cluster, demo, work, args.jobs)
-        compare("pgbench, random filler", cluster, ["public.accounts_random"], work, args.jobs)
+        compare("demo data", cluster, demo, work, args.jobs, args.level)
+        filler = ["public.accounts_random"]
+        compare("pgbench, random filler", cluster, filler, work, args.jobs, args.level)
         readers(cluster, "public.recalls")
     finally:
         cluster.destroy()

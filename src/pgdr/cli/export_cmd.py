@@ -129,7 +129,9 @@ def run(
         exclude=_names(exclude) or settings.exclude,
         partition_by=partition_by,
         jobs=jobs or settings.jobs,
-        limits=PartLimits(settings.part_size_mib << 20, settings.row_group_rows),
+        limits=PartLimits(
+            settings.part_size_mib << 20, settings.row_group_rows, settings.compression_level
+        ),
     )
 
     def say(text: str) -> None:
