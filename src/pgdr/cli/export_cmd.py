@@ -129,7 +129,9 @@ def run(
         exclude=_names(exclude) or settings.exclude,
         partition_by=partition_by,
         jobs=jobs or settings.jobs,
-        limits=PartLimits(settings.part_size_mib << 20, settings.row_group_rows),
+        limits=PartLimits(
+            settings.part_size_mib << 20, settings.row_group_rows, settings.compression_level
+        ),
     )
 
     def say(text: str) -> None:
@@ -176,7 +178,7 @@ def run(
                 _progress(cli) as progress,
             ):
                 manifest = run_export(target, conninfo, info, req, progress, say)
-        from pgdr.cli.export_text import ExportSummary
+        from pgdr.export.results import ExportSummary
 
         emit(cli, ExportSummary(manifest, True, target.url))
     finally:
@@ -189,7 +191,7 @@ def list_(
     all_: Annotated[bool, flag("--all", "Also list incomplete exports (marked).")] = False,
 ) -> None:
     """Exports at the [exports] target: complete ones (with --all, incomplete ones marked)."""
-    from pgdr.cli.export_text import ExportList
+    from pgdr.export.results import ExportList
 
     cli = get_context(ctx)
     target = open_export_target(cli)
@@ -207,7 +209,7 @@ def show(
     export_id: Annotated[str, typer.Argument(help="Export id (see `pgdr export list`).")],
 ) -> None:
     """An export's manifest: source, snapshot time, tables, rows, sizes, type notes."""
-    from pgdr.cli.export_text import ExportSummary
+    from pgdr.export.results import ExportSummary
 
     cli = get_context(ctx)
     target = open_export_target(cli)

@@ -90,6 +90,13 @@ def convert_column(col: pa.Array, plan: ColumnPlan) -> pa.Array:
         return interval_struct(col)
     if c == "text":
         return col if col.type == pa.string() else pc.cast(col, pa.string())
+    if (
+        c == "array"
+        and isinstance(col.type, pa.ListType)
+        and col.type.value_field.name != "element"
+    ):
+        # Parquet's compliant nested name: the type read back is the type written
+        return col.cast(pa.list_(pa.field("element", col.type.value_type)))
     if pa.types.is_timestamp(col.type) and col.type.tz is not None and col.type.tz != "UTC":
         return pc.cast(col, pa.timestamp(col.type.unit, "UTC"))
     return col

@@ -33,6 +33,7 @@ from pgdr.export.manifest import (
     sha256_hex,
     table_directory,
 )
+from pgdr.export.pipeline import read_ahead
 from pgdr.export.reader import (
     Snapshot,
     TableRef,
@@ -221,11 +222,11 @@ def export_table(
                 work,
                 on_part=lambda f: progress.add(size=f.bytes),
             )
-            for batch in reader:
-                out = convert_batch(batch, plans)
+            converted = (convert_batch(batch, plans) for batch in reader)
+            for out in read_ahead(converted):
                 for part, key in _partitions(out, req.partition_by):
                     writer.write(part, key)
-                progress.add(rows=batch.num_rows)
+                progress.add(rows=out.num_rows)
             files = writer.finish()
             return _entry(ref, plans, schema, files, req.partition_by)
         except NeedsFallback as nf:
@@ -239,7 +240,7 @@ def export_table(
             if writer is not None:
                 writer.abort()
             if type(exc).__module__.startswith(("adbc_driver", "pyarrow")):
-                raise ExportError(f"exporting {ref.database}/{ref.qualified}: {exc}") from None
+                raise ExportError(f"exporting {ref.database}/{ref.qualified}: {exc!r}") from exc
             raise
         finally:
             worker.close()
@@ -247,7 +248,7 @@ def export_table(
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+    return pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)
 
 
 def _partitions(

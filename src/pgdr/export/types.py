@@ -131,7 +131,7 @@ def plan_column(col: PgColumn, base_type: str | None = None) -> ColumnPlan:
             plan,
             select=f"{ident}::{col.elem_typname}[]" if col.elem_typtype == "e" else select,
             conversion="array",
-            arrow_type=f"list<item: {elem}>",
+            arrow_type=f"list<element: {elem}>",
             note=note,
             check=f"(array_ndims({ident}) > 1 OR array_lower({ident}, 1) <> 1)",
         )

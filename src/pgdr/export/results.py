@@ -1,5 +1,5 @@
-"""Result objects of `pgdr export`, each with a text rendering (``--json`` renders the same
-objects as JSON)."""
+"""Result objects of `pgdr export` (and the demo's export step), each with a text rendering
+(``--json`` renders the same objects as JSON)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.table import Table
 
 from pgdr.export.manifest import ExportManifest, format_time
 from pgdr.export.target import ExportListing
-from pgdr.humanize import human
+from pgdr.humanize import human, utc
 
 
 @dataclass
@@ -28,7 +28,8 @@ class ExportList:
             console.print(f"no complete exports at {escape(self.url)}")
         else:
             t = Table(box=None)
-            for col in ("export", "state", "objects", "size", "last write"):
+            t.add_column("export", no_wrap=True, min_width=23)  # ids are never cut
+            for col in ("state", "objects", "size", "last write"):
                 t.add_column(col)
             for e in shown:
                 t.add_row(
@@ -36,7 +37,7 @@ class ExportList:
                     "complete" if e.complete else "[yellow]INCOMPLETE[/]",
                     str(e.objects),
                     human(e.bytes),
-                    format_time(e.modified) if e.modified else "-",
+                    utc(e.modified, seconds=False) if e.modified else "-",
                 )
             console.print(t)
         if hidden:
