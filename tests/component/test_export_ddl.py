@@ -18,6 +18,8 @@ from tests.e2e.cli import pgdr
 from tests.fixtures.export_files import EXPORT_ID, TableData, write_export
 from tests.fixtures.moto_server import bucket_url, make_bucket
 
+pytestmark = [pytest.mark.component, pytest.mark.e2e]
+
 UTC = dt.UTC
 
 

@@ -22,6 +22,8 @@ from pgdr.export.tiers import (
 from tests.e2e.cli import pgdr
 from tests.fixtures.moto_server import bucket_url, make_bucket, s3_client
 
+pytestmark = [pytest.mark.component, pytest.mark.e2e]
+
 FOREIGN: dict[str, Any] = {
     "ID": "logs-expire",
     "Filter": {"Prefix": "logs/"},

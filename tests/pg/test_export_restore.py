@@ -22,6 +22,8 @@ from tests.fixtures.moto_server import bucket_url, make_bucket, s3_client
 from tests.fixtures.pg import FAST_SETTINGS
 from tests.fixtures.pgconfig import postgres_section
 
+pytestmark = [pytest.mark.pg, pytest.mark.e2e]
+
 SETUP = r"""
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
 CREATE TABLE everything (

@@ -6,6 +6,8 @@ import pytest
 
 from pgdr.export.ddl import athena_name, athena_type, bq, dq, duckdb_type, lit
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("arrow", "duckdb", "athena"),

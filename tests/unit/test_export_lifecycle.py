@@ -18,6 +18,8 @@ from pgdr.export.lifecycle import (
     s3_rule_errors,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def lc(*steps: tuple[int, str], expire: int | None = 2557) -> ExportLifecycle:
     return ExportLifecycle(

@@ -22,6 +22,8 @@ from pgdr.export.load_plan import (
 from pgdr.export.manifest import ColumnEntry, ExportManifest, Source, TableEntry
 from pgdr.export.thaw import check_tier, pending_error, plan_thaw
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     "pg_type",
