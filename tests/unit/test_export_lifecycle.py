@@ -40,6 +40,7 @@ def test_default_is_the_reference_policy() -> None:
             {"Days": 365, "StorageClass": "DEEP_ARCHIVE"},
         ],
         "Expiration": {"Days": 2557},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
     }
     assert p.errors == []
@@ -159,3 +160,12 @@ def test_drift() -> None:
     assert drift([disabled], planned) == ["Status: bucket has 'Disabled', plan says 'Enabled'"]
     whole_bucket = {"ID": "all", "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 30}}
     assert drift([planned, whole_bucket], planned) == ["rule all also acts on the exports prefix"]
+
+
+def test_versions_kept_for_ever_when_asked() -> None:
+    keep = ExportLifecycle(noncurrent_expire_days=None)
+    rule = build_rule(keep, "exports")
+    assert "NoncurrentVersionExpiration" not in rule
+    planned = build_rule(ExportLifecycle(), "exports")
+    (line,) = drift([rule], planned)
+    assert line.startswith("NoncurrentVersionExpiration: bucket has None")

@@ -88,6 +88,10 @@ class ExportLifecycle(BaseModel):
     expire_days: int | None = Field(default=2557, ge=1, le=36500)
     #: Days after which S3 aborts a multipart upload left unfinished (a killed export).
     abort_incomplete_multipart_days: int = Field(default=7, ge=1, le=3650)
+    #: In a versioned bucket, days a replaced or deleted version is kept (a deletion stays
+    #: recoverable this long; the expiry's own delete marker leaves a version that goes too,
+    #: so "deleted after 7 years" holds). None keeps old versions for ever.
+    noncurrent_expire_days: int | None = Field(default=30, ge=1, le=36500)
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,8 @@ def build_rule(lc: ExportLifecycle, prefix: str) -> dict[str, Any]:
         ]
     if lc.expire_days is not None:
         rule["Expiration"] = {"Days": lc.expire_days}
+    if lc.noncurrent_expire_days is not None:
+        rule["NoncurrentVersionExpiration"] = {"NoncurrentDays": lc.noncurrent_expire_days}
     rule["AbortIncompleteMultipartUpload"] = {
         "DaysAfterInitiation": lc.abort_incomplete_multipart_days
     }
@@ -272,7 +278,14 @@ def merge(rules: list[dict[str, Any]], planned: dict[str, Any]) -> list[dict[str
 
 
 #: The parts of a rule compared by drift (Filter and ID identify it).
-_COMPARED = ("Status", "Filter", "Transitions", "Expiration", "AbortIncompleteMultipartUpload")
+_COMPARED = (
+    "Status",
+    "Filter",
+    "Transitions",
+    "Expiration",
+    "NoncurrentVersionExpiration",
+    "AbortIncompleteMultipartUpload",
+)
 
 
 def _normal(rule: dict[str, Any], key: str) -> Any:
@@ -286,6 +299,8 @@ def _normal(rule: dict[str, Any], key: str) -> Any:
         )
     if key == "Expiration" and value:
         return {k: v for k, v in value.items() if k != "ExpiredObjectDeleteMarker" or v}
+    if key == "NoncurrentVersionExpiration" and value:
+        return {k: v for k, v in value.items() if v is not None}
     return value or None
 
 

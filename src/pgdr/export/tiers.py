@@ -50,6 +50,9 @@ class LifecycleReport:
                 console.print(f"  after {t['Days']:>5} days -> {t['StorageClass']}")
             if "Expiration" in self.rule:
                 console.print(f"  after {self.rule['Expiration']['Days']:>5} days -> deleted")
+            if "NoncurrentVersionExpiration" in self.rule:
+                kept = self.rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
+                console.print(f"  replaced or deleted versions kept {kept} days")
             days = self.rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
             console.print(f"  unfinished multipart uploads aborted after {days} days")
         for p in self.errors:
