@@ -180,6 +180,8 @@ class Config(_Model):
     #: ``[rds]``: an Amazon RDS instance pgdr drives, validated where used
     #: (:func:`pgdr.config_rds.rds_settings`).
     rds: dict[str, Any] = {}
+    #: ``[exports]``, validated where used (pgdr.export.settings).
+    exports: dict[str, Any] = {}
     audit: AuditSettings = AuditSettings()
     wal: WalSettings = WalSettings()
     #: Where this config came from (None: embedded defaults). Not a TOML key.

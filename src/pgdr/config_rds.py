@@ -1,5 +1,5 @@
 """The ``[rds]`` config section: pgdr driving an Amazon RDS for PostgreSQL instance
-(docs/design.md §8j).
+(docs/design.md §8l).
 
 Like ``[drill]``, the table stays raw TOML in :class:`pgdr.config.Config` and is validated
 here, where it is used (``rds_settings``), so the lean WAL path pays nothing for it. It lives

@@ -1,4 +1,4 @@
-# pgdr's RDS disaster-recovery setup (docs/design.md §8j). Two AWS providers: the
+# pgdr's RDS disaster-recovery setup (docs/design.md §8l). Two AWS providers: the
 # instance's region (default) and the DR region (alias "dr"), passed in by the caller:
 #   module "rds_dr" {
 #     source    = "./deploy/terraform/rds-dr"

@@ -1,4 +1,4 @@
-"""`pgdr rds …`: RDS mode, the AWS side (docs/design.md §8j) — policy check/apply, manual
+"""`pgdr rds …`: RDS mode, the AWS side (docs/design.md §8l) — policy check/apply, manual
 snapshots with cross-region copies and retention, the PITR window, snapshot exports."""
 
 from __future__ import annotations

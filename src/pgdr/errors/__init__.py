@@ -47,6 +47,11 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── SandboxError (62)              sandbox state dir unusable, leftovers not removable
     │   └── DrillNotFound (64)             no drill record with that id
     ├── NotifyError (63)                   a notification channel did not deliver  [retryable]
+    ├── ExportError (65)                   any other export error
+    │   ├── UnsafeExportManifest (66)      an export manifest breaks the format (path, type)
+    │   ├── ExportDamaged (67)             `export verify` found damage (checksum, rows, schema,
+    │   │                                  a missing part or _SUCCESS)
+    │   └── ExportNotFound (68)            no export with that id
     ├── RetentionError (80)                any other retention error
     │   ├── ProtectedByRetention (80)   deleting what the retention policy keeps, without --force
     │   ├── ConfirmationRequired (81)   --force without the typed confirmation (or it differs)
@@ -66,10 +71,16 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── AwsUnreachable (104)           endpoint unreachable, or throttled past retries  [retryable]
     │   └── AwsWaitTimeout (105)           a snapshot, copy or export did not finish in time  [retryable]
     ├── RdsPolicyDrift (106)               `pgdr rds policy check`: the instance drifts from policy
+    ├── LifecyclePlanInvalid (110)         the export lifecycle plan breaks an S3 rule (named)
+    ├── LifecycleDrift (111)               the exports bucket's lifecycle differs from the plan
+    ├── ArchivedObjectsPending (112)       export files in Glacier/Deep Archive: restore
+    │                                      requested, run again later  [retryable]
+    ├── TableExists (113)                  `export restore`: the target table exists already
     └── Interrupted (130)                  interrupted (Ctrl-C)
 
 The classes live in one module per subsystem (``base``, ``storage``, ``repository``, ``keys``,
-``postgres``, ``operations``, ``aws``); import them from ``pgdr.errors``, which re-exports them all.
+``postgres``, ``operations``, ``aws``, ``export``, ``export_read``); import them from
+``pgdr.errors``, which re-exports them all.
 """
 
 from __future__ import annotations
@@ -84,6 +95,18 @@ from pgdr.errors.aws import (
     RdsPolicyDrift,
 )
 from pgdr.errors.base import CheckFailed, ConfigError, Interrupted, PgdrError, UsageError
+from pgdr.errors.export import (
+    ExportDamaged,
+    ExportError,
+    ExportNotFound,
+    UnsafeExportManifest,
+)
+from pgdr.errors.export_read import (
+    ArchivedObjectsPending,
+    LifecycleDrift,
+    LifecyclePlanInvalid,
+    TableExists,
+)
 from pgdr.errors.keys import (
     KdfOutOfBounds,
     KeyMissing,
@@ -144,6 +167,7 @@ from pgdr.errors.storage import (
 
 __all__ = [
     "AlertsFiring",
+    "ArchivedObjectsPending",
     "AuditChainBroken",
     "AwsAccessDenied",
     "AwsCredentialsMissing",
@@ -163,12 +187,17 @@ __all__ = [
     "DrillError",
     "DrillFailed",
     "DrillNotFound",
+    "ExportDamaged",
+    "ExportError",
+    "ExportNotFound",
     "IntegrityError",
     "Interrupted",
     "KdfOutOfBounds",
     "KeyMissing",
     "KeyProblem",
     "KmsError",
+    "LifecycleDrift",
+    "LifecyclePlanInvalid",
     "NotARepository",
     "NotifyError",
     "ObjectExists",
@@ -192,7 +221,9 @@ __all__ = [
     "StorageFull",
     "StoragePermissionDenied",
     "StorageUnreachable",
+    "TableExists",
     "TransientStorageError",
+    "UnsafeExportManifest",
     "UnsafeManifest",
     "UnsupportedFormat",
     "UsageError",

@@ -9,7 +9,7 @@ instance or task role); ``[rds] endpoint_url`` points every client at another en
   102 (the IAM action is named), not found 103, unreachable or throttled past botocore's own
   retries 104, anything else 100 — never a traceback;
 * tells an optional ``observer`` the IAM action of each call made (``rds:CreateDBSnapshot``):
-  the tests compare those with the Terraform module's IAM policy (least privilege, §8j).
+  the tests compare those with the Terraform module's IAM policy (least privilege, §8l).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``pgdr rds export``: StartExportTask of the chosen tables of a snapshot into a staging
 prefix of the exports bucket, waited for; then normalised into pgdr's export format so
-``pgdr export list/verify/ddl`` read it like their own (docs/design.md §8j).
+``pgdr export list/verify/ddl`` read it like their own (docs/design.md §8l).
 
 Normalising, in the export format's write order: each data file is copied (server-side)
 to ``<prefix>/<export_id>/<database>/<schema>.<table>/…`` and read once there (SHA-256, size,

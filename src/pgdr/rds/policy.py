@@ -1,6 +1,6 @@
 """Does the RDS instance match ``[rds.policy]``? A pure comparison, table-tested: one row per
 setting with what the policy wants, what the instance has, and the ``modify_db_instance``
-parameters that would fix it (docs/design.md §8j).
+parameters that would fix it (docs/design.md §8l).
 
 Statuses: ``ok``; ``drift`` (``apply`` fixes it); ``manual`` (drift that ``modify_db_instance``
 cannot fix: an unencrypted instance becomes encrypted only through an encrypted snapshot copy
