@@ -191,6 +191,21 @@ def restore(
     return result
 
 
+def choose(
+    source: RestoreSource, target: Target, timeline: str | None, backup: str | None
+) -> tuple[BackupManifest, str, Lineage]:
+    """The backup serving ``target`` and the timeline recovery follows (a restore and its
+    preview choose alike)."""
+    catalog = source.backups
+    chosen = choose_backup(catalog.manifests, target, backup, catalog.damaged)
+    for bid, why in sorted(catalog.damaged.items()):
+        log.warning("skipping backup %s: %s", bid, why)
+    lineage = source.lineage()
+    if timeline in (None, "latest"):  # never a side branch some other restore archived
+        timeline = timeline_to_follow(chosen, lineage, source.histories) or timeline
+    return chosen, choose_timeline(chosen, source.histories, timeline), lineage
+
+
 def _plan(
     repo: Repository,
     source: RestoreSource,
@@ -204,14 +219,8 @@ def _plan(
 ) -> _Plan:
     """Everything decided before a byte is copied; refuses an unreachable target."""
     catalog = source.backups
-    chosen = choose_backup(catalog.manifests, target, backup, catalog.damaged)
-    for bid, why in sorted(catalog.damaged.items()):
-        log.warning("skipping backup %s: %s", bid, why)
+    chosen, timeline, lineage = choose(source, target, timeline, backup)
     archived, histories = source.wal.archived, source.histories
-    lineage = source.lineage()
-    if timeline in (None, "latest"):  # never a side branch some other restore archived
-        timeline = timeline_to_follow(chosen, lineage, histories) or timeline
-    timeline = choose_timeline(chosen, histories, timeline)
     if target.kind in ("time", "lsn"):  # refuse a target outside the window before copying
         try:
             path = check_wal(chosen, archived, Target("latest"), timeline, histories)
