@@ -23,6 +23,7 @@ from pgdr.cli import (
     rds_cmd,
     replica_cmd,
     repo_cmd,
+    restore_cmd,
     retention_cmd,
 )
 from pgdr.cli.command_tree import build_command
@@ -51,6 +52,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("dev", dev_cmd.app),
     ("drill", drill_cmd.app),
     ("rds", rds_cmd.app),
+    ("restore", restore_cmd.app),  # `pgdr restore` restores; `pgdr restore preview`
 ]
 #: developer tools: callable, listed in docs/cli.md under a note, not in `pgdr --help`
 HIDDEN_GROUPS = frozenset({"dev"})
@@ -58,7 +60,6 @@ for _name, _group in GROUPS:
     app.add_typer(_group, name=_name, hidden=_name in HIDDEN_GROUPS)
 # Top-level commands of the backup/restore story.
 app.command("backup")(backup_cmd.backup)
-app.command("restore")(backup_cmd.restore)
 app.command("info")(backup_cmd.info)
 app.command("setup")(backup_cmd.setup)
 app.command("check")(backup_cmd.check)
