@@ -3,6 +3,9 @@ left-out databases' zeroed files, at about the cost of that database's share."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,6 +66,18 @@ def test_restore_one_database_of_three(
                 databases=["nope"])  # fmt: skip
     assert not (pg_base_dir / "db-refused").exists()
 
+    # The preview (here through `restore --dry-run`) says what will be fetched, writing nothing.
+    dry = pg_base_dir / "db-dry-run"
+    cli = subprocess.run(
+        [sys.executable, "-m", "pgdr", "--config", str(archive_setup["cfg"]), "restore",
+         "--data-dir", str(dry), "--database", "hr", "--dry-run", "--json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    planned = json.loads(cli.stdout)
+    assert planned["left_out"] == ["ops", "sales"] and planned["gap"] is None
+    assert not dry.exists()
+
     dest, port = pg_base_dir / "db-restored", free_port()
     result = restore(
         repo, dest, target=Target("latest"), restore_command=cmd, start_port=port,
@@ -82,6 +97,7 @@ def test_restore_one_database_of_three(
         # What was fetched is that database's share (within 10%), not the cluster.
         assert abs(result.bytes - share) <= 0.10 * share, (result.bytes, share, whole)
         assert result.bytes < 0.6 * whole
+        assert result.bytes == planned["fetch_bytes"]
         left_out = sizes["sales"] + sizes["ops"]
         assert abs(result.zeroed_bytes - left_out) <= 0.10 * left_out
         # The cluster is healthy: a checkpoint and a new database from template1 work.

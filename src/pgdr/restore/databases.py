@@ -88,16 +88,6 @@ def split_entries(
     return fetch, zero
 
 
-def database_bytes(entries: list[FileEntry]) -> dict[int, int]:
-    """Bytes of each database's files (what a left-out database would have cost)."""
-    out: dict[int, int] = {}
-    for e in entries:
-        where = database_of(e.path) if e.kind == "file" else None
-        if where is not None:
-            out[where[0]] = out.get(where[0], 0) + e.size
-    return out
-
-
 def create_zeroed(targets: Targets, entries: list[FileEntry]) -> int:
     """Each entry as a sparse file of its size holding zeros; returns their logical bytes."""
     total = 0

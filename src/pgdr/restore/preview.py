@@ -17,7 +17,7 @@ from pgdr.errors import RecoveryTargetUnreachable, WalGap
 from pgdr.humanize import duration, human
 from pgdr.pg.wal import format_lsn, parse_segment_name
 from pgdr.repo.repository import Repository
-from pgdr.restore.databases import database_bytes, select_databases
+from pgdr.restore.databases import select_databases, split_entries
 from pgdr.restore.estimate import Estimate, drill_timings, estimate, files_bytes
 from pgdr.restore.plan import Target, wal_path
 from pgdr.restore.run import RestoreSource, choose
@@ -144,8 +144,10 @@ def preview(
     if databases:
         selection = select_databases(chosen, databases)
         stored = source.backups.stored(repo, chosen.id)
-        per_db = database_bytes(check_manifest(chosen, stored.ref_count()))
-        fetch = total - sum(per_db.get(oid, 0) for oid in selection.left_out)
+        _fetched, zeroed = split_entries(
+            check_manifest(chosen, stored.ref_count()), selection.left_out
+        )
+        fetch = total - sum(e.size for e in zeroed)  # exactly what the restore fetches
         kept, left_out = list(selection.kept), sorted(selection.left_out.values())
     est: Estimate = estimate(drill_timings(repo, source.backups.manifests), fetch + wal.bytes)
     return PreviewResult(
