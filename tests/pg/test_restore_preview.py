@@ -57,9 +57,9 @@ def test_preview_names_the_gap_and_estimates_from_drills(
     rec = drill(archive_setup, settings, target=when.isoformat())
     assert rec.result in ("passed", "warning"), rec.message
 
-    no_estimate = preview(repo, Target("lsn", target_lsn))
-    assert no_estimate.reachable and no_estimate.gap is None
-    assert no_estimate.drills == [rec.id] and no_estimate.estimate_seconds is not None
+    before_gap = preview(repo, Target("lsn", target_lsn))
+    assert before_gap.reachable and before_gap.gap is None
+    assert before_gap.drills == [rec.id] and before_gap.estimate_seconds is not None
 
     # The hole: the middle segment's object is gone.
     repo.backend.delete(wal_key(names[1]))

@@ -77,3 +77,30 @@ def test_estimate_is_bytes_over_the_median_of_the_newest_five() -> None:
     assert e.drills == tuple(f"D{i}" for i in range(5))
     assert "median restore throughput of the 5 most recent passed drills" in e.basis
     assert "3.0 MiB/s" in e.basis
+
+
+def test_preview_text_names_the_gap_and_the_basis() -> None:
+    from rich.console import Console
+
+    from pgdr.restore.preview import Gap, PreviewResult, WalRange, refuse_unreachable
+
+    seg = "000000010000000000000005"
+    result = PreviewResult(
+        "B1", "2026-12-01T03:00:00+00:00", "latest", "1", False,
+        f"WAL {seg} is missing", WalRange("000000010000000000000002",
+        "000000010000000000000004", 3, 3 * SEG, 1000), Gap(seg, "0/5000000",
+        "2026-12-01T03:05:00+00:00", False), 40 * MIB, 48 * MIB, ["hr", "postgres"], ["sales"],
+        12.5, "median restore throughput of the 1 most recent passed drill (3.0 MiB/s …)",
+        ["D1"],
+    )  # fmt: skip
+    console = Console(record=True, width=200)
+    result.render_text(console)
+    text = console.export_text()
+    assert f"gap: WAL {seg} is missing from the repository" in text
+    assert "the latest reachable point is LSN 0/5000000" in text
+    assert "3 segments, 48.0 MiB to replay, 1000 B to fetch" in text
+    assert "left out (not fetched): sales" in text
+    assert "estimated time: " in text and "median restore throughput" in text
+    assert "the target is unreachable" in text
+    err = refuse_unreachable(result)
+    assert err is not None and err.exit_code == 38

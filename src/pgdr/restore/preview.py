@@ -67,8 +67,8 @@ class PreviewResult:
         )
         if self.databases is not None:
             console.print(
-                f"databases: {', '.join(self.databases)}; left out (not fetched): "
-                f"{', '.join(self.left_out or []) or 'none'}"
+                f"databases: {escape(', '.join(self.databases))}; left out (not fetched): "
+                f"{escape(', '.join(self.left_out or [])) or 'none'}"
             )
         console.print(
             f"fetch: {human(self.fetch_bytes)} of the backup's {human(self.backup_bytes)}"

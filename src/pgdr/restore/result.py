@@ -76,9 +76,10 @@ class RestoreResult:
         elif self.archive_mode == "repository":
             console.print(f"the restored server archives with: {self.archive_command}")
         if self.left_out is not None:
-            kept = ", ".join(self.databases or [])
+            kept = escape(", ".join(self.databases or []))
+            left = escape(", ".join(self.left_out)) or "none"
             console.print(
-                f"databases restored: {kept}; left out: {', '.join(self.left_out) or 'none'} "
+                f"databases restored: {kept}; left out: {left} "
                 f"({self.zeroed_files} files, {human(self.zeroed_bytes)} not fetched)"
             )
             if self.left_out and self.dropped:

@@ -18,7 +18,7 @@ from pgdr import audit
 from pgdr.catalog.load import BackupCatalog, load_backups
 from pgdr.catalog.manifest import BackupManifest, FileEntry
 from pgdr.catalog.wal import Timelines, WalCatalog, list_wal_catalog, read_histories
-from pgdr.errors import UsageError, WalGap
+from pgdr.errors import PostgresError, UsageError, WalGap
 from pgdr.localfs import sync_filesystem
 from pgdr.pg.osuser import RunAs, resolve_runas
 from pgdr.repo.repository import Manifest, Repository
@@ -187,7 +187,10 @@ def restore(
     if start_port is not None:
         start_restored(data_dir, start_port, target, action, start_timeout, result)
         if plan.selection is not None and result.port is not None and not result.in_recovery:
-            result.dropped = drop_left_out(data_dir, start_port, plan.selection)
+            try:
+                result.dropped = drop_left_out(data_dir, start_port, plan.selection)
+            except PostgresError as e:  # the restore stands; the result says what to drop
+                log.warning("the left-out databases were not dropped: %s", e)
     return result
 
 
