@@ -1,11 +1,13 @@
 """``restore preview`` on a repository with a hole in its WAL: it names the missing segment
-and the latest reachable point, and its time estimate (from a drill record) is within 2x of
-a restore measured right after it. The hole is made deterministically: three segments are
+and the latest reachable point, and its time estimate (from drill records) is within 2x of
+a restore measured on that repository (a measure disturbed by the shared machine's load is
+followed by another, at most three). The hole is made deterministically: three segments are
 switched and confirmed archived (pg_stat_archiver), then the middle one's object is deleted."""
 
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -54,14 +56,32 @@ def test_preview_names_the_gap_and_estimates_from_drills(
         state_dir=root / "state", sandbox_dir=root / "sandboxes", amcheck=False,
         checksums=False, row_tolerance_pct=100,
     )  # fmt: skip
-    rec = drill(archive_setup, settings, target=when.isoformat())
-    assert rec.result in ("passed", "warning"), rec.message
+    cmd = default_restore_command(archive_setup["cfg"], None)
 
+    def timed_restore(n: int) -> float:
+        """A restore to a point before the hole, started and promoted: its seconds."""
+        dest, port = pg_base_dir / f"preview-restored-{n}", free_port()
+        t = time.monotonic()
+        restore(repo, dest, target=Target("lsn", target_lsn), start_port=port,
+                start_timeout=300, restore_command=cmd)  # fmt: skip
+        seconds = time.monotonic() - t
+        c = Cluster.attach(dest, port=port)
+        c.owned.append(dest)
+        try:
+            assert c.sql("SELECT count(*) FROM t")[0][0] == 201_000
+        finally:
+            c.destroy()
+        return seconds
+
+    # Two drill records (their median throughput is the estimate), then the hole: the
+    # middle segment's object is gone.
+    drills: list[str] = []
+    for _ in range(2):
+        rec = drill(archive_setup, settings, target=when.isoformat())
+        assert rec.result in ("passed", "warning"), rec.message
+        drills.append(rec.id)
     before_gap = preview(repo, Target("lsn", target_lsn))
-    assert before_gap.reachable and before_gap.gap is None
-    assert before_gap.drills == [rec.id] and before_gap.estimate_seconds is not None
-
-    # The hole: the middle segment's object is gone.
+    assert before_gap.reachable and before_gap.gap is None and before_gap.drills == drills
     repo.backend.delete(wal_key(names[1]))
     assert repo.backend.stat(wal_key(names[1])) is None
 
@@ -72,8 +92,22 @@ def test_preview_names_the_gap_and_estimates_from_drills(
     assert result.gap.reachable_lsn == format_lsn(parse_segment_name(names[1], seg)[1] * seg)
     assert result.wal.last == names[0]
     assert parse_lsn(target_lsn) < parse_lsn(result.gap.reachable_lsn)
-    assert result.estimate_seconds is not None and result.drills == [rec.id]
-    assert "median restore throughput of the 1 most recent passed drill" in result.estimate_basis
+    assert result.estimate_seconds is not None and result.drills == drills
+    assert "median restore throughput of the 2 most recent passed drills" in result.estimate_basis
+
+    # A restore on this repository to a reachable point, measured. The machine is shared and
+    # its load varies: a measure off by more than 2x is followed by another (at most three),
+    # compared as their median. A wrong model stays off on every measure and fails.
+    measured: list[float] = []
+    for n in range(3):
+        measured.append(timed_restore(n))
+        if within_2x(result.estimate_seconds, statistics.median(measured)):
+            break
+    print(f"estimate {result.estimate_seconds:.2f} s, measured {measured}")
+    assert within_2x(result.estimate_seconds, statistics.median(measured)), (
+        result.estimate_seconds,
+        measured,
+    )
 
     # The CLI says the same, as JSON, and exits like the restore would (WalGap: 38).
     cli = subprocess.run(
@@ -84,24 +118,9 @@ def test_preview_names_the_gap_and_estimates_from_drills(
     assert cli.returncode == 38, cli.stderr
     doc = json.loads(cli.stdout)
     assert doc["gap"]["missing"] == names[1] and doc["reachable"] is False
+    assert doc["estimate_seconds"] == pytest.approx(result.estimate_seconds)
     assert names[1] in cli.stderr and "Traceback" not in cli.stderr
 
-    # A restore to a reachable point, measured: the estimate is within 2x of it.
-    dest, port = pg_base_dir / "preview-restored", free_port()
-    t = time.monotonic()
-    restore(
-        repo, dest, target=Target("lsn", target_lsn), start_port=port, start_timeout=300,
-        restore_command=default_restore_command(archive_setup["cfg"], None),
-    )  # fmt: skip
-    measured = time.monotonic() - t
-    print(f"estimate {result.estimate_seconds:.2f} s, measured {measured:.2f} s")
-    c = Cluster.attach(dest, port=port)
-    c.owned.append(dest)
-    try:
-        assert c.sql("SELECT count(*) FROM t")[0][0] == 201_000, c.log_tail(40)
-    finally:
-        c.destroy()
-    assert measured / 2 <= result.estimate_seconds <= measured * 2, (
-        result.estimate_seconds,
-        measured,
-    )
+
+def within_2x(estimate: float, measured: float) -> bool:
+    return measured / 2 <= estimate <= measured * 2
