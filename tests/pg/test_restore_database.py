@@ -81,7 +81,7 @@ def test_restore_one_database_of_three(
     dest, port = pg_base_dir / "db-restored", free_port()
     result = restore(
         repo, dest, target=Target("latest"), restore_command=cmd, start_port=port,
-        databases=["hr"], start_timeout=300,
+        databases=["hr"], start_timeout=300, archive=False,
     )  # fmt: skip
     c = Cluster.attach(dest, port=port)
     c.owned.append(dest)

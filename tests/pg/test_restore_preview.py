@@ -62,8 +62,10 @@ def test_preview_names_the_gap_and_estimates_from_drills(
         """A restore to a point before the hole, started and promoted: its seconds."""
         dest, port = pg_base_dir / f"preview-restored-{n}", free_port()
         t = time.monotonic()
+        # archive=False, as `pgdr restore` by default: the promoted copy must not archive
+        # a timeline of its own into the repository (it would bridge the hole).
         restore(repo, dest, target=Target("lsn", target_lsn), start_port=port,
-                start_timeout=300, restore_command=cmd)  # fmt: skip
+                start_timeout=300, restore_command=cmd, archive=False)  # fmt: skip
         seconds = time.monotonic() - t
         c = Cluster.attach(dest, port=port)
         c.owned.append(dest)
