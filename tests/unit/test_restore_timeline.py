@@ -10,7 +10,7 @@ import pytest
 from pgdr.catalog.manifest import BackupManifest
 from pgdr.pg.timeline import TimelineSwitch
 from pgdr.pg.wal import format_lsn
-from pgdr.restore.plan import choose_timeline
+from pgdr.restore.plan import Target, choose_timeline
 from tests.fixtures.manifests import manifest
 
 pytestmark = pytest.mark.unit
@@ -275,3 +275,30 @@ def test_hand_over_command_never_reaches_the_repository(tmp_path: Path) -> None:
     (tmp_path / "pgdr_prefetch" / "prefetch" / SEGS[0]).write_bytes(b"wal")
     assert run(SEGS[0]).returncode == 0
     assert (tmp_path / "pg_wal" / "RECOVERYXLOG").read_bytes() == b"wal"
+
+
+@pytest.mark.parametrize(
+    ("case", "archived", "target", "files", "missing", "in_backup"),
+    [
+        ("no hole", archive((1, range(2, 6))), Target("latest"), range(2, 6), None, False),
+        ("a hole after the backup", archive((1, range(2, 5)), (1, range(6, 9))),
+         Target("latest"), range(2, 5), 5, False),
+        ("an lsn before the hole", archive((1, range(2, 5)), (1, range(6, 9))),
+         Target("lsn", format_lsn(4 * SEG + 8)), range(2, 5), None, False),
+        ("the backup's own WAL", archive((1, [2, 4, 5])), Target("latest"), [2], 3, True),
+    ],
+)  # fmt: skip
+def test_wal_path_names_the_first_hole(
+    case: str,
+    archived: dict[int, list[str]],
+    target: Target,
+    files: range | list[int],
+    missing: int | None,
+    in_backup: bool,
+) -> None:
+    from pgdr.restore.plan import wal_path
+
+    path = wal_path(wal_backup(), archived, target, "1", {})
+    assert path.files == [seg(1, n) for n in files]
+    assert path.missing == (None if missing is None else seg(1, missing))
+    assert path.missing_is_backups is in_backup

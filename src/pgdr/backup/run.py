@@ -168,6 +168,7 @@ def take_backup(
                 m.PG_VERSION_NUM: facts.version_num,
                 m.DATA_DIR: str(pgdata),
                 m.DATABASES: facts.databases,
+                m.DATABASE_OIDS: facts.database_oids,
                 m.BACKUP_LABEL: stop.backup_label,
                 m.TABLESPACE_MAP: stop.tablespace_map,
                 m.FILES: files,

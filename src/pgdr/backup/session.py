@@ -27,6 +27,8 @@ class ServerFacts:
     data_dir: Path
     wal_segment_size: int
     databases: list[str]
+    #: {oid as text: name} of every database, template0 included.
+    database_oids: dict[str, str]
     archive_mode: str
     archive_command: str
     data_checksums: bool
@@ -63,12 +65,24 @@ class BackupSession:
         (dbs,) = self._one(
             "SELECT array_agg(datname ORDER BY datname) FROM pg_database WHERE datallowconn"
         )
+        (oids,) = self._one(
+            "SELECT json_object_agg(oid::text, datname ORDER BY oid) FROM pg_database"
+        )
         (mode,) = self._one("SELECT current_setting('archive_mode')")
         (cmd,) = self._one("SELECT current_setting('archive_command')")
         (sums,) = self._one("SELECT current_setting('data_checksums') = 'on'")
         (tli,) = self._one("SELECT timeline_id FROM pg_control_checkpoint()")
         return ServerFacts(
-            sysid, ver, Path(data_dir), int(segsize), list(dbs), mode, cmd, bool(sums), int(tli)
+            sysid,
+            ver,
+            Path(data_dir),
+            int(segsize),
+            list(dbs),
+            {str(k): str(v) for k, v in dict(oids).items()},
+            mode,
+            cmd,
+            bool(sums),
+            int(tli),
         )
 
     def start(self, label: str) -> tuple[int, int]:

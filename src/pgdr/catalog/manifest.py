@@ -36,6 +36,8 @@ SYSTEM_IDENTIFIER = "system_identifier"
 PG_VERSION_NUM = "pg_version_num"
 DATA_DIR = "data_dir"
 DATABASES = "databases"
+#: {oid as text: name} of every database in pg_database (what base/<oid>/ belongs to).
+DATABASE_OIDS = "database_oids"
 BACKUP_LABEL = "backup_label"
 TABLESPACE_MAP = "tablespace_map"
 FILES = "files"
@@ -96,6 +98,9 @@ class BackupManifest:
     pg_version_num: int = 0
     data_dir: str = ""
     databases: tuple[str, ...] = ()
+    #: Every database's oid and name (``restore --database`` keeps base/<oid>/ by name);
+    #: empty in a manifest written before it was recorded.
+    database_oids: Mapping[int, str] = field(default_factory=dict)
     backup_label: object = None  # text in every manifest; checked before a restore uses it
     tablespace_map: str | None = None
     files: object = ()  # the entries as stored: see the module docstring
@@ -154,6 +159,9 @@ class BackupManifest:
             pg_version_num=count(d.get(PG_VERSION_NUM) or 0),
             data_dir=str(d.get(DATA_DIR) or ""),
             databases=tuple(str(x) for x in d.get(DATABASES) or ()),
+            database_oids={
+                count(int(text(k))): text(v) for k, v in (d.get(DATABASE_OIDS) or {}).items()
+            },
             backup_label=d.get(BACKUP_LABEL),
             tablespace_map=d.get(TABLESPACE_MAP),
             files=d.get(FILES, ()),

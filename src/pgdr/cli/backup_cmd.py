@@ -14,8 +14,19 @@ from pgdr.cli.output import emit
 from pgdr.cli.pg_options import PgData, PgDb, PgHost, PgPort, PgUser, conninfo
 from pgdr.cli.progress import progress_bar
 from pgdr.cli.repo_target import open_repository
+from pgdr.cli.restore_options import (
+    BackupId,
+    Databases,
+    Immediate,
+    Latest,
+    Lsn,
+    Name,
+    Time,
+    Timeline,
+    Xid,
+    parse_target,
+)
 from pgdr.errors import UsageError
-from pgdr.restore.plan import Target, check_target
 
 if TYPE_CHECKING:
     from pgdr.wal.setup import SetupResult
@@ -79,34 +90,25 @@ def backup(
 
 def restore(
     ctx: typer.Context,
-    data_dir: Annotated[Path, typer.Option("--data-dir", help="New (or empty) data directory.")],
-    latest: Annotated[
-        bool, typer.Option("--latest", help="Replay all archived WAL (default).")
-    ] = False,
-    time: Annotated[
-        str | None, typer.Option("--time", help="Recover to this time (ISO 8601 with zone).")
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="New (or empty) data directory.")
     ] = None,
-    lsn: Annotated[str | None, typer.Option("--lsn", help="Recover to this LSN.")] = None,
-    xid: Annotated[
-        str | None, typer.Option("--xid", help="Recover to this transaction id.")
-    ] = None,
-    name: Annotated[
-        str | None, typer.Option("--name", help="Recover to this restore point.")
-    ] = None,
-    immediate: Annotated[
-        bool, typer.Option("--immediate", help="Stop as soon as consistent.")
-    ] = False,
+    latest: Latest = False,
+    time: Time = None,
+    lsn: Lsn = None,
+    xid: Xid = None,
+    name: Name = None,
+    immediate: Immediate = False,
     target_action: Annotated[
         str, typer.Option(help="promote, pause or shutdown at the target.")
     ] = "promote",
-    timeline: Annotated[
-        str | None,
-        typer.Option(
-            help="Timeline to follow: a number or current (default: production's timeline, "
-            "never a side branch another restore archived)."
-        ),
-    ] = None,
-    backup_id: Annotated[str | None, typer.Option("--backup", help="Use this backup.")] = None,
+    timeline: Timeline = None,
+    backup_id: BackupId = None,
+    database: Databases = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Write nothing; print what `pgdr restore preview` prints."),
+    ] = False,
     start: Annotated[
         bool, typer.Option("--start", help="Start the restored server and wait.")
     ] = False,
@@ -132,18 +134,21 @@ def restore(
         ),
     ] = "off",
 ) -> None:
-    """Restore a backup into a data directory, to the latest WAL or a point in time."""
+    """Restore a backup into a data directory, to the latest WAL or a point in time.
+    `pgdr restore preview` (or --dry-run) says what it would do first."""
+    from pgdr.cli.restore_cmd import run_preview
     from pgdr.restore.commands import default_archive_command, default_restore_command
     from pgdr.restore.run import restore as do_restore
 
+    if ctx.invoked_subcommand is not None:
+        return  # `pgdr restore preview ...`: the subcommand does the work
     cli = get_context(ctx)
-    given = [(k, v) for k, v in (("time", time), ("lsn", lsn), ("xid", xid), ("name", name)) if v]
-    flags = [k for k, v in (("latest", latest), ("immediate", immediate)) if v]
-    if len(given) + len(flags) > 1:
-        raise UsageError(
-            "give one recovery target: --latest, --time, --lsn, --xid, --name or --immediate"
-        )
-    target = check_target(Target(*given[0]) if given else Target(flags[0] if flags else "latest"))
+    target = parse_target(latest, time, lsn, xid, name, immediate)
+    if dry_run:
+        run_preview(ctx, target, timeline, backup_id, database or [])
+        return
+    if data_dir is None:
+        raise UsageError("pgdr restore needs --data-dir (or `pgdr restore preview`)")
     if target_action not in ("promote", "pause", "shutdown"):
         raise UsageError("--target-action must be promote, pause or shutdown")
     if start and port is None:
@@ -184,6 +189,7 @@ def restore(
             progress=(lambda d, t: bar("restore", d, t)) if bar else None,
             archive=archive_mode != "off",
             archive_command=archive_command,
+            databases=database or [],
         )
     emit(cli, result)
     if cli.json and archive_mode == "off":  # the text says so already; JSON readers see this

@@ -25,6 +25,7 @@ from pgdr.cli import (
     rds_cmd,
     replica_cmd,
     repo_cmd,
+    restore_cmd,
     retention_cmd,
 )
 from pgdr.cli.command_tree import build_command
@@ -54,6 +55,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("drill", drill_cmd.app),
     ("rds", rds_cmd.app),
     ("export", export_cmd.app),
+    ("restore", restore_cmd.app),  # `pgdr restore` restores; `pgdr restore preview`
 ]
 #: developer tools: callable, listed in docs/cli.md under a note, not in `pgdr --help`
 HIDDEN_GROUPS = frozenset({"dev"})
@@ -61,7 +63,6 @@ for _name, _group in GROUPS:
     app.add_typer(_group, name=_name, hidden=_name in HIDDEN_GROUPS)
 # Top-level commands of the backup/restore story.
 app.command("backup")(backup_cmd.backup)
-app.command("restore")(backup_cmd.restore)
 app.command("info")(backup_cmd.info)
 app.command("setup")(backup_cmd.setup)
 app.command("check")(backup_cmd.check)

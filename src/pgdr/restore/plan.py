@@ -117,6 +117,42 @@ def check_wal(
     on the path to ``timeline`` (default: the backup's own); raises WalGap naming the first
     missing one. Each segment is named on the timeline recovery asks for first — the newest
     one of the path that had begun by then (``segments_needed``)."""
+    path = wal_path(backup, archived, target, timeline, histories)
+    if path.missing is not None:
+        name = path.missing
+        if path.missing_is_backups:
+            raise WalGap(
+                f"WAL {name} needed by backup {backup.id} is not in the repository; this "
+                "backup cannot be restored"
+            )
+        raise WalGap(
+            f"WAL {name} is missing from the repository: recovery from backup {backup.id} "
+            f"would stop before {target.describe()}",
+            hint="restore to an earlier --lsn/--time, or find the missing segment",
+        )
+    return path.files
+
+
+@dataclass(frozen=True)
+class WalPath:
+    """The WAL files recovery reads, in order, up to the first missing one (``missing``,
+    None when nothing is missing). ``missing_is_backups``: the hole is inside the backup's
+    own range, so the backup cannot be restored at all."""
+
+    files: list[str]
+    missing: str | None = None
+    missing_is_backups: bool = False
+
+
+def wal_path(
+    backup: BackupManifest,
+    archived: dict[int, list[str]],
+    target: Target,
+    timeline: str | None = None,
+    histories: dict[int, list[TimelineSwitch]] | None = None,
+) -> WalPath:
+    """``check_wal``'s path without raising for a hole: the files before it and the first
+    missing one (``restore preview`` names it). WalGap still for an unfollowable timeline."""
     seg_size = backup.wal_segment_size
     tli = backup.timeline
     goal = int(timeline) if timeline is not None and timeline.isdigit() else tli
@@ -132,11 +168,10 @@ def check_wal(
         for t, names in archived.items()
     }
     needed = [parse_segment_name(n, seg_size)[1] for n in backup.wal]
-    for segno in needed:
+    for i, segno in enumerate(needed):
         if segno not in have.get(tli, set()):
-            raise WalGap(
-                f"WAL {segment_name(tli, segno, seg_size)} needed by backup {backup.id} is not "
-                "in the repository; this backup cannot be restored"
+            return WalPath(
+                list(backup.wal[:i]), segment_name(tli, segno, seg_size), missing_is_backups=True
             )
     try:
         spans = ancestry(goal, history)
@@ -153,15 +188,14 @@ def check_wal(
     limit = max([segno for t, segno in files if segno in have.get(t, set())] + [needed[-1]])
     if target.kind == "lsn" and target.value is not None:
         limit = max(min(limit, parse_lsn(target.value) // seg_size), needed[-1])
-    files = [(t, segno) for t, segno in files if segno <= limit]
+    out: list[str] = []
     for t, segno in files:
+        if segno > limit:
+            break
         if segno not in have.get(t, set()) and segno not in needed:
-            raise WalGap(
-                f"WAL {segment_name(t, segno, seg_size)} is missing from the repository: recovery "
-                f"from backup {backup.id} would stop before {target.describe()}",
-                hint="restore to an earlier --lsn/--time, or find the missing segment",
-            )
-    return [segment_name(tli if segno in needed else t, segno, seg_size) for t, segno in files]
+            return WalPath(out, segment_name(t, segno, seg_size))
+        out.append(segment_name(tli if segno in needed else t, segno, seg_size))
+    return WalPath(out)
 
 
 def history_files(timeline: str, histories: dict[int, list[TimelineSwitch]]) -> list[str]:

@@ -35,6 +35,13 @@ class RestoreResult:
     #: as its owner, through runuser or sudo when that is another user).
     start_command: str | None = None
     stop_command: str | None = None
+    #: ``--database``: the databases kept, the ones left out (files of zeros), what those
+    #: weigh (never fetched), and whether pgdr dropped them (it started and promoted).
+    databases: list[str] | None = None
+    left_out: list[str] | None = None
+    zeroed_files: int = 0
+    zeroed_bytes: int = 0
+    dropped: bool = False
 
     def __post_init__(self) -> None:
         owner, caller = owner_and_caller(self.data_dir)
@@ -68,6 +75,21 @@ class RestoreResult:
             )
         elif self.archive_mode == "repository":
             console.print(f"the restored server archives with: {self.archive_command}")
+        if self.left_out is not None:
+            kept = escape(", ".join(self.databases or []))
+            left = escape(", ".join(self.left_out)) or "none"
+            console.print(
+                f"databases restored: {kept}; left out: {left} "
+                f"({self.zeroed_files} files, {human(self.zeroed_bytes)} not fetched)"
+            )
+            if self.left_out and self.dropped:
+                console.print("the left-out databases were dropped from the restored server")
+            elif self.left_out:
+                drops = "; ".join(f'DROP DATABASE "{n}"' for n in self.left_out)
+                console.print(
+                    "[yellow]the left-out databases hold zeros, not data[/]: once the server is "
+                    f"promoted, drop them: {escape(drops)}"
+                )
         if self.delta is not None:
             d = self.delta
             console.print(

@@ -8,7 +8,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,11 +18,18 @@ from pgdr import audit
 from pgdr.catalog.load import BackupCatalog, load_backups
 from pgdr.catalog.manifest import BackupManifest, FileEntry
 from pgdr.catalog.wal import Timelines, WalCatalog, list_wal_catalog, read_histories
-from pgdr.errors import UsageError, WalGap
+from pgdr.errors import PostgresError, UsageError, WalGap
 from pgdr.localfs import sync_filesystem
 from pgdr.pg.osuser import RunAs, resolve_runas
 from pgdr.repo.repository import Manifest, Repository
 from pgdr.restore.commands import ABSENT, HANDED_OVER, PREFETCH_DIR
+from pgdr.restore.databases import (
+    DatabaseSelection,
+    create_zeroed,
+    drop_left_out,
+    select_databases,
+    split_entries,
+)
 from pgdr.restore.delta import DeltaStats, check_delta_target, delta_restore
 from pgdr.restore.disk_full import disk_full_cause, empty_directory, storage_full
 from pgdr.restore.plan import (
@@ -74,6 +81,8 @@ class _Plan:
     seed: list[str]
     absent: list[str]  # names restore_command answers "not archived" (``pgdr.restore.seed``)
     restore_command: str
+    zeroed: list[FileEntry]  # left-out databases' files, created as zeros (``databases``)
+    selection: DatabaseSelection | None
 
 
 def restore(
@@ -95,6 +104,7 @@ def restore(
     archive_command: str | None = None,
     source: RestoreSource | None = None,
     tablespaces_under: Path | None = None,
+    databases: Sequence[str] = (),
 ) -> RestoreResult:
     """Restore into a new or empty ``data_dir`` or, with ``delta``, rewrite only what differs
     in an existing one. Refuses (before touching anything) when the target is unreachable.
@@ -111,12 +121,18 @@ def restore(
     the data directory before the start; with ``place_all_wal`` (and whenever pgdr starts
     the server itself, ``start_port``) every file the plan found, history files included:
     the server then needs no key and no repository access from its environment, which
-    holds no pgdr secret (``pgdr.pg.binaries.server_env``)."""
+    holds no pgdr secret (``pgdr.pg.binaries.server_env``).
+
+    ``databases``: keep only these (and the ones PostgreSQL needs); the files of the others
+    are not fetched but created as zeros (``pgdr.restore.databases``), and dropped once a
+    server pgdr started is promoted."""
+    if databases and delta:
+        raise UsageError("--database restores into a new directory; it cannot be a --delta")
     phases: dict[str, float] = {}
     t = time.monotonic()
     plan = _plan(
         repo, source or RestoreSource.read(repo), target, timeline, backup, restore_command,
-        place_all_wal or start_port is not None, action,
+        place_all_wal or start_port is not None, action, databases,
     )  # fmt: skip
     if delta:
         check_delta_target(data_dir)
@@ -155,11 +171,42 @@ def restore(
         archive_mode="off" if not archive else "repository" if archive_command else "preserve",
         archive_command=archive_command if archive else None,
     )
-    details = {"backup": chosen.id, "target": target.describe(), "data_dir": str(data_dir)}
+    if plan.selection is not None:
+        result.databases = list(plan.selection.kept)
+        result.left_out = sorted(plan.selection.left_out.values())
+        result.zeroed_files = len(plan.zeroed)
+        result.zeroed_bytes = sum(e.size for e in plan.zeroed)
+    details: dict[str, object] = {
+        "backup": chosen.id,
+        "target": target.describe(),
+        "data_dir": str(data_dir),
+    }
+    if plan.selection is not None:
+        details["databases"] = list(plan.selection.kept)
     audit.record(repo, "restore", {**details, "files": nfiles, "bytes": nbytes, "delta": delta})
     if start_port is not None:
         start_restored(data_dir, start_port, target, action, start_timeout, result)
+        if plan.selection is not None and result.port is not None and not result.in_recovery:
+            try:
+                result.dropped = drop_left_out(data_dir, start_port, plan.selection)
+            except PostgresError as e:  # the restore stands; the result says what to drop
+                log.warning("the left-out databases were not dropped: %s", e)
     return result
+
+
+def choose(
+    source: RestoreSource, target: Target, timeline: str | None, backup: str | None
+) -> tuple[BackupManifest, str, Lineage]:
+    """The backup serving ``target`` and the timeline recovery follows (a restore and its
+    preview choose alike)."""
+    catalog = source.backups
+    chosen = choose_backup(catalog.manifests, target, backup, catalog.damaged)
+    for bid, why in sorted(catalog.damaged.items()):
+        log.warning("skipping backup %s: %s", bid, why)
+    lineage = source.lineage()
+    if timeline in (None, "latest"):  # never a side branch some other restore archived
+        timeline = timeline_to_follow(chosen, lineage, source.histories) or timeline
+    return chosen, choose_timeline(chosen, source.histories, timeline), lineage
 
 
 def _plan(
@@ -171,17 +218,12 @@ def _plan(
     restore_command: str,
     everything: bool,
     action: str = "promote",
+    databases: Sequence[str] = (),
 ) -> _Plan:
     """Everything decided before a byte is copied; refuses an unreachable target."""
     catalog = source.backups
-    chosen = choose_backup(catalog.manifests, target, backup, catalog.damaged)
-    for bid, why in sorted(catalog.damaged.items()):
-        log.warning("skipping backup %s: %s", bid, why)
+    chosen, timeline, lineage = choose(source, target, timeline, backup)
     archived, histories = source.wal.archived, source.histories
-    lineage = source.lineage()
-    if timeline in (None, "latest"):  # never a side branch some other restore archived
-        timeline = timeline_to_follow(chosen, lineage, histories) or timeline
-    timeline = choose_timeline(chosen, histories, timeline)
     if target.kind in ("time", "lsn"):  # refuse a target outside the window before copying
         try:
             path = check_wal(chosen, archived, Target("latest"), timeline, histories)
@@ -204,7 +246,14 @@ def _plan(
             absent = known_absent(timeline, archived, target, action)
     stored = catalog.stored(repo, chosen.id)
     entries = check_manifest(chosen, stored.ref_count())  # refuse up front
-    return _Plan(chosen, stored, entries, timeline, lineage, seed, absent, restore_command)
+    selection = select_databases(chosen, databases) if databases else None
+    zeroed: list[FileEntry] = []
+    if selection is not None:
+        entries, zeroed = split_entries(entries, selection.left_out)
+    return _Plan(
+        chosen, stored, entries, timeline, lineage, seed, absent, restore_command, zeroed,
+        selection,
+    )  # fmt: skip
 
 
 def _write(
@@ -247,6 +296,7 @@ def _write(
             nfiles, nbytes = materialize(
                 repo, plan.entries, plan.stored, targets, tablespace_map, spaces, progress
             )
+            create_zeroed(targets, plan.zeroed)  # never fetched: not counted in nbytes
         if wal is not None:
             log.debug("%d WAL files placed for recovery", wal.result())
         if not delta or plan.seed:  # a delta fsyncs each file it rewrites
