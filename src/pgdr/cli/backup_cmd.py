@@ -77,9 +77,20 @@ def backup(
         cli.err.print(f"pgdr: warning: page checksum failure in {bad['file']} block(s) {blocks}")
 
 
+#: `pgdr restore` is a command and a group: without a subcommand it restores a data
+#: directory (its options are the group's), `pgdr restore table` brings one table back.
+restore_app = typer.Typer(
+    help="Restore a backup into a data directory, to the latest WAL or a point in time.",
+    invoke_without_command=True,
+)
+
+
 def restore(
     ctx: typer.Context,
-    data_dir: Annotated[Path, typer.Option("--data-dir", help="New (or empty) data directory.")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="New (or empty) data directory (required)."),
+    ] = None,
     latest: Annotated[
         bool, typer.Option("--latest", help="Replay all archived WAL (default).")
     ] = False,
@@ -132,7 +143,18 @@ def restore(
         ),
     ] = "off",
 ) -> None:
-    """Restore a backup into a data directory, to the latest WAL or a point in time."""
+    """Restore a backup into a data directory, to the latest WAL or a point in time.
+
+    Without a subcommand: restore the whole cluster into --data-dir. `pgdr restore table`:
+    bring one table back, through a sandbox."""
+    if ctx.invoked_subcommand is not None:
+        if data_dir is not None:
+            raise UsageError(
+                f"--data-dir belongs to `pgdr restore`, not `pgdr restore {ctx.invoked_subcommand}`"
+            )
+        return
+    if data_dir is None:
+        raise UsageError("Missing option '--data-dir' (or a subcommand: `pgdr restore table`)")
     from pgdr.restore.commands import default_archive_command, default_restore_command
     from pgdr.restore.run import restore as do_restore
 

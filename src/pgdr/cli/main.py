@@ -23,6 +23,7 @@ from pgdr.cli import (
     replica_cmd,
     repo_cmd,
     retention_cmd,
+    table_cmd,
 )
 from pgdr.cli.command_tree import build_command
 from pgdr.cli.context import get_context
@@ -49,6 +50,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("config", config_cmd.app),
     ("dev", dev_cmd.app),
     ("drill", drill_cmd.app),
+    ("restore", backup_cmd.restore_app),
 ]
 #: developer tools: callable, listed in docs/cli.md under a note, not in `pgdr --help`
 HIDDEN_GROUPS = frozenset({"dev"})
@@ -56,7 +58,9 @@ for _name, _group in GROUPS:
     app.add_typer(_group, name=_name, hidden=_name in HIDDEN_GROUPS)
 # Top-level commands of the backup/restore story.
 app.command("backup")(backup_cmd.backup)
-app.command("restore")(backup_cmd.restore)
+# `pgdr restore` restores a data directory; `pgdr restore table` one table (§8j).
+backup_cmd.restore_app.callback(invoke_without_command=True)(backup_cmd.restore)
+backup_cmd.restore_app.command("table")(table_cmd.restore_table)
 app.command("info")(backup_cmd.info)
 app.command("setup")(backup_cmd.setup)
 app.command("check")(backup_cmd.check)

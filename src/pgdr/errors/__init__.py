@@ -41,6 +41,10 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   └── WalError (50)                  a malformed LSN, WAL name or timeline (pg.wal)
     │       └── TimelineHistoryError (50)  a malformed timeline history file (pg.timeline)
     ├── ClusterMismatch (55)               the cluster is not the one the repository belongs to
+    ├── TableRestoreError (56)             the table cannot be restored as asked (restore table)
+    │   ├── NoPrimaryKey (57)              --missing-rows on a table without a primary key
+    │   ├── TableExists (58)               --as names a relation that exists in production
+    │   └── RowConflict (59)               a missing row was refused by a constraint; none inserted
     ├── DrillError (60)                    any other drill error
     │   ├── DrillFailed (60)               a drill ran and a check failed
     │   ├── DrillAborted (61)              the drill could not restore/start the sandbox
@@ -62,7 +66,7 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     └── Interrupted (130)                  interrupted (Ctrl-C)
 
 The classes live in one module per subsystem (``base``, ``storage``, ``repository``, ``keys``,
-``postgres``, ``operations``); import them from ``pgdr.errors``, which re-exports them all.
+``postgres``, ``operations``, ``surgical``); import them from ``pgdr.errors``, which re-exports them all.
 """
 
 from __future__ import annotations
@@ -125,6 +129,7 @@ from pgdr.errors.storage import (
     StorageUnreachable,
     TransientStorageError,
 )
+from pgdr.errors.surgical import NoPrimaryKey, RowConflict, TableExists, TableRestoreError
 
 __all__ = [
     "AlertsFiring",
@@ -147,6 +152,7 @@ __all__ = [
     "KeyMissing",
     "KeyProblem",
     "KmsError",
+    "NoPrimaryKey",
     "NotARepository",
     "NotifyError",
     "ObjectExists",
@@ -163,12 +169,15 @@ __all__ = [
     "RepositoryIdentityChanged",
     "RepositoryLocked",
     "RetentionError",
+    "RowConflict",
     "SandboxError",
     "ServerExited",
     "StorageError",
     "StorageFull",
     "StoragePermissionDenied",
     "StorageUnreachable",
+    "TableExists",
+    "TableRestoreError",
     "TransientStorageError",
     "UnsafeManifest",
     "UnsupportedFormat",
