@@ -100,8 +100,6 @@ def restore_table(
     check_target(target)
     name = parse_table(table)
     new = parse_table(as_name, "--as", schema=name.schema) if as_name is not None else None
-    if new == name:
-        raise UsageError(f"--as {as_name}: that is the table itself; a copy never overwrites")
     cfg = cli.config
     settings = drill_settings(cfg)
     env = SurgicalEnv(

@@ -25,12 +25,9 @@ def copy_rows(
     cols = column_list(columns)
     out_sql = f"COPY (SELECT {cols} FROM {table}) TO STDOUT (FORMAT binary)"
     in_sql = f"COPY {into} ({cols}) FROM STDIN (FORMAT binary)"
-    with (
-        source.cursor() as scur,
-        dest.cursor() as dcur,
-        scur.copy(out_sql) as out,  # type: ignore[arg-type]
-        dcur.copy(in_sql) as inp,  # type: ignore[arg-type]
-    ):
-        for chunk in out:
-            inp.write(chunk)
-    return int(dcur.rowcount)
+    with source.cursor() as scur, dest.cursor() as dcur:
+        with scur.copy(out_sql) as out, dcur.copy(in_sql) as inp:  # type: ignore[arg-type]
+            for chunk in out:
+                inp.write(chunk)
+        # COPY FROM's command tag ("COPY n") is the cursor's rowcount once the copy ended
+        return int(dcur.rowcount)
