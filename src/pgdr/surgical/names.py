@@ -25,6 +25,16 @@ def quote(ident: str) -> str:
     return '"' + ident.replace('"', '""') + '"'
 
 
+def _plain(raw: str) -> bool:
+    """An identifier PostgreSQL accepts without quotes: a letter or _, then letters,
+    digits, _ or $."""
+    return (
+        bool(raw)
+        and (raw[0].isalpha() or raw[0] == "_")
+        and all(ch.isalnum() or ch in "_$" for ch in raw)
+    )
+
+
 def _parts(text: str, option: str) -> list[str]:
     parts: list[str] = []
     i, n = 0, len(text)
@@ -46,8 +56,11 @@ def _parts(text: str, option: str) -> list[str]:
         else:
             k = text.find(".", i)
             raw = text[i:] if k < 0 else text[i:k]
-            if not raw or '"' in raw or raw != raw.strip():
-                raise UsageError(f"{option} {text!r}: expected schema.name")
+            if not _plain(raw):
+                raise UsageError(
+                    f"{option} {text!r}: expected schema.name (double-quote names with spaces "
+                    "or capitals)"
+                )
             part = raw.lower()  # PostgreSQL folds unquoted identifiers
             i = n if k < 0 else k
         if not part or len(part.encode()) > MAX_IDENTIFIER_BYTES or "\x00" in part:
