@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -146,6 +147,16 @@ def _audit(
     audit.record(repo, "restore-table", details)
 
 
+def _create(env: SurgicalEnv, run_id: str) -> Sandbox:
+    """The sandbox, with SIGTERM held back while it is made: one arriving between its marker
+    and its return is delivered after, when the caller knows what to remove."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        return Sandbox.create(env.sandbox_dir, env.state_dir, run_id, env.superuser)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def _in_sandbox(
     repo: Repository,
     req: TableRestoreRequest,
@@ -163,7 +174,7 @@ def _in_sandbox(
     try:
         with sigterm_interrupts():
             with clock.step("restore"):
-                sandbox = Sandbox.create(env.sandbox_dir, env.state_dir, run_id, env.superuser)
+                sandbox = _create(env, run_id)
                 result.sandbox = {"dir": str(sandbox.base), "removed": False}
                 env.say(f"restoring backup {backup_id} to {req.target.describe()}")
                 restore(
