@@ -7,7 +7,8 @@ changed, later unrelated rows are written, a table is dropped. Then:
 - `--as` creates an equal copy of the table at T (row hashes), TOAST-heavy rows included,
   with its indexes, its check constraint and its foreign key recreated;
 - a dropped table comes back with `--as`;
-- a table without a primary key is refused for `--missing-rows` with the reason (exit 57),
+- a table without a primary key is refused for `--missing-rows` with the reason (exit 57), a
+  deleted row whose unique key a later row took is refused with nothing inserted (exit 59),
   an `--as` name that exists is refused (exit 58), and `--dry-run` changes nothing.
 Every sandbox is removed afterwards; each action is in the audit log."""
 
@@ -50,6 +51,8 @@ CREATE INDEX items_parent ON items (parent_id);
 CREATE UNIQUE INDEX items_note_live ON items (note) WHERE note LIKE 'unique%';
 CREATE TABLE loose (a int, b text);
 CREATE TABLE doomed (id int PRIMARY KEY, v text NOT NULL);
+CREATE TABLE tags (id int PRIMARY KEY, label text UNIQUE);
+INSERT INTO tags VALUES (1, 'a'), (2, 'b');
 INSERT INTO parents SELECT g, 'parent ' || g FROM generate_series(1, 20) g;
 INSERT INTO loose SELECT g, 'x' || g FROM generate_series(1, 50) g;
 INSERT INTO doomed SELECT g, 'doomed ' || g FROM generate_series(1, 300) g;
@@ -120,6 +123,8 @@ def scene(pg_bindir: Path, pg_base_dir: Path) -> Iterator[dict[str, Any]]:
             conn.execute("UPDATE items SET note = 'changed after T' WHERE id = 1")
             conn.execute(PLAIN.format(lo=601, hi=650))  # type: ignore[arg-type]
             conn.execute("DROP TABLE doomed")
+            conn.execute("DELETE FROM tags WHERE id = 2")  # its label is taken again:
+            conn.execute("INSERT INTO tags VALUES (3, 'b')")
         switch_and_wait(src)
         yield {"src": src, "cfg": cfg, "root": root, "t": t, "at_t": at_t, "setup": setup}
     finally:
@@ -247,14 +252,18 @@ def test_refusals_and_dry_run(scene: dict[str, Any]) -> None:
     assert sandboxes_left(scene["root"]) == []
 
 
-def test_sandbox_removed_on_failure_and_on_sigterm(scene: dict[str, Any]) -> None:
+def test_key_conflict_refused_and_sandbox_removed_on_failure_and_sigterm(
+    scene: dict[str, Any],
+) -> None:
     src: Cluster = scene["src"]
     cfg, t = scene["cfg"], scene["t"]
-    # Not a table at T: found out only in the sandbox; the sandbox goes all the same.
-    r = cli(cfg, "restore", "table", "--table", "public.never", "--database", DB,
-            "--time", t, "--as", "never_back")  # fmt: skip
-    assert r.returncode == 56, r.stderr
-    assert "does not exist in database app at time" in r.stderr
+    # A deleted row whose unique label a later row took: refused in the sandbox phase, all
+    # rolled back, and the sandbox goes all the same.
+    r = cli(cfg, "restore", "table", "--table", "tags", "--database", DB,
+            "--time", t, "--missing-rows")  # fmt: skip
+    assert r.returncode == 59, r.stderr
+    assert "conflicts with the live table" in r.stderr and "nothing was inserted" in r.stderr
+    assert src.sql("SELECT id, label FROM tags ORDER BY id", dbname=DB) == [(1, "a"), (3, "b")]
     assert sandboxes_left(scene["root"]) == []
 
     # SIGTERM while the run waits for the live table (a writer's transaction holds it
