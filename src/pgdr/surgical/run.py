@@ -29,6 +29,7 @@ from pgdr.restore.commands import hand_over_command
 from pgdr.restore.plan import Target, choose_backup
 from pgdr.restore.run import RestoreSource, restore
 from pgdr.surgical.copy_as import copy_as, refuse_existing
+from pgdr.surgical.ddl import Shape
 from pgdr.surgical.missing import check_live, insert_missing
 from pgdr.surgical.names import TableName
 from pgdr.surgical.result import TableRestoreResult
@@ -100,7 +101,7 @@ def restore_table(
     clock = _Clock()
     with connect(env.production(req.database), autocommit=True) as prod:
         with clock.step("checks"):
-            live = None
+            live: Shape | None = None
             if req.new_name is not None:
                 refuse_existing(prod, req.new_name)
             else:  # refused now, not after a restore of the whole cluster
@@ -147,14 +148,15 @@ def _audit(
     audit.record(repo, "restore-table", details)
 
 
-def _create(env: SurgicalEnv, run_id: str) -> Sandbox:
-    """The sandbox, with SIGTERM held back while it is made: one arriving between its marker
-    and its return is delivered after, when the caller knows what to remove."""
+def _create(env: SurgicalEnv, run_id: str, made: list[Sandbox]) -> Sandbox:
+    """The sandbox, appended to ``made`` with SIGTERM held back: one arriving between its
+    marker and the append is delivered after it, when the caller knows what to remove."""
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     try:
-        return Sandbox.create(env.sandbox_dir, env.state_dir, run_id, env.superuser)
+        made.append(Sandbox.create(env.sandbox_dir, env.state_dir, run_id, env.superuser))
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return made[0]
 
 
 def _in_sandbox(
@@ -164,17 +166,17 @@ def _in_sandbox(
     source: RestoreSource,
     backup_id: str,
     prod: psycopg.Connection[Any],
-    live: Any,
+    live: Shape | None,
     result: TableRestoreResult,
     clock: _Clock,
 ) -> None:
     reap(env.state_dir)
     run_id = f"table-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-    sandbox: Sandbox | None = None
+    made: list[Sandbox] = []
     try:
         with sigterm_interrupts():
             with clock.step("restore"):
-                sandbox = _create(env, run_id)
+                sandbox = _create(env, run_id, made)
                 result.sandbox = {"dir": str(sandbox.base), "removed": False}
                 env.say(f"restoring backup {backup_id} to {req.target.describe()}")
                 restore(
@@ -214,9 +216,10 @@ def _in_sandbox(
                     result.copy = copy_as(sb, prod, at_target, req.new_name)
                 else:
                     env.say(f"inserting the missing rows of {req.table}")
+                    assert live is not None  # read in the checks for --missing-rows
                     result.missing = insert_missing(sb, prod, at_target, live)
     finally:
-        if sandbox is not None:
+        for made_one in made:
             with clock.step("cleanup"), sigterm_ignored():
-                sandbox.destroy()
-                result.sandbox["removed"] = not sandbox.base.exists()
+                made_one.destroy()
+                result.sandbox = {"dir": str(made_one.base), "removed": not made_one.base.exists()}
