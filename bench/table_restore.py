@@ -109,11 +109,14 @@ def peers_way(src: Cluster, cfg: Path, work: Path, when: str) -> tuple[float, di
     whole = Cluster.attach(dest, port=port)
     whole.owned.append(dest)
     dumps: dict[str, float] = {}
+    dump_dir = work / "dumps"  # written by pg_dump as the server's OS user
+    dump_dir.mkdir()
+    chown_tree(dump_dir, resolve_runas())
     try:
         for i, table in enumerate(TABLES):
             scratch = f"peer_scratch_{i}"
             src.sql(f"CREATE DATABASE {scratch}")
-            dump = work / f"{table}.dump"
+            dump = dump_dir / f"{table}.dump"
             t = time.monotonic()
             whole.run_tool("pg_dump", "-Fc", "-t", f"public.{table}", "-f", str(dump), DB)
             src.run_tool("pg_restore", "--no-owner", "-d", scratch, str(dump))
