@@ -128,3 +128,35 @@ def test_missing_rows_sql() -> None:
     two = ddl.insert_missing(ITEMS, "st", ["a", "b", "n"], ["a", "b"], overriding=True)
     assert "OVERRIDING SYSTEM VALUE SELECT" in two
     assert two.endswith('WHERE l."a" = s."a" AND l."b" = s."b")')
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["restore"], "--data-dir"),  # still required when no subcommand is given
+        (["restore", "--data-dir", "/tmp/x", "table", "--table", "t", "--missing-rows"],
+         "--data-dir belongs to `pgdr restore`"),
+        (["restore", "table", "--table", "t", "--time", "2026-12-07T03:00:00Z"],
+         "one of --as NAME or --missing-rows"),
+        (["restore", "table", "--table", "t", "--as", "u", "--missing-rows", "--backup", "b"],
+         "one of --as NAME or --missing-rows"),
+        (["restore", "table", "--table", "t", "--missing-rows"], "--time, --lsn or --backup"),
+        (["restore", "table", "--table", "t", "--missing-rows", "--time", "yesterday"],
+         "not a time"),
+        (["restore", "table", "--table", "t", "--missing-rows", "--lsn", "0/1",
+          "--time", "2026-12-07T03:00:00Z"], "one recovery target"),
+        (["restore", "table", "--table", "a b", "--missing-rows", "--backup", "b"],
+         "expected schema.name"),
+    ],
+)  # fmt: skip
+def test_restore_table_usage_errors(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused before any configuration, repository or server is read: exit 2, one line."""
+    from pgdr.cli.main import run
+
+    with pytest.raises(SystemExit) as exited:
+        run(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2, err
+    assert says in err and err.count("\n") == 1, err
