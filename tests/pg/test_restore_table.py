@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from pgdr.pg.cluster import Cluster
+from pgdr.surgical.names import TableName, default_copy_name
 from tests.e2e.cli import pgdr, spawn
 from tests.fixtures.pg import FAST_SETTINGS
 from tests.fixtures.pgconfig import add_postgres
@@ -240,11 +241,14 @@ def test_refusals_and_dry_run(scene: dict[str, Any]) -> None:
             "--time", t, "--missing-rows")  # fmt: skip
     assert r.returncode == 57, r.stderr
     assert "no primary key" in r.stderr and r.stderr.count("\n") <= 2
+    # Neither --as nor --missing-rows: a copy named after the target; --dry-run says so.
     r = cli(cfg, "restore", "table", "--table", "items", "--database", DB,
-            "--time", t, "--as", "items_preview", "--dry-run", json_out=False)  # fmt: skip
+            "--time", t, "--dry-run", json_out=False)  # fmt: skip
     assert r.returncode == 0, r.stderr
+    default = default_copy_name(TableName("public", "items"), "time", t).name
     assert "dry run" in r.stdout and "would restore backup" in r.stdout
-    assert scene["src"].sql("SELECT to_regclass('items_preview')", dbname=DB) == [(None,)]
+    assert f'"public"."{default}"' in r.stdout
+    assert scene["src"].sql("SELECT to_regclass(%s)", (default,), dbname=DB) == [(None,)]
     r = cli(cfg, "restore", "table", "--table", "items", "--database", DB, "--missing-rows")
     assert r.returncode == 2 and "--time, --lsn or --backup" in r.stderr
     r = cli(cfg, "restore", "table", "--table", "a.b.c", "--time", t, "--missing-rows")

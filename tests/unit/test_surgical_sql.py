@@ -7,7 +7,7 @@ import pytest
 
 from pgdr.errors import UsageError
 from pgdr.surgical import ddl
-from pgdr.surgical.names import TableName, derived, parse_table
+from pgdr.surgical.names import TableName, default_copy_name, derived, parse_table
 
 pytestmark = pytest.mark.unit
 
@@ -47,6 +47,24 @@ def test_derived_names_fit_postgres_identifiers() -> None:
     assert len(long.encode()) == 63 and long.startswith("x" * 40 + "_")
     assert derived("é" * 31, "z") == "é" * 31 + "_"  # 63 bytes, never half a character
     assert len(derived("é" * 32, "z").encode()) == 62
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "expected"),
+    [
+        ("time", "2026-12-07T04:15:00+01:00", "items_restored_20261207T031500"),
+        ("time", "2026-12-07 03:15:00.25Z", "items_restored_20261207T031500"),
+        ("lsn", "0/3000028", "items_restored_0_3000028"),
+        ("immediate", "20261207T030000Z-ab12", "items_restored_20261207t030000z_ab12"),
+    ],
+)
+def test_default_copy_name(kind: str, value: str, expected: str) -> None:
+    assert default_copy_name(TableName("app", "items"), kind, value) == TableName("app", expected)
+
+
+def test_default_copy_name_keeps_its_suffix_within_63_bytes() -> None:
+    long = default_copy_name(TableName("s", "t" * 63), "lsn", "0/1")
+    assert long.name == "t" * 50 + "_restored_0_1"  # 63 bytes, the suffix whole
 
 
 ITEMS = TableName("public", "items")
@@ -136,8 +154,6 @@ def test_missing_rows_sql() -> None:
         (["restore"], "--data-dir"),  # still required when no subcommand is given
         (["restore", "--data-dir", "/tmp/x", "table", "--table", "t", "--missing-rows"],
          "--data-dir belongs to `pgdr restore`"),
-        (["restore", "table", "--table", "t", "--time", "2026-12-07T03:00:00Z"],
-         "one of --as NAME or --missing-rows"),
         (["restore", "table", "--table", "t", "--as", "u", "--missing-rows", "--backup", "b"],
          "one of --as NAME or --missing-rows"),
         (["restore", "table", "--table", "t", "--missing-rows"], "--time, --lsn or --backup"),

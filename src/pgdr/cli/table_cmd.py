@@ -53,7 +53,8 @@ def restore_table(
         typer.Option(
             "--as",
             metavar="[SCHEMA.]NAME",
-            help="Create the table as it was under this new name (never overwrites).",
+            help="Create the table as it was under this new name (never overwrites; the "
+            "default: <table>_restored_<target>).",
         ),
     ] = None,
     missing_rows: Annotated[
@@ -72,17 +73,17 @@ def restore_table(
 
     Restores the backup into a throw-away sandbox at --time/--lsn (or as --backup holds it),
     then either creates --as NAME in production as a copy of the table then (rows, indexes,
-    constraints), or inserts into the live table only the rows present then and missing now
+    constraints; default name <table>_restored_<target>), or inserts into the live table only the rows present then and missing now
     (--missing-rows; the table needs a primary key). One transaction; the sandbox is always
     removed; the action is audited."""
     from pgdr.drill.settings import drill_settings
     from pgdr.paths import default_state_dir
     from pgdr.restore.plan import Target, check_target
-    from pgdr.surgical.names import parse_table
+    from pgdr.surgical.names import default_copy_name, parse_table
     from pgdr.surgical.run import SurgicalEnv, TableRestoreRequest, restore_table
 
     cli = get_context(ctx)
-    if (as_name is None) == (not missing_rows):
+    if as_name is not None and missing_rows:
         raise UsageError("give one of --as NAME or --missing-rows")
     if time and lsn:
         raise UsageError("give one recovery target: --time or --lsn")
@@ -99,7 +100,11 @@ def restore_table(
         )
     check_target(target)
     name = parse_table(table)
-    new = parse_table(as_name, "--as", schema=name.schema) if as_name is not None else None
+    new = None
+    if as_name is not None:
+        new = parse_table(as_name, "--as", schema=name.schema)
+    elif not missing_rows:  # the default: a copy beside the table, named after the target
+        new = default_copy_name(name, target.kind, target.value or backup_id)
     cfg = cli.config
     settings = drill_settings(cfg)
     env = SurgicalEnv(

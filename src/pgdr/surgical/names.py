@@ -3,7 +3,9 @@ quotes) and the names pgdr derives from them — pure functions."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pgdr.errors import UsageError
 
@@ -87,3 +89,17 @@ def derived(prefix: str, name: str) -> str:
     PostgreSQL keeps (63 bytes, never inside a UTF-8 character)."""
     raw = f"{prefix}_{name}".encode()[:MAX_IDENTIFIER_BYTES]
     return raw.decode(errors="ignore")
+
+
+def default_copy_name(table: TableName, kind: str, value: str | None) -> TableName:
+    """``--as`` left out: ``<table>_restored_<when>`` beside the table — the target time in
+    UTC (``20261207T031500``), the LSN (``0_3000028``) or the backup it came from — cut to
+    63 bytes from the table's end of the name, so the suffix always shows."""
+    if kind == "time" and value:
+        when = datetime.fromisoformat(value.strip()).astimezone(UTC)
+        stamp = when.strftime("%Y%m%dT%H%M%S")
+    else:
+        stamp = re.sub(r"[^A-Za-z0-9]+", "_", value or kind).strip("_").lower()
+    suffix = f"_restored_{stamp}".encode()[:MAX_IDENTIFIER_BYTES]
+    head = table.name.encode()[: MAX_IDENTIFIER_BYTES - len(suffix)]
+    return TableName(table.schema, (head + suffix).decode(errors="ignore"))
