@@ -95,8 +95,7 @@ def restore_table(
         target = Target("immediate")
     else:
         raise UsageError(
-            "give --time, --lsn or --backup: the latest state is the one the table is "
-            "restored from, not to"
+            "give --time, --lsn or --backup: the latest state is the one with the accident in it"
         )
     check_target(target)
     name = parse_table(table)

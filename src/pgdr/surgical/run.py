@@ -120,17 +120,15 @@ def restore_table(
         try:
             _in_sandbox(repo, req, env, source, chosen.id, prod, live, result, clock)
         except PgdrError as e:
-            _audit(repo, req, result, error=f"{e.kind}: {e.message}")
+            _audit(repo, result, error=f"{e.kind}: {e.message}")
             raise
         finally:
             result.steps = clock.steps
-    _audit(repo, req, result)
+    _audit(repo, result)
     return result
 
 
-def _audit(
-    repo: Repository, req: TableRestoreRequest, r: TableRestoreResult, error: str | None = None
-) -> None:
+def _audit(repo: Repository, r: TableRestoreResult, error: str | None = None) -> None:
     details: dict[str, Any] = {
         "table": r.table,
         "database": r.database,
