@@ -135,20 +135,27 @@ def restore(
     ] = "off",
 ) -> None:
     """Restore a backup into a data directory, to the latest WAL or a point in time.
-    `pgdr restore preview` (or --dry-run) says what it would do first."""
+    `pgdr restore preview` (or --dry-run) says what it would do first; `pgdr restore table`
+    brings one table back, through a sandbox."""
     from pgdr.cli.restore_cmd import run_preview
     from pgdr.restore.commands import default_archive_command, default_restore_command
     from pgdr.restore.run import restore as do_restore
 
-    if ctx.invoked_subcommand is not None:
-        return  # `pgdr restore preview ...`: the subcommand does the work
+    if ctx.invoked_subcommand is not None:  # `pgdr restore preview|table ...`: it does the work
+        if data_dir is not None:
+            raise UsageError(
+                f"--data-dir belongs to `pgdr restore`, not `pgdr restore {ctx.invoked_subcommand}`"
+            )
+        return
     cli = get_context(ctx)
     target = parse_target(latest, time, lsn, xid, name, immediate)
     if dry_run:
         run_preview(ctx, target, timeline, backup_id, database or [])
         return
     if data_dir is None:
-        raise UsageError("pgdr restore needs --data-dir (or `pgdr restore preview`)")
+        raise UsageError(
+            "pgdr restore needs --data-dir (or a subcommand: `pgdr restore preview|table`)"
+        )
     if target_action not in ("promote", "pause", "shutdown"):
         raise UsageError("--target-action must be promote, pause or shutdown")
     if start and port is None:

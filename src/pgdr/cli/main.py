@@ -27,6 +27,7 @@ from pgdr.cli import (
     repo_cmd,
     restore_cmd,
     retention_cmd,
+    table_cmd,
 )
 from pgdr.cli.command_tree import build_command
 from pgdr.cli.context import get_context
@@ -63,6 +64,8 @@ for _name, _group in GROUPS:
     app.add_typer(_group, name=_name, hidden=_name in HIDDEN_GROUPS)
 # Top-level commands of the backup/restore story.
 app.command("backup")(backup_cmd.backup)
+# `pgdr restore table`: one table back through a sandbox (§8m).
+restore_cmd.app.command("table")(table_cmd.restore_table)
 app.command("info")(backup_cmd.info)
 app.command("setup")(backup_cmd.setup)
 app.command("check")(backup_cmd.check)

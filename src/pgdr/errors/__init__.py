@@ -41,6 +41,10 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   └── WalError (50)                  a malformed LSN, WAL name or timeline (pg.wal)
     │       └── TimelineHistoryError (50)  a malformed timeline history file (pg.timeline)
     ├── ClusterMismatch (55)               the cluster is not the one the repository belongs to
+    ├── TableRestoreError (56)             the table cannot be restored as asked (restore table)
+    │   ├── NoPrimaryKey (57)              --missing-rows on a table without a primary key
+    │   ├── TableExists (58)               --as names a relation that exists in production
+    │   └── RowConflict (59)               a missing row was refused by a constraint; none inserted
     ├── DrillError (60)                    any other drill error
     │   ├── DrillFailed (60)               a drill ran and a check failed
     │   ├── DrillAborted (61)              the drill could not restore/start the sandbox
@@ -75,12 +79,12 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     ├── LifecycleDrift (111)               the exports bucket's lifecycle differs from the plan
     ├── ArchivedObjectsPending (112)       export files in Glacier/Deep Archive: restore
     │                                      requested, run again later  [retryable]
-    ├── TableExists (113)                  `export restore`: the target table exists already
+    ├── ExportTableExists (113)            `export restore`: the target table exists already
     └── Interrupted (130)                  interrupted (Ctrl-C)
 
 The classes live in one module per subsystem (``base``, ``storage``, ``repository``, ``keys``,
-``postgres``, ``operations``, ``aws``, ``export``, ``export_read``); import them from
-``pgdr.errors``, which re-exports them all.
+``postgres``, ``operations``, ``surgical``, ``aws``, ``export``, ``export_read``); import them
+from ``pgdr.errors``, which re-exports them all.
 """
 
 from __future__ import annotations
@@ -103,9 +107,9 @@ from pgdr.errors.export import (
 )
 from pgdr.errors.export_read import (
     ArchivedObjectsPending,
+    ExportTableExists,
     LifecycleDrift,
     LifecyclePlanInvalid,
-    TableExists,
 )
 from pgdr.errors.keys import (
     KdfOutOfBounds,
@@ -164,6 +168,7 @@ from pgdr.errors.storage import (
     StorageUnreachable,
     TransientStorageError,
 )
+from pgdr.errors.surgical import NoPrimaryKey, RowConflict, TableExists, TableRestoreError
 
 __all__ = [
     "AlertsFiring",
@@ -190,6 +195,7 @@ __all__ = [
     "ExportDamaged",
     "ExportError",
     "ExportNotFound",
+    "ExportTableExists",
     "IntegrityError",
     "Interrupted",
     "KdfOutOfBounds",
@@ -198,6 +204,7 @@ __all__ = [
     "KmsError",
     "LifecycleDrift",
     "LifecyclePlanInvalid",
+    "NoPrimaryKey",
     "NotARepository",
     "NotifyError",
     "ObjectExists",
@@ -215,6 +222,7 @@ __all__ = [
     "RepositoryIdentityChanged",
     "RepositoryLocked",
     "RetentionError",
+    "RowConflict",
     "SandboxError",
     "ServerExited",
     "StorageError",
@@ -222,6 +230,7 @@ __all__ = [
     "StoragePermissionDenied",
     "StorageUnreachable",
     "TableExists",
+    "TableRestoreError",
     "TransientStorageError",
     "UnsafeExportManifest",
     "UnsafeManifest",

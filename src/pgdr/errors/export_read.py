@@ -30,7 +30,7 @@ class ArchivedObjectsPending(PgdrError):
     kind = "archived-objects-pending"
 
 
-class TableExists(PgdrError):
+class ExportTableExists(PgdrError):
     """`export restore`: the target table exists already; nothing was written."""
 
     exit_code = 113

@@ -25,7 +25,7 @@ from psycopg import sql
 from rich.console import Console
 from rich.markup import escape
 
-from pgdr.errors import IntegrityError, PostgresError, StorageError, TableExists
+from pgdr.errors import ExportTableExists, IntegrityError, PostgresError, StorageError
 from pgdr.export.bucket import ArchivedObject, ExportBucket, ObjectState, s3_location
 from pgdr.export.load_plan import (
     ColumnDef,
@@ -182,7 +182,9 @@ def _load(
     with connect(req.into_conninfo) as conn:
         try:
             if conn.execute("SELECT to_regclass(%s)", (qualified,)).fetchone() != (None,):
-                raise TableExists(f"{where} exists already; nothing restored", hint="--as NAME")
+                raise ExportTableExists(
+                    f"{where} exists already; nothing restored", hint="--as NAME"
+                )
             known = {
                 c.pg_type: conn.execute("SELECT to_regtype(%s)", (c.pg_type,)).fetchone() != (None,)
                 for c in t.columns
@@ -214,7 +216,7 @@ def _load(
                         f"{where}: {row[0] if row else 0} rows loaded, the manifest says {t.rows}"
                     )
         except psycopg.errors.DuplicateTable:
-            raise TableExists(
+            raise ExportTableExists(
                 f"{where} exists already; nothing restored", hint="--as NAME"
             ) from None
         except psycopg.Error as e:

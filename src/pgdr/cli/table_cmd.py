@@ -1,0 +1,124 @@
+"""`pgdr restore table`: one table back from a point in time (docs/design.md §8m)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pgdr.cli.context import CliContext, get_context
+from pgdr.cli.options import flag
+from pgdr.cli.output import emit
+from pgdr.cli.pg_options import PgHost, PgPort, PgUser
+from pgdr.cli.repo_target import open_repository
+from pgdr.errors import UsageError
+
+
+def _production(cli: CliContext, host: str | None, port: int | None, user: str | None):  # type: ignore[no-untyped-def]
+    from psycopg.conninfo import make_conninfo
+
+    pg = cli.config.postgres
+
+    def conninfo(dbname: str) -> str:
+        return make_conninfo(
+            host=host or pg.host,
+            port=str(port or pg.port),
+            user=user or pg.user,
+            dbname=dbname,
+            application_name="pgdr restore table",
+        )
+
+    return conninfo
+
+
+def restore_table(
+    ctx: typer.Context,
+    table: Annotated[
+        str, typer.Option("--table", metavar="SCHEMA.NAME", help="The table to bring back.")
+    ],
+    database: Annotated[
+        str | None,
+        typer.Option("--database", help="Its database (default: [postgres] dbname)."),
+    ] = None,
+    time: Annotated[
+        str | None, typer.Option("--time", help="The table as it was at this time (ISO 8601).")
+    ] = None,
+    lsn: Annotated[str | None, typer.Option("--lsn", help="... or at this LSN.")] = None,
+    backup_id: Annotated[
+        str | None,
+        typer.Option("--backup", help="Use this backup (alone: the table as the backup holds it)."),
+    ] = None,
+    as_name: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="[SCHEMA.]NAME",
+            help="Create the table as it was under this new name (never overwrites; the "
+            "default: <table>_restored_<target>).",
+        ),
+    ] = None,
+    missing_rows: Annotated[
+        bool,
+        flag(
+            "--missing-rows",
+            "Insert into the live table the rows it had and has no longer, by primary key.",
+        ),
+    ] = False,
+    dry_run: Annotated[bool, flag("--dry-run", "Say what would happen; change nothing.")] = False,
+    pg_host: PgHost = None,
+    pg_port: PgPort = None,
+    pg_user: PgUser = None,
+) -> None:
+    """Bring one table back from a point in time, through a sandbox.
+
+    Restores the backup into a throw-away sandbox at --time/--lsn (or as --backup holds it),
+    then either creates --as NAME in production as a copy of the table then (rows, indexes,
+    constraints; default name <table>_restored_<target>), or inserts into the live table only the rows present then and missing now
+    (--missing-rows; the table needs a primary key). One transaction; the sandbox is always
+    removed; the action is audited."""
+    from pgdr.drill.settings import drill_settings
+    from pgdr.paths import default_state_dir
+    from pgdr.restore.plan import Target, check_target
+    from pgdr.surgical.names import default_copy_name, parse_table
+    from pgdr.surgical.run import SurgicalEnv, TableRestoreRequest, restore_table
+
+    cli = get_context(ctx)
+    if as_name is not None and missing_rows:
+        raise UsageError("give one of --as NAME or --missing-rows")
+    if time and lsn:
+        raise UsageError("give one recovery target: --time or --lsn")
+    if time:
+        target = Target("time", time)
+    elif lsn:
+        target = Target("lsn", lsn)
+    elif backup_id:
+        target = Target("immediate")
+    else:
+        raise UsageError(
+            "give --time, --lsn or --backup: the latest state is the one with the accident in it"
+        )
+    check_target(target)
+    name = parse_table(table)
+    new = None
+    if as_name is not None:
+        new = parse_table(as_name, "--as", schema=name.schema)
+    elif not missing_rows:  # the default: a copy beside the table, named after the target
+        new = default_copy_name(name, target.kind, target.value or backup_id)
+    cfg = cli.config
+    settings = drill_settings(cfg)
+    env = SurgicalEnv(
+        production=_production(cli, pg_host, pg_port, pg_user),
+        state_dir=settings.state_dir or default_state_dir(),
+        sandbox_dir=settings.sandbox_dir,
+        shared_buffers=settings.shared_buffers,
+        start_timeout=settings.start_timeout_s,
+        superuser=pg_user or cfg.postgres.user,
+        bindir=cfg.postgres.bin_dir,
+        say=(lambda text: cli.err.print(f"[dim]restore table: {text}[/]"))
+        if cli.show_progress
+        else (lambda _t: None),
+    )
+    req = TableRestoreRequest(
+        name, database or cfg.postgres.dbname, target, backup_id, new, dry_run
+    )
+    emit(cli, restore_table(open_repository(cli.target()), req, env))

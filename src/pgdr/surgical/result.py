@@ -1,0 +1,58 @@
+"""What a table restore did (or, with --dry-run, would do), as the CLI shows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.markup import escape
+
+from pgdr.surgical.copy_as import CopyOutcome
+from pgdr.surgical.missing import MissingOutcome
+
+
+@dataclass
+class TableRestoreResult:
+    table: str
+    database: str
+    mode: str  # as | missing-rows
+    target: str
+    backup_id: str
+    dry_run: bool = False
+    plan: list[str] = field(default_factory=list)
+    copy: CopyOutcome | None = None
+    missing: MissingOutcome | None = None
+    sandbox: dict[str, object] = field(default_factory=dict)  # dir, removed
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step
+
+    def render_text(self, console: Console) -> None:
+        if self.dry_run:
+            console.print("dry run: nothing restored, nothing written")
+            for line in self.plan:
+                console.print(f"  would {escape(line)}")
+            return
+        head = f"{escape(self.table)} in database {escape(self.database)} at {self.target}"
+        if self.copy is not None:
+            c = self.copy
+            console.print(f"copied {head} into {escape(c.table)}: {c.rows} rows")
+            if c.recreated:
+                console.print(f"recreated: {escape(', '.join(c.recreated))}")
+            for s in c.skipped:
+                console.print(f"[yellow]not recreated[/]: {escape(s)}")
+            if c.not_kept:
+                console.print(f"values copied, default not kept: {escape(', '.join(c.not_kept))}")
+        if self.missing is not None:
+            m = self.missing
+            console.print(
+                f"{head}: {m.rows_at_target} rows at the target; inserted {m.inserted} "
+                f"missing by primary key ({escape(', '.join(m.key))}); the live table went "
+                f"from {m.rows_before} to {m.rows_after} rows"
+            )
+        console.print(
+            f"from backup {self.backup_id}; sandbox "
+            f"{'removed' if self.sandbox.get('removed') else 'NOT removed: ' + str(self.sandbox.get('dir'))}"
+        )
+        if self.steps:
+            console.print(
+                "time per step: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.steps.items())
+            )
