@@ -25,13 +25,13 @@ from pgdr.export.target import ExportTarget
 #: Hive's name for the partition of NULL keys (Athena, Spark and DuckDB know it).
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 #: A row group is flushed at this many buffered bytes even before its row count is reached.
-ROW_GROUP_MAX_BYTES = 128 << 20
+ROW_GROUP_MAX_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
 class PartLimits:
     part_bytes: int = 256 << 20
-    row_group_rows: int = 1_000_000
+    row_group_rows: int = 122_880
     #: zstd level of every column chunk (3: as fast as the reader on two cores; higher levels
     #: trade export time for bytes, §8j)
     zstd_level: int = 3
