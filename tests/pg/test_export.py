@@ -136,7 +136,9 @@ def exported(
 ) -> tuple[ExportTarget, ExportManifest, Path]:
     root = tmp_path_factory.mktemp("exports")
     target = ExportTarget(open_backend(f"file://{root}"), "monthly")
-    req = ExportRequest(["postgres"], tables=["typed", "events", "empty"], jobs=2)
+    req = ExportRequest(
+        ["postgres"], tables=["typed", "events", "empty"], jobs=2, range_min_blocks=1
+    )
     manifest = run_export(target, src.conninfo, SourceInfo(Source("live")), req)
     return target, manifest, root / "monthly" / manifest.export_id
 
@@ -237,6 +239,7 @@ def test_parts_row_groups_and_month_partitions(src: Cluster, tmp_path: Path) -> 
         tables=["public.events"],
         partition_by="at",
         limits=PartLimits(part_bytes=20_000, row_group_rows=1_000),
+        range_min_blocks=1,  # two workers read block ranges of the table
     )
     m = run_export(target, src.conninfo, SourceInfo(Source("live")), req)
     (t,) = m.tables
@@ -321,7 +324,7 @@ def test_live_snapshot_is_shared_while_a_writer_commits(src: Cluster, tmp_path: 
         with more:
             assert more.wait_for(lambda: len(committed) >= 5 or failure, timeout=120)
         target = ExportTarget(open_backend(f"file://{tmp_path}"))
-        req = ExportRequest(["postgres"], tables=["pair_*"], jobs=2)
+        req = ExportRequest(["postgres"], tables=["pair_*"], jobs=2, range_min_blocks=1)
         m = run_export(target, src.conninfo, SourceInfo(Source("live")), req, say=after_snapshot)
     finally:
         stop.set()
