@@ -20,6 +20,7 @@ import pytest
 from pgdr.config import S3Settings
 from pgdr.errors import ExportNotFound
 from pgdr.export.manifest import MANIFEST_NAME, SUCCESS_NAME, ExportManifest, Source
+from pgdr.export.reader import TableRef, table_ranges
 from pgdr.export.run import ExportRequest, SourceInfo, run_export
 from pgdr.export.settings import ExportSettings
 from pgdr.export.target import ExportTarget, open_target
@@ -72,6 +73,7 @@ UPDATE events SET at = NULL WHERE id % 97 = 0;
 CREATE TABLE empty (x int);
 CREATE TABLE pair_a (id int PRIMARY KEY);
 CREATE TABLE pair_b (id int PRIMARY KEY);
+ANALYZE;
 """
 
 #: Per column: the source expression (psycopg) and the DuckDB expression over the Parquet
@@ -241,6 +243,8 @@ def test_parts_row_groups_and_month_partitions(src: Cluster, tmp_path: Path) -> 
         limits=PartLimits(part_bytes=20_000, row_group_rows=1_000),
         range_min_blocks=1,  # two workers read block ranges of the table
     )
+    with src.connect() as conn:  # the two workers really split the table
+        assert len(table_ranges(conn, TableRef("postgres", "public", "events"), 2, 1)) == 2
     m = run_export(target, src.conninfo, SourceInfo(Source("live")), req)
     (t,) = m.tables
     root = tmp_path / m.export_id
@@ -289,6 +293,9 @@ def test_live_snapshot_is_shared_while_a_writer_commits(src: Cluster, tmp_path: 
         conn.execute("TRUNCATE pair_a, pair_b")
         conn.execute("INSERT INTO pair_a SELECT g FROM generate_series(1, 20000) g")
         conn.execute("INSERT INTO pair_b SELECT g FROM generate_series(1, 20000) g")
+        conn.execute("ANALYZE pair_a, pair_b")
+        ranges = table_ranges(conn, TableRef("postgres", "public", "pair_a"), 2, 1)
+        assert len(ranges) == 2  # each table is read by two workers in the one snapshot
     stop = threading.Event()
     committed: list[int] = []
     more = threading.Condition()

@@ -150,10 +150,12 @@ def block_ranges(blocks: int, parts: int, min_blocks: int = RANGE_MIN_BLOCKS) ->
 def table_ranges(
     conn: Any, ref: TableRef, parts: int, min_blocks: int = RANGE_MIN_BLOCKS
 ) -> list[str | None]:
-    """Block ranges of an ordinary table on PostgreSQL 14+ (else one range)."""
+    """Block ranges of an ordinary table on PostgreSQL 14+ (else one range). The size is the
+    planner's ``relpages`` (kept by VACUUM and ANALYZE): reading it takes no lock, so planning
+    never waits behind a lock a worker would wait for anyway; the last range is open-ended."""
     row = conn.execute(
         "SELECT c.relkind = 'r' AND current_setting('server_version_num')::int >= 140000,"
-        " pg_relation_size(c.oid) / current_setting('block_size')::int"
+        " greatest(c.relpages, 0)"
         " FROM pg_class c WHERE c.oid = %s::regclass",
         (ref.sql_name,),
     ).fetchone()
