@@ -31,16 +31,18 @@ class ConfigView:
 
 def _view(cfg: Config) -> ConfigView:
     """The effective configuration: the sections validated where they are used
-    (``[schedule]``, ``[alerts]``, ``[daemon]``, ``[web]``, ``[drill]``) with their defaults
+    (``[schedule]``, ``[alerts]``, ``[daemon]``, ``[web]``, ``[drill]``, ``[exports]``) with their defaults
     filled in, not the raw (often empty) tables. ``[notifications.*]`` stay as written."""
     from pgdr.daemon.settings import daemon_sections
     from pgdr.drill.settings import drill_settings
+    from pgdr.export.settings import export_section
 
     data = cfg.model_dump(mode="json")
     sections = daemon_sections(cfg)
     for name in ("schedule", "alerts", "daemon", "web"):
         data[name] = getattr(sections, name).model_dump(mode="json")
     data["drill"] = drill_settings(cfg).model_dump(mode="json")
+    data["exports"] = export_section(cfg).model_dump(mode="json")
     return ConfigView(str(cfg.source or "(embedded defaults)"), data)
 
 
@@ -60,7 +62,10 @@ def check(ctx: typer.Context) -> None:
 
     cli = get_context(ctx)
     cfg = cli.config
+    from pgdr.export.settings import export_section
+
     drill_settings(cfg)  # the sections validated where they are used: check them here too
+    export_section(cfg)
     web = daemon_sections(cfg).web
     channels = notification_settings(cfg)
     problems = []

@@ -57,3 +57,11 @@ class ExportSettings(BaseModel):
         if prefix and any(p in ("", ".", "..") for p in parts):
             raise ValueError(f"prefix {prefix!r} must be a relative path without '..'")
         return prefix.strip("/")
+
+
+def export_section(config: Any) -> ExportSettings:
+    """The validated ``[exports]`` section of a :class:`pgdr.config.Config`."""
+    from pgdr.config import section
+
+    result: ExportSettings = section(config, "exports", ExportSettings)
+    return result
