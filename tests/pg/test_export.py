@@ -384,12 +384,15 @@ def test_verify_detects_flipped_byte_missing_part_missing_success(
         verify_export(target, m.export_id)
 
 
-def test_s3_target_with_storage_class(src: Cluster, moto_endpoint: str, tmp_path: Path) -> None:
+def test_s3_target_with_storage_class_and_sse_kms(
+    src: Cluster, moto_endpoint: str, kms_key_id: str, tmp_path: Path
+) -> None:
     bucket = make_bucket(moto_endpoint)
     settings = ExportSettings(
         url=f"s3://{bucket}/exports",
         prefix="monthly",
         storage_class="STANDARD_IA",
+        sse_kms_key_id=kms_key_id,
         s3=S3Settings(endpoint=moto_endpoint, region=REGION, path_style=True),
     )
     target = open_target(settings)
@@ -400,6 +403,10 @@ def test_s3_target_with_storage_class(src: Cluster, moto_endpoint: str, tmp_path
         (f,) = m.tables[0].files
         head = s3.head_object(Bucket=bucket, Key=f"exports/monthly/{m.export_id}/{f.path}")
         assert head["StorageClass"] == "STANDARD_IA"
+        assert head["ServerSideEncryption"] == "aws:kms"
+        assert kms_key_id in head["SSEKMSKeyId"]
+        success = s3.head_object(Bucket=bucket, Key=f"exports/monthly/{m.export_id}/_SUCCESS")
+        assert success["StorageClass"] == "STANDARD_IA"
         assert head["ContentLength"] == f.bytes
         assert [(e.export_id, e.complete) for e in target.exports()] == [(m.export_id, True)]
         assert verify_export(target, m.export_id).ok
