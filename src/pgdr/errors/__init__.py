@@ -64,20 +64,48 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── CriticalAlertsFiring (92)      `pgdr status`: a critical alert is firing
     │   ├── DaemonAlreadyRunning (93)      another daemon holds the state directory
     │   └── WebError (94)                  the dashboard cannot listen where configured
+    ├── AwsError (100)                     any other failed AWS API call (RDS mode)
+    │   ├── AwsCredentialsMissing (101)    no AWS credentials in boto3's chain
+    │   ├── AwsAccessDenied (102)          IAM refused the call (the action is named)
+    │   ├── AwsNotFound (103)              no such instance, snapshot, export task or secret
+    │   ├── AwsUnreachable (104)           endpoint unreachable, or throttled past retries  [retryable]
+    │   └── AwsWaitTimeout (105)           a snapshot, copy or export did not finish in time  [retryable]
+    ├── RdsPolicyDrift (106)               `pgdr rds policy check`: the instance drifts from policy
+    ├── LifecyclePlanInvalid (110)         the export lifecycle plan breaks an S3 rule (named)
+    ├── LifecycleDrift (111)               the exports bucket's lifecycle differs from the plan
+    ├── ArchivedObjectsPending (112)       export files in Glacier/Deep Archive: restore
+    │                                      requested, run again later  [retryable]
+    ├── TableExists (113)                  `export restore`: the target table exists already
     └── Interrupted (130)                  interrupted (Ctrl-C)
 
 The classes live in one module per subsystem (``base``, ``storage``, ``repository``, ``keys``,
-``postgres``, ``operations``, ``export``); import them from ``pgdr.errors``, which re-exports them all.
+``postgres``, ``operations``, ``aws``, ``export``, ``export_read``); import them from
+``pgdr.errors``, which re-exports them all.
 """
 
 from __future__ import annotations
 
+from pgdr.errors.aws import (
+    AwsAccessDenied,
+    AwsCredentialsMissing,
+    AwsError,
+    AwsNotFound,
+    AwsUnreachable,
+    AwsWaitTimeout,
+    RdsPolicyDrift,
+)
 from pgdr.errors.base import CheckFailed, ConfigError, Interrupted, PgdrError, UsageError
 from pgdr.errors.export import (
     ExportDamaged,
     ExportError,
     ExportNotFound,
     UnsafeExportManifest,
+)
+from pgdr.errors.export_read import (
+    ArchivedObjectsPending,
+    LifecycleDrift,
+    LifecyclePlanInvalid,
+    TableExists,
 )
 from pgdr.errors.keys import (
     KdfOutOfBounds,
@@ -139,7 +167,14 @@ from pgdr.errors.storage import (
 
 __all__ = [
     "AlertsFiring",
+    "ArchivedObjectsPending",
     "AuditChainBroken",
+    "AwsAccessDenied",
+    "AwsCredentialsMissing",
+    "AwsError",
+    "AwsNotFound",
+    "AwsUnreachable",
+    "AwsWaitTimeout",
     "BackupNotFound",
     "CheckFailed",
     "ClusterMismatch",
@@ -161,6 +196,8 @@ __all__ = [
     "KeyMissing",
     "KeyProblem",
     "KmsError",
+    "LifecycleDrift",
+    "LifecyclePlanInvalid",
     "NotARepository",
     "NotifyError",
     "ObjectExists",
@@ -169,6 +206,7 @@ __all__ = [
     "PgdrError",
     "PostgresError",
     "ProtectedByRetention",
+    "RdsPolicyDrift",
     "RecoveryTargetUnreachable",
     "ReplicaMismatch",
     "ReplicationIncomplete",
@@ -183,6 +221,7 @@ __all__ = [
     "StorageFull",
     "StoragePermissionDenied",
     "StorageUnreachable",
+    "TableExists",
     "TransientStorageError",
     "UnsafeExportManifest",
     "UnsafeManifest",
