@@ -127,7 +127,7 @@ def readers(cluster: Cluster, table: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--demo-scale", type=float, default=1.0)
-    ap.add_argument("--pgbench-scale", type=int, default=50)
+    ap.add_argument("--pgbench-scale", type=int, default=50, help="0: demo data only")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--level", type=int, default=3, help="zstd level of the export")
     args = ap.parse_args()
@@ -138,17 +138,19 @@ def main() -> None:
         cluster.start()
         with cluster.connect() as conn:
             reference_db.load(conn, scale=args.demo_scale)
-        cluster.run_tool("pgbench", "-i", "-q", "-s", str(args.pgbench_scale), "postgres")
-        cluster.sql(
-            "CREATE TABLE accounts_random AS SELECT aid, bid, abalance, "
-            "substr(md5(random()::text) || md5(random()::text) || md5(random()::text), 1, 84)"
-            "::char(84) AS filler FROM pgbench_accounts"
-        )
+        if args.pgbench_scale:
+            cluster.run_tool("pgbench", "-i", "-q", "-s", str(args.pgbench_scale), "postgres")
+            cluster.sql(
+                "CREATE TABLE accounts_random AS SELECT aid, bid, abalance, "
+                "substr(md5(random()::text) || md5(random()::text) || md5(random()::text), 1, 84)"
+                "::char(84) AS filler FROM pgbench_accounts"
+            )
         cluster.sql("VACUUM ANALYZE")
         demo = ["public.users", "public.recalls", "public.subscriptions", "public.family_members"]
         compare("demo data", cluster, demo, work, args.jobs, args.level)
-        filler = ["public.accounts_random"]
-        compare("pgbench, random filler", cluster, filler, work, args.jobs, args.level)
+        if args.pgbench_scale:
+            filler = ["public.accounts_random"]
+            compare("pgbench, random filler", cluster, filler, work, args.jobs, args.level)
         readers(cluster, "public.recalls")
     finally:
         cluster.destroy()

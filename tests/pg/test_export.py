@@ -20,6 +20,7 @@ import pytest
 from pgdr.config import S3Settings
 from pgdr.errors import ExportNotFound
 from pgdr.export.manifest import MANIFEST_NAME, SUCCESS_NAME, ExportManifest, Source
+from pgdr.export.reader import TableRef, table_ranges
 from pgdr.export.run import ExportRequest, SourceInfo, run_export
 from pgdr.export.settings import ExportSettings
 from pgdr.export.target import ExportTarget, open_target
@@ -72,6 +73,7 @@ UPDATE events SET at = NULL WHERE id % 97 = 0;
 CREATE TABLE empty (x int);
 CREATE TABLE pair_a (id int PRIMARY KEY);
 CREATE TABLE pair_b (id int PRIMARY KEY);
+ANALYZE;
 """
 
 #: Per column: the source expression (psycopg) and the DuckDB expression over the Parquet
@@ -136,7 +138,9 @@ def exported(
 ) -> tuple[ExportTarget, ExportManifest, Path]:
     root = tmp_path_factory.mktemp("exports")
     target = ExportTarget(open_backend(f"file://{root}"), "monthly")
-    req = ExportRequest(["postgres"], tables=["typed", "events", "empty"], jobs=2)
+    req = ExportRequest(
+        ["postgres"], tables=["typed", "events", "empty"], jobs=2, range_min_blocks=1
+    )
     manifest = run_export(target, src.conninfo, SourceInfo(Source("live")), req)
     return target, manifest, root / "monthly" / manifest.export_id
 
@@ -237,7 +241,10 @@ def test_parts_row_groups_and_month_partitions(src: Cluster, tmp_path: Path) -> 
         tables=["public.events"],
         partition_by="at",
         limits=PartLimits(part_bytes=20_000, row_group_rows=1_000),
+        range_min_blocks=1,  # two workers read block ranges of the table
     )
+    with src.connect() as conn:  # the two workers really split the table
+        assert len(table_ranges(conn, TableRef("postgres", "public", "events"), 2, 1)) == 2
     m = run_export(target, src.conninfo, SourceInfo(Source("live")), req)
     (t,) = m.tables
     root = tmp_path / m.export_id
@@ -286,6 +293,9 @@ def test_live_snapshot_is_shared_while_a_writer_commits(src: Cluster, tmp_path: 
         conn.execute("TRUNCATE pair_a, pair_b")
         conn.execute("INSERT INTO pair_a SELECT g FROM generate_series(1, 20000) g")
         conn.execute("INSERT INTO pair_b SELECT g FROM generate_series(1, 20000) g")
+        conn.execute("ANALYZE pair_a, pair_b")
+        ranges = table_ranges(conn, TableRef("postgres", "public", "pair_a"), 2, 1)
+        assert len(ranges) == 2  # each table is read by two workers in the one snapshot
     stop = threading.Event()
     committed: list[int] = []
     more = threading.Condition()
@@ -321,7 +331,7 @@ def test_live_snapshot_is_shared_while_a_writer_commits(src: Cluster, tmp_path: 
         with more:
             assert more.wait_for(lambda: len(committed) >= 5 or failure, timeout=120)
         target = ExportTarget(open_backend(f"file://{tmp_path}"))
-        req = ExportRequest(["postgres"], tables=["pair_*"], jobs=2)
+        req = ExportRequest(["postgres"], tables=["pair_*"], jobs=2, range_min_blocks=1)
         m = run_export(target, src.conninfo, SourceInfo(Source("live")), req, say=after_snapshot)
     finally:
         stop.set()
@@ -374,12 +384,15 @@ def test_verify_detects_flipped_byte_missing_part_missing_success(
         verify_export(target, m.export_id)
 
 
-def test_s3_target_with_storage_class(src: Cluster, moto_endpoint: str, tmp_path: Path) -> None:
+def test_s3_target_with_storage_class_and_sse_kms(
+    src: Cluster, moto_endpoint: str, kms_key_id: str, tmp_path: Path
+) -> None:
     bucket = make_bucket(moto_endpoint)
     settings = ExportSettings(
         url=f"s3://{bucket}/exports",
         prefix="monthly",
         storage_class="STANDARD_IA",
+        sse_kms_key_id=kms_key_id,
         s3=S3Settings(endpoint=moto_endpoint, region=REGION, path_style=True),
     )
     target = open_target(settings)
@@ -390,6 +403,10 @@ def test_s3_target_with_storage_class(src: Cluster, moto_endpoint: str, tmp_path
         (f,) = m.tables[0].files
         head = s3.head_object(Bucket=bucket, Key=f"exports/monthly/{m.export_id}/{f.path}")
         assert head["StorageClass"] == "STANDARD_IA"
+        assert head["ServerSideEncryption"] == "aws:kms"
+        assert kms_key_id in head["SSEKMSKeyId"]
+        success = s3.head_object(Bucket=bucket, Key=f"exports/monthly/{m.export_id}/_SUCCESS")
+        assert success["StorageClass"] == "STANDARD_IA"
         assert head["ContentLength"] == f.bytes
         assert [(e.export_id, e.complete) for e in target.exports()] == [(m.export_id, True)]
         assert verify_export(target, m.export_id).ok

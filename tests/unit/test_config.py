@@ -19,6 +19,12 @@ def test_example_config_is_valid() -> None:
     assert cfg.retention.window_days == 35
     assert set(cfg.repositories) == {"main", "replica"}
     assert cfg.repositories["main"].s3.object_lock_days == 40
+    from pgdr.config import section
+    from pgdr.export.settings import ExportSettings
+
+    exports = section(cfg, "exports", ExportSettings)
+    assert exports.url == "s3://safety-app-exports" and exports.databases == ["safety"]
+    assert len(exports.tables) == 4 and exports.s3.region == "eu-west-1"
 
 
 def test_empty_config_is_valid_defaults() -> None:

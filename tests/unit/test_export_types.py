@@ -204,3 +204,24 @@ def test_choose_tables(include: list[str], exclude: list[str], want: list[str]) 
     found = [("public", "a"), ("public", "b"), ("sales", "a")]
     got = choose_tables(found, include, exclude)
     assert [f"{s}.{t}" for s, t in got] == want
+
+
+@pytest.mark.parametrize(
+    ("blocks", "parts", "min_blocks", "want"),
+    [
+        (100, 1, 1, [None]),
+        (100, 2, 1000, [None]),
+        (1, 2, 1, [None]),
+        (100, 2, 1, ["ctid < '(50,0)'", "ctid >= '(50,0)'"]),
+        (
+            10,
+            3,
+            1,
+            ["ctid < '(3,0)'", "ctid >= '(3,0)' AND ctid < '(6,0)'", "ctid >= '(6,0)'"],
+        ),
+    ],
+)
+def test_block_ranges(blocks: int, parts: int, min_blocks: int, want: list[str | None]) -> None:
+    from pgdr.export.reader import block_ranges
+
+    assert block_ranges(blocks, parts, min_blocks) == want

@@ -31,17 +31,19 @@ class ConfigView:
 
 def _view(cfg: Config) -> ConfigView:
     """The effective configuration: the sections validated where they are used
-    (``[schedule]``, ``[alerts]``, ``[daemon]``, ``[web]``, ``[drill]``) with their defaults
+    (``[schedule]``, ``[alerts]``, ``[daemon]``, ``[web]``, ``[drill]``, ``[exports]``) with their defaults
     filled in, not the raw (often empty) tables. ``[notifications.*]`` stay as written."""
     from pgdr.config_rds import rds_settings
     from pgdr.daemon.settings import daemon_sections
     from pgdr.drill.settings import drill_settings
+    from pgdr.export.settings import export_section
 
     data = cfg.model_dump(mode="json")
     sections = daemon_sections(cfg)
     for name in ("schedule", "alerts", "daemon", "web"):
         data[name] = getattr(sections, name).model_dump(mode="json")
     data["drill"] = drill_settings(cfg).model_dump(mode="json")
+    data["exports"] = export_section(cfg).model_dump(mode="json")
     rds = rds_settings(cfg)
     if rds is not None:
         data["rds"] = rds.model_dump(mode="json")
@@ -65,7 +67,10 @@ def check(ctx: typer.Context) -> None:
 
     cli = get_context(ctx)
     cfg = cli.config
+    from pgdr.export.settings import export_section
+
     drill_settings(cfg)  # the sections validated where they are used: check them here too
+    export_section(cfg)
     rds = rds_settings(cfg)
     web = daemon_sections(cfg).web
     channels = notification_settings(cfg)

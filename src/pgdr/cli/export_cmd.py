@@ -24,11 +24,9 @@ app = typer.Typer(
 
 
 def export_settings(cli: CliContext) -> ExportSettings:
-    from pgdr.config import section
-    from pgdr.export.settings import ExportSettings
+    from pgdr.export.settings import export_section
 
-    result: ExportSettings = section(cli.config, "exports", ExportSettings)
-    return result
+    return export_section(cli.config)
 
 
 def open_export_target(cli: CliContext) -> ExportTarget:

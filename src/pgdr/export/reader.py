@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -129,6 +130,40 @@ def plan_table(conn: Any, ref: TableRef) -> list[ColumnPlan]:
     return plans
 
 
+#: Tables at least this big (8 KiB blocks: 64 MiB) are read in block ranges by several workers.
+RANGE_MIN_BLOCKS = 8192
+
+
+def block_ranges(blocks: int, parts: int, min_blocks: int = RANGE_MIN_BLOCKS) -> list[str | None]:
+    """``WHERE`` clauses splitting a heap of ``blocks`` blocks into ``parts`` ctid ranges
+    (PostgreSQL 14+ scans each with a TID range scan); the last is open-ended, so rows in
+    blocks added since the size was read are still read. One part: [None] (no WHERE)."""
+    if parts <= 1 or blocks < max(min_blocks, parts):
+        return [None]
+    cuts = [blocks * i // parts for i in range(1, parts)]
+    out: list[str | None] = [f"ctid < '({cuts[0]},0)'"]
+    out += [f"ctid >= '({a},0)' AND ctid < '({b},0)'" for a, b in itertools.pairwise(cuts)]
+    out.append(f"ctid >= '({cuts[-1]},0)'")
+    return out
+
+
+def table_ranges(
+    conn: Any, ref: TableRef, parts: int, min_blocks: int = RANGE_MIN_BLOCKS
+) -> list[str | None]:
+    """Block ranges of an ordinary table on PostgreSQL 14+ (else one range). The size is the
+    planner's ``relpages`` (kept by VACUUM and ANALYZE): reading it takes no lock, so planning
+    never waits behind a lock a worker would wait for anyway; the last range is open-ended."""
+    row = conn.execute(
+        "SELECT c.relkind = 'r' AND current_setting('server_version_num')::int >= 140000,"
+        " greatest(c.relpages, 0)"
+        " FROM pg_class c WHERE c.oid = %s::regclass",
+        (ref.sql_name,),
+    ).fetchone()
+    if row is None or not row[0]:
+        return [None]
+    return block_ranges(int(row[1]), parts, min_blocks)
+
+
 class Worker:
     """One ADBC connection inside the shared snapshot of one database."""
 
@@ -146,9 +181,16 @@ class Worker:
         self.cur.execute(f"SET TRANSACTION SNAPSHOT '{_snapshot_literal(snap.snapshot_id)}'")
 
     def open(
-        self, ref: TableRef, plans: list[ColumnPlan], order_by: str | None = None
+        self,
+        ref: TableRef,
+        plans: list[ColumnPlan],
+        order_by: str | None = None,
+        where: str | None = None,
     ) -> pa.RecordBatchReader:
+        """``where``: a block range of :func:`block_ranges` (pgdr's own SQL, never input)."""
         sql = f"SELECT {select_list(plans)} FROM {ref.sql_name}"
+        if where is not None:
+            sql += f" WHERE {where}"
         if order_by is not None:
             sql += f" ORDER BY {quote_ident(order_by)} NULLS LAST"
         try:

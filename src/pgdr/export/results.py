@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.markup import escape
@@ -49,7 +49,6 @@ class ExportSummary:
     manifest: ExportManifest
     complete: bool
     url: str = ""
-    notes: list[str] = field(default_factory=list)
 
     def render_text(self, console: Console) -> None:
         m = self.manifest

@@ -35,6 +35,7 @@ from pgdr.export.manifest import (
 )
 from pgdr.export.pipeline import read_ahead
 from pgdr.export.reader import (
+    RANGE_MIN_BLOCKS,
     Snapshot,
     TableRef,
     Worker,
@@ -42,10 +43,11 @@ from pgdr.export.reader import (
     list_tables,
     plan_table,
     snapshot,
+    table_ranges,
 )
 from pgdr.export.target import ExportTarget
 from pgdr.export.types import ColumnPlan, fallback, partition_column
-from pgdr.export.writer import NULL_PARTITION, PartLimits, TableWriter
+from pgdr.export.writer import NULL_PARTITION, PartLimits, PartNumbers, TableWriter
 
 
 @dataclass
@@ -57,6 +59,8 @@ class ExportRequest:
     jobs: int = 2
     limits: PartLimits = field(default_factory=PartLimits)
     work_dir: Path | None = None
+    #: Tables of at least this many blocks are read in ``jobs`` block ranges in parallel.
+    range_min_blocks: int = RANGE_MIN_BLOCKS
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def run_export(
     try:
         with ExitStack() as stack:
             snaps: list[Snapshot] = []
-            jobs: list[tuple[Snapshot, TableRef, list[ColumnPlan]]] = []
+            jobs: list[tuple[Snapshot, TableRef, list[ColumnPlan], list[str | None]]] = []
             sysid = version = lsn = None
             for db in req.databases:
                 snap, conn = stack.enter_context(snapshot(db, conninfo(db)))
@@ -123,7 +127,9 @@ def run_export(
                         except ValueError as e:
                             raise UsageError(f"--partition-by: {ref.qualified}: {e}") from None
                     progress.rows_estimate += _estimate(conn, ref)
-                    jobs.append((snap, ref, plans))
+                    jobs.append(
+                        (snap, ref, plans, table_ranges(conn, ref, req.jobs, req.range_min_blocks))
+                    )
             say(f"export {export_id}: {len(jobs)} table(s) from {len(snaps)} database(s)")
             tables = _run_jobs(target, export_id, jobs, req, work, progress)
         source = info.source
@@ -176,15 +182,15 @@ def _estimate(conn: Any, ref: TableRef) -> int:
 def _run_jobs(
     target: ExportTarget,
     export_id: str,
-    jobs: list[tuple[Snapshot, TableRef, list[ColumnPlan]]],
+    jobs: list[tuple[Snapshot, TableRef, list[ColumnPlan], list[str | None]]],
     req: ExportRequest,
     work: Path,
     progress: Progress,
 ) -> list[TableEntry]:
     with ThreadPoolExecutor(max_workers=req.jobs, thread_name_prefix="pgdr-export") as pool:
         futures: list[Future[TableEntry]] = [
-            pool.submit(export_table, target, export_id, s, r, p, req, work, progress)
-            for s, r, p in jobs
+            pool.submit(export_table, target, export_id, s, r, p, req, work, progress, ranges)
+            for s, r, p, ranges in jobs
         ]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         for f in done:
@@ -204,47 +210,123 @@ def export_table(
     req: ExportRequest,
     work: Path,
     progress: Progress,
+    ranges: list[str | None] | None = None,
 ) -> TableEntry:
-    """One table; restarted with a column's fallback mapping when a value needs it."""
-    directory = table_directory(ref.database, ref.schema, ref.table)
+    """One table, its block ranges read in parallel (each by its own worker in the shared
+    snapshot); restarted with a column's fallback mapping when a value needs it."""
+    ranges = ranges or [None]
     for _ in range(len(plans) + 1):
-        worker = Worker(snap)
-        writer: TableWriter | None = None
+        numbers = PartNumbers()
+        stop = threading.Event()
+        written: list[list[FileEntry]] = [[] for _ in ranges]
         try:
-            reader = worker.open(ref, plans, req.partition_by)
-            schema = convert_batch(_empty(reader.schema), plans).schema
-            writer = TableWriter(
-                target,
-                export_id,
-                directory,
-                schema,
-                req.limits,
-                work,
-                on_part=lambda f: progress.add(size=f.bytes),
-            )
-            converted = (convert_batch(batch, plans) for batch in reader)
-            for out in read_ahead(converted):
-                for part, key in _partitions(out, req.partition_by):
-                    writer.write(part, key)
-                progress.add(rows=out.num_rows)
-            files = writer.finish()
+            if len(ranges) == 1:
+                schema = _export_range(
+                    target,
+                    export_id,
+                    snap,
+                    ref,
+                    plans,
+                    req,
+                    work,
+                    progress,
+                    ranges[0],
+                    numbers,
+                    written[0],
+                    stop,
+                )
+            else:
+                with ThreadPoolExecutor(
+                    len(ranges), thread_name_prefix="pgdr-export-range"
+                ) as pool:
+                    futures = [
+                        pool.submit(
+                            _export_range,
+                            target,
+                            export_id,
+                            snap,
+                            ref,
+                            plans,
+                            req,
+                            work,
+                            progress,
+                            where,
+                            numbers,
+                            written[i],
+                            stop,
+                        )
+                        for i, where in enumerate(ranges)
+                    ]
+                    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                    failed = [f.exception() for f in done if f.exception() is not None]
+                    if failed:
+                        stop.set()
+                        wait(futures)
+                        raise failed[0]  # type: ignore[misc]
+                    schema = futures[0].result()
+            files = sorted((f for w in written for f in w), key=lambda f: f.path)
+            if not files:  # one empty part: a reader globbing the directory finds the schema
+                directory = table_directory(ref.database, ref.schema, ref.table)
+                files = TableWriter(target, export_id, directory, schema, req.limits, work).finish()
             return _entry(ref, plans, schema, files, req.partition_by)
         except NeedsFallback as nf:
-            if writer is not None:
-                writer.abort()
-                for f in writer.files:
-                    target.delete(export_id, f.path)
-                progress.add(rows=-sum(f.rows for f in writer.files))
+            for f in (f for w in written for f in w):
+                target.delete(export_id, f.path)
+            progress.add(rows=-sum(f.rows for w in written for f in w))
             plans = [fallback(p) if p.name == nf.column else p for p in plans]
         except Exception as exc:
-            if writer is not None:
-                writer.abort()
             if type(exc).__module__.startswith(("adbc_driver", "pyarrow")):
                 raise ExportError(f"exporting {ref.database}/{ref.qualified}: {exc!r}") from exc
             raise
-        finally:
-            worker.close()
     raise ExportError(f"{ref.database}/{ref.qualified}: no mapping holds its values")
+
+
+def _export_range(
+    target: ExportTarget,
+    export_id: str,
+    snap: Snapshot,
+    ref: TableRef,
+    plans: list[ColumnPlan],
+    req: ExportRequest,
+    work: Path,
+    progress: Progress,
+    where: str | None,
+    numbers: PartNumbers,
+    written: list[FileEntry],
+    stop: threading.Event,
+) -> pa.Schema:
+    """Rows of ``ref`` (matching ``where``) as parts; their entries appended to ``written``
+    as each part is stored (so a restart can delete them). Returns the Arrow schema."""
+    directory = table_directory(ref.database, ref.schema, ref.table)
+    worker = Worker(snap)
+    writer: TableWriter | None = None
+    try:
+        reader = worker.open(ref, plans, req.partition_by, where)
+        schema: pa.Schema = convert_batch(_empty(reader.schema), plans).schema
+
+        def stored(f: FileEntry) -> None:
+            written.append(f)
+            progress.add(size=f.bytes)
+
+        writer = TableWriter(
+            target, export_id, directory, schema, req.limits, work, stored, numbers
+        )
+        converted = (convert_batch(batch, plans) for batch in reader)
+        for out in read_ahead(converted):
+            if stop.is_set():  # another range failed: its error is the one reported
+                writer.abort()
+                return schema
+            for part, key in _partitions(out, req.partition_by):
+                writer.write(part, key)
+            progress.add(rows=out.num_rows)
+        writer.finish(empty_part=False)
+        return schema
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        worker.close()
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:

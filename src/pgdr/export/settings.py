@@ -35,7 +35,7 @@ class ExportSettings(BaseModel):
     #: A new part is started once a part's bytes pass this size.
     part_size_mib: int = Field(default=256, ge=1, le=16384)
     #: Rows per Parquet row group (scans skip by row group statistics).
-    row_group_rows: int = Field(default=1_000_000, ge=1_000, le=100_000_000)
+    row_group_rows: int = Field(default=122_880, ge=1_000, le=100_000_000)
     #: zstd level of the Parquet files (higher: fewer bytes, more CPU; docs/design.md §8j).
     compression_level: int = Field(default=3, ge=1, le=22)
     #: Parallel table readers.
@@ -57,3 +57,11 @@ class ExportSettings(BaseModel):
         if prefix and any(p in ("", ".", "..") for p in parts):
             raise ValueError(f"prefix {prefix!r} must be a relative path without '..'")
         return prefix.strip("/")
+
+
+def export_section(config: Any) -> ExportSettings:
+    """The validated ``[exports]`` section of a :class:`pgdr.config.Config`."""
+    from pgdr.config import section
+
+    result: ExportSettings = section(config, "exports", ExportSettings)
+    return result

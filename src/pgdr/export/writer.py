@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +26,13 @@ from pgdr.export.target import ExportTarget
 #: Hive's name for the partition of NULL keys (Athena, Spark and DuckDB know it).
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 #: A row group is flushed at this many buffered bytes even before its row count is reached.
-ROW_GROUP_MAX_BYTES = 128 << 20
+ROW_GROUP_MAX_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
 class PartLimits:
     part_bytes: int = 256 << 20
-    row_group_rows: int = 1_000_000
+    row_group_rows: int = 122_880
     #: zstd level of every column chunk (3: as fast as the reader on two cores; higher levels
     #: trade export time for bytes, §8j)
     zstd_level: int = 3
@@ -68,6 +69,20 @@ class HashingFile:
             self.closed = True
 
 
+class PartNumbers:
+    """Part numbers per directory, shared by the writers of one table's ranges."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, directory: str) -> int:
+        with self._lock:
+            n = self._next.get(directory, 0)
+            self._next[directory] = n + 1
+            return n
+
+
 class TableWriter:
     """Writes one table's batches as parts under ``<database>/<schema>.<table>/``."""
 
@@ -80,13 +95,14 @@ class TableWriter:
         limits: PartLimits,
         work_dir: Path,
         on_part: Callable[[FileEntry], None] = lambda _f: None,
+        numbers: PartNumbers | None = None,
     ) -> None:
         self.target, self.export_id, self.directory = target, export_id, directory
         self.schema, self.limits, self.work_dir = schema, limits, work_dir
         self.on_part = on_part
+        self.numbers = numbers or PartNumbers()
         self.files: list[FileEntry] = []
         self._partition: str | None = None
-        self._part_no = 0
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = self._pending_bytes = 0
         self._writer: pq.ParquetWriter | None = None
@@ -97,7 +113,7 @@ class TableWriter:
     def write(self, batch: pa.RecordBatch, partition: str | None = None) -> None:
         if partition != self._partition:
             self._close_part()
-            self._partition, self._part_no = partition, 0
+            self._partition = partition
         offset = 0
         while offset < batch.num_rows:  # row groups of at most row_group_rows rows
             piece = batch.slice(offset, self.limits.row_group_rows - self._pending_rows)
@@ -113,10 +129,11 @@ class TableWriter:
                 if self._file is not None and self._file.size >= self.limits.part_bytes:
                     self._close_part()
 
-    def finish(self) -> list[FileEntry]:
+    def finish(self, empty_part: bool = True) -> list[FileEntry]:
         """Close the last part; a table without rows still gets one (empty) part, so
-        readers that glob its directory find its schema."""
-        if not self.files and not self._pending and self._writer is None:
+        readers that glob its directory find its schema (``empty_part``: the first of a
+        table's ranges writes it, the others do not)."""
+        if empty_part and not self.files and not self._pending and self._writer is None:
             self._pending.append(pa.RecordBatch.from_pylist([], schema=self.schema))
         self._close_part()
         return self.files
@@ -132,7 +149,8 @@ class TableWriter:
 
     def _relative(self) -> str:
         sub = f"month={self._partition}/" if self._partition is not None else ""
-        return f"{self.directory}{sub}part-{self._part_no:05d}.parquet"
+        number = self.numbers.take(self.directory + sub)
+        return f"{self.directory}{sub}part-{number:05d}.parquet"
 
     def _flush_row_group(self) -> None:
         if not self._pending:
@@ -171,4 +189,3 @@ class TableWriter:
         self.files.append(entry)
         self.on_part(entry)
         self._writer = self._file = self._local = None
-        self._part_no += 1
