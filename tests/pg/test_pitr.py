@@ -64,6 +64,10 @@ class Env:
     def restored_ids(self, target: Target, **kw: object) -> set[int]:
         dest = self.base / f"pitr-{time.monotonic_ns()}"
         port = free_port()
+        # A copy made to read rows must not archive its new timeline into the repository (as
+        # `pgdr restore` by default): under load it had time to, and a later "latest" restore
+        # then followed that side branch (CI: no WalGap for a hole the branch bridged).
+        kw.setdefault("archive", False)
         restore(
             self.repo(),
             dest,
