@@ -4,6 +4,7 @@ by a dead drill, and the test-only endpoint map. Table-tested in tests/unit."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import random
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ KEPT_TAG = "pgdr-drill-kept"
 #: A tagged instance made on another host is a leftover once it is this old (its owner's
 #: process cannot be checked from here).
 FOREIGN_STALE = timedelta(hours=24)
-#: Test-only: a JSON object {"address:port": "conninfo"} (docs/design.md §8d).
+#: Test-only: a JSON object {"address:port" or a glob of it: "conninfo"} (docs/design.md §8d).
 ENDPOINT_MAP_ENV = "PGDR_TEST_RDS_ENDPOINT_MAP"
 
 
@@ -122,3 +123,11 @@ def endpoint_map(raw: str | None) -> dict[str, str]:
     ):
         raise ConfigError(f'{ENDPOINT_MAP_ENV}: expected {{"address:port": "conninfo"}}')
     return doc
+
+
+def mapped(seam: dict[str, str], endpoint: str) -> str | None:
+    """The conninfo the test seam maps ``endpoint`` to: an exact key, else the first glob
+    (in key order) that matches it; None when unmapped (the real endpoint is used)."""
+    if endpoint in seam:
+        return seam[endpoint]
+    return next((v for k, v in seam.items() if fnmatch.fnmatchcase(endpoint, k)), None)
