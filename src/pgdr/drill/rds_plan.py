@@ -52,8 +52,9 @@ def restore_point(
     if target == "random":
         lo = earliest.replace(microsecond=0) + timedelta(seconds=1)
         hi = latest.replace(microsecond=0)
-        when = lo + timedelta(seconds=int(max(0.0, (hi - lo).total_seconds()) * rng.random()))
-        when = min(when, hi)
+        if hi < lo:  # a window shorter than whole seconds: its end
+            return RestorePoint(False, latest, latest)
+        when = lo + timedelta(seconds=int((hi - lo).total_seconds() * rng.random()))
         return RestorePoint(False, when, when)
     when = _when(target)
     if not earliest <= when <= latest:
