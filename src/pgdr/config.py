@@ -177,6 +177,9 @@ class Config(_Model):
     alerts: dict[str, Any] = {}
     daemon: dict[str, Any] = {}
     web: dict[str, Any] = {}
+    #: ``[rds]``: an Amazon RDS instance pgdr drives, validated where used
+    #: (:func:`pgdr.config_rds.rds_settings`).
+    rds: dict[str, Any] = {}
     audit: AuditSettings = AuditSettings()
     wal: WalSettings = WalSettings()
     #: Where this config came from (None: embedded defaults). Not a TOML key.

@@ -20,6 +20,7 @@ from pgdr.cli import (
     dev_cmd,
     drill_cmd,
     key_cmd,
+    rds_cmd,
     replica_cmd,
     repo_cmd,
     retention_cmd,
@@ -49,6 +50,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("config", config_cmd.app),
     ("dev", dev_cmd.app),
     ("drill", drill_cmd.app),
+    ("rds", rds_cmd.app),
 ]
 #: developer tools: callable, listed in docs/cli.md under a note, not in `pgdr --help`
 HIDDEN_GROUPS = frozenset({"dev"})

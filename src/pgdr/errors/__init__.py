@@ -59,14 +59,30 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── CriticalAlertsFiring (92)      `pgdr status`: a critical alert is firing
     │   ├── DaemonAlreadyRunning (93)      another daemon holds the state directory
     │   └── WebError (94)                  the dashboard cannot listen where configured
+    ├── AwsError (100)                     any other failed AWS API call (RDS mode)
+    │   ├── AwsCredentialsMissing (101)    no AWS credentials in boto3's chain
+    │   ├── AwsAccessDenied (102)          IAM refused the call (the action is named)
+    │   ├── AwsNotFound (103)              no such instance, snapshot, export task or secret
+    │   ├── AwsUnreachable (104)           endpoint unreachable, or throttled past retries  [retryable]
+    │   └── AwsWaitTimeout (105)           a snapshot, copy or export did not finish in time  [retryable]
+    ├── RdsPolicyDrift (106)               `pgdr rds policy check`: the instance drifts from policy
     └── Interrupted (130)                  interrupted (Ctrl-C)
 
 The classes live in one module per subsystem (``base``, ``storage``, ``repository``, ``keys``,
-``postgres``, ``operations``); import them from ``pgdr.errors``, which re-exports them all.
+``postgres``, ``operations``, ``aws``); import them from ``pgdr.errors``, which re-exports them all.
 """
 
 from __future__ import annotations
 
+from pgdr.errors.aws import (
+    AwsAccessDenied,
+    AwsCredentialsMissing,
+    AwsError,
+    AwsNotFound,
+    AwsUnreachable,
+    AwsWaitTimeout,
+    RdsPolicyDrift,
+)
 from pgdr.errors.base import CheckFailed, ConfigError, Interrupted, PgdrError, UsageError
 from pgdr.errors.keys import (
     KdfOutOfBounds,
@@ -129,6 +145,12 @@ from pgdr.errors.storage import (
 __all__ = [
     "AlertsFiring",
     "AuditChainBroken",
+    "AwsAccessDenied",
+    "AwsCredentialsMissing",
+    "AwsError",
+    "AwsNotFound",
+    "AwsUnreachable",
+    "AwsWaitTimeout",
     "BackupNotFound",
     "CheckFailed",
     "ClusterMismatch",
@@ -155,6 +177,7 @@ __all__ = [
     "PgdrError",
     "PostgresError",
     "ProtectedByRetention",
+    "RdsPolicyDrift",
     "RecoveryTargetUnreachable",
     "ReplicaMismatch",
     "ReplicationIncomplete",
