@@ -4,6 +4,7 @@ cluster by the test seam (PGDR_TEST_RDS_ENDPOINT_MAP)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -13,9 +14,10 @@ import boto3
 from psycopg.conninfo import make_conninfo
 
 from pgdr.drill.engine import DrillEnv, DrillRequest, run_drill
-from pgdr.drill.rds_provider import RdsDrillTarget, RdsProvider
+from pgdr.drill.rds_provider import RdsCall, RdsDrillTarget, RdsProvider
 from pgdr.drill.record import DrillRecord
 from pgdr.drill.settings import AssertionSpec, DatabaseChecks, DrillSettings
+from pgdr.rds.client import Aws
 from tests.fixtures.moto_server import REGION
 from tests.fixtures.restore import open_repo
 
@@ -23,7 +25,13 @@ SOURCE = "recalls-prod"
 
 
 def rds_api(url: str) -> Any:
+    """A boto3 client, for what the test itself asks moto."""
     return boto3.client("rds", endpoint_url=url, region_name=REGION)
+
+
+def rds_call(url: str) -> RdsCall:
+    """What pgdr calls RDS through: pgdr.rds.client, as the CLI wires it."""
+    return functools.partial(Aws(endpoint_url=url).rds, REGION)
 
 
 def rds_drill(
@@ -46,7 +54,7 @@ def rds_drill(
     req = DrillRequest(**request)
     env = DrillEnv(production=lambda db: make_conninfo(production, dbname=db))
     provider = RdsProvider(
-        rds_api(url),
+        rds_call(url),
         RdsDrillTarget(source=SOURCE, password=lambda: "drill-password", poll_s=0.1),
         req.target,
         req.seed,

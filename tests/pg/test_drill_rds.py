@@ -35,7 +35,7 @@ from tests.fixtures.pg import FAST_SETTINGS
 from tests.fixtures.restore import wait_promoted
 from tests.pg.archiving import _archive_setup
 from tests.pg.drilling import archiving_settings, open_repo, switch_and_wait
-from tests.pg.rds_drilling import SOURCE, rds_api, rds_drill
+from tests.pg.rds_drilling import SOURCE, rds_api, rds_call, rds_drill
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
@@ -282,7 +282,7 @@ def test_sigkilled_drill_instance_is_removed_by_cleanup_never_an_untagged_one(
     finally:
         _stop(rds, child)
     assert ident in _instances(rds)  # nobody deleted it
-    removed = leftovers(rds["api"])
+    removed = leftovers(rds_call(rds["moto"].url))
     assert removed == [ident]
     assert ident not in _instances(rds) and _deleted(rds["moto"], ident)
     assert UNTAGGED in _instances(rds) and SOURCE in _instances(rds)

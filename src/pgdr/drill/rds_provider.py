@@ -8,8 +8,9 @@ engine's connectivity and validation, ``integrity`` (pg_amcheck over the connect
 the amcheck extension is allowed), and ``cleanup``: DeleteDBInstance with SkipFinalSnapshot
 — on success, failure, Ctrl-C and SIGTERM. Instances tagged as pgdr drills whose drill is
 dead are removed by the next drill and by `pgdr drill cleanup --rds`; an untagged instance
-never. The AWS client is given (the CLI makes it); this module calls only the RDS
-actions named in ``ACTIONS``."""
+never. The RDS API is given as one callable (the CLI passes ``pgdr.rds.client``'s, which
+turns AWS failures into exit codes 100-105), so the drill imports nothing of ``pgdr.rds``;
+it calls only the RDS actions named in ``ACTIONS``."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from pgdr.drill.record import DrillRecord
 from pgdr.drill.state import process_start
 from pgdr.drill.steps import StepClock
 from pgdr.drill.verdicts import judge_amcheck
-from pgdr.errors import ConfigError, DrillAborted, PostgresError
+from pgdr.errors import AwsNotFound, ConfigError, DrillAborted, PgdrError, PostgresError
 from pgdr.pg.binaries import find_bindir, server_env, tool
 from pgdr.pg.connect import connect
 
@@ -45,6 +46,11 @@ ACTIONS = (
     "ModifyDBInstance",  # only to lift deletion protection a restore copied from the source
     "AddTagsToResource",  # --keep only
 )
+
+
+#: One RDS API call in the instance's region: ``rds("DescribeDBInstances", **params)``,
+#: AWS failures raised as pgdr's AwsError family (the CLI gives ``pgdr.rds.client``'s).
+RdsCall = Callable[..., dict[str, Any]]
 
 
 @dataclass
@@ -66,22 +72,14 @@ class RdsDrillTarget:
     sslmode: str = "require"
 
 
-def _aws(what: str, fn: Callable[[], Any], *, missing_ok: bool = False) -> Any:
-    """One AWS call; a failure is one line (the action and AWS's error), never a traceback.
-    ``missing_ok``: no such DB instance answers None."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+def _call(rds: RdsCall, operation: str, *, missing_ok: bool = False, **params: Any) -> Any:
+    """One RDS call; ``missing_ok``: no such DB instance answers None."""
     try:
-        return fn()
-    except ClientError as e:
-        err = e.response.get("Error", {})
-        if missing_ok and err.get("Code") == "DBInstanceNotFound":
+        return rds(operation, **params)
+    except AwsNotFound:
+        if missing_ok:
             return None
-        raise DrillAborted(
-            f"RDS {what}: {err.get('Code', 'error')}: {err.get('Message', '')}".rstrip(": ")
-        ) from None
-    except BotoCoreError as e:
-        raise DrillAborted(f"RDS {what}: {e}") from None
+        raise
 
 
 def owner_tag(pid: int | None = None) -> str:
@@ -89,76 +87,76 @@ def owner_tag(pid: int | None = None) -> str:
     return f"{socket.gethostname()}:{pid}:{process_start(pid)}"
 
 
-def _describe(api: Any, ident: str) -> dict[str, Any] | None:
-    got = _aws(
-        "DescribeDBInstances",
-        lambda: api.describe_db_instances(DBInstanceIdentifier=ident),
-        missing_ok=True,
-    )
+def _describe(rds: RdsCall, ident: str) -> dict[str, Any] | None:
+    got = _call(rds, "DescribeDBInstances", missing_ok=True, DBInstanceIdentifier=ident)
     found = got["DBInstances"] if got else []
     return found[0] if found else None
 
 
-def _tags(api: Any, inst: dict[str, Any]) -> dict[str, str]:
+def _all_instances(rds: RdsCall) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    marker: str | None = None
+    while True:
+        page = rds("DescribeDBInstances", **({"Marker": marker} if marker else {}))
+        out += page.get("DBInstances", [])
+        marker = page.get("Marker")
+        if not marker:
+            return out
+
+
+def _tags(rds: RdsCall, inst: dict[str, Any]) -> dict[str, str]:
     if "TagList" in inst:
         return rds_plan.tag_map(inst["TagList"])
-    arn = inst["DBInstanceArn"]
-    got = _aws("ListTagsForResource", lambda: api.list_tags_for_resource(ResourceName=arn))
+    got = rds("ListTagsForResource", ResourceName=inst["DBInstanceArn"])
     return rds_plan.tag_map(got.get("TagList"))
 
 
-def leftovers(api: Any, *, include_kept: bool = False) -> list[str]:
-    """Delete every instance tagged as a pgdr drill whose drill is dead; returns their ids."""
+def leftovers(rds: RdsCall, *, include_kept: bool = False) -> list[str]:
+    """Delete every instance tagged as a pgdr drill whose drill is dead (or kept, with
+    ``include_kept``); returns their ids. An untagged instance is never touched."""
     here, now = socket.gethostname(), datetime.now(UTC)
-    pages = api.get_paginator("describe_db_instances").paginate()
-    instances = [
-        i for page in _aws("DescribeDBInstances", lambda: list(pages)) for i in page["DBInstances"]
-    ]
     removed = []
-    for inst in instances:
-        tags = _tags(api, inst)
+    for inst in _all_instances(rds):
+        tags = _tags(rds, inst)
         if rds_plan.DRILL_TAG not in tags:
-            continue  # never an untagged instance
+            continue
         parts = tags.get(rds_plan.OWNER_TAG, "").rsplit(":", 2)
         alive = {}
         if len(parts) == 3 and parts[1].isdigit():
             alive[(int(parts[1]), parts[2])] = process_start(int(parts[1])) == parts[2] != ""
-        if not rds_plan.is_leftover(
-            tags, here, alive, inst.get("InstanceCreateTime"), now, include_kept=include_kept
-        ):
+        created = inst.get("InstanceCreateTime")
+        if not rds_plan.is_leftover(tags, here, alive, created, now, include_kept=include_kept):
             continue
         if inst.get("DBInstanceStatus") != "deleting":
-            _delete(api, inst["DBInstanceIdentifier"])
+            _delete(rds, inst["DBInstanceIdentifier"])
         removed.append(str(inst["DBInstanceIdentifier"]))
     return removed
 
 
-def _delete(api: Any, ident: str) -> None:
+def _delete(rds: RdsCall, ident: str) -> None:
     """Delete without a final snapshot (no such instance: nothing to do)."""
-    _aws(
+    _call(
+        rds,
         "DeleteDBInstance",
-        lambda: api.delete_db_instance(
-            DBInstanceIdentifier=ident, SkipFinalSnapshot=True, DeleteAutomatedBackups=True
-        ),
         missing_ok=True,
+        DBInstanceIdentifier=ident,
+        SkipFinalSnapshot=True,
+        DeleteAutomatedBackups=True,
     )
 
 
-def restorable_window(api: Any, source: dict[str, Any]) -> tuple[datetime, datetime]:
+def restorable_window(rds: RdsCall, source: dict[str, Any]) -> tuple[datetime, datetime]:
     """[earliest, latest] restorable time of the source: the automated backups' RestoreWindow
     where the API gives it, else retention days before LatestRestorableTime (not before the
     instance was created)."""
     latest = source.get("LatestRestorableTime")
     if latest is None:
-        raise DrillAborted(
+        raise ConfigError(
             f"RDS instance {source['DBInstanceIdentifier']} has no LatestRestorableTime: "
             "automated backups are off (BackupRetentionPeriod 0)"
         )
     ident = source["DBInstanceIdentifier"]
-    got = _aws(
-        "DescribeDBInstanceAutomatedBackups",
-        lambda: api.describe_db_instance_automated_backups(DBInstanceIdentifier=ident),
-    )
+    got = rds("DescribeDBInstanceAutomatedBackups", DBInstanceIdentifier=ident)
     windows = [b.get("RestoreWindow", {}) for b in got.get("DBInstanceAutomatedBackups", [])]
     earliest = min((w["EarliestTime"] for w in windows if w.get("EarliestTime")), default=None)
     if earliest is None:
@@ -175,7 +173,7 @@ class RdsProvider:
 
     def __init__(
         self,
-        api: Any,
+        rds: RdsCall,
         target: RdsDrillTarget,
         request_target: str,
         seed: int | None,
@@ -184,24 +182,24 @@ class RdsProvider:
         start_timeout_s: float,
         say: Callable[[str], None] = lambda _t: None,
     ) -> None:
-        self.api, self.t, self.request_target, self.seed = api, target, request_target, seed
+        self.rds, self.t, self.request_target, self.seed = rds, target, request_target, seed
         self.production, self.amcheck = production, settings_amcheck
         self.timeout, self.say = start_timeout_s, say
         self.ident: str | None = None
         self.conninfo_base: dict[str, Any] = {}
 
     def reap(self) -> list[str]:
-        return leftovers(self.api)
+        return leftovers(self.rds)
 
     def bring_up(self, rec: DrillRecord, clock: StepClock) -> Instance:
         t = self.t
         with clock.step("baseline"):
             if self.production is None:
                 raise ConfigError("an RDS drill needs [postgres] to reach the source instance")
-            src = _describe(self.api, t.source)
+            src = _describe(self.rds, t.source)
             if src is None:
                 raise ConfigError(f"[rds] instance {t.source!r}: no such DB instance")
-            earliest, latest = restorable_window(self.api, src)
+            earliest, latest = restorable_window(self.rds, src)
             point = rds_plan.restore_point(
                 self.request_target,
                 earliest,
@@ -248,17 +246,14 @@ class RdsProvider:
                 kwargs["DBSubnetGroupName"] = t.subnet_group
             if t.security_groups:
                 kwargs["VpcSecurityGroupIds"] = list(t.security_groups)
-            _aws(
-                "RestoreDBInstanceToPointInTime",
-                lambda: self.api.restore_db_instance_to_point_in_time(**kwargs),
-            )
+            self.rds("RestoreDBInstanceToPointInTime", **kwargs)
             inst = self._wait_available(ident)
             if inst.get("DeletionProtection"):  # inherited (some APIs copy it): must go
-                _aws(
+                self.rds(
                     "ModifyDBInstance",
-                    lambda: self.api.modify_db_instance(
-                        DBInstanceIdentifier=ident, DeletionProtection=False, ApplyImmediately=True
-                    ),
+                    DBInstanceIdentifier=ident,
+                    DeletionProtection=False,
+                    ApplyImmediately=True,
                 )
             address, port = inst["Endpoint"]["Address"], int(inst["Endpoint"]["Port"])
             rec.sandbox["endpoint"] = f"{address}:{port}"
@@ -274,7 +269,7 @@ class RdsProvider:
     def _wait_available(self, ident: str) -> dict[str, Any]:
         deadline = time.monotonic() + self.timeout
         while True:
-            inst = _describe(self.api, ident)
+            inst = _describe(self.rds, ident)
             status = inst.get("DBInstanceStatus") if inst else None
             if inst is not None and status == "available" and inst.get("Endpoint"):
                 return inst
@@ -351,19 +346,18 @@ class RdsProvider:
         if ident is None:
             return
         if keep:
-            arn = (_describe(self.api, ident) or {}).get("DBInstanceArn")
+            arn = (_describe(self.rds, ident) or {}).get("DBInstanceArn")
             if arn:
-                _aws(
+                self.rds(
                     "AddTagsToResource",
-                    lambda: self.api.add_tags_to_resource(
-                        ResourceName=arn, Tags=[{"Key": rds_plan.KEPT_TAG, "Value": "true"}]
-                    ),
+                    ResourceName=arn,
+                    Tags=[{"Key": rds_plan.KEPT_TAG, "Value": "true"}],
                 )
             rec.sandbox["kept"] = True
             return
         try:
-            _delete(self.api, ident)  # also when the restore call failed: nothing to delete
+            _delete(self.rds, ident)  # also when the restore call failed: nothing to delete
             rec.sandbox["removed"] = True
-        except DrillAborted as e:  # recorded; the next drill or `cleanup --rds` retries
+        except PgdrError as e:  # recorded; the next drill or `cleanup --rds` retries
             rec.sandbox["removed"] = False
             rec.sandbox["cleanup_error"] = e.message
