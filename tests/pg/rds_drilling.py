@@ -1,13 +1,9 @@
-"""Helpers for RDS drill tests: run one RDS drill in-process (or as a child process that a
-test kills), against moto's RDS API, with the drill instance's endpoint mapped to a local
+"""Helpers for RDS drill tests: run one RDS drill in-process against moto's RDS API, with the drill instance's endpoint mapped to a local
 cluster by the test seam (PGDR_TEST_RDS_ENDPOINT_MAP)."""
 
 from __future__ import annotations
 
 import functools
-import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,7 +12,7 @@ from psycopg.conninfo import make_conninfo
 from pgdr.drill.engine import DrillEnv, DrillRequest, run_drill
 from pgdr.drill.rds_provider import RdsCall, RdsDrillTarget, RdsProvider
 from pgdr.drill.record import DrillRecord
-from pgdr.drill.settings import AssertionSpec, DatabaseChecks, DrillSettings
+from pgdr.drill.settings import DrillSettings
 from pgdr.rds.client import Aws
 from tests.fixtures.moto_server import REGION
 from tests.fixtures.restore import open_repo
@@ -39,18 +35,10 @@ def rds_drill(
     url: str,
     production: str,
     state_dir: str,
-    *,
-    hang: bool = False,
     **request: Any,
 ) -> DrillRecord:
-    """``production``: the source's conninfo; ``hang``: an assertion that
-    sleeps (a drill that stays in validation until it is killed)."""
-    spec = DatabaseChecks(
-        assertions=[AssertionSpec(name="hang", sql="SELECT pg_sleep(600) IS NOT NULL")]
-        if hang
-        else []
-    )
-    settings = DrillSettings(state_dir=state_dir, databases={"postgres": spec})
+    """``production``: the source's conninfo."""
+    settings = DrillSettings(state_dir=state_dir)
     req = DrillRequest(**request)
     env = DrillEnv(production=lambda db: make_conninfo(production, dbname=db))
     provider = RdsProvider(
@@ -63,14 +51,3 @@ def rds_drill(
         settings.start_timeout_s,
     )
     return run_drill(open_repo(setup), settings, req, env, provider)
-
-
-if __name__ == "__main__":  # a drill a test kills: python -m tests.pg.rds_drilling JSON
-    from pgdr.errors import Interrupted
-
-    args = json.loads(sys.argv[1])
-    setup = {k: v if k == "url" else Path(v) for k, v in args["setup"].items()}
-    try:
-        rds_drill(setup, args["url"], args["production"], args["state_dir"], hang=True)
-    except Interrupted:
-        sys.exit(130)

@@ -24,18 +24,19 @@ import pytest
 from pgdr.backup.run import take_backup
 from pgdr.demo import reference_db
 from pgdr.drill import rds_plan, record
-from pgdr.drill.rds_provider import leftovers
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import free_port
 from pgdr.restore.commands import default_restore_command
 from pgdr.restore.plan import Target
 from pgdr.restore.run import restore
 from tests.fixtures.moto_recording import RecordingMoto, recording_moto
+from tests.fixtures.moto_server import REGION
 from tests.fixtures.pg import FAST_SETTINGS
+from tests.fixtures.pgdr_run import pgdr
 from tests.fixtures.restore import wait_promoted
 from tests.pg.archiving import _archive_setup
 from tests.pg.drilling import archiving_settings, open_repo, switch_and_wait
-from tests.pg.rds_drilling import SOURCE, rds_api, rds_call, rds_drill
+from tests.pg.rds_drilling import SOURCE, rds_api, rds_drill
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
@@ -217,15 +218,25 @@ def test_deleted_row_behind_a_foreign_key_fails_exactly_the_orphans_check(
 
 
 def _child(rds: dict[str, Any]) -> subprocess.Popen[bytes]:
-    args = {
-        "setup": {k: str(v) for k, v in rds["setup"].items()},
-        "url": rds["moto"].url,
-        "production": rds["src"].conninfo(),
-        "state_dir": str(rds["base"] / "state"),
-    }
+    """`pgdr drill --rds` as a user runs it, with a custom assertion that sleeps: it stays in
+    validation until the test signals it."""
+    src: Cluster = rds["src"]
+    setup = rds["setup"]
+    cfg = rds["base"] / "rds.toml"
+    cfg.write_text(
+        f'[repositories.main]\nurl = "{setup["url"]}"\nkey_file = "{setup["key"]}"\n'
+        f'[postgres]\nhost = "{src.socket_dir}"\nport = {src.port}\nuser = "postgres"\n'
+        f'[drill]\nstate_dir = "{rds["base"] / "state"}"\n'
+        "[[drill.databases.postgres.assertions]]\n"
+        'name = "hang"\nsql = "SELECT pg_sleep(600) IS NOT NULL"\n'
+        f'[rds]\ninstance = "{SOURCE}"\nregion = "{REGION}"\n'
+        f'endpoint_url = "{rds["moto"].url}"\n'
+        '[rds.drill]\npassword = "env:PGDR_TEST_RDS_PASSWORD"\n'
+    )
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.pg.rds_drilling", json.dumps(args)],
+        [sys.executable, "-m", "pgdr", "--config", str(cfg), "drill", "--rds"],
         cwd=ROOT,
+        env={**os.environ, "PGDR_TEST_RDS_PASSWORD": "drill-password"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -282,7 +293,8 @@ def test_sigkilled_drill_instance_is_removed_by_cleanup_never_an_untagged_one(
     finally:
         _stop(rds, child)
     assert ident in _instances(rds)  # nobody deleted it
-    removed = leftovers(rds_call(rds["moto"].url))
-    assert removed == [ident]
+    done = pgdr("--config", rds["base"] / "rds.toml", "drill", "cleanup", "--rds", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"removed": [ident]}
     assert ident not in _instances(rds) and _deleted(rds["moto"], ident)
     assert UNTAGGED in _instances(rds) and SOURCE in _instances(rds)

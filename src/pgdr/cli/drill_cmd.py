@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,21 +19,67 @@ app = typer.Typer(
 )
 
 
-def _production(cli: CliContext):  # type: ignore[no-untyped-def]
+def _production(cli: CliContext, password: Callable[[], str] | None = None):  # type: ignore[no-untyped-def]
     from psycopg.conninfo import make_conninfo
 
     pg = cli.config.postgres
 
     def conninfo(dbname: str) -> str:
+        extra = {"password": password()} if password is not None else {}
         return make_conninfo(
             host=pg.host,
             port=str(pg.port),
             user=pg.user,
             dbname=dbname,
             application_name="pgdr drill",
+            **extra,
         )
 
     return conninfo
+
+
+def _rds_provider(cli: CliContext, target: str, seed: int | None, env: Any, settings: Any) -> Any:
+    """The RDS instance provider from [rds] (docs/design.md §8d, "RDS drills"). The source is
+    reached through [postgres]; when [postgres] user is [rds.drill] user (the master user),
+    the drill's password logs in there too (the restored instance has the source's)."""
+    import functools
+
+    from pgdr.config_rds import require_rds
+    from pgdr.drill.rds_provider import RdsDrillTarget, RdsProvider
+    from pgdr.rds.client import Aws
+    from pgdr.rds.credentials import drill_password
+
+    s = require_rds(cli.config)
+    aws = Aws(endpoint_url=s.endpoint_url)
+    cache: list[str] = []
+
+    def password() -> str:
+        if not cache:
+            cache.append(drill_password(aws, s))
+        return cache[0]
+
+    if cli.config.postgres.user == s.drill.user:
+        env.production = _production(cli, password)
+    rds_target = RdsDrillTarget(
+        source=s.instance,
+        instance_class=s.drill.instance_class,
+        subnet_group=s.drill.subnet_group,
+        security_groups=list(s.drill.security_groups),
+        tags=dict(s.drill.tags),
+        user=s.drill.user,
+        dbname=s.drill.dbname,
+        password=password,
+    )
+    return RdsProvider(
+        functools.partial(aws.rds, s.region),
+        rds_target,
+        target,
+        seed,
+        env.production,
+        settings.amcheck,
+        settings.start_timeout_s,
+        env.say,
+    )
 
 
 @app.callback()
@@ -49,6 +96,14 @@ def drill(
         Path | None, typer.Option("--report", help="Also write a report: .html, .md or .json.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for --backup/--target random.")] = None,
+    rds: Annotated[
+        bool,
+        flag(
+            "--rds",
+            "Drill the [rds] instance: a point-in-time restore into a tagged, ephemeral RDS "
+            "instance (--target latest, random or a time in its window), then the same checks.",
+        ),
+    ] = False,
 ) -> None:
     """Run a restore drill (without a subcommand)."""
     if ctx.invoked_subcommand is not None:
@@ -79,7 +134,14 @@ def drill(
         if cli.show_progress
         else (lambda _t: None),
     )
-    rec = run_drill(repo, settings, DrillRequest(backup, target, keep, seed), env)
+    provider = None
+    if rds:
+        if backup != "latest":
+            from pgdr.errors import UsageError
+
+            raise UsageError("--backup does not apply to --rds: RDS restores its own backups")
+        provider = _rds_provider(cli, target, seed, env, settings)
+    rec = run_drill(repo, settings, DrillRequest(backup, target, keep, seed), env, provider)
     if report is not None:
         write_report(rec, report)
     emit(cli, rec)
@@ -138,7 +200,15 @@ def show(
 @app.command()
 def cleanup(
     ctx: typer.Context,
-    kept: Annotated[bool, flag("--kept", "Also remove sandboxes left by --keep.")] = False,
+    kept: Annotated[bool, flag("--kept", "Also remove what --keep left (sandboxes, or RDS instances with --rds).")] = False,
+    rds: Annotated[
+        bool,
+        flag(
+            "--rds",
+            "Delete RDS instances tagged as pgdr drills whose drill is dead (never an "
+            "untagged instance).",
+        ),
+    ] = False,
 ) -> None:
     """Stop and remove sandboxes left behind by killed drills (and --keep ones with --kept)."""
     from pgdr.cli.results import Message
@@ -147,6 +217,23 @@ def cleanup(
     from pgdr.paths import default_state_dir
 
     cli = get_context(ctx)
+    if rds:
+        import functools
+
+        from pgdr.config_rds import require_rds
+        from pgdr.drill.rds_provider import leftovers
+        from pgdr.rds.client import Aws
+
+        s = require_rds(cli.config)
+        gone = leftovers(
+            functools.partial(Aws(endpoint_url=s.endpoint_url).rds, s.region), include_kept=kept
+        )
+        if cli.json:
+            emit(cli, {"removed": gone})
+            return
+        text = "\n".join(f"deleted RDS drill instance {i}" for i in gone)
+        emit(cli, Message(text or "no leftover RDS drill instances"))
+        return
     removed = reap(drill_settings(cli.config).state_dir or default_state_dir(), include_kept=kept)
     if cli.json:
         emit(cli, {"removed": [m.base_dir for m in removed]})
