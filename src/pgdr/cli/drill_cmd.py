@@ -200,7 +200,10 @@ def show(
 @app.command()
 def cleanup(
     ctx: typer.Context,
-    kept: Annotated[bool, flag("--kept", "Also remove what --keep left (sandboxes, or RDS instances with --rds).")] = False,
+    kept: Annotated[
+        bool,
+        flag("--kept", "Also remove what --keep left (sandboxes, or RDS instances with --rds)."),
+    ] = False,
     rds: Annotated[
         bool,
         flag(
