@@ -113,6 +113,7 @@ class Aws:
             PartialCredentialsError,
             ReadTimeoutError,
         )
+        from botocore.parsers import ResponseParserError
 
         client = self.client(service, region)
         method = getattr(client, _snake(operation))
@@ -128,7 +129,7 @@ class Aws:
             err = e.response.get("Error", {})
             code = str(err.get("Code", ""))
             status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            msg = " ".join(str(err.get("Message", "")).split())
+            msg = _one_line(str(err.get("Message", "")))
             cls = classify(code, status)
             if cls is AwsAccessDenied:
                 msg = f"{msg} (needs {client.meta.service_model.signing_name}:{operation})"
@@ -139,12 +140,24 @@ class Aws:
             ReadTimeoutError,
             ConnectionClosedError,
         ) as e:
-            raise AwsUnreachable(f"{what}: {e}") from None
+            raise AwsUnreachable(f"{what}: {_one_line(str(e))}") from None
+        except ResponseParserError:
+            raise AwsError(
+                f"{what}: the endpoint's answer is not an AWS response "
+                "(the operation may be unsupported there)"
+            ) from None
         except BotoCoreError as e:
-            raise AwsError(f"{what}: {e}") from None
+            raise AwsError(f"{what}: {_one_line(str(e))}") from None
 
     def rds(self, region: str, operation: str, **params: Any) -> dict[str, Any]:
         return self.call("rds", region, operation, **params)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """An endpoint's message on one line, cut (a proxy's or a broken server's HTML page must
+    not flood the terminal)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _snake(operation: str) -> str:
