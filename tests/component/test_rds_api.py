@@ -311,3 +311,67 @@ def test_unreachable_endpoint_is_104(silent_endpoint: str) -> None:
     with pytest.raises(AwsUnreachable) as e:
         aws.rds(PRIMARY, "DescribeDBInstances")
     assert e.value.exit_code == 104 and "\n" not in e.value.message
+
+
+#: What an API call is authorized as, where IAM's action differs from the operation's name.
+API_TO_IAM = {
+    "s3:ListObjectsV2": {"s3:ListBucket"},
+    "s3:CopyObject": {"s3:GetObject", "s3:PutObject"},
+}
+#: Permissions AWS checks on pgdr's behalf during the calls recorded above (no call of their
+#: own to record), and the one pgdr call made by another tested module — each with its why.
+IMPLIED = {
+    "rds:AddTagsToResource": "CreateDBSnapshot and CopyDBSnapshot pass Tags: tagging on create is authorized separately",
+    "kms:CreateGrant": "CopyDBSnapshot with KmsKeyId and StartExportTask: RDS uses the key for pgdr",
+    "kms:DescribeKey": "CopyDBSnapshot with KmsKeyId and StartExportTask: RDS reads the key for pgdr",
+    "iam:PassRole": "StartExportTask hands [rds.exports] iam_role_arn to RDS",
+    "sns:Publish": "pgdr's sns notification channel (pgdr.notify.sns, tested with moto in "
+    "test_notify_channels) delivers the RPO, retention and drill alerts",
+}
+
+
+def test_terraform_iam_policy_is_exactly_the_calls_made(wf: Workflow) -> None:
+    """The module's pgdr policy allows every call these tests made, and nothing more."""
+    from tests.fixtures.terraform import load_module, policy_actions
+
+    made = set().union(*(API_TO_IAM.get(c, {c}) for c in wf.calls))
+    allowed = policy_actions(load_module(), "pgdr")
+    assert allowed == made | set(IMPLIED), {
+        "allowed but never called": sorted(allowed - made - set(IMPLIED)),
+        "called but not allowed": sorted(made - allowed),
+    }
+    assert not made & set(IMPLIED), "an implied permission was recorded: drop it from IMPLIED"
+
+
+def test_export_holding_a_file_that_is_not_parquet_is_refused(
+    wf: Workflow, moto_endpoint: str
+) -> None:
+    """The bucket is untrusted: a forged data file fails the export in one line, and the
+    export stays incomplete (no _manifest.json, no _SUCCESS) so no reader lists it."""
+    from pgdr.errors import UnsafeManifest
+
+    export_id = "20261207T040000Z-d4e5f6"
+    task = task_id(export_id)
+    bucket = wf.settings.exports.bucket
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=PRIMARY)
+    objects = export_objects(task)
+    forged = next(k for k in objects if k.endswith(".parquet"))
+    objects[forged] = b"PAR1 not really"
+    for rel, data in objects.items():
+        s3.put_object(Bucket=bucket, Key=f"rds-export-staging/{rel}", Body=data)
+    with pytest.raises(UnsafeManifest, match="is not a readable Parquet file") as e:
+        run_export(
+            Aws(endpoint_url=moto_endpoint),
+            wf.settings,
+            now=datetime.now(UTC),
+            waiting=NO_WAIT,
+            export_id=export_id,
+        )
+    assert "\n" not in e.value.message
+    names = {
+        o["Key"].rsplit("/", 1)[-1]
+        for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"exports/{export_id}/").get(
+            "Contents", []
+        )
+    }
+    assert "_SUCCESS" not in names and "_manifest.json" not in names

@@ -84,7 +84,23 @@ def test_info_json(setup: tuple[Path, str]) -> None:
     doc = json.loads(r.stdout)
     assert doc["instance"] == instance and doc["status"] == "available"
     assert set(doc["pitr"]) == {"earliest", "latest", "rpo_s", "retention_days"}
-    assert doc["snapshots"] == {"us-east-1": []} and doc["last_export"] is None
+    assert set(doc["snapshots"]) == {"us-east-1"} and doc["last_export"] is None
+
+
+def test_snapshot_then_info(setup: tuple[Path, str]) -> None:
+    cfg, instance = setup
+    r = pgdr("--config", cfg, "--json", "rds", "snapshot", env=PASS)
+    assert r.returncode == 0, r.stderr
+    taken = json.loads(r.stdout)
+    assert taken["identifier"].startswith(f"pgdr-{instance}-") and taken["copies"] == []
+    # the one snapshot is the newest: retention keeps it whatever the window says
+    assert [(v["identifier"], v["keep"]) for v in taken["retention"]] == [
+        (taken["identifier"], True)
+    ]
+    r = pgdr("--config", cfg, "--json", "rds", "info", env=PASS)
+    assert [x["identifier"] for x in json.loads(r.stdout)["snapshots"]["us-east-1"]] == [
+        taken["identifier"]
+    ]
 
 
 def test_unknown_instance_is_103(
@@ -99,3 +115,15 @@ def test_no_rds_section_is_2(tmp_path: Path) -> None:
     cfg.write_text("")
     cfg.chmod(0o600)
     one_line_error(pgdr("--config", cfg, "rds", "policy", "check"), 2, "no [rds] section")
+
+
+def test_no_aws_credentials_is_101(setup: tuple[Path, str]) -> None:
+    cfg, _instance = setup
+    nothing = {
+        "AWS_ACCESS_KEY_ID": "",
+        "AWS_SECRET_ACCESS_KEY": "",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_EC2_METADATA_DISABLED": "true",  # no instance role to find here
+    }
+    one_line_error(pgdr("--config", cfg, "rds", "info", env=nothing), 101, "no AWS credentials")

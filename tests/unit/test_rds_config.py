@@ -158,3 +158,44 @@ def test_exit_codes_are_distinct() -> None:
 )
 def test_operation_names(op: str, method: str) -> None:
     assert _snake(op) == method
+
+
+def test_example_rds_config_is_the_reference_policy() -> None:
+    from pgdr.config import load_config
+
+    cfg = load_config(Path(__file__).parents[2] / "examples" / "pgdr-rds.toml")
+    s = require_rds(cfg)
+    p = s.policy
+    assert (p.retention_days, p.backup_window, p.deletion_protection) == (35, "03:00-04:00", True)
+    assert s.regions == ["eu-west-1", "eu-central-1"]
+    assert p.kms_key_for(p.replicate_automated_backups_to or "") is not None
+    assert len(s.exports.tables) == 4 and s.drill.password_secret_arn is not None
+
+
+def test_rds_all_follows_markers() -> None:
+    """A fake we own: pages of 2 items chained by Marker."""
+    from typing import Any
+
+    from pgdr.rds.client import Aws
+
+    class Paged(Aws):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[dict[str, Any]] = []
+
+        def rds(self, region: str, operation: str, **params: Any) -> dict[str, Any]:
+            self.seen.append(params)
+            page = int(params.get("Marker", "0"))
+            more = {"Marker": str(page + 1)} if page < 2 else {}
+            return {"Items": [f"{page}a", f"{page}b"], **more}
+
+    aws = Paged()
+    assert aws.rds_all("us-east-1", "DescribeX", "Items", MaxRecords=2) == [
+        "0a",
+        "0b",
+        "1a",
+        "1b",
+        "2a",
+        "2b",
+    ]
+    assert [p.get("Marker") for p in aws.seen] == [None, "1", "2"]

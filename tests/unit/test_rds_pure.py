@@ -184,7 +184,7 @@ def test_snapshot_retention(
     for v in verdicts:
         if v.keep:
             got.setdefault(v.region, []).append(v.identifier)
-        assert v.reason and "backup" not in v.reason, v.reason
+        assert v.reason and "backup" not in v.reason and "timeline" not in v.reason, v.reason
     assert got == kept
     assert len(verdicts) == len(snaps)
 
@@ -285,6 +285,24 @@ BAD_EXPORTS = [
     ("target with a slash", [_info(target="app.pub/lic.users")], [], UnsafeManifest),
     ("two-part target", [_info(target="app.users")], [], UnsafeManifest),
     ("no perTableStatus", [{"tables": []}], [], UnsafeManifest),
+    ("not an object", [["perTableStatus"]], [], UnsafeManifest),
+    ("an entry not an object", [{"perTableStatus": ["x"]}], [], UnsafeManifest),
+    (
+        "a column without a name",
+        [
+            {
+                "perTableStatus": [
+                    {
+                        "target": "a.b.c",
+                        "status": "COMPLETE",
+                        "schemaMetadata": {"originalTypeMappings": [{"originalType": "int"}]},
+                    }
+                ]
+            }
+        ],
+        [],
+        UnsafeManifest,
+    ),
     ("a stray file", [_info()], ["app/public.other/1/part-0.parquet"], UnsafeManifest),
     (
         "a file escaping its table",

@@ -1,5 +1,5 @@
 # The least-privilege policy for pgdr in RDS mode: every AWS call pgdr makes and nothing
-# else (tests/component/test_rds_terraform.py compares these actions with the calls the
+# else (tests/component/test_rds_api.py compares these actions with the calls the
 # tests recorded, plus the permissions AWS checks on pgdr's behalf, each with its reason).
 # Attach it to the role or user pgdr runs as (output pgdr_policy_arn).
 locals {

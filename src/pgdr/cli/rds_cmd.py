@@ -122,3 +122,45 @@ def info(ctx: typer.Context) -> None:
     cli = get_context(ctx)
     s, aws = _setup(cli)
     emit(cli, rds_info(aws, s, lambda: datetime.now(UTC)))
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    snapshot: Annotated[
+        str | None,
+        typer.Option(help="Snapshot identifier; default: the newest pgdr snapshot."),
+    ] = None,
+    table: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--table",
+            metavar="TABLE",
+            help="database, database.schema or database.schema.table (repeatable); "
+            "default: [rds.exports] tables, else everything.",
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the export task.")] = 6
+    * 3600.0,
+) -> None:
+    """Export a snapshot to the exports bucket (StartExportTask), wait for it, and normalise
+    it into pgdr's export format (_manifest.json, _SUCCESS)."""
+    from pgdr.rds.export import run_export
+    from pgdr.rds.wait import Waiting
+
+    cli = get_context(ctx)
+    s, aws = _setup(cli)
+    result = run_export(
+        aws,
+        s,
+        now=datetime.now(UTC),
+        waiting=Waiting(timeout_s=timeout),
+        snapshot=snapshot,
+        tables=table or None,
+    )
+    _audit(
+        cli,
+        "rds-export",
+        {"instance": s.instance, "export_id": result.export_id, "snapshot": result.snapshot},
+    )
+    emit(cli, result)

@@ -152,6 +152,18 @@ class Aws:
     def rds(self, region: str, operation: str, **params: Any) -> dict[str, Any]:
         return self.call("rds", region, operation, **params)
 
+    def rds_all(self, region: str, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a paginated RDS Describe call (``Marker`` after ``Marker``):
+        an account holds more snapshots than one page of 100."""
+        items: list[dict[str, Any]] = []
+        marker: str | None = None
+        while True:
+            page = self.rds(region, operation, **params, **({"Marker": marker} if marker else {}))
+            items += page.get(key, [])
+            marker = page.get("Marker")
+            if not marker:
+                return items
+
 
 def _one_line(text: str, limit: int = 300) -> str:
     """An endpoint's message on one line, cut (a proxy's or a broken server's HTML page must

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pgdr.config_rds import RdsSettings
-from pgdr.errors import AwsNotFound, ConfigError
+from pgdr.errors import AwsNotFound, ConfigError, UnsafeManifest
 from pgdr.rds.client import Aws
 from pgdr.rds.export_manifest import (
     ArrowField,
@@ -154,7 +154,7 @@ def normalise(
     target = f"{ex.prefix.strip('/')}/{export_id}/"
     keys = _list(aws, s.region, bucket, staged)
     info_docs = [
-        json.loads(_get(aws, s.region, bucket, k))
+        _json(k, _get(aws, s.region, bucket, k))
         for k in keys
         if k[len(staged) :].startswith("export_tables_info_") and k.endswith(".json")
     ]
@@ -204,6 +204,13 @@ def normalise(
     )
 
 
+def _json(key: str, raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise UnsafeManifest(f"RDS export: {key} is not JSON") from None
+
+
 def _list(aws: Aws, region: str, bucket: str, prefix: str) -> list[str]:
     keys: list[str] = []
     token: str | None = None
@@ -239,7 +246,13 @@ def _read_file(aws: Aws, region: str, bucket: str, key: str, rel: str) -> DataFi
             size += len(chunk)
             tmp.write(chunk)
         tmp.seek(0)
-        meta = pq.read_metadata(tmp)
-        schema = meta.schema.to_arrow_schema()
+        try:
+            meta = pq.read_metadata(tmp)
+            schema = meta.schema.to_arrow_schema()
+        except Exception as e:  # pyarrow raises several kinds for a file that is not Parquet
+            raise UnsafeManifest(
+                f"RDS export: {rel} is not a readable Parquet file ({type(e).__name__}); "
+                "no manifest written"
+            ) from None
     fields = tuple(ArrowField(f.name, str(f.type), bool(f.nullable)) for f in schema)
     return DataFile(rel, size, digest.hexdigest(), int(meta.num_rows), fields)

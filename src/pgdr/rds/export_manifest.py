@@ -66,16 +66,18 @@ def safe_relative(path: str) -> str:
     return path
 
 
-def tables_from_info(docs: Sequence[dict[str, Any]]) -> list[TableInfo]:
+def tables_from_info(docs: Sequence[Any]) -> list[TableInfo]:
     """Every table of the ``export_tables_info`` documents (one per batch of tables)."""
     out: list[TableInfo] = []
     for doc in docs:
-        entries = doc.get("perTableStatus")
+        entries = doc.get("perTableStatus") if isinstance(doc, dict) else None
         if not isinstance(entries, list):
             raise UnsafeManifest(
                 "RDS export: an export_tables_info file has no perTableStatus list"
             )
         for e in entries:
+            if not isinstance(e, dict):
+                raise UnsafeManifest("RDS export: a perTableStatus entry is not an object")
             target = str(e.get("target", ""))
             parts = target.split(".", 2)
             if len(parts) != 3:
@@ -84,20 +86,25 @@ def tables_from_info(docs: Sequence[dict[str, Any]]) -> list[TableInfo]:
                 safe_segment(w, p)
                 for w, p in zip(("database", "schema", "table"), parts, strict=True)
             )
-            mappings = (e.get("schemaMetadata") or {}).get("originalTypeMappings") or []
-            cols = tuple(
-                (str(m["columnName"]), pg_type(m), str(m.get("expectedExportedType", "")))
-                for m in mappings
-            )
+            meta = e.get("schemaMetadata")
+            mappings = meta.get("originalTypeMappings") if isinstance(meta, dict) else None
+            cols = tuple(_column(target, m) for m in mappings or [])
             out.append(TableInfo(db, schema, table, str(e.get("status", "")), cols))
     return out
+
+
+def _column(target: str, m: Any) -> tuple[str, str, str]:
+    if not isinstance(m, dict) or not isinstance(m.get("columnName"), str):
+        raise UnsafeManifest(f"RDS export: {target}: a column mapping has no columnName")
+    return (m["columnName"], pg_type(m), str(m.get("expectedExportedType", "")))
 
 
 def pg_type(mapping: dict[str, Any]) -> str:
     """The PostgreSQL type as format_type() writes it, from RDS's original type mapping
     (length or precision where RDS gives one)."""
     t = str(mapping.get("originalType", ""))
-    length = int(mapping.get("originalCharMaxLength") or 0)
+    raw = mapping.get("originalCharMaxLength")
+    length = raw if isinstance(raw, int) else 0
     if length > 0 and t in ("character varying", "varchar", "character", "char", "bpchar"):
         return f"{t}({length})"
     return t
@@ -133,7 +140,7 @@ def manifest(
     if stray:
         raise UnsafeManifest(
             f"RDS export: file {stray[0]!r} belongs to no exported table "
-            f"({len(stray)} such file(s)); nothing written"
+            f"({len(stray)} such file(s)); no manifest written"
         )
     return {
         "format": FORMAT,

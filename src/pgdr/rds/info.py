@@ -93,8 +93,12 @@ def pitr_window(
 
 def info(aws: Aws, s: RdsSettings, clock: Callable[[], datetime]) -> RdsInfo:
     inst = describe(aws, s)
-    autos = aws.rds(s.region, "DescribeDBInstanceAutomatedBackups", DBInstanceIdentifier=s.instance)
-    backups = autos.get("DBInstanceAutomatedBackups", [])
+    backups = aws.rds_all(
+        s.region,
+        "DescribeDBInstanceAutomatedBackups",
+        "DBInstanceAutomatedBackups",
+        DBInstanceIdentifier=s.instance,
+    )
     pitr = pitr_window(inst, backups, clock())
     per_region: dict[str, list[SnapshotLine]] = {r: [] for r in s.regions}
     for snap in sorted(pgdr_snapshots(aws, s), key=lambda x: (x.created, x.identifier)):
@@ -125,7 +129,7 @@ def _automated(b: dict[str, Any]) -> dict[str, Any]:
 
 
 def _last_export(aws: Aws, s: RdsSettings, inst: dict[str, Any]) -> ExportLine | None:
-    tasks = aws.rds(s.region, "DescribeExportTasks").get("ExportTasks", [])
+    tasks = aws.rds_all(s.region, "DescribeExportTasks", "ExportTasks")
     mine = [t for t in tasks if str(t.get("ExportTaskIdentifier", "")).startswith("pgdr-")]
     if not mine:
         return None

@@ -30,13 +30,15 @@ def replication_facts(aws: Aws, s: RdsSettings, instance: dict[str, Any]) -> Rep
     if target is None:
         return ReplicationFacts(())
     try:
-        out = aws.rds(target, "DescribeDBInstanceAutomatedBackups")
+        backups = aws.rds_all(
+            target, "DescribeDBInstanceAutomatedBackups", "DBInstanceAutomatedBackups"
+        )
     except AwsError as e:
         return ReplicationFacts(None, f"the DR region did not answer: {e.message}")
     source = instance.get("DBInstanceArn")
     found = [
         b
-        for b in out.get("DBInstanceAutomatedBackups", [])
+        for b in backups
         if b.get("DBInstanceArn") == source
         and region_of_arn(str(b.get("DBInstanceAutomatedBackupsArn", ""))) == target
     ]

@@ -68,11 +68,26 @@ def judge(
     return out
 
 
+_WORDS = (
+    # a snapshot has no WAL and no timelines: say what the policy's reasons mean for it
+    (" on timeline 1 (newest backup that ended", " (newest snapshot taken"),
+    ("ended inside", "taken inside"),
+    ("ended ", "taken "),
+    (
+        "newest restorable backup of the current timeline 1 (never expired: the last restore point); ",
+        "",
+    ),
+    (
+        "newest restorable backup (never expired: the last restore point)",
+        "newest snapshot (never expired)",
+    ),
+    ("keep_full", "keep_count"),
+    (" full backups", " snapshots"),
+    ("backup", "snapshot"),
+)
+
+
 def _words(reason: str) -> str:
-    """The policy speaks of backups; here they are snapshots."""
-    return (
-        reason.replace("backups", "snapshots")
-        .replace("backup", "snapshot")
-        .replace("keep_full", "keep_count")
-        .replace(" full ", " ")
-    )
+    for old, new in _WORDS:
+        reason = reason.replace(old, new)
+    return reason

@@ -140,8 +140,10 @@ def pgdr_snapshots(aws: Aws, s: RdsSettings) -> list[Snapshot]:
     """Manual snapshots pgdr took of this instance, in every configured region."""
     found: list[Snapshot] = []
     for region in s.regions:
-        out = aws.rds(region, "DescribeDBSnapshots", SnapshotType="manual", IncludeShared=False)
-        for snap in out.get("DBSnapshots", []):
+        snaps = aws.rds_all(
+            region, "DescribeDBSnapshots", "DBSnapshots", SnapshotType="manual", MaxRecords=100
+        )
+        for snap in snaps:
             tags = {t["Key"]: t["Value"] for t in snap.get("TagList", [])}
             if tags.get(TAG) != "true" or tags.get("pgdr:instance") != s.instance:
                 continue
