@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import boto3
 from psycopg.conninfo import make_conninfo
 
 from pgdr.drill.engine import DrillEnv, DrillRequest, run_drill
@@ -14,6 +13,7 @@ from pgdr.drill.rds_provider import RdsCall, RdsDrillTarget, RdsProvider
 from pgdr.drill.record import DrillRecord
 from pgdr.drill.settings import DrillSettings
 from pgdr.rds.client import Aws
+from tests.fixtures.moto_recording import own_client
 from tests.fixtures.moto_server import REGION
 from tests.fixtures.restore import open_repo
 
@@ -21,8 +21,8 @@ SOURCE = "recalls-prod"
 
 
 def rds_api(url: str) -> Any:
-    """A boto3 client, for what the test itself asks moto."""
-    return boto3.client("rds", endpoint_url=url, region_name=REGION)
+    """A boto3 client for what the test itself asks moto (not counted as pgdr's calls)."""
+    return own_client("rds", url)
 
 
 def rds_call(url: str) -> RdsCall:

@@ -187,6 +187,28 @@ def test_rds_drill_passes_to_the_time_asked_and_deletes_its_instance(rds: dict[s
     # stored like every drill record
     stored = record.load(open_repo(rds["setup"]), rec.id)
     assert stored.sandbox["provider"] == "rds" and stored.result == rec.result
+    _iam_policy_is_exactly_the_calls_made(rds["moto"])
+
+
+#: Permissions AWS checks on a drill's behalf (no call of their own to record), with why.
+IMPLIED = {
+    "rds:AddTagsToResource": "RestoreDBInstanceToPointInTime passes Tags: tagging on create "
+    "is authorized separately (and --keep tags the instance)",
+}
+
+
+def _iam_policy_is_exactly_the_calls_made(moto: RecordingMoto) -> None:
+    """The Terraform module's drill policy allows every RDS call this drill made (as moto
+    recorded them, the test's own calls left out), and nothing more."""
+    from tests.fixtures.terraform import load_module, policy_actions
+
+    made = {f"rds:{c['Action']}" for c in moto.calls(pgdr_only=True)}
+    allowed = policy_actions(load_module(), "pgdr_drill")
+    assert allowed == made | set(IMPLIED), {
+        "allowed but never called": sorted(allowed - made - set(IMPLIED)),
+        "called but not allowed": sorted(made - allowed),
+    }
+    assert not made & set(IMPLIED)
 
 
 def test_deleted_row_behind_a_foreign_key_fails_exactly_the_orphans_check(

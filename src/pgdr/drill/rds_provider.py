@@ -42,7 +42,6 @@ ACTIONS = (
     "DescribeDBInstanceAutomatedBackups",
     "RestoreDBInstanceToPointInTime",
     "DeleteDBInstance",
-    "ListTagsForResource",
     "ModifyDBInstance",  # only to lift deletion protection a restore copied from the source
     "AddTagsToResource",  # --keep only
 )
@@ -104,20 +103,13 @@ def _all_instances(rds: RdsCall) -> list[dict[str, Any]]:
             return out
 
 
-def _tags(rds: RdsCall, inst: dict[str, Any]) -> dict[str, str]:
-    if "TagList" in inst:
-        return rds_plan.tag_map(inst["TagList"])
-    got = rds("ListTagsForResource", ResourceName=inst["DBInstanceArn"])
-    return rds_plan.tag_map(got.get("TagList"))
-
-
 def leftovers(rds: RdsCall, *, include_kept: bool = False) -> list[str]:
     """Delete every instance tagged as a pgdr drill whose drill is dead (or kept, with
     ``include_kept``); returns their ids. An untagged instance is never touched."""
     here, now = socket.gethostname(), datetime.now(UTC)
     removed = []
     for inst in _all_instances(rds):
-        tags = _tags(rds, inst)
+        tags = rds_plan.tag_map(inst.get("TagList"))  # DescribeDBInstances carries them
         if rds_plan.DRILL_TAG not in tags:
             continue
         parts = tags.get(rds_plan.OWNER_TAG, "").rsplit(":", 2)
