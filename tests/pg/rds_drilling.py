@@ -30,6 +30,29 @@ def rds_call(url: str) -> RdsCall:
     return functools.partial(Aws(endpoint_url=url).rds, REGION)
 
 
+def rds_provider(
+    url: str,
+    env: DrillEnv,
+    settings: DrillSettings,
+    target: str = "latest",
+    seed: int | None = None,
+) -> RdsProvider:
+    return RdsProvider(
+        rds_call(url),
+        RdsDrillTarget(source=SOURCE, password=lambda: "drill-password", poll_s=0.1),
+        target,
+        seed,
+        env.production,
+        settings.amcheck,
+        settings.start_timeout_s,
+    )
+
+
+def drill_env(production: str) -> DrillEnv:
+    """``production``: the source's conninfo."""
+    return DrillEnv(production=lambda db: make_conninfo(production, dbname=db))
+
+
 def rds_drill(
     setup: dict[str, Any],
     url: str,
@@ -37,17 +60,8 @@ def rds_drill(
     state_dir: str,
     **request: Any,
 ) -> DrillRecord:
-    """``production``: the source's conninfo."""
     settings = DrillSettings(state_dir=state_dir)
     req = DrillRequest(**request)
-    env = DrillEnv(production=lambda db: make_conninfo(production, dbname=db))
-    provider = RdsProvider(
-        rds_call(url),
-        RdsDrillTarget(source=SOURCE, password=lambda: "drill-password", poll_s=0.1),
-        req.target,
-        req.seed,
-        env.production,
-        settings.amcheck,
-        settings.start_timeout_s,
-    )
+    env = drill_env(production)
+    provider = rds_provider(url, env, settings, req.target, req.seed)
     return run_drill(open_repo(setup), settings, req, env, provider)

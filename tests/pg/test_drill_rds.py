@@ -36,7 +36,7 @@ from tests.fixtures.pgdr_run import pgdr
 from tests.fixtures.restore import wait_promoted
 from tests.pg.archiving import _archive_setup
 from tests.pg.drilling import archiving_settings, open_repo, switch_and_wait
-from tests.pg.rds_drilling import SOURCE, rds_api, rds_drill
+from tests.pg.rds_drilling import SOURCE, drill_env, rds_api, rds_drill, rds_provider
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
@@ -237,6 +237,23 @@ def test_deleted_row_behind_a_foreign_key_fails_exactly_the_orphans_check(
     assert call.get("UseLatestRestorableTime") == "true" and "RestoreTime" not in call
     assert rec.sandbox["removed"] is True and _deleted(rds["moto"], ident)
     assert ident not in _instances(rds)
+
+
+def test_the_daemons_rds_drill_job_runs_one_and_records_it(rds: dict[str, Any]) -> None:
+    from pgdr.daemon.jobs import REGISTRY, DrillDeps, JobContext, JobDeps
+    from pgdr.drill.settings import DrillSettings
+
+    settings = DrillSettings(state_dir=rds["base"] / "state", amcheck=False)
+    env = drill_env(rds["src"].conninfo())
+    deps = JobDeps(
+        drill=DrillDeps(settings, env, lambda: rds_provider(rds["moto"].url, env, settings))
+    )
+    ctx = JobContext("rds_drill", datetime.now(UTC), lambda: open_repo(rds["setup"]), "", deps=deps)
+    out = REGISTRY["rds_drill"].run(ctx)
+    assert out["result"] in ("passed", "warning") and out["rto_seconds"] > 0
+    rec = record.load(open_repo(rds["setup"]), out["drill_id"])
+    assert rec.sandbox["provider"] == "rds" and rec.sandbox["removed"] is True
+    assert rec.sandbox["instance"] not in _instances(rds)
 
 
 def _child(rds: dict[str, Any]) -> subprocess.Popen[bytes]:

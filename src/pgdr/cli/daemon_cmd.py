@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from psycopg.conninfo import make_conninfo
@@ -90,9 +90,18 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
             ),
             expire_after_backup=sections.schedule.expire_after_backup,
             after_backup=after_backup,
-            drill=DrillDeps(drill, env),
+            drill=DrillDeps(drill, env, _rds_drills(cli, env, drill)),
         )
     return deps
+
+
+def _rds_drills(cli: CliContext, env: Any, drill: Any) -> Any:
+    """The rds_drill job's provider factory when [rds] is configured (else the job refuses)."""
+    if not cli.config.rds:
+        return None
+    from pgdr.cli.rds_drill import rds_provider
+
+    return lambda: rds_provider(cli, "latest", None, env, drill)
 
 
 def serve(

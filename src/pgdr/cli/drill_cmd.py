@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from pgdr.cli.context import CliContext, get_context
+from pgdr.cli.context import get_context
 from pgdr.cli.options import flag
 from pgdr.cli.output import emit
 from pgdr.cli.repo_target import open_repository
@@ -17,69 +16,6 @@ app = typer.Typer(
     help="Restore drills: restore into a sandbox, validate, measure RTO/RPO, record, notify.",
     invoke_without_command=True,
 )
-
-
-def _production(cli: CliContext, password: Callable[[], str] | None = None):  # type: ignore[no-untyped-def]
-    from psycopg.conninfo import make_conninfo
-
-    pg = cli.config.postgres
-
-    def conninfo(dbname: str) -> str:
-        extra = {"password": password()} if password is not None else {}
-        return make_conninfo(
-            host=pg.host,
-            port=str(pg.port),
-            user=pg.user,
-            dbname=dbname,
-            application_name="pgdr drill",
-            **extra,
-        )
-
-    return conninfo
-
-
-def _rds_provider(cli: CliContext, target: str, seed: int | None, env: Any, settings: Any) -> Any:
-    """The RDS instance provider from [rds] (docs/design.md §8d, "RDS drills"). The source is
-    reached through [postgres]; when [postgres] user is [rds.drill] user (the master user),
-    the drill's password logs in there too (the restored instance has the source's)."""
-    import functools
-
-    from pgdr.config_rds import require_rds
-    from pgdr.drill.rds_provider import RdsDrillTarget, RdsProvider
-    from pgdr.rds.client import Aws
-    from pgdr.rds.credentials import drill_password
-
-    s = require_rds(cli.config)
-    aws = Aws(endpoint_url=s.endpoint_url)
-    cache: list[str] = []
-
-    def password() -> str:
-        if not cache:
-            cache.append(drill_password(aws, s))
-        return cache[0]
-
-    if cli.config.postgres.user == s.drill.user:
-        env.production = _production(cli, password)
-    rds_target = RdsDrillTarget(
-        source=s.instance,
-        instance_class=s.drill.instance_class,
-        subnet_group=s.drill.subnet_group,
-        security_groups=list(s.drill.security_groups),
-        tags=dict(s.drill.tags),
-        user=s.drill.user,
-        dbname=s.drill.dbname,
-        password=password,
-    )
-    return RdsProvider(
-        functools.partial(aws.rds, s.region),
-        rds_target,
-        target,
-        seed,
-        env.production,
-        settings.amcheck,
-        settings.start_timeout_s,
-        env.say,
-    )
 
 
 @app.callback()
@@ -124,8 +60,10 @@ def drill(
         from pgdr.errors import ConfigError
 
         raise ConfigError(f"[drill] notify names unknown channel(s): {', '.join(unknown)}")
+    from pgdr.cli.rds_drill import production
+
     env = DrillEnv(
-        production=_production(cli),
+        production=production(cli),
         notifiers=build_notifiers(channels),
         superuser=cfg.postgres.user,
         default_database=cfg.postgres.dbname,
@@ -140,7 +78,9 @@ def drill(
             from pgdr.errors import UsageError
 
             raise UsageError("--backup does not apply to --rds: RDS restores its own backups")
-        provider = _rds_provider(cli, target, seed, env, settings)
+        from pgdr.cli.rds_drill import rds_provider
+
+        provider = rds_provider(cli, target, seed, env, settings)
     rec = run_drill(repo, settings, DrillRequest(backup, target, keep, seed), env, provider)
     if report is not None:
         write_report(rec, report)
