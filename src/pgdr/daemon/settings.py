@@ -75,6 +75,8 @@ class AlertSettings(_M):
     #: WAL archiving lagging: completed segments not yet in the repository, or seconds.
     wal_lag_max_segments: int = Field(default=16, ge=1)
     wal_lag_max_s: float = Field(default=600.0, gt=0)
+    #: RDS mode: PITR lag (now - LatestRestorableTime) above this fires rds_rpo.
+    rds_rpo_max_s: float = Field(default=600.0, gt=0)
     #: A condition must hold this long before the alert fires (0: at the first evaluation).
     for_s: float = Field(default=0.0, ge=0)
     #: Alerts not to evaluate, by name (see `pgdr status`).
