@@ -48,3 +48,9 @@ def test_status_reports_rds_pitr_lag_and_retention(moto_endpoint: str, tmp_path:
     )
     assert alerts["rds_rpo"]["state"] == "ok", alerts["rds_rpo"]
     assert alerts["rds_rpo"]["summary"].startswith(f"RDS instance {instance} restorable to ")
+    rds = doc["rds"]
+    assert rds["instance"] == instance and rds["up"] is True and rds["pitr_lag_s"] < 600
+    assert (rds["retention_days"], rds["policy_days"]) == (1, 35)
+    text = pgdr("--config", cfg, "status", env=PASS)
+    assert f"RDS         {instance}: restorable to " in text.stdout
+    assert "backups kept 1 of 35 day(s)" in text.stdout
