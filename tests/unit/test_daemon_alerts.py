@@ -10,7 +10,7 @@ import pytest
 
 from pgdr.daemon.alert_rules import RULES, AlertState, Condition, Transition, conditions, step
 from pgdr.daemon.events import alert_event
-from pgdr.daemon.facts import DrillFact, Facts, Standby, Volume
+from pgdr.daemon.facts import DrillFact, Facts, RdsFact, Standby, Volume
 from pgdr.daemon.settings import AlertSettings
 from tests.fixtures.daemon_facts import NOW, GiB, backup, facts, record
 
@@ -239,3 +239,33 @@ def test_a_multi_line_verify_error_is_one_line() -> None:
     )
     (c,) = [c for c in conditions(facts(repo_jobs=[rec]), S) if c.name == "verify_failed"]
     assert c.active and c.summary == "verify found damage: data/ab/abcd: missing"
+
+
+def _rds(**kw: object) -> RdsFact:
+    base = {"instance": "db1", "up": True, "latest_restorable": NOW - timedelta(seconds=200)}
+    return RdsFact(**{**base, "retention_days": 35, "policy_days": 35, **kw})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("rds", "rpo", "retention"),
+    [
+        (None, False, False),  # not in RDS mode: neither can fire
+        (_rds(), False, False),
+        (_rds(latest_restorable=NOW - timedelta(seconds=601)), True, False),
+        (_rds(latest_restorable=NOW - timedelta(seconds=599)), False, False),
+        (_rds(latest_restorable=NOW + timedelta(seconds=1)), False, False),  # clock skew
+        (_rds(latest_restorable=None, retention_days=0), True, True),  # backups off
+        (_rds(retention_days=7), False, True),
+        (_rds(up=False, error="rds DescribeDBInstances: throttled\nmore"), None, None),
+    ],
+)
+def test_rds_alerts(rds: RdsFact | None, rpo: bool | None, retention: bool | None) -> None:
+    got = active(facts(rds=rds))
+    assert (got["rds_rpo"], got["rds_retention"]) == (rpo, retention)
+
+
+def test_rds_rpo_threshold_and_summary() -> None:
+    f = facts(rds=_rds(latest_restorable=NOW - timedelta(minutes=12)))
+    (c,) = [c for c in conditions(f, S) if c.name == "rds_rpo"]
+    assert c.active and c.summary == "RDS instance db1 restorable to 12.0 min ago (limit 10.0 min)"
+    assert not active(f, AlertSettings(rds_rpo_max_s=900))["rds_rpo"]

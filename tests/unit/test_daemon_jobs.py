@@ -19,9 +19,35 @@ def _no_repo() -> Repository:
 
 
 @pytest.mark.parametrize(
-    ("kind", "message"), [("expire", "no retention policy"), ("drill", "no drill settings")]
+    ("kind", "message"),
+    [
+        ("expire", "no retention policy"),
+        ("drill", "no drill settings"),
+        ("rds_drill", "no drill settings"),
+    ],
 )
 def test_a_kind_without_its_dependency_refuses(kind: str, message: str) -> None:
     ctx = JobContext(kind, datetime.now(UTC), _no_repo, "conninfo", deps=JobDeps())
     with pytest.raises(DaemonError, match=message):
         REGISTRY[kind].run(ctx)
+
+
+def test_the_rds_drill_refuses_without_an_rds_section() -> None:
+    from pgdr.daemon.jobs import DrillDeps
+    from pgdr.drill.engine import DrillEnv
+    from pgdr.drill.settings import DrillSettings
+
+    deps = JobDeps(drill=DrillDeps(DrillSettings(), DrillEnv()))
+    ctx = JobContext("rds_drill", datetime.now(UTC), _no_repo, "conninfo", deps=deps)
+    with pytest.raises(DaemonError, match=r"no \[rds\] section"):
+        REGISTRY["rds_drill"].run(ctx)
+
+
+def test_the_rds_drill_is_scheduled_only_when_asked() -> None:
+    from pgdr.daemon.service import planned_jobs
+    from pgdr.daemon.settings import ScheduleSettings
+
+    assert "rds_drill" not in {p.kind.name for p in planned_jobs(ScheduleSettings())}
+    weekly = ScheduleSettings(rds_drill="0 2 * * 0")
+    (rds,) = [p for p in planned_jobs(weekly) if p.kind.name == "rds_drill"]
+    assert rds.kind.group == "drill"  # never at the same time as a sandbox drill

@@ -164,3 +164,24 @@ def test_reports_are_owner_only_whatever_the_umask(tmp_path: Path, name: str) ->
     mode = (tmp_path / name).stat().st_mode & 0o777
     assert mode == 0o600, oct(mode)
     assert "users" in (tmp_path / name).read_text()
+
+
+def test_an_rds_drill_names_its_instance_and_its_rto_without_baseline_and_cleanup() -> None:
+    r = record(7, "passed", 100.0, 30.0)
+    r.rto_seconds = 70.0
+    r.steps = [Step("baseline", 20.0), Step("instance creation", 60.0), Step("cleanup", 10.0)]
+    r.sandbox = {
+        "provider": "rds",
+        "instance": "pgdr-drill-x",
+        "source": "recalls-prod",
+        "endpoint": "pgdr-drill-x.example:5432",
+        "removed": True,
+    }
+    md = render_markdown(r)
+    assert "| **total** | **100.00** |" in md and "| **RTO (recovery steps)** | **70.00** |" in md
+    assert "RDS instance pgdr-drill-x (from recalls-prod)" in md
+    assert "RTO 70.0 s" in md and "restored by RDS" in render_html(r)
+    assert drill_event(r, None).details["rto_seconds"] == 70.0
+    assert r.audit()["rto_seconds"] == 70.0 and summarize([r]).rto_seconds["last"] == 70.0
+    # a sandbox drill: one row, as before
+    assert "| **total (RTO)** | **100.00** |" in render_markdown(record(8, "passed", 100.0, 1.0))

@@ -140,6 +140,9 @@ def test_assertion(value, lo, hi, status) -> None:  # type: ignore[no-untyped-de
 
 def test_integrity_outputs() -> None:
     assert v.judge_amcheck(0, "", 2).status == "pass"
+    notice = 'pg_amcheck: NOTICE:  extension "amcheck" already exists, skipping\n'
+    assert v.judge_amcheck(0, notice, 2).status == "pass"  # a notice is not a finding
+    assert v.judge_amcheck(2, notice + "ERROR:  bad\n", 2).detail == "pg_amcheck: ERROR:  bad"
     bad = 'heap table "postgres.public.t", block 1:\nERROR:  invalid page in block 1 of relation base/5/1'
     r = v.judge_amcheck(2, bad, 2)
     assert r.status == "fail" and "invalid page in block 1" in r.detail

@@ -9,15 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
-from pgdr.catalog.snapshot import CatalogSnapshot, ConstraintFacts, IndexFacts, TableFacts
+from pgdr.catalog.snapshot import CatalogSnapshot
+from pgdr.catalog.take import take_snapshot
 from pgdr.errors import PostgresError
 from pgdr.pg.connect import connect
 from pgdr.pg.wal import parse_lsn
-
-#: Tables estimated above this many rows are not counted exactly in the catalog snapshot.
-EXACT_COUNT_LIMIT = 20_000_000
 
 
 @dataclass
@@ -105,53 +102,8 @@ class BackupSession:
             self.conn.execute("SELECT pg_backup_stop(false)")
 
     def catalog(self) -> CatalogSnapshot:
-        """Tables with row counts, indexes and constraints of the connected database —
-        what later drills check a restore against. Rows are counted exactly for tables
-        below EXACT_COUNT_LIMIT estimated rows (a count(*) of a huge table would slow the
-        backup down); larger ones carry only the planner's estimate."""
-        tables = self.conn.execute(
-            "SELECT n.nspname, c.relname, c.reltuples::bigint, c.relpersistence "
-            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-            "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2"
-        ).fetchall()
-        indexes = self.conn.execute(
-            "SELECT schemaname, tablename, indexname FROM pg_indexes "
-            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, 3"
-        ).fetchall()
-        constraints = self.conn.execute(
-            "SELECT n.nspname, c.conrelid::regclass::text, c.conname, c.contype, c.convalidated "
-            "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
-            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, 3"
-        ).fetchall()
-        (database,) = self._one("SELECT current_database()")
-        return CatalogSnapshot(
-            database=database,
-            tables=tuple(
-                TableFacts(
-                    s,
-                    n,
-                    self._exact_rows(s, n, int(r)),
-                    rows_estimate=max(int(r), 0),
-                    unlogged=p == "u",
-                )
-                for s, n, r, p in tables
-            ),
-            indexes=tuple(IndexFacts(s, t, i) for s, t, i in indexes),
-            constraints=tuple(ConstraintFacts(s, t, n, ty, v) for s, t, n, ty, v in constraints),
-        )
-
-    def _exact_rows(self, schema: str, name: str, estimate: int) -> int | None:
-        if estimate > EXACT_COUNT_LIMIT:
-            return None
-        q = sql.SQL("SELECT count(*) FROM {}.{}").format(
-            sql.Identifier(schema), sql.Identifier(name)
-        )
-        try:
-            (n,) = self.conn.execute(q).fetchone() or (None,)
-        except psycopg.Error:  # no privilege on that table: the estimate will do
-            return None
-        return None if n is None else int(n)
+        """The catalog snapshot of the connected database (``pgdr.catalog.take``)."""
+        return take_snapshot(self.conn)
 
     def close(self) -> None:
         self.conn.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from psycopg.conninfo import make_conninfo
@@ -37,6 +37,7 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
         daemon=sections.daemon,
         web=sections.web,
     )
+    deps.rds = _rds_facts(cli)
     _name, settings = cli.repo_settings()
     if settings.replicate_to:
         from pgdr.cli.repo_target import replica_links
@@ -90,9 +91,36 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
             ),
             expire_after_backup=sections.schedule.expire_after_backup,
             after_backup=after_backup,
-            drill=DrillDeps(drill, env),
+            drill=DrillDeps(drill, env, _rds_drills(cli, env, drill)),
         )
     return deps
+
+
+def _rds_facts(cli: CliContext) -> Any:
+    """RDS mode: the [rds] instance's PITR state for alerts and metrics (else None)."""
+    if not cli.config.rds:
+        return None
+    from pgdr.config_rds import require_rds
+    from pgdr.daemon.collect_rds import collect_rds
+    from pgdr.rds.client import Aws
+
+    s = require_rds(cli.config)
+    aws = Aws(endpoint_url=s.endpoint_url)
+
+    def describe() -> dict[str, Any]:
+        got = aws.rds(s.region, "DescribeDBInstances", DBInstanceIdentifier=s.instance)
+        return dict(got["DBInstances"][0])
+
+    return lambda: collect_rds(describe, s.instance, s.policy.retention_days)
+
+
+def _rds_drills(cli: CliContext, env: Any, drill: Any) -> Any:
+    """The rds_drill job's provider factory when [rds] is configured (else the job refuses)."""
+    if not cli.config.rds:
+        return None
+    from pgdr.cli.rds_drill import rds_provider
+
+    return lambda: rds_provider(cli, "latest", None, env, drill)
 
 
 def serve(

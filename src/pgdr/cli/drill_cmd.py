@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pgdr.cli.context import CliContext, get_context
+from pgdr.cli.context import get_context
 from pgdr.cli.options import flag
 from pgdr.cli.output import emit
 from pgdr.cli.repo_target import open_repository
@@ -16,23 +16,6 @@ app = typer.Typer(
     help="Restore drills: restore into a sandbox, validate, measure RTO/RPO, record, notify.",
     invoke_without_command=True,
 )
-
-
-def _production(cli: CliContext):  # type: ignore[no-untyped-def]
-    from psycopg.conninfo import make_conninfo
-
-    pg = cli.config.postgres
-
-    def conninfo(dbname: str) -> str:
-        return make_conninfo(
-            host=pg.host,
-            port=str(pg.port),
-            user=pg.user,
-            dbname=dbname,
-            application_name="pgdr drill",
-        )
-
-    return conninfo
 
 
 @app.callback()
@@ -49,6 +32,14 @@ def drill(
         Path | None, typer.Option("--report", help="Also write a report: .html, .md or .json.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for --backup/--target random.")] = None,
+    rds: Annotated[
+        bool,
+        flag(
+            "--rds",
+            "Drill the [rds] instance: a point-in-time restore into a tagged, ephemeral RDS "
+            "instance (--target latest, random or a time in its window), then the same checks.",
+        ),
+    ] = False,
 ) -> None:
     """Run a restore drill (without a subcommand)."""
     if ctx.invoked_subcommand is not None:
@@ -69,8 +60,10 @@ def drill(
         from pgdr.errors import ConfigError
 
         raise ConfigError(f"[drill] notify names unknown channel(s): {', '.join(unknown)}")
+    from pgdr.cli.rds_drill import production
+
     env = DrillEnv(
-        production=_production(cli),
+        production=production(cli),
         notifiers=build_notifiers(channels),
         superuser=cfg.postgres.user,
         default_database=cfg.postgres.dbname,
@@ -79,7 +72,16 @@ def drill(
         if cli.show_progress
         else (lambda _t: None),
     )
-    rec = run_drill(repo, settings, DrillRequest(backup, target, keep, seed), env)
+    provider = None
+    if rds:
+        if backup != "latest":
+            from pgdr.errors import UsageError
+
+            raise UsageError("--backup does not apply to --rds: RDS restores its own backups")
+        from pgdr.cli.rds_drill import rds_provider
+
+        provider = rds_provider(cli, target, seed, env, settings)
+    rec = run_drill(repo, settings, DrillRequest(backup, target, keep, seed), env, provider)
     if report is not None:
         write_report(rec, report)
     emit(cli, rec)
@@ -138,7 +140,18 @@ def show(
 @app.command()
 def cleanup(
     ctx: typer.Context,
-    kept: Annotated[bool, flag("--kept", "Also remove sandboxes left by --keep.")] = False,
+    kept: Annotated[
+        bool,
+        flag("--kept", "Also remove what --keep left (sandboxes, or RDS instances with --rds)."),
+    ] = False,
+    rds: Annotated[
+        bool,
+        flag(
+            "--rds",
+            "Delete RDS instances tagged as pgdr drills whose drill is dead (never an "
+            "untagged instance).",
+        ),
+    ] = False,
 ) -> None:
     """Stop and remove sandboxes left behind by killed drills (and --keep ones with --kept)."""
     from pgdr.cli.results import Message
@@ -147,6 +160,23 @@ def cleanup(
     from pgdr.paths import default_state_dir
 
     cli = get_context(ctx)
+    if rds:
+        import functools
+
+        from pgdr.config_rds import require_rds
+        from pgdr.drill.rds_provider import leftovers
+        from pgdr.rds.client import Aws
+
+        s = require_rds(cli.config)
+        gone = leftovers(
+            functools.partial(Aws(endpoint_url=s.endpoint_url).rds, s.region), include_kept=kept
+        )
+        if cli.json:
+            emit(cli, {"removed": gone})
+            return
+        text = "\n".join(f"deleted RDS drill instance {i}" for i in gone)
+        emit(cli, Message(text or "no leftover RDS drill instances"))
+        return
     removed = reap(drill_settings(cli.config).state_dir or default_state_dir(), include_kept=kept)
     if cli.json:
         emit(cli, {"removed": [m.base_dir for m in removed]})

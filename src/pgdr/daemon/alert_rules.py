@@ -41,6 +41,8 @@ RULES: dict[str, tuple[Severity, str]] = {
     "verify_failed": ("critical", "the latest repository verify found damage"),
     "repository_unreachable": ("critical", "the repository cannot be read"),
     "postgres_down": ("critical", "the database cannot be reached"),
+    "rds_rpo": ("critical", "the RDS instance's PITR lag is above rds_rpo_max_s (10 min)"),
+    "rds_retention": ("warning", "the RDS instance keeps backups fewer days than [rds.policy]"),
 }
 
 
@@ -174,9 +176,45 @@ def conditions(f: Facts, s: AlertSettings) -> list[Condition]:
         v = verifies[-1]
         bad = v.status == "failed" and v.error_kind == "verify-failed"
         add("verify_failed", bad, cause(v.error) or f"verify at {v.finished} found no damage")
+    for c in rds_conditions(f, s):
+        add(c.name, c.active, c.summary)
     add("repository_unreachable", not repo.up, cause(repo.error) or f"{repo.url} reachable")
     add("postgres_down", not pg.up, cause(pg.error) or "database reachable")
     return out
+
+
+def rds_conditions(f: Facts, s: AlertSettings) -> list[Condition]:
+    """RDS mode: PITR lag (now - LatestRestorableTime) and retention against [rds.policy];
+    without [rds], neither can fire."""
+    r = f.rds
+    if r is None:
+        return [
+            Condition("rds_rpo", False, "no [rds] instance"),
+            Condition("rds_retention", False, "no [rds] instance"),
+        ]
+    if not r.up:
+        why = cause(r.error) or f"RDS instance {r.instance} unreachable"
+        return [Condition("rds_rpo", None, why), Condition("rds_retention", None, why)]
+    lag = r.pitr_lag_s(f.time)
+    rpo = (
+        Condition(
+            "rds_rpo",
+            lag > s.rds_rpo_max_s,
+            f"RDS instance {r.instance} restorable to {_h(lag)} ago (limit {_h(s.rds_rpo_max_s)})",
+        )
+        if lag is not None
+        else Condition(
+            "rds_rpo", True, f"RDS instance {r.instance} has no restorable time: backups off"
+        )
+    )
+    days, want = r.retention_days or 0, r.policy_days or 0
+    kept = Condition(
+        "rds_retention",
+        days < want,
+        f"RDS instance {r.instance} keeps automated backups {days} day(s) "
+        f"([rds.policy] retention_days {want})",
+    )
+    return [rpo, kept]
 
 
 def cause(error: str | None) -> str:

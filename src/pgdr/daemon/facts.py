@@ -115,6 +115,26 @@ class Volume:
         return 100.0 * self.free_bytes / self.total_bytes if self.total_bytes else 0.0
 
 
+@dataclass(frozen=True)
+class RdsFact:
+    """The [rds] instance as DescribeDBInstances reports it (RDS mode, docs/design.md §8h)."""
+
+    instance: str
+    up: bool
+    error: str | None = None
+    #: The newest point a restore can reach; None: automated backups are off.
+    latest_restorable: datetime | None = None
+    retention_days: int | None = None
+    #: What [rds.policy] retention_days asks for.
+    policy_days: int | None = None
+
+    def pitr_lag_s(self, now: datetime) -> float | None:
+        """The current RPO: now - LatestRestorableTime (never negative)."""
+        if self.latest_restorable is None:
+            return None
+        return max(0.0, (now - self.latest_restorable).total_seconds())
+
+
 @dataclass
 class Facts:
     time: datetime
@@ -123,6 +143,8 @@ class Facts:
     volumes: list[Volume] = field(default_factory=list)
     wal_lag_segments: int | None = None
     wal_lag_seconds: float | None = None
+    #: RDS mode only ([rds] configured): the instance's PITR state.
+    rds: RdsFact | None = None
 
 
 def wal_lag(pg: PgFacts, repo: RepoFacts, now: datetime) -> tuple[int | None, float | None]:

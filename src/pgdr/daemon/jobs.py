@@ -22,6 +22,7 @@ from pgdr.repo.repository import Repository
 if TYPE_CHECKING:
     from pgdr.backup.run import BackupResult
     from pgdr.drill.engine import DrillEnv
+    from pgdr.drill.provider import InstanceProvider
     from pgdr.drill.settings import DrillSettings
     from pgdr.repo.gc import GcOptions
     from pgdr.retention.policy import Policy
@@ -47,6 +48,8 @@ class DrillDeps:
 
     settings: DrillSettings
     env: DrillEnv
+    #: A fresh RDS instance provider per drill (the CLI wires it when [rds] is configured).
+    rds_provider: Callable[[], InstanceProvider] | None = None
 
 
 @dataclass(frozen=True)
@@ -173,11 +176,26 @@ def _verify(ctx: JobContext) -> dict[str, Any]:
 
 
 def _drill(ctx: JobContext) -> dict[str, Any]:
+    deps = ctx.needs(ctx.deps.drill, "drill settings")
+    return _drill_with(ctx, deps, None)
+
+
+def _rds_drill(ctx: JobContext) -> dict[str, Any]:
+    deps = ctx.needs(ctx.deps.drill, "drill settings")
+    make = ctx.needs(deps.rds_provider, "[rds] section (instance to drill)")
+    return _drill_with(ctx, deps, make())
+
+
+def _drill_with(
+    ctx: JobContext, deps: DrillDeps, provider: InstanceProvider | None
+) -> dict[str, Any]:
+    """One drill (latest target) stored in the repository; a failed one fails the job."""
     from pgdr.drill.engine import DrillRequest, run_drill
     from pgdr.errors import DrillFailed
 
-    deps = ctx.needs(ctx.deps.drill, "drill settings")
-    rec = ctx.using_repo(lambda repo: run_drill(repo, deps.settings, DrillRequest(), deps.env))
+    rec = ctx.using_repo(
+        lambda repo: run_drill(repo, deps.settings, DrillRequest(), deps.env, provider)
+    )
     if rec.error or rec.result == "failed":
         raise DrillFailed(f"drill {rec.id} failed: {rec.message}")
     return {
@@ -193,6 +211,7 @@ KINDS: tuple[JobKind, ...] = (
     JobKind("backup_incr", "backup", True, _backup("incr"), "incremental base backup"),
     JobKind("verify", "verify", False, _verify, "repository verify"),
     JobKind("drill", "drill", False, _drill, "restore drill into a sandbox"),
+    JobKind("rds_drill", "drill", False, _rds_drill, "restore drill of the RDS instance"),
     JobKind("expire", "expire", False, _expire, "retention policy and garbage collection"),
 )
 REGISTRY: dict[str, JobKind] = {k.name: k for k in KINDS}

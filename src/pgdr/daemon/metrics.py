@@ -73,6 +73,7 @@ def families(v: View) -> Iterator[Metric]:
     yield from _wal(f)
     yield from _repository(f)
     yield from _drills(f)
+    yield from _rds(f)
     yield from _replicas(f)
     free = _g("pgdr_storage_free_bytes", "free bytes on the volume", ["volume", "path"])
     size = _g("pgdr_storage_size_bytes", "size of the volume in bytes", ["volume", "path"])
@@ -225,6 +226,28 @@ def _repository(f: Facts) -> Iterator[Metric]:
         objs.add_metric([kind], f.repo.objects_by_kind.get(kind, 0))
     yield size
     yield objs
+
+
+def _rds(f: Facts) -> Iterator[Metric]:
+    r = f.rds
+    if r is None:
+        return
+    up = _g("pgdr_rds_up", "1 when DescribeDBInstances of the [rds] instance answered", ["db"])
+    up.add_metric([r.instance], int(r.up))
+    yield up
+    lag = r.pitr_lag_s(f.time)
+    if lag is not None:
+        g = _g("pgdr_rds_pitr_lag_seconds", "now - LatestRestorableTime: the RDS RPO", ["db"])
+        g.add_metric([r.instance], lag)
+        yield g
+    if r.retention_days is not None:
+        g = _g("pgdr_rds_retention_seconds", "BackupRetentionPeriod of the instance", ["db"])
+        g.add_metric([r.instance], r.retention_days * 86400)
+        yield g
+    if r.policy_days is not None:
+        g = _g("pgdr_rds_retention_policy_seconds", "[rds.policy] retention_days", ["db"])
+        g.add_metric([r.instance], r.policy_days * 86400)
+        yield g
 
 
 def _drills(f: Facts) -> Iterator[Metric]:

@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ from pgdr.daemon.alert_delivery import AlertBook, Deliver
 from pgdr.daemon.alert_rules import conditions, step
 from pgdr.daemon.collect_repo import RepoCollector
 from pgdr.daemon.cron import Schedule
-from pgdr.daemon.facts import Facts
+from pgdr.daemon.facts import Facts, RdsFact
 from pgdr.daemon.handle import Opener, RepoHandle
 from pgdr.daemon.history import JobHistory
 from pgdr.daemon.jobs import REGISTRY, JobContext, JobDeps, JobKind
@@ -68,6 +68,8 @@ class DaemonDeps:
     jobs: JobDeps = field(default_factory=JobDeps)
     #: Second repositories this one replicates into (``replicate_to``): their lag is watched.
     replicas: list[ReplicaLink] = field(default_factory=list)
+    #: RDS mode: the [rds] instance's PITR state, collected every evaluation.
+    rds: Callable[[], RdsFact] | None = None
 
 
 def planned_jobs(schedule: ScheduleSettings) -> list[Planned]:
@@ -93,6 +95,7 @@ class Daemon:
             RepoCollector(self.handle, self.jobs, deps.repo_url, replicas=deps.replicas),
             deps.conninfo,
             deps.data_dir,
+            deps.rds,
         )
         self.book = AlertBook(self.state_dir / "alerts.json", deps.deliver)
         self.scheduler = Scheduler(
@@ -224,7 +227,7 @@ def current_status(deps: DaemonDeps) -> StatusReport:
     handle = RepoHandle(deps.open_repo)
     try:
         repo = RepoCollector(handle, history, deps.repo_url, maintain=False, replicas=deps.replicas)
-        facts = FactCollector(repo, deps.conninfo, deps.data_dir).collect()
+        facts = FactCollector(repo, deps.conninfo, deps.data_dir, deps.rds).collect()
     finally:
         handle.close()
     states, _ = step({}, conditions(facts, deps.alerts), facts.time, 0.0)

@@ -28,6 +28,9 @@ class ScheduleSettings(_M):
     backup_full: str = "0 3 * * 0"
     backup_incr: str = "0 3 * * 1-6"
     drill: str = "0 2 * * 0"
+    #: The RDS drill (`pgdr drill --rds`: a point-in-time restore of [rds] instance); off
+    #: unless scheduled, e.g. "0 2 * * 0" on RDS (weekly, Sundays 02:00 UTC).
+    rds_drill: str = "off"
     verify: str = "0 5 * * *"
     export: str = "0 4 1 * *"
     #: A separate retention schedule; by default retention runs after each backup instead.
@@ -37,7 +40,9 @@ class ScheduleSettings(_M):
     #: Read every pack on scheduled verifies (slow on large repositories).
     verify_read_data: bool = False
 
-    @field_validator("backup_full", "backup_incr", "drill", "verify", "export", "expire")
+    @field_validator(
+        "backup_full", "backup_incr", "drill", "rds_drill", "verify", "export", "expire"
+    )
     @classmethod
     def _expr(cls, v: str) -> str:
         Schedule.parse(v)  # ValueError with a one-line reason
@@ -48,6 +53,7 @@ class ScheduleSettings(_M):
             "backup_full": self.backup_full,
             "backup_incr": self.backup_incr,
             "drill": self.drill,
+            "rds_drill": self.rds_drill,
             "verify": self.verify,
             "export": self.export,
             "expire": self.expire,
@@ -69,6 +75,8 @@ class AlertSettings(_M):
     #: WAL archiving lagging: completed segments not yet in the repository, or seconds.
     wal_lag_max_segments: int = Field(default=16, ge=1)
     wal_lag_max_s: float = Field(default=600.0, gt=0)
+    #: RDS mode: PITR lag (now - LatestRestorableTime) above this fires rds_rpo.
+    rds_rpo_max_s: float = Field(default=600.0, gt=0)
     #: A condition must hold this long before the alert fires (0: at the first evaluation).
     for_s: float = Field(default=0.0, ge=0)
     #: Alerts not to evaluate, by name (see `pgdr status`).

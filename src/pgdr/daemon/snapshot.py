@@ -1,19 +1,28 @@
-"""Collecting one snapshot of facts: database, repository, free space, WAL lag."""
+"""Collecting one snapshot of facts: database, repository, free space, WAL lag, and in RDS
+mode the instance's PITR state."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pgdr.daemon.collect_fs import collect_volumes
 from pgdr.daemon.collect_pg import collect_pg
 from pgdr.daemon.collect_repo import RepoCollector
-from pgdr.daemon.facts import Facts, wal_lag
+from pgdr.daemon.facts import Facts, RdsFact, wal_lag
 
 
 class FactCollector:
-    def __init__(self, repo: RepoCollector, conninfo: str, data_dir: Path | None) -> None:
+    def __init__(
+        self,
+        repo: RepoCollector,
+        conninfo: str,
+        data_dir: Path | None,
+        rds: Callable[[], RdsFact] | None = None,
+    ) -> None:
         self.repo = repo
+        self.rds = rds
         self.conninfo = conninfo
         self.data_dir = str(data_dir) if data_dir else None
         self._seen_data_dir: str | None = None  # from the server, kept while it is down
@@ -26,4 +35,5 @@ class FactCollector:
             self._seen_data_dir = pg.data_dir
         volumes = collect_volumes(repo.url, self.data_dir or self._seen_data_dir)
         segments, seconds = wal_lag(pg, repo, now)
-        return Facts(now, repo, pg, volumes, segments, seconds)
+        rds = self.rds() if self.rds is not None else None
+        return Facts(now, repo, pg, volumes, segments, seconds, rds)

@@ -37,6 +37,9 @@ class StatusReport:
     #: `pgdr serve`: its live scheduler state; `pgdr status`: whether a daemon runs
     #: (``daemon.presence``)
     daemon: dict[str, Any] | None = None
+    #: RDS mode: the [rds] instance's PITR state (instance, up, error, latest_restorable,
+    #: pitr_lag_s, retention_days, policy_days).
+    rds: dict[str, Any] | None = None
 
     @property
     def worst(self) -> str | None:
@@ -76,6 +79,8 @@ class StatusReport:
                 f"storage     {v['volume']} {v['path']}: {human(v['free_bytes'])} free "
                 f"({v['free_pct']:.1f} %)"
             )
+        if self.rds:
+            console.print(_rds_line(self.rds))
         if self.drill:
             d = self.drill
             console.print(f"last drill  {d['id']}: {d['status']} (RTO {d.get('rto_s')} s)")
@@ -102,6 +107,15 @@ class StatusReport:
             color = {"firing": "red", "pending": "yellow"}.get(al["state"], "green")
             a.add_row(al["name"], al["severity"], f"[{color}]{al['state']}[/]", al["summary"])
         console.print(a)
+
+
+def _rds_line(r: dict[str, Any]) -> str:
+    where = f"RDS         {r['instance']}: "
+    if not r["up"]:
+        return where + f"[red]UNREACHABLE[/] ({escape(r['error'] or '')})"
+    lag = r["pitr_lag_s"]
+    rpo = f"restorable to {_age(lag)} ago" if lag is not None else "[red]no restorable time[/]"
+    return where + f"{rpo}, backups kept {r['retention_days']} of {r['policy_days']} day(s)"
 
 
 def _age(seconds: float) -> str:
@@ -241,6 +255,17 @@ def build_status(
         exports={"available": "export" in REGISTRY, "detail": UNAVAILABLE.get("export", "")},
         alerts=alert_rows,
         firing=[str(a["name"]) for a in alert_rows if a["state"] == "firing"],
+        rds={
+            "instance": f.rds.instance,
+            "up": f.rds.up,
+            "error": f.rds.error,
+            "latest_restorable": _iso(f.rds.latest_restorable),
+            "pitr_lag_s": f.rds.pitr_lag_s(now),
+            "retention_days": f.rds.retention_days,
+            "policy_days": f.rds.policy_days,
+        }
+        if f.rds
+        else None,
     )
 
 

@@ -1,13 +1,14 @@
-"""One drill, step by step, each step timed: fetch (plan + restore the files), instance
-creation, WAL replay (until promoted), connectivity, validation, integrity, cleanup. The
-total is the measured RTO. Cleanup always runs — on failure, on Ctrl-C or SIGTERM, on a
-check that crashes — unless --keep; a SIGKILLed drill is cleaned up by the next one."""
+"""One drill, step by step, each step timed: the instance provider's steps (a sandbox's
+fetch, instance creation and WAL replay; an RDS restore's baseline and instance creation),
+then connectivity, validation, the provider's integrity checks, cleanup. The recovery steps
+add up to the measured RTO. Cleanup always runs — on failure, on Ctrl-C or SIGTERM, on a
+check that crashes — unless --keep; what a SIGKILLed drill left is removed by the next one.
+The engine does not care how the instance came to be (``pgdr.drill.provider``)."""
 
 from __future__ import annotations
 
 import getpass
 import os
-import random
 import socket
 import time
 from collections.abc import Callable
@@ -19,18 +20,16 @@ from typing import Any
 import psycopg
 
 from pgdr import audit
-from pgdr.catalog.manifest import BackupManifest
-from pgdr.drill import integrity, probes, record, validate
-from pgdr.drill.choose import choose
+from pgdr.drill import probes, record, validate
 from pgdr.drill.events import drill_event
+from pgdr.drill.provider import Instance, InstanceProvider
 from pgdr.drill.record import DrillRecord, new_drill_id
-from pgdr.drill.sandbox import Sandbox, reap, sandbox_settings
+from pgdr.drill.sandbox_provider import SandboxProvider
 from pgdr.drill.settings import DatabaseChecks, DrillSettings
 from pgdr.drill.steps import StepClock, sigterm_ignored, sigterm_interrupts
 from pgdr.drill.verdicts import CheckResult, failure_message, judge_connectivity, overall
 from pgdr.errors import (
     ConfigError,
-    IntegrityError,
     Interrupted,
     PgdrError,
     PostgresError,
@@ -39,14 +38,8 @@ from pgdr.errors import (
 )
 from pgdr.notify.base import Notifier, send_all
 from pgdr.paths import default_state_dir
-from pgdr.pg.cluster import Cluster
 from pgdr.pg.connect import connect
-from pgdr.pg.recovery_watch import exit_error, wait_for_target
 from pgdr.repo.repository import Repository
-from pgdr.restore.commands import hand_over_command
-from pgdr.restore.run import RestoreSource, restore
-
-READY_STEPS = ("fetch", "instance creation", "wal replay", "connectivity")
 
 
 @dataclass
@@ -74,18 +67,15 @@ def _error(step: str, kind: str, code: int, message: str) -> dict[str, Any]:
     return {"step": step, "kind": kind, "exit_code": code, "message": message}
 
 
-def newest_wal_time(source: RestoreSource) -> datetime | None:
-    """When production's newest WAL was stored: a side branch some restore archived is not
-    what a drill replays (docs/design.md §8c), so its WAL does not move the latest target."""
-    stored = source.wal.stored
-    lineage = source.lineage()
-    times = [when for t in lineage.path for when in stored.get(t, {}).values() if when is not None]
-    return max(times) if times else None
-
-
 def run_drill(
-    repo: Repository, settings: DrillSettings, req: DrillRequest, env: DrillEnv
+    repo: Repository,
+    settings: DrillSettings,
+    req: DrillRequest,
+    env: DrillEnv,
+    provider: InstanceProvider | None = None,
 ) -> DrillRecord:
+    """One drill with ``provider``'s instance (default: a sandbox restored from ``repo``);
+    the record is stored in ``repo`` either way."""
     started = datetime.now(UTC)
     rec = DrillRecord(
         id=new_drill_id(started),
@@ -97,17 +87,20 @@ def run_drill(
         request=asdict(req),
     )
     state_dir = settings.state_dir or default_state_dir()
-    reaped = reap(state_dir)
+    if provider is None:
+        provider = SandboxProvider(repo, settings, req, env, state_dir, started)
+    reaped = provider.reap()
     if reaped:
-        env.say(f"removed {len(reaped)} sandbox(es) left behind by killed drills")
+        env.say(f"removed {len(reaped)} {provider.kind} instance(s) left behind by killed drills")
     prev = record.previous(repo, rec.id)
     clock = StepClock()
-    made: list[Sandbox] = []
     stopped = bad_input = False
     t0 = time.monotonic()
     try:
         with sigterm_interrupts():
-            _run_steps(repo, settings, req, env, rec, clock, prev, started, state_dir, made)
+            instance = provider.bring_up(rec, clock)
+            _validate(settings, env, rec, clock, prev, instance, provider.rto_excludes)
+            provider.integrity(rec, clock)
     except (UsageError, ConfigError):
         bad_input = True  # the operator's mistake, not a drill result: nothing recorded
         raise
@@ -122,9 +115,13 @@ def run_drill(
         rec.error = _error(clock.current, "internal", 70, f"{type(e).__name__}: {e}")
     finally:
         with clock.step("cleanup"), sigterm_ignored():
-            _cleanup(rec, made[0] if made else None, req.keep and not stopped and not bad_input)
+            provider.teardown(rec, req.keep and not stopped and not bad_input)
     rec.steps = clock.steps
-    rec.total_seconds = rec.rto_seconds = round(time.monotonic() - t0, 3)
+    rec.total_seconds = round(time.monotonic() - t0, 3)
+    rec.rto_seconds = round(
+        rec.total_seconds - sum(s.seconds for s in clock.steps if s.name in provider.rto_excludes),
+        3,
+    )
     _conclude(rec, settings)
     rec.finished = datetime.now(UTC).isoformat()
     event = drill_event(rec, prev)
@@ -135,19 +132,8 @@ def run_drill(
     details = {k: v for k, v in rec.audit().items() if k not in ("action", "actor", "pid", "time")}
     audit.record(repo, "drill", details)  # who/where/when are the entry's own
     if stopped:
-        raise Interrupted(f"drill {rec.id} interrupted; sandbox removed, record stored")
+        raise Interrupted(f"drill {rec.id} interrupted; {provider.kind} removed, record stored")
     return rec
-
-
-def _cleanup(rec: DrillRecord, sandbox: Sandbox | None, keep: bool) -> None:
-    if sandbox is None:
-        return
-    if keep:
-        sandbox.keep()
-        rec.sandbox["kept"] = True
-        return
-    sandbox.destroy()
-    rec.sandbox["removed"] = not sandbox.base.exists()
 
 
 def _conclude(rec: DrillRecord, settings: DrillSettings) -> None:
@@ -155,12 +141,12 @@ def _conclude(rec: DrillRecord, settings: DrillSettings) -> None:
         rec.result = "failed"
         rec.message = f"drill failed during {rec.error['step']}: {rec.error['message']}"
         return
-    if settings.max_rto_s is not None and rec.total_seconds > settings.max_rto_s:
+    if settings.max_rto_s is not None and rec.rto_seconds > settings.max_rto_s:
         rec.checks.append(
             CheckResult(
                 "rto",
                 "warn",
-                f"RTO {rec.total_seconds:.0f} s exceeds the target {settings.max_rto_s:g} s",
+                f"RTO {rec.rto_seconds:.0f} s exceeds the target {settings.max_rto_s:g} s",
             )
         )
     status = overall(rec.checks)
@@ -174,135 +160,25 @@ def _conclude(rec: DrillRecord, settings: DrillSettings) -> None:
         )
 
 
-def _run_steps(
-    repo: Repository,
-    settings: DrillSettings,
-    req: DrillRequest,
-    env: DrillEnv,
-    rec: DrillRecord,
-    clock: StepClock,
-    prev: DrillRecord | None,
-    started: datetime,
-    state_dir: Path,
-    made: list[Sandbox],
-) -> None:
-    if True:
-        with clock.step("fetch"):
-            source = RestoreSource.read(repo)  # every manifest read once, for the whole drill
-            backups, damaged = source.backups.manifests, source.backups.damaged
-            if not backups and damaged:  # damaged is not "no backups"
-                bid, why = min(damaged.items())
-                raise IntegrityError(f"backup {bid} cannot be drilled: {why}")
-            choice = choose(
-                backups,
-                req.backup,
-                req.target,
-                newest_wal_time(source),
-                started,
-                random.Random(req.seed),
-            )
-            doc = next(b for b in backups if b.id == choice.backup_id)
-            rec.backup = {
-                "id": doc.id,
-                "label": doc.label,
-                "type": doc.type,
-                "start_time": doc.start_time.isoformat(),
-                "stop_time": doc.stop_time.isoformat(),
-                "timeline": doc.timeline,
-            }
-            rec.target = {
-                "kind": choice.target.kind,
-                "value": choice.target.value,
-                "reference_time": choice.reference.isoformat(),
-            }
-            env.say(f"restoring backup {choice.backup_id} to {choice.target.describe()}")
-            sandbox = Sandbox.create(settings.sandbox_dir, state_dir, rec.id, env.superuser)
-            made.append(sandbox)
-            rec.sandbox = {"dir": str(sandbox.base), "port": sandbox.port}
-            restored = restore(
-                repo,
-                sandbox.data_dir,
-                target=choice.target,
-                restore_command=hand_over_command(),
-                backup=choice.backup_id,
-                place_all_wal=True,  # the sandbox gets no key: it never fetches WAL itself
-                source=source,
-                # production's tablespace paths (named by the manifest) are not the drill's
-                tablespaces_under=sandbox.tablespaces,
-            )
-            rec.timeline = {
-                "followed": restored.timeline,
-                "backup": restored.backup_timeline,
-                "production": restored.production_timeline,
-                "role": restored.timeline_role,
-            }
-            env.say(f"following timeline {restored.timeline} ({restored.timeline_role})")
-        with clock.step("instance creation"):
-            try:
-                cluster = sandbox.start(
-                    sandbox_settings(sandbox.base, settings.shared_buffers),
-                    settings.start_timeout_s,
-                    env.bindir,
-                    env.superuser,
-                )
-            except PostgresError:
-                c = sandbox.cluster
-                if c is None or c.is_running():
-                    raise
-                raise exit_error(c.log_since(0), "the sandbox", choice.target.describe()) from None
-        with clock.step("wal replay"):
-            wait_for_target(
-                cluster,
-                target=choice.target.describe(),
-                promoted=True,
-                timeout=settings.start_timeout_s,
-                poll=0.1,
-            )
-            rec.reached = _reached(cluster, rec.timeline.get("followed"))
-        _validate(repo, settings, env, rec, clock, prev, doc, cluster, choice.reference)
-        with clock.step("integrity"):
-            env.say("integrity: pg_amcheck, pg_checksums")
-            on = integrity.checksums_enabled(cluster)
-            if settings.amcheck:
-                rec.checks += validate.guarded(
-                    "amcheck", "*", lambda: integrity.amcheck(cluster, settings.amcheck_jobs)
-                )
-            cluster.stop("fast")
-            if settings.checksums:
-                rec.checks += validate.guarded(
-                    "checksums", "*", lambda: integrity.checksums(cluster, on)
-                )
-            if req.keep:
-                cluster.start()
-
-
-def _reached(cluster: Cluster, followed: int | None) -> dict[str, Any]:
-    """The LSN replay stopped at, on the timeline it followed (the report names both)."""
-    rows = cluster.sql("SELECT pg_last_wal_replay_lsn()::text")
-    return {"lsn": rows[0][0] if rows else None, "timeline": followed}
-
-
 def _validate(
-    repo: Repository,
     settings: DrillSettings,
     env: DrillEnv,
     rec: DrillRecord,
     clock: StepClock,
     prev: DrillRecord | None,
-    backup: BackupManifest,
-    cluster: Cluster,
-    reference: datetime,
+    instance: Instance,
+    not_recovery: tuple[str, ...],
 ) -> None:
-    catalog = backup.catalog
-    home = catalog.database or env.default_database
+    catalog = instance.catalog
+    home = instance.default_database
     specs: dict[str, DatabaseChecks] = dict(settings.databases) or {home: DatabaseChecks()}
     conns: dict[str, psycopg.Connection[Any]] = {}
     try:
         with clock.step("connectivity"):
             for db in specs:
                 try:
-                    ms = probes.connect_ms(cluster.conninfo(db))
-                    conns[db] = connect(cluster.conninfo(db))
+                    ms = probes.connect_ms(instance.conninfo(db))
+                    conns[db] = connect(instance.conninfo(db))
                     rec.checks.append(
                         _tag(judge_connectivity(ms, None, settings.connect_warn_ms), db)
                     )
@@ -314,12 +190,14 @@ def _validate(
                             db,
                         )
                     )
-        rec.ready_seconds = round(sum(s.seconds for s in clock.steps if s.name in READY_STEPS), 3)
+        rec.ready_seconds = round(  # every recovery step until now
+            sum(s.seconds for s in clock.steps if s.name not in not_recovery), 3
+        )
         replayed = probes.last_replayed(next(iter(conns.values()))) if conns else None
         floor: dict[str, datetime | None] = (
             {"last replayed transaction": replayed}
             if replayed
-            else {"backup start": backup.start_time}
+            else {"backup start": instance.floor}
         )
         baselines = validate.Baselines(
             settings.performance_baseline,
@@ -336,7 +214,7 @@ def _validate(
                     validate.catalog_facts(catalog) if db == home and not catalog.empty else None
                 )
                 checks, data = validate.check_database(
-                    conns[db], db, spec, facts, settings, reference, floor, baselines
+                    conns[db], db, spec, facts, settings, instance.reference, floor, baselines
                 )
                 rec.checks += checks
                 rec.data[db] = data

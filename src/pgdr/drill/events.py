@@ -36,7 +36,7 @@ def drill_event(rec: DrillRecord, prev: DrillRecord | None) -> Event:
             "drill_id": rec.id,
             "result": rec.result,
             "backup": rec.backup.get("id"),
-            "rto_seconds": rec.total_seconds,
+            "rto_seconds": rec.rto_seconds,
             "rpo_seconds": rec.rpo_seconds,
             "failed_checks": [c.name for c in rec.failed_checks()],
             "error": rec.error,

@@ -55,7 +55,7 @@ class DrillRecord:
     error: dict[str, Any] | None = None  # when a step aborted: step, kind, message, exit_code
     steps: list[Step] = field(default_factory=list)
     total_seconds: float = 0.0  # every step, cleanup included
-    rto_seconds: float = 0.0  # the measured RTO: the total
+    rto_seconds: float = 0.0  # the recovery steps (a sandbox drill: all of them)
     ready_seconds: float | None = None  # until the restored database accepted queries
     rpo_seconds: float | None = None
     connect_ms: float | None = None
@@ -81,7 +81,7 @@ class DrillRecord:
             "timeline": self.timeline.get("followed"),
             "outcome": self.result,
             "message": self.message,
-            "rto_seconds": self.total_seconds,
+            "rto_seconds": self.rto_seconds,
             "rpo_seconds": self.rpo_seconds,
         }
 
@@ -178,7 +178,7 @@ def summarize(records: list[DrillRecord]) -> History:
             "timeline": r.timeline.get("followed"),
             "result": r.result,
             "failed": [c.name for c in r.failed_checks()] or ([r.error["step"]] if r.error else []),
-            "rto_seconds": round(r.total_seconds, 2),
+            "rto_seconds": round(r.rto_seconds, 2),
             "rpo_seconds": None if r.rpo_seconds is None else round(r.rpo_seconds, 1),
             "message": r.message,
         }
@@ -190,7 +190,7 @@ def summarize(records: list[DrillRecord]) -> History:
         len(records),
         passed,
         (passed / len(records)) if records else None,
-        _stats([r.total_seconds for r in records if r.result != "failed" or not r.error]),
+        _stats([r.rto_seconds for r in records if r.result != "failed" or not r.error]),
         _stats([r.rpo_seconds for r in records if r.rpo_seconds is not None]),
     )
 

@@ -34,8 +34,24 @@ def headline(rec: DrillRecord) -> str:
     return (
         f"Drill {rec.id}: {rec.result.upper()} — backup {rec.backup.get('id', '?')}, target "
         f"{rec.target.get('value') or rec.target.get('kind', '?')}{_timeline(rec)}; "
-        f"RTO {rec.total_seconds:.1f} s, RPO {_rpo(rec)}"
+        f"RTO {rec.rto_seconds:.1f} s, RPO {_rpo(rec)}"
     )
+
+
+def totals(rec: DrillRecord) -> list[tuple[str, float]]:
+    """The sum rows of the steps table: one when every step is recovery (a sandbox drill),
+    else the total and the RTO without the steps that are not (an RDS drill's baseline and
+    cleanup)."""
+    if abs(rec.total_seconds - rec.rto_seconds) < 0.0005:
+        return [("total (RTO)", rec.total_seconds)]
+    return [("total", rec.total_seconds), ("RTO (recovery steps)", rec.rto_seconds)]
+
+
+def where(rec: DrillRecord) -> str:
+    """The instance the drill checked: its sandbox directory, or the RDS drill instance."""
+    if rec.sandbox.get("provider") == "rds":
+        return f"RDS instance {rec.sandbox.get('instance', '?')} (from {rec.sandbox.get('source', '?')})"
+    return f"sandbox: {rec.sandbox.get('dir', '')}"
 
 
 def _timeline(rec: DrillRecord) -> str:
@@ -60,6 +76,8 @@ def recovery_reached(rec: DrillRecord) -> str:
     """Where replay stopped: 'LSN 0/3000060 on timeline 1 (production)', or why unknown."""
     lsn = rec.reached.get("lsn")
     followed = rec.reached.get("timeline") or rec.timeline.get("followed")
+    if not lsn and rec.sandbox.get("provider") == "rds":  # RDS replays; it reports no LSN
+        return "restored by RDS" if rec.sandbox.get("endpoint") else "not restored"
     if not lsn:
         return "not reached" + (f" (timeline {followed} chosen)" if followed else "")
     role = rec.timeline.get("role")
@@ -77,7 +95,8 @@ def render_console(rec: DrillRecord, console: Console) -> None:
     steps = Table("step", "seconds", title="Steps")
     for s in rec.steps:
         steps.add_row(s.name, f"{s.seconds:.2f}")
-    steps.add_row("[bold]total (RTO)[/]", f"[bold]{rec.total_seconds:.2f}[/]")
+    for label, secs in totals(rec):
+        steps.add_row(f"[bold]{label}[/]", f"[bold]{secs:.2f}[/]")
     console.print(steps)
     for db, data in rec.data.items():
         t = Table("table", "rows", "at backup", "indexes", title=f"Data: {db}")
@@ -129,7 +148,7 @@ def render_markdown(rec: DrillRecord) -> str:
         "|---|---:|",
     ]
     out += [f"| {s.name} | {s.seconds:.2f} |" for s in rec.steps]
-    out += [f"| **total (RTO)** | **{rec.total_seconds:.2f}** |", ""]
+    out += [f"| **{label}** | **{secs:.2f}** |" for label, secs in totals(rec)] + [""]
     for db, data in rec.data.items():
         out += [
             f"## Data: {db}",
@@ -149,7 +168,7 @@ def render_markdown(rec: DrillRecord) -> str:
     out += [
         "",
         f"Connection time: {rec.connect_ms or 0:.1f} ms · data freshness (RPO): {_rpo(rec)} · "
-        f"sandbox: {rec.sandbox.get('dir', '')} · host {rec.host}",
+        f"{where(rec)} · host {rec.host}",
         "",
     ]
     return "\n".join(out)
@@ -205,7 +224,7 @@ td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.n{{text-align:r
 <h2>Recovery</h2><table class="recovery"><tr><th>backup</th><td>{e(str(rec.backup.get("id", "?")))}</td></tr>
 <tr><th>target</th><td class="target">{e(recovery_target(rec))}</td></tr>
 <tr><th>reached</th><td class="reached">{e(recovery_reached(rec))}</td></tr></table>
-<h2>Steps (total = RTO {rec.total_seconds:.2f} s)</h2>{steps_svg(rec)}
+<h2>Steps (total {rec.total_seconds:.2f} s, RTO {rec.rto_seconds:.2f} s)</h2>{steps_svg(rec)}
 {data}<h2>Checks</h2><table><tr><th>check</th><th>database</th><th>result</th><th>detail</th></tr>{rows}</table>
 <p>Connection time {rec.connect_ms or 0:.1f} ms · data freshness (RPO) {e(_rpo(rec))} · host {e(rec.host)} · started {e(rec.started)}</p>
 </body></html>

@@ -277,7 +277,9 @@ def judge_assertion(
 
 
 def judge_amcheck(returncode: int, output: str, databases: int) -> CheckResult:
-    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    """NOTICE lines are not findings (``--install-missing`` on a database that already has
+    the extension — any restored production that used amcheck — says so)."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip() and "NOTICE:" not in ln]
     if returncode == 0 and not lines:
         return CheckResult(
             "amcheck", "pass", f"heap and btree (heapallindexed) clean in {databases} database(s)"

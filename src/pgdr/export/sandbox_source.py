@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pgdr.drill.choose import choose
-from pgdr.drill.engine import newest_wal_time
 from pgdr.drill.sandbox import Sandbox, reap, sandbox_settings
+from pgdr.drill.sandbox_provider import newest_wal_time
 from pgdr.drill.settings import DrillSettings
 from pgdr.errors import IntegrityError
 from pgdr.export.manifest import Source
@@ -64,6 +64,7 @@ def restored_backup(
             backup=choice.backup_id,
             place_all_wal=True,
             source=source,
+            tablespaces_under=sandbox.tablespaces,  # never production's paths
         )
         cluster = sandbox.start(
             sandbox_settings(sandbox.base, settings.shared_buffers),

@@ -130,7 +130,25 @@ def _automated(b: dict[str, Any]) -> dict[str, Any]:
 
 def _last_export(aws: Aws, s: RdsSettings, inst: dict[str, Any]) -> ExportLine | None:
     tasks = aws.rds_all(s.region, "DescribeExportTasks", "ExportTasks")
-    mine = [t for t in tasks if str(t.get("ExportTaskIdentifier", "")).startswith("pgdr-")]
+    # pgdr's tasks of THIS instance: the account's export tasks are of every instance. By the
+    # snapshot's ARN (one of the instance's), or its name (pgdr's or the automated ones, for
+    # a snapshot retention has deleted since).
+    arns = {
+        str(x.get("DBSnapshotArn", ""))
+        for x in aws.rds_all(
+            s.region, "DescribeDBSnapshots", "DBSnapshots", DBInstanceIdentifier=s.instance
+        )
+    }
+    names = (f"pgdr-{s.instance}-", f"rds:{s.instance}-")
+    mine = [
+        t
+        for t in tasks
+        if str(t.get("ExportTaskIdentifier", "")).startswith("pgdr-")
+        and (
+            str(t.get("SourceArn", "")) in arns
+            or str(t.get("SourceArn", "")).rsplit(":snapshot:", 1)[-1].startswith(names)
+        )
+    ]
     if not mine:
         return None
     t = max(

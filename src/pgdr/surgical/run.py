@@ -185,6 +185,7 @@ def _in_sandbox(
                     backup=backup_id,
                     place_all_wal=True,  # the sandbox gets no key: it never fetches WAL
                     source=source,
+                    tablespaces_under=sandbox.tablespaces,  # never production's paths
                 )
             with clock.step("start"):
                 try:
