@@ -19,6 +19,7 @@ from pgdr.cli import (
     daemon_cmd,
     dev_cmd,
     drill_cmd,
+    evidence_cmd,
     key_cmd,
     replica_cmd,
     repo_cmd,
@@ -49,6 +50,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("config", config_cmd.app),
     ("dev", dev_cmd.app),
     ("drill", drill_cmd.app),
+    ("report", evidence_cmd.app),
 ]
 #: developer tools: callable, listed in docs/cli.md under a note, not in `pgdr --help`
 HIDDEN_GROUPS = frozenset({"dev"})
@@ -72,6 +74,9 @@ app.command("status")(daemon_cmd.status)
 repo_cmd.app.command("replicate")(replica_cmd.replicate)
 repo_cmd.app.command("lag")(replica_cmd.lag)
 app.command("audit")(audit_cmd.audit)
+# Operational evidence: runbook and game days (issue 19; report cost/compliance above).
+app.command("runbook")(evidence_cmd.runbook)
+app.command("gameday")(evidence_cmd.gameday)
 
 
 def _print_version(value: bool) -> None:

@@ -59,6 +59,10 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── CriticalAlertsFiring (92)      `pgdr status`: a critical alert is firing
     │   ├── DaemonAlreadyRunning (93)      another daemon holds the state directory
     │   └── WebError (94)                  the dashboard cannot listen where configured
+    ├── GamedayFailed (100)                a game day's recovery did not pass
+    │   ├── ReplicaNotRestorable (101)     region failure: no, empty or stale replica
+    │   ├── ObjectLockOff (102)            malicious deletion: no Object Lock covering the window
+    │   └── RecoveryKeyUnreachable (103)   complete loss: the repository's key is not reachable
     └── Interrupted (130)                  interrupted (Ctrl-C)
 
 The classes live in one module per subsystem (``base``, ``storage``, ``repository``, ``keys``,
@@ -68,6 +72,12 @@ The classes live in one module per subsystem (``base``, ``storage``, ``repositor
 from __future__ import annotations
 
 from pgdr.errors.base import CheckFailed, ConfigError, Interrupted, PgdrError, UsageError
+from pgdr.errors.evidence import (
+    GamedayFailed,
+    ObjectLockOff,
+    RecoveryKeyUnreachable,
+    ReplicaNotRestorable,
+)
 from pgdr.errors.keys import (
     KdfOutOfBounds,
     KeyMissing,
@@ -141,6 +151,7 @@ __all__ = [
     "DrillError",
     "DrillFailed",
     "DrillNotFound",
+    "GamedayFailed",
     "IntegrityError",
     "Interrupted",
     "KdfOutOfBounds",
@@ -150,13 +161,16 @@ __all__ = [
     "NotARepository",
     "NotifyError",
     "ObjectExists",
+    "ObjectLockOff",
     "ObjectLocked",
     "ObjectNotFound",
     "PgdrError",
     "PostgresError",
     "ProtectedByRetention",
+    "RecoveryKeyUnreachable",
     "RecoveryTargetUnreachable",
     "ReplicaMismatch",
+    "ReplicaNotRestorable",
     "ReplicationIncomplete",
     "RepositoryError",
     "RepositoryExists",
