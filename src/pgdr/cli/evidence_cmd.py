@@ -3,7 +3,7 @@ operational evidence from measured facts (docs/design.md §8j)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -31,6 +31,16 @@ def _write(path: Path, text: str) -> None:
         atomic_write(path, text)  # owner-only: reports name tables, hosts and keys
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror}") from None
+
+
+def _bindir() -> str:
+    from pgdr.errors import PgdrError
+    from pgdr.pg.binaries import find_bindir
+
+    try:
+        return str(find_bindir(None))
+    except PgdrError:
+        return ""
 
 
 def _now() -> str:
@@ -70,6 +80,8 @@ def runbook(
     cfg = cli.config
     rb = runbook_settings(cfg)
     d = deployment(cfg, rb, config_path(cfg))
+    if not d.bin_dir:  # the commands name pg_ctl by its full path, as this host has it
+        d = replace(d, bin_dir=_bindir())
     figures = scenario_figures(open_repository(cli.target()), d, rb, datetime.now(UTC))
     book = build_runbook(d, figures, _now())
     if html is not None:

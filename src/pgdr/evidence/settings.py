@@ -53,7 +53,8 @@ def cost_settings(config: Config) -> CostSettings:
 
 
 def config_path(config: Config) -> str:
-    return str(config.source) if config.source else ""
+    """Absolute: the runbook's commands must work from any directory."""
+    return str(Path(config.source).absolute()) if config.source else ""
 
 
 def default_restore_dir(root: str, scenario: str) -> str:
