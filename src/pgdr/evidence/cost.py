@@ -61,9 +61,11 @@ class CostReport:
         total = "-" if self.monthly_total is None else f"{self.monthly_total:.4f} {self.currency}"
         console.print(f"total: {human(self.total_bytes)}, {total} per month")
         if self.unpriced:
-            console.print(f"no price in [costs] per_gb_month for: {', '.join(self.unpriced)}")
+            console.print(
+                f"no price in [costs] per_gb_month for: {', '.join(self.unpriced)}", markup=False
+            )
         for n in self.not_covered:
-            console.print(f"not covered: {n}")
+            console.print(f"not covered: {n}", markup=False)
 
 
 def bytes_by_class(objects: Iterable[ObjectInfo]) -> dict[str, tuple[int, int]]:
@@ -88,13 +90,13 @@ def cost_report(
     for name, url, classes in locations:
         for cls, (n, b) in sorted(classes.items()):
             price = prices.get(cls)
-            cost = None if price is None else round(b / GB * price, 6)
+            cost = None if price is None else b / GB * price
             rep.lines.append(ClassLine(name, url, cls, n, b, price, cost))
             rep.total_bytes += b
             if price is None and b:
                 unpriced.add(cls)
     priced = [ln.monthly_cost for ln in rep.lines if ln.monthly_cost is not None]
-    rep.monthly_total = round(sum(priced), 6) if priced else None
+    rep.monthly_total = sum(priced) if priced else None
     rep.unpriced = sorted(unpriced)
     rep.complete = not unpriced
     rep.not_covered = [
