@@ -44,6 +44,15 @@ def ok(*args: str | Path) -> str:
     return r.stdout
 
 
+def init(cfg: Path) -> None:
+    """`pgdr repo init`, in-process (setup, not what these tests are about: each CLI run
+    costs seconds on a loaded machine)."""
+    from pgdr.cli.repo_target import backend, key_source
+
+    target = target_from_settings(resolve_repository(load_config(cfg), "main")[1])
+    Repository.init(backend(target), key_source(target))
+
+
 def open_main(cfg: Path) -> Repository:
     return open_repository(target_from_settings(resolve_repository(load_config(cfg), "main")[1]))
 
@@ -76,7 +85,7 @@ def test_cost_bytes_by_class_equal_the_buckets_own_listing(
     )
     cfg = write_cfg(tmp_path, main, replica=dr)
     cfg.write_text(cfg.read_text() + prices)
-    ok("--config", cfg, "repo", "init")
+    init(cfg)
     repo = open_main(cfg)
     for i in range(3):
         fake_backup(repo, f"2026120{i}T030000ZF-0000{i}")
@@ -128,7 +137,7 @@ def test_region_failure_fails_on_an_empty_then_a_stale_replica(
     main = bucket_url(moto_endpoint, make_bucket(moto_endpoint), "prod")
     dr = bucket_url(moto_endpoint, make_bucket(moto_endpoint), "dr")
     cfg = write_cfg(tmp_path, main, replica=dr)
-    ok("--config", cfg, "repo", "init")
+    init(cfg)
     fake_backup(open_main(cfg), "20261206T030000ZF-aaaa")
     r = pgdr("--config", cfg, "gameday", "region-failure")
     one_line_error(r, 101, "replica dr is empty")
@@ -152,7 +161,7 @@ def test_malicious_deletion_needs_object_lock_covering_the_window(
 ) -> None:
     plain = bucket_url(moto_endpoint, make_bucket(moto_endpoint), "prod")
     cfg = write_cfg(tmp_path, plain)
-    ok("--config", cfg, "repo", "init")
+    init(cfg)
     one_line_error(
         pgdr("--config", cfg, "gameday", "malicious-deletion"),
         102,
@@ -168,7 +177,7 @@ def test_malicious_deletion_needs_object_lock_covering_the_window(
         locked,
         extra='[repositories.main.s3]\nobject_lock_mode = "GOVERNANCE"\nobject_lock_days = 7\n',
     )
-    ok("--config", cfg, "repo", "init")
+    init(cfg)
     one_line_error(
         pgdr("--config", cfg, "gameday", "malicious-deletion"),
         102,
@@ -183,7 +192,7 @@ def test_malicious_deletion_needs_object_lock_covering_the_window(
         locked,
         extra='[repositories.main.s3]\nobject_lock_mode = "GOVERNANCE"\nobject_lock_days = 40\n',
     )
-    ok("--config", cfg, "repo", "init")
+    init(cfg)
     fake_backup(open_main(cfg), "20261207T030000ZF-cccc")
     out = ok("--config", cfg, "gameday", "malicious-deletion")
     assert (
@@ -195,7 +204,7 @@ def test_malicious_deletion_needs_object_lock_covering_the_window(
 
 def test_complete_loss_fails_naming_the_missing_key(tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, f"file://{tmp_path}/repo")
-    ok("--config", cfg, "repo", "init")
+    init(cfg)
     (tmp_path / "repo.key").rename(tmp_path / "elsewhere.key")
     r = pgdr("--config", cfg, "gameday", "complete-loss")
     one_line_error(r, 103, f"key file {tmp_path}/repo.key of repository main is missing")
@@ -204,8 +213,10 @@ def test_complete_loss_fails_naming_the_missing_key(tmp_path: Path) -> None:
 
 def test_compliance_not_met_when_the_audit_log_is_tampered(tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, f"file://{tmp_path}/repo")
-    ok("--config", cfg, "repo", "init")
-    ok("--config", cfg, "key", "list")
+    init(cfg)
+    from pgdr import audit
+
+    audit.record(open_main(cfg), "init", {"by": "the test"}, strict=True)
     doc = json.loads(ok("--config", cfg, "report", "compliance", "--json"))
     state = {c["id"]: c for c in doc["report"]["controls"]}
     assert state["audit-log-intact"]["state"] == "met"
