@@ -219,8 +219,9 @@ def test_runbook_commands_carry_this_deployments_names() -> None:
         "pgdr --config /etc/pgdr/pgdr.toml --repo replica restore --data-dir /var/lib/pgdr/restore/region-failure"
     )
     side = code_blocks(md, "accidental-deletion")
-    assert '--time "$TARGET_TIME"' in side[1] and "--port 5433" in side[1]
-    assert "-t users -t recalls" in side[2] and "-d safety" in side[2]
+    assert side[1] == "install -d -m 755 /var/lib/pgdr/restore"
+    assert '--time "$TARGET_TIME"' in side[2] and "--port 5433" in side[2]
+    assert "-t users -t recalls" in side[3] and "-d safety" in side[3]
     assert code_blocks(md, "accidental-deletion", "cleanup") == [
         "runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D /var/lib/pgdr/restore/accidental-deletion stop -m fast"
     ]

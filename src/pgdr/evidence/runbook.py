@@ -51,6 +51,11 @@ def _psql(d: Deployment, data_dir: str, port: int, sql: str) -> str:
     )
 
 
+def _mkroot(d: Deployment) -> str:
+    """The parent of restored data directories: the postgres user must traverse it."""
+    return f"install -d -m 755 {_q(d.restore_root)}"
+
+
 def _stop(d: Deployment, data_dir: str) -> str:
     return f"runuser -u postgres -- {d.bin}pg_ctl -D {_q(data_dir)} stop -m fast"
 
@@ -72,6 +77,7 @@ def accidental_deletion(d: Deployment) -> Scenario:
         "production is fine and keeps running.",
         commands=[
             TIME_GUARD,
+            _mkroot(d),
             f'{d.pgdr} restore --data-dir {_q(side)} --time "$TARGET_TIME" '
             f"--archive-mode off --start --port {d.side_port}",
             f"pg_dump -h {_q(side + '.run')} -p {d.side_port} -U {_q(d.superuser)} "
@@ -97,6 +103,7 @@ def corruption(d: Deployment) -> Scenario:
         "production is rebuilt as it was just before.",
         commands=[
             TIME_GUARD,
+            _mkroot(d),
             f'{d.pgdr} restore --data-dir {_q(new)} --time "$TARGET_TIME" '
             f"--archive-mode repository --start --port {d.restore_port}",
         ],
@@ -122,6 +129,7 @@ def complete_loss(d: Deployment) -> Scenario:
         f"the repository and its key ({d.key_material}).",
         commands=[
             f"{d.pgdr} info",
+            _mkroot(d),
             f"{d.pgdr} restore --data-dir {_q(new)} --latest --archive-mode repository "
             f"--start --port {d.restore_port}",
         ],
@@ -155,6 +163,7 @@ def region_failure(d: Deployment) -> Scenario:
         f"restore from the copy {name} ({d.replicas[name]}) alone.",
         commands=[
             f"{d.pgdr} --repo {_q(name)} info",
+            _mkroot(d),
             f"{d.pgdr} --repo {_q(name)} restore --data-dir {_q(new)} --latest "
             f"--archive-mode repository --start --port {d.restore_port}",
         ],
