@@ -16,6 +16,7 @@ pre{background:#0f1420;color:#e6edf3;padding:10px 12px;border-radius:4px;overflo
   font-size:12.5px;white-space:pre-wrap;word-break:break-all;margin:6px 0}
 table{border-collapse:collapse;font-size:13px;margin:6px 0}
 td,th{border-bottom:1px solid #e3e6eb;padding:3px 10px 3px 0;text-align:left;vertical-align:top}
+td.met,td.not-met,td.not-configured{white-space:nowrap}
 .met,.passed{color:#146c2e;font-weight:600} .not-met,.failed,.stale{color:#b42318;font-weight:600}
 .not-configured,.none{color:#8a6d00;font-weight:600}
 .label{color:#5b6474;font-size:12px;text-transform:uppercase;letter-spacing:.04em;margin-top:8px}
