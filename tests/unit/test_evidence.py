@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from rich.console import Console
 
 from pgdr.evidence.compliance import MET, NOT_CONFIGURED, NOT_MET, evaluate
 from pgdr.evidence.cost import LOCAL, bytes_by_class, cost_report
@@ -151,6 +152,9 @@ def test_cost_is_bytes_by_class_times_configured_prices() -> None:
     assert r.monthly_total == pytest.approx(0.088)
     assert r.unpriced == ["DEEP_ARCHIVE", LOCAL] and not r.complete
     assert r.total_bytes == 6 * 1024**3 + 512 + 7
+    console = Console(record=True, width=200)
+    r.render_text(console)
+    assert "no price in [costs] per_gb_month for: DEEP_ARCHIVE, local" in console.export_text()
 
 
 def states(**over: object) -> dict[str, str]:
