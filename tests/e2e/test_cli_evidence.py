@@ -207,6 +207,11 @@ def test_complete_loss_fails_naming_the_missing_key(tmp_path: Path) -> None:
     r = pgdr("--config", cfg, "gameday", "complete-loss")
     one_line_error(r, 103, f"key file {tmp_path}/repo.key of repository main is missing")
     one_line_error(pgdr("--config", cfg, "gameday", "flood"), 2, "unknown game day 'flood'")
+    (tmp_path / "elsewhere.key").rename(tmp_path / "repo.key")
+    # the point-in-time game days need a backup in the window: none yet
+    one_line_error(
+        pgdr("--config", cfg, "gameday", "corruption"), 100, "no backup in repository main"
+    )
 
 
 def test_compliance_not_met_when_the_audit_log_is_tampered(tmp_path: Path) -> None:

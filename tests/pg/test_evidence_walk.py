@@ -105,6 +105,9 @@ def test_game_days_feed_the_runbook_whose_commands_run_verbatim(
         f'bin_dir = "{c.bindir}"\n'
         f'[runbook]\nrestore_root = "{restore_root}"\nrestore_port = {restore_port}\n'
         f'side_port = {side_port}\ntables = ["recalls"]\n'
+        # "fresh" (game day, second-copy control) = within the replica-lag alert threshold;
+        # records written after `repo replicate` (game days, audit) age on a loaded machine
+        "[alerts]\nreplica_lag_max_s = 900\n"
     )
     c.sql("CREATE TABLE recalls (id int PRIMARY KEY, category text)")
     c.sql("INSERT INTO recalls SELECT g, 'toys' FROM generate_series(1, 1000) g")
