@@ -74,8 +74,7 @@ def test_each_runbook_scenario_fits_one_screen(tmp_path: Path) -> None:
     got = heights(page, tmp_path)
     assert set(got) == {s.id for s in rb.scenarios}
     assert all(0 < h <= HEIGHT for h in got.values()), got
-    for s in ("complete-loss", "region-failure"):  # one measured, one stale
-        shot(page, tmp_path, f"runbook-{s}.png", s)
+    shot(page, tmp_path, "runbook-region-failure.png", "region-failure")  # measured, stale
 
 
 @pytest.mark.usefixtures("browser")
@@ -92,6 +91,7 @@ def test_compliance_report_fits_one_screen(tmp_path: Path) -> None:
     ):
         page = tmp_path / f"compliance-{name}.html"
         page.write_text(compliance_render.to_html(report))
-        got = heights(page, tmp_path)
-        assert got and all(0 < h <= HEIGHT for h in got.values()), got
+        if name == "not-met":  # the longer texts: measured
+            got = heights(page, tmp_path)
+            assert got and all(0 < h <= HEIGHT for h in got.values()), got
         shot(page, tmp_path, f"compliance-{name}.png")

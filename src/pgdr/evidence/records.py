@@ -35,7 +35,10 @@ def measurements(
     drills: list[dict[str, Any]], games: list[dict[str, Any]], replica_urls: set[str]
 ) -> list[Measurement]:
     out = []
+    rehearsed = {g.get("drill") for g in games}  # a game day's drill counts once, as the game day
     for d in drills:
+        if d.get("id") in rehearsed:
+            continue
         for scenario in scenarios_of_drill(d, replica_urls):
             out.append(
                 Measurement(
