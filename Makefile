@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install -q --upgrade pip >/dev/null
 	@$(PY) -m pip install -q -e '.[dev]'
 	@scripts/install-system-deps
+	@scripts/install-checkov $(VENV)
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)

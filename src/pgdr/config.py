@@ -177,6 +177,11 @@ class Config(_Model):
     alerts: dict[str, Any] = {}
     daemon: dict[str, Any] = {}
     web: dict[str, Any] = {}
+    #: ``[rds]``: an Amazon RDS instance pgdr drives, validated where used
+    #: (:func:`pgdr.config_rds.rds_settings`).
+    rds: dict[str, Any] = {}
+    #: ``[exports]``, validated where used (pgdr.export.settings).
+    exports: dict[str, Any] = {}
     audit: AuditSettings = AuditSettings()
     #: ``[costs]`` (the price table of `pgdr report cost`) and ``[runbook]`` (where the
     #: generated runbook restores), validated where used (pgdr.evidence.settings).

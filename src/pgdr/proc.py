@@ -7,6 +7,11 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
+import time
+
+#: In a restored data directory's ``pgdr_prefetch/``: every running prefetcher holds it
+#: shared, and a delta restore waits for it exclusively before it removes the directory.
+PREFETCHER_LOCK = "prefetcher.lock"
 
 
 def helper_command(
@@ -52,3 +57,32 @@ def lock_held(path: str | os.PathLike[str]) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def hold_shared(path: str | os.PathLike[str]) -> int:
+    """Take ``path`` shared (created owner-only): several holders at once, but none while
+    someone waits for it exclusively. Returns the descriptor; closing it releases."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def wait_unheld(path: str | os.PathLike[str], timeout: float) -> bool:
+    """Wait until no one holds ``path`` (True; also when it does not exist), at most
+    ``timeout`` seconds (False)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:  # none there (or not a plain file: nothing of a prefetcher's)
+        return True
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.1)
+    finally:
+        os.close(fd)

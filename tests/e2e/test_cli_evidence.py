@@ -138,14 +138,14 @@ def test_region_failure_fails_on_an_empty_then_a_stale_replica(
     init(cfg)
     fake_backup(open_main(cfg), "20261206T030000ZF-aaaa")
     r = pgdr("--config", cfg, "gameday", "region-failure")
-    one_line_error(r, 101, "replica dr is empty")
+    one_line_error(r, 121, "replica dr is empty")
     assert "FAIL replica present and fresh" in r.stdout
     ok("--config", cfg, "repo", "replicate")
     fake_backup(open_main(cfg), "20261207T030000ZF-bbbb")  # newer than the replica's copy
     r = pgdr("--config", cfg, "gameday", "region-failure", "--json")
-    one_line_error(r, 101, "replica dr is stale", "lacks backup 20261207T030000ZF-bbbb")
+    one_line_error(r, 121, "replica dr is stale", "lacks backup 20261207T030000ZF-bbbb")
     rec = json.loads(r.stdout)
-    assert rec["result"] == "failed" and rec["exit_code"] == 101
+    assert rec["result"] == "failed" and rec["exit_code"] == 121
     # the failed game day is evidence too: recorded and audited
     assert rec["id"] in open_main(cfg).list_manifests("gameday")
     from pgdr.audit.verify import read_log
@@ -162,7 +162,7 @@ def test_malicious_deletion_needs_object_lock_covering_the_window(
     init(cfg)
     one_line_error(
         pgdr("--config", cfg, "gameday", "malicious-deletion"),
-        102,
+        122,
         "Object Lock is off",
         "no s3.object_lock_mode",
     )
@@ -178,7 +178,7 @@ def test_malicious_deletion_needs_object_lock_covering_the_window(
     init(cfg)
     one_line_error(
         pgdr("--config", cfg, "gameday", "malicious-deletion"),
-        102,
+        122,
         "covers 7 days, less than the 35-day window",
     )
 
@@ -205,12 +205,12 @@ def test_complete_loss_fails_naming_the_missing_key(tmp_path: Path) -> None:
     init(cfg)
     (tmp_path / "repo.key").rename(tmp_path / "elsewhere.key")
     r = pgdr("--config", cfg, "gameday", "complete-loss")
-    one_line_error(r, 103, f"key file {tmp_path}/repo.key of repository main is missing")
+    one_line_error(r, 123, f"key file {tmp_path}/repo.key of repository main is missing")
     one_line_error(pgdr("--config", cfg, "gameday", "flood"), 2, "unknown game day 'flood'")
     (tmp_path / "elsewhere.key").rename(tmp_path / "repo.key")
     # the point-in-time game days need a backup in the window: none yet
     one_line_error(
-        pgdr("--config", cfg, "gameday", "corruption"), 100, "no backup in repository main"
+        pgdr("--config", cfg, "gameday", "corruption"), 120, "no backup in repository main"
     )
 
 

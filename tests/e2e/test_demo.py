@@ -36,6 +36,8 @@ def test_demo_tells_the_whole_story() -> None:
             "PASSED",
             "total (RTO)",
             "public.recalls",
+            "every file matches the manifest",
+            "duckdb> SELECT category",
             "Demo finished",
         ):
             assert needle in out, needle

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from pgdr.backup.run import take_backup
+from pgdr.drill.engine import DrillEnv, DrillRequest, run_drill
+from pgdr.drill.settings import DrillSettings
 from pgdr.errors import UsageError
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import chown_tree, free_port, resolve_runas
@@ -73,3 +75,13 @@ def test_tablespace_and_databases(
         assert c.sql("SELECT count(*) FROM in_space", dbname="analytics")[0][0] == 42
     finally:
         c.destroy()
+
+    # A drill keeps the tablespace inside its sandbox: the source's directory (in use, on
+    # this host) is neither refused nor written, and nothing is left outside the sandbox.
+    before = sorted(p.name for p in space.rglob("*"))
+    sandboxes = pg_base_dir / "ts-sandboxes"
+    settings = DrillSettings(state_dir=pg_base_dir / "ts-drill-state", sandbox_dir=sandboxes)
+    rec = run_drill(repo, settings, DrillRequest(), DrillEnv())
+    assert rec.result == "passed", rec.error or [s for s in rec.steps]
+    assert sorted(p.name for p in space.rglob("*")) == before
+    assert not sandboxes.exists() or not any(sandboxes.iterdir())

@@ -3,11 +3,14 @@ uses (src/backend/backup/basebackup.c, PostgreSQL 15) — as a pure function ove
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 # Directories whose contents are skipped (the directory itself is kept, empty).
 EXCLUDED_CONTENTS = frozenset(
@@ -82,10 +85,22 @@ def unlogged_relations(data_dir: Path) -> frozenset[str]:
 
 def walk(data_dir: Path) -> Iterator[Entry]:
     """Every entry to back up, directories before their contents, sorted. Tablespace links
-    in pg_tblspc are followed (their contents are listed under pg_tblspc/<oid>/...)."""
+    in pg_tblspc are followed (their contents are listed under pg_tblspc/<oid>/...). Any other
+    link (a ``pg_wal`` on another disk from ``initdb --waldir``, a ``server.crt`` pointing at
+    the system's certificate) is backed up as what it points to — a directory or a file — so
+    it restores as a plain one, as pgBackRest restores links by default: restore creates no
+    link but a tablespace's, and a link with no target is left out (logged)."""
     unlogged = unlogged_relations(data_dir)
 
-    def visit(d: Path, rel: str) -> Iterator[Entry]:
+    def visit(
+        d: Path, rel: str, above: frozenset[tuple[int, int]] = frozenset()
+    ) -> Iterator[Entry]:
+        """``above``: the directories this one is inside (a link back up is a loop)."""
+        try:
+            here = os.stat(d)
+        except FileNotFoundError:
+            return
+        above = above | {(here.st_dev, here.st_ino)}
         try:
             names = sorted(os.listdir(d))
         except FileNotFoundError:
@@ -99,14 +114,22 @@ def walk(data_dir: Path) -> Iterator[Entry]:
                 continue
             if excluded(r, unlogged):
                 continue
+            if os.path.islink(p) and rel == "pg_tblspc":
+                yield Entry(r, "link", 0, 0o777, st.st_mtime, os.readlink(p))
+                yield from visit(p, r, above)
+                continue
             if os.path.islink(p):
-                target = os.readlink(p)
-                yield Entry(r, "link", 0, 0o777, st.st_mtime, target)
-                if rel == "pg_tblspc":
-                    yield from visit(p, r)
-            elif p.is_dir():
+                try:
+                    st = p.stat()  # what it points to
+                except OSError:
+                    log.warning("%s: a link to nothing; not backed up", r)
+                    continue
+                if p.is_dir() and (st.st_dev, st.st_ino) in above:
+                    log.warning("%s: a link to a directory it is in; not backed up", r)
+                    continue
+            if p.is_dir():
                 yield Entry(r, "dir", 0, st.st_mode & 0o7777, st.st_mtime)
-                yield from visit(p, r)
+                yield from visit(p, r, above)
             elif p.is_file():
                 yield Entry(r, "file", st.st_size, st.st_mode & 0o7777, st.st_mtime)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pgdr.audit.verify import read_log
@@ -35,9 +36,9 @@ class AuditListing:
                 str(e["seq"]),
                 when,
                 e["action"],
-                f"{e['user']} ({e['uid']})",
-                e["host"],
-                details if len(details) < 100 else details[:97] + "...",
+                escape(f"{e['user']} ({e['uid']})"),
+                escape(e["host"]),
+                escape(details if len(details) < 100 else details[:97] + "..."),
             )
         console.print(t)
         for n in self.notes:

@@ -39,5 +39,5 @@ def render_backup(console: Console, r: BackupResult) -> None:
         ("stored", f"{human(r.stored_bytes)} written to the repository (new data, compressed)"),
     ]
     for k, v in rows:
-        t.add_row(k, v)
+        t.add_row(k, escape(v))  # a label or path may hold [brackets]
     console.print(t)

@@ -33,6 +33,7 @@ def _view(cfg: Config) -> ConfigView:
     """The effective configuration: the sections validated where they are used
     (``[schedule]``, ``[alerts]``, ``[daemon]``, ``[web]``, ``[drill]``) with their defaults
     filled in, not the raw (often empty) tables. ``[notifications.*]`` stay as written."""
+    from pgdr.config_rds import rds_settings
     from pgdr.daemon.settings import daemon_sections
     from pgdr.drill.settings import drill_settings
 
@@ -41,6 +42,9 @@ def _view(cfg: Config) -> ConfigView:
     for name in ("schedule", "alerts", "daemon", "web"):
         data[name] = getattr(sections, name).model_dump(mode="json")
     data["drill"] = drill_settings(cfg).model_dump(mode="json")
+    rds = rds_settings(cfg)
+    if rds is not None:
+        data["rds"] = rds.model_dump(mode="json")
     return ConfigView(str(cfg.source or "(embedded defaults)"), data)
 
 
@@ -54,6 +58,7 @@ def show(ctx: typer.Context) -> None:
 @app.command()
 def check(ctx: typer.Context) -> None:
     """Validate the file and check that every secret reference resolves."""
+    from pgdr.config_rds import rds_settings
     from pgdr.daemon.settings import daemon_sections
     from pgdr.drill.settings import drill_settings
     from pgdr.notify.settings import notification_settings
@@ -61,6 +66,7 @@ def check(ctx: typer.Context) -> None:
     cli = get_context(ctx)
     cfg = cli.config
     drill_settings(cfg)  # the sections validated where they are used: check them here too
+    rds = rds_settings(cfg)
     web = daemon_sections(cfg).web
     channels = notification_settings(cfg)
     problems = []
@@ -85,6 +91,9 @@ def check(ctx: typer.Context) -> None:
             ref = getattr(ch, key, None)
             if ref is not None and (why := ref.resolvable()):
                 warnings.append(f"notifications.{name}.{key}: {why}")
+    rds_password = rds.drill.password if rds is not None else None
+    if rds_password is not None and (why := rds_password.resolvable()):  # an RDS drill's
+        warnings.append(f"rds.drill.password: {why}")
     for key, ref in (("token", web.token), ("password", web.password)):
         if ref is not None and (why := ref.resolvable()):  # only `pgdr serve` needs them
             warnings.append(f"web.{key}: {why}")

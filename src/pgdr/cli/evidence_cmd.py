@@ -1,5 +1,5 @@
 """`pgdr runbook`, `pgdr gameday SCENARIO`, `pgdr report cost`, `pgdr report compliance`:
-operational evidence from measured facts (docs/design.md §8j)."""
+operational evidence from measured facts (docs/design.md §8m)."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def gameday(
     ],
 ) -> None:
     """Rehearse a recovery scenario in a sandbox: check its preconditions, run the restore it
-    implies, record the outcome like a drill (exit 101-103 name a broken precondition)."""
+    implies, record the outcome like a drill (exit 121-123 name a broken precondition)."""
     from pgdr.drill.engine import DrillEnv, DrillRequest, run_drill
     from pgdr.drill.settings import drill_settings
     from pgdr.errors import UsageError

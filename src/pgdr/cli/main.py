@@ -20,7 +20,10 @@ from pgdr.cli import (
     dev_cmd,
     drill_cmd,
     evidence_cmd,
+    export_cmd,
+    export_read_cmd,
     key_cmd,
+    rds_cmd,
     replica_cmd,
     repo_cmd,
     retention_cmd,
@@ -50,6 +53,8 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("config", config_cmd.app),
     ("dev", dev_cmd.app),
     ("drill", drill_cmd.app),
+    ("rds", rds_cmd.app),
+    ("export", export_cmd.app),
     ("report", evidence_cmd.app),
 ]
 #: developer tools: callable, listed in docs/cli.md under a note, not in `pgdr --help`
@@ -74,6 +79,10 @@ app.command("status")(daemon_cmd.status)
 repo_cmd.app.command("replicate")(replica_cmd.replicate)
 repo_cmd.app.command("lag")(replica_cmd.lag)
 app.command("audit")(audit_cmd.audit)
+# Long-term exports read back (issue 16): lifecycle tiers, DDL, restore into PostgreSQL.
+export_cmd.app.add_typer(export_read_cmd.lifecycle_app, name="lifecycle")
+export_cmd.app.command("ddl")(export_read_cmd.ddl)
+export_cmd.app.command("restore")(export_read_cmd.restore)
 # Operational evidence: runbook and game days (issue 19; report cost/compliance above).
 app.command("runbook")(evidence_cmd.runbook)
 app.command("gameday")(evidence_cmd.gameday)

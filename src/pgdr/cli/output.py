@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from pgdr.cli.context import CliContext
@@ -61,7 +62,8 @@ def emit(cli: CliContext, result: Any) -> None:
     if isinstance(data, dict):
         t = Table(show_header=False, box=None)
         for k, v in data.items():
-            t.add_row(str(k), json.dumps(v) if isinstance(v, dict | list) else str(v))
+            cell = json.dumps(v) if isinstance(v, dict | list) else str(v)
+            t.add_row(escape(str(k)), escape(cell))
         cli.out.print(t)
     else:
-        cli.out.print(data)
+        cli.out.print(escape(str(data)))

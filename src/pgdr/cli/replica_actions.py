@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pgdr.cli.context import CliContext
@@ -99,7 +100,7 @@ class LagReport:
         for r in self.replicas:
             lag = r.lag
             t.add_row(
-                r.replica if lag.initialized else f"{r.replica} (not initialized)",
+                escape(r.replica if lag.initialized else f"{r.replica} (not initialized)"),
                 str(lag.objects_behind),
                 human(lag.bytes_behind),
                 f"{lag.seconds_behind:.0f}",

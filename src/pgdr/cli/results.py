@@ -79,7 +79,7 @@ class RepoInfo:
             ("total size", human(self.total_bytes)),
         ]
         for k, v in rows:
-            t.add_row(k, v)
+            t.add_row(k, escape(v))
         console.print(t)
 
 
@@ -89,7 +89,7 @@ def _locks(count: int, locks: list[dict[str, Any]]) -> str:
         return str(count)
     lines = [
         f"{lk['id']}: {lk['kind']} ({lk['purpose']}) by {lk['holder']} since {_when(lk['since'])}"
-        + (f" — [yellow]stale[/]: {lk['reason']}" if lk["stale"] else "")
+        + (f" — stale: {lk['reason']}" if lk["stale"] else "")
         for lk in locks
     ]
     head = f"{count}" + (f" ({len(stale)} stale; `pgdr repo unlock` removes them)" if stale else "")
@@ -146,11 +146,11 @@ class KeyList:
         t = Table("slot", "kind", "label", "created", "detail", "")
         for s in self.slots:
             t.add_row(
-                s["id"],
-                s.get("kind", "?"),
-                s.get("label", ""),
+                escape(s["id"]),
+                escape(s.get("kind", "?")),
+                escape(s.get("label", "")),  # an operator's words: "[ops] laptop" stays whole
                 _when(s["created"]) if "created" in s else "",
-                s.get("kdf") or s.get("kms_key_id") or s.get("problem", ""),
+                escape(str(s.get("kdf") or s.get("kms_key_id") or s.get("problem", ""))),
                 "unlocked with" if s.get("current") else "",
             )
         console.print(t)

@@ -227,6 +227,8 @@ def _run_steps(
                 backup=choice.backup_id,
                 place_all_wal=True,  # the sandbox gets no key: it never fetches WAL itself
                 source=source,
+                # production's tablespace paths (named by the manifest) are not the drill's
+                tablespaces_under=sandbox.tablespaces,
             )
             rec.timeline = {
                 "followed": restored.timeline,

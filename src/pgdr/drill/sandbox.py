@@ -81,6 +81,7 @@ class Sandbox:
         runas = resolve_runas()
         base.mkdir(mode=0o700)
         base.chmod(0o700)
+        (base / "tablespaces").mkdir(mode=0o700)  # every tablespace of the restored copy
         chown_tree(base, runas)  # the server's OS user must traverse it; nobody else may
         access.write_files(base, superuser, runas)
         return cls(base, state_dir, marker)
@@ -88,6 +89,12 @@ class Sandbox:
     @property
     def port(self) -> int:
         return self.marker.port
+
+    @property
+    def tablespaces(self) -> Path:
+        """Where the restored copy's tablespaces go, ``<oid>`` each: inside the sandbox,
+        never the locations production's manifest names."""
+        return self.base / "tablespaces"
 
     def start(
         self,

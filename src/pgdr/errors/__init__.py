@@ -47,6 +47,11 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── SandboxError (62)              sandbox state dir unusable, leftovers not removable
     │   └── DrillNotFound (64)             no drill record with that id
     ├── NotifyError (63)                   a notification channel did not deliver  [retryable]
+    ├── ExportError (65)                   any other export error
+    │   ├── UnsafeExportManifest (66)      an export manifest breaks the format (path, type)
+    │   ├── ExportDamaged (67)             `export verify` found damage (checksum, rows, schema,
+    │   │                                  a missing part or _SUCCESS)
+    │   └── ExportNotFound (68)            no export with that id
     ├── RetentionError (80)                any other retention error
     │   ├── ProtectedByRetention (80)   deleting what the retention policy keeps, without --force
     │   ├── ConfirmationRequired (81)   --force without the typed confirmation (or it differs)
@@ -59,24 +64,58 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     │   ├── CriticalAlertsFiring (92)      `pgdr status`: a critical alert is firing
     │   ├── DaemonAlreadyRunning (93)      another daemon holds the state directory
     │   └── WebError (94)                  the dashboard cannot listen where configured
-    ├── GamedayFailed (100)                a game day's recovery did not pass
-    │   ├── ReplicaNotRestorable (101)     region failure: no, empty or stale replica
-    │   ├── ObjectLockOff (102)            malicious deletion: no Object Lock covering the window
-    │   └── RecoveryKeyUnreachable (103)   complete loss: the repository's key is not reachable
+    ├── AwsError (100)                     any other failed AWS API call (RDS mode)
+    │   ├── AwsCredentialsMissing (101)    no AWS credentials in boto3's chain
+    │   ├── AwsAccessDenied (102)          IAM refused the call (the action is named)
+    │   ├── AwsNotFound (103)              no such instance, snapshot, export task or secret
+    │   ├── AwsUnreachable (104)           endpoint unreachable, or throttled past retries  [retryable]
+    │   └── AwsWaitTimeout (105)           a snapshot, copy or export did not finish in time  [retryable]
+    ├── RdsPolicyDrift (106)               `pgdr rds policy check`: the instance drifts from policy
+    ├── LifecyclePlanInvalid (110)         the export lifecycle plan breaks an S3 rule (named)
+    ├── LifecycleDrift (111)               the exports bucket's lifecycle differs from the plan
+    ├── ArchivedObjectsPending (112)       export files in Glacier/Deep Archive: restore
+    │                                      requested, run again later  [retryable]
+    ├── TableExists (113)                  `export restore`: the target table exists already
+    ├── GamedayFailed (120)                a game day's recovery did not pass
+    │   ├── ReplicaNotRestorable (121)     region failure: no, empty or stale replica
+    │   ├── ObjectLockOff (122)            malicious deletion: no Object Lock covering the window
+    │   └── RecoveryKeyUnreachable (123)   complete loss: the repository's key is not reachable
     └── Interrupted (130)                  interrupted (Ctrl-C)
 
 The classes live in one module per subsystem (``base``, ``storage``, ``repository``, ``keys``,
-``postgres``, ``operations``); import them from ``pgdr.errors``, which re-exports them all.
+``postgres``, ``operations``, ``aws``, ``export``, ``export_read``); import them from
+``pgdr.errors``, which re-exports them all.
 """
 
 from __future__ import annotations
 
+from pgdr.errors.aws import (
+    AwsAccessDenied,
+    AwsCredentialsMissing,
+    AwsError,
+    AwsNotFound,
+    AwsUnreachable,
+    AwsWaitTimeout,
+    RdsPolicyDrift,
+)
 from pgdr.errors.base import CheckFailed, ConfigError, Interrupted, PgdrError, UsageError
 from pgdr.errors.evidence import (
     GamedayFailed,
     ObjectLockOff,
     RecoveryKeyUnreachable,
     ReplicaNotRestorable,
+)
+from pgdr.errors.export import (
+    ExportDamaged,
+    ExportError,
+    ExportNotFound,
+    UnsafeExportManifest,
+)
+from pgdr.errors.export_read import (
+    ArchivedObjectsPending,
+    LifecycleDrift,
+    LifecyclePlanInvalid,
+    TableExists,
 )
 from pgdr.errors.keys import (
     KdfOutOfBounds,
@@ -138,7 +177,14 @@ from pgdr.errors.storage import (
 
 __all__ = [
     "AlertsFiring",
+    "ArchivedObjectsPending",
     "AuditChainBroken",
+    "AwsAccessDenied",
+    "AwsCredentialsMissing",
+    "AwsError",
+    "AwsNotFound",
+    "AwsUnreachable",
+    "AwsWaitTimeout",
     "BackupNotFound",
     "CheckFailed",
     "ClusterMismatch",
@@ -151,6 +197,9 @@ __all__ = [
     "DrillError",
     "DrillFailed",
     "DrillNotFound",
+    "ExportDamaged",
+    "ExportError",
+    "ExportNotFound",
     "GamedayFailed",
     "IntegrityError",
     "Interrupted",
@@ -158,6 +207,8 @@ __all__ = [
     "KeyMissing",
     "KeyProblem",
     "KmsError",
+    "LifecycleDrift",
+    "LifecyclePlanInvalid",
     "NotARepository",
     "NotifyError",
     "ObjectExists",
@@ -167,6 +218,7 @@ __all__ = [
     "PgdrError",
     "PostgresError",
     "ProtectedByRetention",
+    "RdsPolicyDrift",
     "RecoveryKeyUnreachable",
     "RecoveryTargetUnreachable",
     "ReplicaMismatch",
@@ -183,7 +235,9 @@ __all__ = [
     "StorageFull",
     "StoragePermissionDenied",
     "StorageUnreachable",
+    "TableExists",
     "TransientStorageError",
+    "UnsafeExportManifest",
     "UnsafeManifest",
     "UnsupportedFormat",
     "UsageError",

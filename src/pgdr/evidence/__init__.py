@@ -1,4 +1,4 @@
-"""Operational evidence from measured facts (docs/design.md §8j): the runbook generated from
+"""Operational evidence from measured facts (docs/design.md §8m): the runbook generated from
 the config and the drill records, game days, the cost report and the compliance report.
 
 An application beside the daemon and the web app: it reads the catalog, drill and game-day

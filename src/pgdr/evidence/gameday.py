@@ -2,7 +2,7 @@
 Each checks its preconditions, then runs the recovery it implies (a drill: a restore into a
 sandbox, validated and timed); the outcome is recorded like a drill (manifests/gameday/<id>)
 and feeds the runbook's figures. A broken precondition fails naming the cause, with the
-exit code of its scenario (docs/design.md §8j)."""
+exit code of its scenario (docs/design.md §8m)."""
 
 from __future__ import annotations
 

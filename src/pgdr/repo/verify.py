@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pgdr.errors import IntegrityError, PgdrError, VerifyFailed
+from pgdr.errors import IntegrityError, ObjectNotFound, PgdrError, VerifyFailed
 from pgdr.repo import format as fmt
 from pgdr.repo.format import ObjectType
 from pgdr.repo.index import BlobIndex, IndexFile, Location
@@ -152,24 +152,36 @@ def verify(
                 rep.bytes_read += info.size
             except PgdrError as e:
                 rep.add(info.key, e)
+
     # manifests: decode and check every reference is indexed (or, reading data, found intact
     # in a pack: a damaged index is reported once, not again for every manifest)
-    known = index.blob_ids()
-    if found:
-        known = np.union1d(known, np.array(sorted(found), dtype="S32"))
+    def known_ids() -> np.ndarray:
+        ids = index.blob_ids()
+        return np.union1d(ids, np.array(sorted(found), dtype="S32")) if found else ids
+
+    known = known_ids()
+    relisted = False
     for kind in repo.manifest_kinds():
         for mid in repo.list_manifests(kind):
             key = fmt.manifest_key(kind, mid)
             rep.checked["manifest"] += 1
             try:
                 m = repo.get_manifest(kind, mid)
+            except ObjectNotFound:
+                continue  # listed, then deleted (expire or delete-backup meanwhile)
             except PgdrError as e:
                 rep.add(key, e)
                 continue
             refs = np.unique(np.frombuffer(m.refs, dtype="S32"))
-            pos = np.searchsorted(known, refs)
-            pos[pos >= len(known)] = 0
-            missing = refs[known[pos] != refs] if len(known) else refs
+            missing = _not_in(known, refs)
+            if len(missing) and not relisted:
+                # A backup that finished while this verify ran wrote its index object after
+                # the index was read above (then its manifest): read the index objects that
+                # are new since, once, before calling anything missing.
+                relisted = True
+                if _load_new_index_objects(repo, files, index):
+                    known = known_ids()
+                    missing = _not_in(known, refs)
             if len(missing):
                 rep.add(
                     key,
@@ -177,6 +189,37 @@ def verify(
                     f"e.g. {bytes(missing[0]).hex()}",
                 )
     return rep
+
+
+def _not_in(known: np.ndarray, refs: np.ndarray) -> np.ndarray:
+    """The ids of sorted unique ``refs`` that sorted ``known`` lacks."""
+    if not len(known):
+        return refs
+    pos = np.searchsorted(known, refs)
+    pos[pos >= len(known)] = 0
+    missing: np.ndarray = refs[known[pos] != refs]
+    return missing
+
+
+def _load_new_index_objects(
+    repo: Repository, files: dict[bytes, IndexFile], index: BlobIndex
+) -> bool:
+    """Read index objects written since ``files`` was listed into ``index``; True if any.
+    One that cannot be read is left to the next verify (it was not there to report)."""
+    new = False
+    for key in list(repo.iter_index_keys()):
+        index_id = bytes.fromhex(key[len(fmt.INDEX_PREFIX) :])
+        if index_id in files:
+            continue
+        try:
+            files[index_id] = repo.read_index_file(key)
+        except (PgdrError, ValueError):
+            continue
+        new = True
+    for index_id in active_index_ids(files):
+        if index_id not in index.index_ids:
+            index.load(index_id, files[index_id])
+    return new
 
 
 def _hidden_message(key: str) -> str:

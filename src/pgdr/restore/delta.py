@@ -5,7 +5,8 @@ Each file is compared chunk by chunk against the backup manifest with the reposi
 keyed BLAKE3 (the blob id of the local chunk is recomputed and compared with the stored
 id), so a single changed chunk costs one blob fetch, not the whole 1 GiB segment.
 Everything the manifest does not list is removed (stale WAL in pg_wal, files of dropped
-relations, an old recovery.signal, pgdr_prefetch). ``global/pg_control`` is deleted first
+relations, an old recovery.signal; pgdr_prefetch is emptied by the restore before it places
+WAL there, after any prefetcher left running let go of it). ``global/pg_control`` is deleted first
 and written last, so a delta interrupted half-way leaves a directory PostgreSQL refuses to
 start rather than a silently inconsistent cluster; rerunning the delta finishes the job.
 """
@@ -24,9 +25,11 @@ import numpy as np
 from pgdr.catalog.manifest import FileEntry
 from pgdr.errors import PostgresError, UsageError
 from pgdr.localfs import pid_alive, sync_filesystem
+from pgdr.proc import PREFETCHER_LOCK, wait_unheld
 from pgdr.repo.filewriter import write_chunks
 from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Manifest, Repository
+from pgdr.restore.commands import PREFETCH_DIR
 from pgdr.restore.targets import Targets
 from pgdr.safefs import Tree
 
@@ -42,7 +45,10 @@ class DeltaStats:
     removed: int = 0  # entries removed because the backup does not have them
 
 
-def check_delta_target(data_dir: Path) -> None:
+PREFETCHER_WAIT_S = 120.0
+
+
+def check_delta_target(data_dir: Path, prefetcher_wait_s: float = PREFETCHER_WAIT_S) -> None:
     """Refuse a directory a running server uses, or one that is not a data directory."""
     if not data_dir.is_dir():
         raise UsageError(f"--delta needs an existing data directory; {data_dir} does not exist")
@@ -63,6 +69,14 @@ def check_delta_target(data_dir: Path) -> None:
                 f"PostgreSQL (pid {pid}) is running on {data_dir}; stop it before a delta restore"
             )
         pid_file.unlink()  # stale: left by a crash
+    # A WAL prefetcher the stopped server started may still be fetching into pgdr_prefetch/,
+    # which the delta removes: wait for it (it fetches a few segments, then exits).
+    spool = data_dir / PREFETCH_DIR
+    if not spool.is_symlink() and not wait_unheld(spool / PREFETCHER_LOCK, prefetcher_wait_s):
+        raise UsageError(
+            f"a pgdr WAL prefetcher still writes into {spool} after {prefetcher_wait_s:.0f} s; "
+            "stop it (pkill -f wal-prefetcher) and run the delta restore again"
+        )
 
 
 def delta_restore(
@@ -73,16 +87,19 @@ def delta_restore(
     link_target: Callable[[FileEntry], Path],
     created_spaces: list[Path],
     progress: Callable[[int, int], None] | None = None,
+    keep: frozenset[str] = frozenset(),
 ) -> DeltaStats:
     """``entries`` as checked by ``pgdr.restore.safety``; everything is reached through
-    ``targets`` (``pgdr.safefs``): a link placed in the directory is removed, never followed."""
+    ``targets`` (``pgdr.safefs``): a link placed in the directory is removed, never followed.
+    ``keep``: top-level names the delta leaves alone although the backup does not have them
+    (``pgdr_prefetch``, which the restore emptied and fills with WAL meanwhile)."""
     stats = DeltaStats()
     main = targets.main
     if _is_dir(main, "global"):
         main.remove(PG_CONTROL)  # an interrupted delta must not leave a startable directory
     wanted = {f.path: f for f in entries}
     links = {f.path: str(link_target(f)) for f in entries if f.kind == "link"}
-    stats.removed = _remove_extras(main, "", "", wanted, links)
+    stats.removed = _remove_extras(main, "", "", wanted, links, keep)
     # Directories and tablespace links first, then the files (pg_control last).
     for f in entries:
         if f.kind == "dir":
@@ -190,7 +207,12 @@ def _is_dir(tree: Tree, rel: str) -> bool:
 
 
 def _remove_extras(
-    tree: Tree, rel: str, prefix: str, wanted: dict[str, FileEntry], links: dict[str, str]
+    tree: Tree,
+    rel: str,
+    prefix: str,
+    wanted: dict[str, FileEntry],
+    links: dict[str, str],
+    keep: frozenset[str] = frozenset(),
 ) -> int:
     """Delete what the backup does not list, never following a link: a tablespace link the
     backup has is kept only when it points where this restore puts the tablespace (its
@@ -199,6 +221,8 @@ def _remove_extras(
     for name, st in tree.scan(rel):
         r = f"{rel}/{name}" if rel else name
         full = f"{prefix}/{r}" if prefix else r
+        if full in keep:
+            continue
         want = wanted.get(full)
         is_link, is_dir = stat.S_ISLNK(st.st_mode), stat.S_ISDIR(st.st_mode)
         kind = "link" if is_link else "dir" if is_dir else "file"

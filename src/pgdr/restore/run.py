@@ -94,6 +94,7 @@ def restore(
     archive: bool = True,
     archive_command: str | None = None,
     source: RestoreSource | None = None,
+    tablespaces_under: Path | None = None,
 ) -> RestoreResult:
     """Restore into a new or empty ``data_dir`` or, with ``delta``, rewrite only what differs
     in an existing one. Refuses (before touching anything) when the target is unreachable.
@@ -102,7 +103,8 @@ def restore(
     repository, where later restores and drills would follow it. ``archive_command``
     replaces the one that came with the backup (a failover: archive into the repository
     restored from, not into the lost primary's). ``source``: the catalog a caller (a drill)
-    already read.
+    already read. ``tablespaces_under``: every tablespace goes to ``DIR/<oid>`` (a drill keeps
+    them in its sandbox: the location a manifest names never chooses where a drill writes).
 
     When the restore_command takes handed-over files (:func:`hand_over_command`,
     :func:`default_restore_command`), the first WAL files recovery asks for are placed in
@@ -124,10 +126,16 @@ def restore(
             "to rewrite only what differs"
         )
     phases["plan"] = time.monotonic() - t
+    spaces = dict(tablespace_map or {})
+    if tablespaces_under is not None:
+        for f in plan.entries:
+            oid = f.path.rsplit("/", 1)[-1]
+            if f.kind == "link" and oid.isdigit():  # pg_tblspc/<oid> (check_manifest)
+                spaces[oid] = str(tablespaces_under / oid)
 
     t = time.monotonic()
     nfiles, nbytes, stats = _write(
-        repo, data_dir, plan, target, action, delta, tablespace_map or {}, progress,
+        repo, data_dir, plan, target, action, delta, spaces, progress,
         archive, archive_command,
     )  # fmt: skip
     phases["fetch+write"] = time.monotonic() - t
@@ -219,6 +227,8 @@ def _write(
     try:
         # 0700 and the server's OS user's before anything is written in it (§11).
         targets = Targets(Tree.open(data_dir, _owner(data_dir, created), create=created))
+        if delta:  # what an earlier recovery left there, before this one's WAL goes in
+            targets.main.remove(PREFETCH_DIR)
         # The WAL is fetched while the data files are written (storage waits overlap).
         wal = _place_wal_meanwhile(repo, targets.main, plan)
         if delta:
@@ -230,6 +240,7 @@ def _write(
                 lambda f: tablespace_dir(f, tablespace_map),
                 spaces,
                 progress,
+                keep=frozenset({PREFETCH_DIR}),
             )
             nfiles, nbytes = stats.files, stats.bytes
         else:

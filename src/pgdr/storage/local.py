@@ -48,14 +48,17 @@ def raise_os_error(e: OSError, path: Path | str, what: str) -> NoReturn:
     raise StorageError(f"cannot {what} {path}: {reason}") from None
 
 
-def _inherit_owner(path: Path, fd: int | None = None) -> None:
+def _inherit_owner(path: Path, like: Path, fd: int | None = None) -> None:
     """A directory or object root creates in a repository owned by another user
     (``postgres`` runs archive_command; an operator runs `pgdr backup` as root) goes to that
     user, so a root-run command never leaves the repository unreadable or unwritable for its
-    owner (objects are 0600)."""
+    owner (objects are 0600). ``like`` is the repository's root, whose owner is the
+    repository's owner: not the new entry's parent, which another root thread may have just
+    created and not yet handed over (two root backups creating ``manifests/cluster`` at once
+    left it root's, and the owner's archive_command could never list it)."""
     if os.geteuid() != 0:
         return
-    st = path.parent.stat()
+    st = like.stat()
     if st.st_uid != 0:
         if fd is None:
             os.chown(path, st.st_uid, st.st_gid, follow_symlinks=False)
@@ -75,7 +78,7 @@ class LocalBackend:
 
     def _makedirs(self, d: Path) -> None:
         def created(m: Path) -> None:
-            _inherit_owner(m)
+            _inherit_owner(m, self.root if self.root in m.parents else m.parent)
             fsync_dir(m.parent)
 
         private_dir(d, created)
@@ -98,7 +101,7 @@ class LocalBackend:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
             with os.fdopen(fd, "wb") as f:
                 os.fchmod(fd, FILE_MODE)  # exact, whatever the umask
-                _inherit_owner(tmp, fd)
+                _inherit_owner(tmp, self.root, fd)
                 if isinstance(data, bytes | bytearray | memoryview):
                     f.write(data)
                 else:

@@ -4,6 +4,7 @@ atomically); the next `pgdr wal-fetch` finds its file there and returns at once.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from pgdr.pg.wal import (
     segment_name,
     timeline_of_name,
 )
-from pgdr.proc import helper_command, spawn_detached
+from pgdr.proc import PREFETCHER_LOCK, helper_command, hold_shared, spawn_detached
 from pgdr.repo.repository import Repository
 from pgdr.wal import archive
 
@@ -38,8 +39,18 @@ def next_segments(name: str, count: int, seg_size: int = 16 << 20) -> list[str]:
 
 def run_prefetcher(repo: Repository, spool: Path, names: list[str]) -> int:
     """Fetch ``names`` in order into the prefetch directory; stop at the first one that is not
-    archived (it does not exist yet). Returns how many were fetched."""
+    archived (it does not exist yet). Returns how many were fetched. Holds the spool's
+    ``PREFETCHER_LOCK`` shared throughout: a delta restore of this data directory waits for
+    it before removing ``pgdr_prefetch`` (a prefetcher outlives the server that started it)."""
     d = prefetch_dir(spool)
+    lock = hold_shared(spool / PREFETCHER_LOCK)
+    try:
+        return _fetch_into(repo, d, names)
+    finally:
+        os.close(lock)
+
+
+def _fetch_into(repo: Repository, d: Path, names: list[str]) -> int:
     cutoff = time.time() - STALE_S
     for old in d.iterdir():
         if old.stat().st_mtime < cutoff:

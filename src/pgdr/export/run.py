@@ -1,0 +1,292 @@
+"""One export: every chosen table of every database, read in one snapshot per database by
+parallel workers, written as Parquet parts, then ``_manifest.json``, then ``_SUCCESS``
+(docs/design.md §8j)."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pgdr.errors import ExportError, UnsafeExportManifest, UsageError
+from pgdr.export.convert import NeedsFallback, convert_batch
+from pgdr.export.manifest import (
+    MANIFEST_NAME,
+    SUCCESS_NAME,
+    ColumnEntry,
+    ExportManifest,
+    FileEntry,
+    Source,
+    TableEntry,
+    check_name,
+    sha256_hex,
+    table_directory,
+)
+from pgdr.export.pipeline import read_ahead
+from pgdr.export.reader import (
+    Snapshot,
+    TableRef,
+    Worker,
+    choose_tables,
+    list_tables,
+    plan_table,
+    snapshot,
+)
+from pgdr.export.target import ExportTarget
+from pgdr.export.types import ColumnPlan, fallback, partition_column
+from pgdr.export.writer import NULL_PARTITION, PartLimits, TableWriter
+
+
+@dataclass
+class ExportRequest:
+    databases: list[str]
+    tables: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    partition_by: str | None = None
+    jobs: int = 2
+    limits: PartLimits = field(default_factory=PartLimits)
+    work_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the instance the export reads is (a restored backup, or the live server)."""
+
+    source: Source
+    #: The moment the data is consistent at; None: the live snapshot's own time.
+    snapshot_time: datetime | None = None
+
+
+@dataclass
+class Progress:
+    """Rows and bytes so far, against the planner's row estimate (for an ETA)."""
+
+    rows: int = 0
+    bytes: int = 0
+    rows_estimate: int = 0
+    on_change: Callable[[Progress], None] = lambda _p: None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, rows: int = 0, size: int = 0) -> None:
+        with self._lock:
+            self.rows += rows
+            self.bytes += size
+            self.on_change(self)
+
+
+def new_export_id(now: datetime) -> str:
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def run_export(
+    target: ExportTarget,
+    conninfo: Callable[[str], str],
+    info: SourceInfo,
+    req: ExportRequest,
+    progress: Progress | None = None,
+    say: Callable[[str], None] = lambda _t: None,
+) -> ExportManifest:
+    created = datetime.now(UTC)
+    export_id = new_export_id(created)
+    progress = progress or Progress()
+    work = Path(tempfile.mkdtemp(prefix="pgdr-export-", dir=req.work_dir))
+    try:
+        with ExitStack() as stack:
+            snaps: list[Snapshot] = []
+            jobs: list[tuple[Snapshot, TableRef, list[ColumnPlan]]] = []
+            sysid = version = lsn = None
+            for db in req.databases:
+                snap, conn = stack.enter_context(snapshot(db, conninfo(db)))
+                snaps.append(snap)
+                if sysid is None:
+                    sysid, version, lsn = _identity(conn)
+                chosen = choose_tables(list_tables(conn), req.tables, req.exclude)
+                if not chosen and req.tables:
+                    raise UsageError(f"no table of database {db} matches {', '.join(req.tables)}")
+                for schema, table in chosen:
+                    ref = TableRef(_safe(db), _safe(schema), _safe(table))
+                    plans = plan_table(conn, ref)
+                    if req.partition_by is not None:
+                        try:
+                            partition_column(plans, req.partition_by)
+                        except ValueError as e:
+                            raise UsageError(f"--partition-by: {ref.qualified}: {e}") from None
+                    progress.rows_estimate += _estimate(conn, ref)
+                    jobs.append((snap, ref, plans))
+            say(f"export {export_id}: {len(jobs)} table(s) from {len(snaps)} database(s)")
+            tables = _run_jobs(target, export_id, jobs, req, work, progress)
+        source = info.source
+        if source.kind == "live" and source.lsn is None:
+            source = replace(source, lsn=lsn)
+        manifest = ExportManifest(
+            export_id=export_id,
+            source=source,
+            snapshot_time=info.snapshot_time or min(s.time for s in snaps),
+            system_identifier=sysid,
+            pg_version=version,
+            created=created,
+            finished=datetime.now(UTC),
+            tables=tuple(tables),
+        )
+        raw = manifest.to_json()
+        target.put(export_id, MANIFEST_NAME, raw)
+        target.put(export_id, SUCCESS_NAME, (sha256_hex(raw) + "\n").encode())
+        return manifest
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _safe(name: str) -> str:
+    try:
+        return check_name("table", name)
+    except UnsafeExportManifest:
+        raise ExportError(f"cannot export {name!r}: the name is not one path segment") from None
+
+
+def _identity(conn: Any) -> tuple[str | None, int | None, str | None]:
+    row = conn.execute(
+        "SELECT system_identifier::text, current_setting('server_version_num')::int,"
+        " CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END"
+        " FROM pg_control_system()"
+    ).fetchone()
+    return (row[0], row[1], row[2]) if row else (None, None, None)
+
+
+def _estimate(conn: Any, ref: TableRef) -> int:
+    row = conn.execute(
+        "SELECT greatest(sum(c.reltuples), 0)::bigint FROM pg_class c"
+        " WHERE c.oid = %s::regclass OR c.oid IN"
+        " (SELECT relid FROM pg_partition_tree(%s::regclass))",
+        (ref.sql_name, ref.sql_name),
+    ).fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def _run_jobs(
+    target: ExportTarget,
+    export_id: str,
+    jobs: list[tuple[Snapshot, TableRef, list[ColumnPlan]]],
+    req: ExportRequest,
+    work: Path,
+    progress: Progress,
+) -> list[TableEntry]:
+    with ThreadPoolExecutor(max_workers=req.jobs, thread_name_prefix="pgdr-export") as pool:
+        futures: list[Future[TableEntry]] = [
+            pool.submit(export_table, target, export_id, s, r, p, req, work, progress)
+            for s, r, p in jobs
+        ]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for f in done:
+            if f.exception() is not None:
+                for other in futures:
+                    other.cancel()
+                raise f.exception()  # type: ignore[misc]
+        return [f.result() for f in futures]
+
+
+def export_table(
+    target: ExportTarget,
+    export_id: str,
+    snap: Snapshot,
+    ref: TableRef,
+    plans: list[ColumnPlan],
+    req: ExportRequest,
+    work: Path,
+    progress: Progress,
+) -> TableEntry:
+    """One table; restarted with a column's fallback mapping when a value needs it."""
+    directory = table_directory(ref.database, ref.schema, ref.table)
+    for _ in range(len(plans) + 1):
+        worker = Worker(snap)
+        writer: TableWriter | None = None
+        try:
+            reader = worker.open(ref, plans, req.partition_by)
+            schema = convert_batch(_empty(reader.schema), plans).schema
+            writer = TableWriter(
+                target,
+                export_id,
+                directory,
+                schema,
+                req.limits,
+                work,
+                on_part=lambda f: progress.add(size=f.bytes),
+            )
+            converted = (convert_batch(batch, plans) for batch in reader)
+            for out in read_ahead(converted):
+                for part, key in _partitions(out, req.partition_by):
+                    writer.write(part, key)
+                progress.add(rows=out.num_rows)
+            files = writer.finish()
+            return _entry(ref, plans, schema, files, req.partition_by)
+        except NeedsFallback as nf:
+            if writer is not None:
+                writer.abort()
+                for f in writer.files:
+                    target.delete(export_id, f.path)
+                progress.add(rows=-sum(f.rows for f in writer.files))
+            plans = [fallback(p) if p.name == nf.column else p for p in plans]
+        except Exception as exc:
+            if writer is not None:
+                writer.abort()
+            if type(exc).__module__.startswith(("adbc_driver", "pyarrow")):
+                raise ExportError(f"exporting {ref.database}/{ref.qualified}: {exc!r}") from exc
+            raise
+        finally:
+            worker.close()
+    raise ExportError(f"{ref.database}/{ref.qualified}: no mapping holds its values")
+
+
+def _empty(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)
+
+
+def _partitions(
+    batch: pa.RecordBatch, column: str | None
+) -> Iterator[tuple[pa.RecordBatch, str | None]]:
+    """Runs of one ``YYYY-MM`` (rows arrive sorted by the partition column)."""
+    if column is None or batch.num_rows == 0:
+        yield batch, None
+        return
+    col = batch.column(column)
+    if pa.types.is_date(col.type):
+        col = pc.cast(col, pa.timestamp("s"))
+    keys = pc.fill_null(pc.strftime(col, format="%Y-%m"), NULL_PARTITION)
+    ree = pc.run_end_encode(keys)
+    start = 0
+    for end, key in zip(ree.run_ends.to_pylist(), ree.values.to_pylist(), strict=True):
+        yield batch.slice(start, end - start), key
+        start = end
+
+
+def _entry(
+    ref: TableRef,
+    plans: list[ColumnPlan],
+    schema: pa.Schema,
+    files: list[FileEntry],
+    partition_by: str | None,
+) -> TableEntry:
+    columns = tuple(
+        ColumnEntry(p.name, p.pg_type, str(f.type), p.nullable, p.note)
+        for p, f in zip(plans, schema, strict=True)
+    )
+    return TableEntry(
+        ref.database,
+        ref.schema,
+        ref.table,
+        sum(f.rows for f in files),
+        sum(f.bytes for f in files),
+        partition_by,
+        columns,
+        tuple(files),
+    )
