@@ -83,8 +83,18 @@ def test_cost_bytes_by_class_equal_the_buckets_own_listing(
         "per_gb_month = { STANDARD = 0.023, STANDARD_IA = 0.0125, GLACIER = 0.0036 }\n"
         '[repositories.dr.s3]\nstorage_class = "STANDARD_IA"\n'
     )
+    exports = bucket_url(moto_endpoint, make_bucket(moto_endpoint), "exports")
     cfg = write_cfg(tmp_path, main, replica=dr)
-    cfg.write_text(cfg.read_text() + prices)
+    cfg.write_text(cfg.read_text() + prices + f'[exports]\nurl = "{exports}"\n')
+    # two export files, one already moved to Glacier by the exports' lifecycle rule
+    ex = urlsplit(exports)
+    for name, size, cls in (("a.parquet", 5000, "STANDARD"), ("b.parquet", 7000, "GLACIER")):
+        s3_client(moto_endpoint).put_object(
+            Bucket=ex.netloc,
+            Key=f"exports/20261101T040000Z-abcdef/{name}",
+            Body=b"x" * size,
+            StorageClass=cls,
+        )
     init(cfg)
     repo = open_main(cfg)
     for i in range(3):
@@ -107,7 +117,9 @@ def test_cost_bytes_by_class_equal_the_buckets_own_listing(
     truth = {
         "main": listing_by_class(moto_endpoint, main),
         "dr": listing_by_class(moto_endpoint, dr),
+        "exports": listing_by_class(moto_endpoint, exports),
     }
+    assert truth["exports"] == {"STANDARD": 5000, "GLACIER": 7000}
     assert set(truth["main"]) == {"STANDARD", "GLACIER", "DEEP_ARCHIVE"} and set(truth["dr"]) == {
         "STANDARD_IA"
     }
@@ -127,6 +139,7 @@ def test_cost_bytes_by_class_equal_the_buckets_own_listing(
     assert doc["unpriced"] == ["DEEP_ARCHIVE"] and doc["complete"] is False
     assert doc["total_bytes"] == sum(sum(v.values()) for v in truth.values())
     assert doc["prices_as_of"] == "2026-11-01"
+    assert not any("exports" in n for n in doc["not_covered"])
 
 
 def test_region_failure_fails_on_an_empty_then_a_stale_replica(

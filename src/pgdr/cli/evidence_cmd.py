@@ -192,7 +192,37 @@ def cost(ctx: typer.Context) -> None:
     name, _s = cli.repo_settings()
     prices = cost_settings(cli.config)
     locations = cost_locations(cli.config, name, backend(cli.target()), lambda r: _replica(cli, r))
-    emit(cli, cost_report(locations, prices.per_gb_month, prices.currency, prices.prices_as_of))
+    exports = _exports(cli)
+    if exports is not None:
+        locations.append(exports)
+    emit(
+        cli,
+        cost_report(
+            locations,
+            prices.per_gb_month,
+            prices.currency,
+            prices.prices_as_of,
+            exports=exports is not None,
+        ),
+    )
+
+
+def _exports(cli: CliContext) -> tuple[str, str, dict[str, tuple[int, int]]] | None:
+    """The exports target's bytes by storage class (tiers moved by the lifecycle rule show in
+    S3's listing), or None without an ``[exports] url``."""
+    from pgdr.config import section
+    from pgdr.evidence.cost import bytes_by_class
+    from pgdr.export.settings import ExportSettings
+    from pgdr.export.target import open_target
+
+    settings: ExportSettings = section(cli.config, "exports", ExportSettings)
+    if not settings.url:
+        return None
+    target = open_target(settings)
+    try:
+        return ("exports", target.url, bytes_by_class(target.backend.list(target.prefix)))
+    finally:
+        target.close()
 
 
 @dataclass

@@ -83,8 +83,11 @@ def cost_report(
     prices: dict[str, float],
     currency: str,
     as_of: str,
+    *,
+    exports: bool = False,
 ) -> CostReport:
-    """``locations``: (name, url, bytes_by_class) for the repository and each replica."""
+    """``locations``: (name, url, bytes_by_class) for the repository, each replica and, when
+    ``exports`` (an ``[exports] url`` is configured), the exports target."""
     rep = CostReport(currency, as_of)
     unpriced: set[str] = set()
     for name, url, classes in locations:
@@ -99,8 +102,7 @@ def cost_report(
     rep.monthly_total = sum(priced) if priced else None
     rep.unpriced = sorted(unpriced)
     rep.complete = not unpriced
-    rep.not_covered = [
-        "exports (pgdr has no export store yet)",
-        "requests and transfer (no request counts are recorded yet)",
-    ]
+    rep.not_covered = ["requests and transfer (no request counts are recorded yet)"]
+    if not exports:
+        rep.not_covered.insert(0, "exports (no [exports] url configured)")
     return rep
