@@ -183,6 +183,10 @@ class Config(_Model):
     #: ``[exports]``, validated where used (pgdr.export.settings).
     exports: dict[str, Any] = {}
     audit: AuditSettings = AuditSettings()
+    #: ``[costs]`` (the price table of `pgdr report cost`) and ``[runbook]`` (where the
+    #: generated runbook restores), validated where used (pgdr.evidence.settings).
+    costs: dict[str, Any] = {}
+    runbook: dict[str, Any] = {}
     wal: WalSettings = WalSettings()
     #: Where this config came from (None: embedded defaults). Not a TOML key.
     source: Path | None = Field(default=None, exclude=True)

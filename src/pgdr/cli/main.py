@@ -19,6 +19,7 @@ from pgdr.cli import (
     daemon_cmd,
     dev_cmd,
     drill_cmd,
+    evidence_cmd,
     export_cmd,
     export_read_cmd,
     key_cmd,
@@ -57,6 +58,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("rds", rds_cmd.app),
     ("export", export_cmd.app),
     ("restore", restore_cmd.app),  # `pgdr restore` restores; `pgdr restore preview`
+    ("report", evidence_cmd.app),
 ]
 #: developer tools: callable, listed in docs/cli.md under a note, not in `pgdr --help`
 HIDDEN_GROUPS = frozenset({"dev"})
@@ -85,6 +87,9 @@ app.command("audit")(audit_cmd.audit)
 export_cmd.app.add_typer(export_read_cmd.lifecycle_app, name="lifecycle")
 export_cmd.app.command("ddl")(export_read_cmd.ddl)
 export_cmd.app.command("restore")(export_read_cmd.restore)
+# Operational evidence: runbook and game days (issue 19; report cost/compliance above).
+app.command("runbook")(evidence_cmd.runbook)
+app.command("gameday")(evidence_cmd.gameday)
 
 
 def _print_version(value: bool) -> None:

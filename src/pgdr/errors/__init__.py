@@ -80,6 +80,10 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     ├── ArchivedObjectsPending (112)       export files in Glacier/Deep Archive: restore
     │                                      requested, run again later  [retryable]
     ├── ExportTableExists (113)            `export restore`: the target table exists already
+    ├── GamedayFailed (120)                a game day's recovery did not pass
+    │   ├── ReplicaNotRestorable (121)     region failure: no, empty or stale replica
+    │   ├── ObjectLockOff (122)            malicious deletion: no Object Lock covering the window
+    │   └── RecoveryKeyUnreachable (123)   complete loss: the repository's key is not reachable
     └── Interrupted (130)                  interrupted (Ctrl-C)
 
 The classes live in one module per subsystem (``base``, ``storage``, ``repository``, ``keys``,
@@ -99,6 +103,12 @@ from pgdr.errors.aws import (
     RdsPolicyDrift,
 )
 from pgdr.errors.base import CheckFailed, ConfigError, Interrupted, PgdrError, UsageError
+from pgdr.errors.evidence import (
+    GamedayFailed,
+    ObjectLockOff,
+    RecoveryKeyUnreachable,
+    ReplicaNotRestorable,
+)
 from pgdr.errors.export import (
     ExportDamaged,
     ExportError,
@@ -196,6 +206,7 @@ __all__ = [
     "ExportError",
     "ExportNotFound",
     "ExportTableExists",
+    "GamedayFailed",
     "IntegrityError",
     "Interrupted",
     "KdfOutOfBounds",
@@ -208,14 +219,17 @@ __all__ = [
     "NotARepository",
     "NotifyError",
     "ObjectExists",
+    "ObjectLockOff",
     "ObjectLocked",
     "ObjectNotFound",
     "PgdrError",
     "PostgresError",
     "ProtectedByRetention",
     "RdsPolicyDrift",
+    "RecoveryKeyUnreachable",
     "RecoveryTargetUnreachable",
     "ReplicaMismatch",
+    "ReplicaNotRestorable",
     "ReplicationIncomplete",
     "RepositoryError",
     "RepositoryExists",

@@ -19,6 +19,9 @@ class ObjectInfo:
     size: int
     #: Last modification time (UTC); None where a backend cannot tell.
     modified: datetime | None = None
+    #: The storage class an object store bills it under (S3 StorageClass); None where the
+    #: backend has one class only (local disk, memory).
+    storage_class: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -285,6 +285,7 @@ class S3Backend:
                             obj["Key"][len(self.prefix) :],
                             int(obj["Size"]),
                             obj.get("LastModified"),
+                            obj.get("StorageClass") or "STANDARD",
                         )
                     )
         except (ClientError, BotoCoreError) as e:
