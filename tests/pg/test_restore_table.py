@@ -100,9 +100,19 @@ def scene(pg_bindir: Path, pg_base_dir: Path) -> Iterator[dict[str, Any]]:
             f'sandbox_dir = "{root / "sandboxes"}"\nshared_buffers = "32MB"\n',
         )
         src.sql(f"CREATE DATABASE {DB}")
+        # Another database with some weight: the sandbox restore leaves it out.
+        src.sql("CREATE DATABASE other")
+        src.sql(
+            "CREATE TABLE filler AS SELECT g, md5(g::text) AS m FROM generate_series(1, 60000) g",
+            dbname="other",
+        )
         with src.connect(DB) as conn:
             conn.execute(SCHEMA)  # type: ignore[arg-type]
             conn.execute(PLAIN.format(lo=1, hi=400))  # type: ignore[arg-type]
+        (other_bytes, whole_bytes) = src.sql(
+            "SELECT pg_database_size('other'), pg_tablespace_size('pg_global') "
+            "+ (SELECT sum(pg_database_size(oid)) FROM pg_database)"
+        )[0]
         r = cli(cfg, "backup", "--type", "full")
         assert r.returncode == 0, r.stderr
         # Written after the backup: replayed from WAL by every restore to T.
@@ -127,7 +137,8 @@ def scene(pg_bindir: Path, pg_base_dir: Path) -> Iterator[dict[str, Any]]:
             conn.execute("DELETE FROM tags WHERE id = 2")  # its label is taken again:
             conn.execute("INSERT INTO tags VALUES (3, 'b')")
         switch_and_wait(src)
-        yield {"src": src, "cfg": cfg, "root": root, "t": t, "at_t": at_t, "setup": setup}
+        yield {"src": src, "cfg": cfg, "root": root, "t": t, "at_t": at_t, "setup": setup,
+               "other_bytes": other_bytes, "whole_bytes": int(whole_bytes)}  # fmt: skip
     finally:
         src.destroy()
         shutil.rmtree(root, ignore_errors=True)
@@ -154,6 +165,11 @@ def test_missing_rows_brings_back_exactly_the_deleted_rows(scene: dict[str, Any]
     assert out["missing"]["rows_after"] == before + len(deleted)
     assert out["sandbox"]["removed"] is True
     assert sandboxes_left(scene["root"]) == []
+    # Only the table's database was fetched: `other` was left out as files of zeros.
+    assert out["left_out"] == ["other"]
+    other = scene["other_bytes"]
+    assert abs(out["left_out_bytes"] - other) <= 0.10 * other, (out["left_out_bytes"], other)
+    assert out["fetched_bytes"] < scene["whole_bytes"] - 0.9 * other
 
     ids = {r[0] for r in src.sql("SELECT id FROM items", dbname=DB)}
     assert ids == set(range(1, 651))  # every deleted row is back, the later ones stayed

@@ -8,6 +8,8 @@ import pytest
 from pgdr.errors import UsageError
 from pgdr.surgical import ddl
 from pgdr.surgical.names import TableName, default_copy_name, derived, parse_table
+from pgdr.surgical.run import only_its_database
+from tests.fixtures.manifests import manifest
 
 pytestmark = pytest.mark.unit
 
@@ -176,3 +178,19 @@ def test_restore_table_usage_errors(
     err = capsys.readouterr().err
     assert exited.value.code == 2, err
     assert says in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    ("oids", "database", "expected"),
+    [
+        ({"1": "template1", "5": "postgres", "16384": "app"}, "app", ["app"]),
+        ({"1": "template1", "5": "postgres", "16384": "app"}, "postgres", ["postgres"]),
+        # created after the backup: only WAL replay brings it, so the whole cluster
+        ({"1": "template1", "5": "postgres"}, "app", []),
+        ({}, "app", []),  # a backup that does not record its databases' oids
+    ],
+)
+def test_the_sandbox_restores_only_the_tables_database_when_it_can(
+    oids: dict[str, str], database: str, expected: list[str]
+) -> None:
+    assert only_its_database(manifest(database_oids=oids), database) == expected

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.markup import escape
 
+from pgdr.humanize import human
 from pgdr.surgical.copy_as import CopyOutcome
 from pgdr.surgical.missing import MissingOutcome
 
@@ -23,6 +24,11 @@ class TableRestoreResult:
     copy: CopyOutcome | None = None
     missing: MissingOutcome | None = None
     sandbox: dict[str, object] = field(default_factory=dict)  # dir, removed
+    #: What the sandbox restore fetched (only the table's database and the ones PostgreSQL
+    #: needs), the databases it left out as files of zeros, and what those weigh.
+    fetched_bytes: int | None = None
+    left_out: list[str] = field(default_factory=list)
+    left_out_bytes: int = 0
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step
 
     def render_text(self, console: Console) -> None:
@@ -48,6 +54,14 @@ class TableRestoreResult:
                 f"missing by primary key ({escape(', '.join(m.key))}); the live table went "
                 f"from {m.rows_before} to {m.rows_after} rows"
             )
+        if self.fetched_bytes is not None:
+            skipped = (
+                f"; left out {escape(', '.join(self.left_out))} ({human(self.left_out_bytes)}, "
+                "not fetched)"
+                if self.left_out
+                else ""
+            )
+            console.print(f"sandbox restore fetched {human(self.fetched_bytes)}{skipped}")
         console.print(
             f"from backup {self.backup_id}; sandbox "
             f"{'removed' if self.sandbox.get('removed') else 'NOT removed: ' + str(self.sandbox.get('dir'))}"

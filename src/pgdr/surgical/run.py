@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 
 from pgdr import audit
+from pgdr.catalog.manifest import BackupManifest
 from pgdr.drill.sandbox import Sandbox, reap, sandbox_settings
 from pgdr.drill.steps import sigterm_ignored, sigterm_interrupts
 from pgdr.errors import PgdrError, PostgresError
@@ -77,9 +78,14 @@ class _Clock:
             self.steps[name] = round(time.monotonic() - t, 3)
 
 
-def _plan_lines(req: TableRestoreRequest, backup_id: str) -> list[str]:
+def _plan_lines(req: TableRestoreRequest, chosen: BackupManifest) -> list[str]:
+    only = (
+        f" (database {req.database} only: the others are not fetched)"
+        if only_its_database(chosen, req.database)
+        else " (the whole cluster)"
+    )
     lines = [
-        f"restore backup {backup_id} to {req.target.describe()} into a sandbox and start it",
+        f"restore backup {chosen.id} to {req.target.describe()}{only} into a sandbox and start it",
     ]
     if req.new_name is not None:
         lines.append(
@@ -113,12 +119,12 @@ def restore_table(
             )
         result = TableRestoreResult(
             str(req.table), req.database, req.mode, req.target.describe(), chosen.id,
-            dry_run=req.dry_run, plan=_plan_lines(req, chosen.id),
+            dry_run=req.dry_run, plan=_plan_lines(req, chosen),
         )  # fmt: skip
         if req.dry_run:
             return result
         try:
-            _in_sandbox(repo, req, env, source, chosen.id, prod, live, result, clock)
+            _in_sandbox(repo, req, env, source, chosen, prod, live, result, clock)
         except PgdrError as e:
             _audit(repo, result, error=f"{e.kind}: {e.message}")
             raise
@@ -146,6 +152,19 @@ def _audit(repo: Repository, r: TableRestoreResult, error: str | None = None) ->
     audit.record(repo, "restore-table", details)
 
 
+def only_its_database(chosen: BackupManifest, database: str) -> list[str]:
+    """``[database]`` when the backup records it among its databases' oids, so the sandbox
+    restore fetches only it; else ``[]`` (the whole cluster): a backup taken by an older
+    pgdr, or a database created after the backup, which only WAL replay brings."""
+    return [database] if database in chosen.database_oids.values() else []
+
+
+def _settings(base: Path, shared_buffers: str) -> dict[str, object]:
+    """A drill's sandbox settings, autovacuum off: the sandbox lives for one copy, and no
+    worker is to enter the left-out databases, whose files are zeros."""
+    return {**sandbox_settings(base, shared_buffers), "autovacuum": "off"}
+
+
 def _create(env: SurgicalEnv, run_id: str, made: list[Sandbox]) -> Sandbox:
     """The sandbox, appended to ``made`` with SIGTERM held back: one arriving between its
     marker and the append is delivered after it, when the caller knows what to remove."""
@@ -162,13 +181,15 @@ def _in_sandbox(
     req: TableRestoreRequest,
     env: SurgicalEnv,
     source: RestoreSource,
-    backup_id: str,
+    chosen: BackupManifest,
     prod: psycopg.Connection[Any],
     live: Shape | None,
     result: TableRestoreResult,
     clock: _Clock,
 ) -> None:
     reap(env.state_dir)
+    databases = only_its_database(chosen, req.database)
+    backup_id = chosen.id
     run_id = f"table-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
     made: list[Sandbox] = []
     try:
@@ -177,7 +198,7 @@ def _in_sandbox(
                 sandbox = _create(env, run_id, made)
                 result.sandbox = {"dir": str(sandbox.base), "removed": False}
                 env.say(f"restoring backup {backup_id} to {req.target.describe()}")
-                restore(
+                restored = restore(
                     repo,
                     sandbox.data_dir,
                     target=req.target,
@@ -186,11 +207,18 @@ def _in_sandbox(
                     place_all_wal=True,  # the sandbox gets no key: it never fetches WAL
                     source=source,
                     tablespaces_under=sandbox.tablespaces,  # never production's paths
+                    # Only the table's database is fetched (and those PostgreSQL needs); the
+                    # others are files of zeros, left in place (never dropped: nothing
+                    # connects to them, and the sandbox goes as a whole).
+                    databases=databases,
                 )
+                result.fetched_bytes = restored.bytes
+                result.left_out = restored.left_out or []
+                result.left_out_bytes = restored.zeroed_bytes
             with clock.step("start"):
                 try:
                     cluster = sandbox.start(
-                        sandbox_settings(sandbox.base, env.shared_buffers),
+                        _settings(sandbox.base, env.shared_buffers),
                         env.start_timeout,
                         env.bindir,
                         env.superuser,
