@@ -1,11 +1,14 @@
 """`pgdr restore table` on real clusters (issue 18): one source cluster and one backup
-shared by the module. After a point T: part of a table is deleted by accident, a row is
+shared by the module (its cluster holds a second database, which every table restore's
+sandbox leaves out: fewer bytes fetched than the cluster). After a point T: part of a table is deleted by accident, a row is
 changed, later unrelated rows are written, a table is dropped. Then:
 
 - `--missing-rows` brings back exactly the deleted rows and leaves the later writes (and the
   changed row) alone;
 - `--as` creates an equal copy of the table at T (row hashes), TOAST-heavy rows included,
   with its indexes, its check constraint and its foreign key recreated;
+- `--dump FILE` writes an owner-only pg_dump file that pg_restore turns into the table at T,
+  and never overwrites a file (exit 58);
 - a dropped table comes back with `--as`;
 - a table without a primary key is refused for `--missing-rows` with the reason (exit 57), a
   deleted row whose unique key a later row took is refused with nothing inserted (exit 59),
@@ -15,6 +18,7 @@ Every sandbox is removed afterwards; each action is in the audit log."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -236,6 +240,36 @@ def test_as_creates_an_equal_copy_with_toast_indexes_and_foreign_key(
             "--time", scene["t"], "--as", "items_at_t")  # fmt: skip
     assert r.returncode == 58, r.stderr
     assert "already exists" in r.stderr
+
+    # --dump FILE: the same table at T as a pg_dump custom-format file, owner-only, that
+    # pg_restore brings into a scratch database equal to the table at T.
+    dump = scene["root"] / "items.dump"
+    r = cli(scene["cfg"], "restore", "table", "--table", "public.items", "--database", DB,
+            "--time", scene["t"], "--dump", str(dump))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["mode"] == "dump" and out["copy"] is None and out["missing"] is None
+    assert out["dump"] == {"file": str(dump), "bytes": dump.stat().st_size}
+    assert dump.stat().st_mode & 0o777 == 0o600 and dump.stat().st_uid == os.geteuid()
+    assert sandboxes_left(scene["root"]) == []
+    src.sql("CREATE DATABASE scratch")
+    try:
+        with src.connect("scratch") as conn:  # what the foreign key of items points at
+            conn.execute("CREATE TABLE parents (id int PRIMARY KEY, name text NOT NULL)")
+            conn.execute("INSERT INTO parents SELECT g, 'p' FROM generate_series(1, 20) g")
+        with dump.open("rb") as f:
+            restored = src.run_tool("pg_restore", "--dbname=scratch", "--exit-on-error",
+                                    check=False, stdin=f, text=False)  # fmt: skip
+        assert restored.returncode == 0, restored.stderr
+        (row,) = src.sql(HASH.format(table="items", key="id"), dbname="scratch")
+        assert (int(row[0]), str(row[1])) == scene["at_t"]["items"]
+    finally:
+        src.sql("DROP DATABASE scratch WITH (FORCE)")
+    # An existing file is never overwritten, refused before any restore.
+    r = cli(scene["cfg"], "restore", "table", "--table", "public.items", "--database", DB,
+            "--time", scene["t"], "--dump", str(dump))  # fmt: skip
+    assert r.returncode == 58, r.stderr
+    assert "exists" in r.stderr and r.stderr.count("\n") <= 2
 
 
 def test_a_dropped_table_comes_back_with_as(scene: dict[str, Any]) -> None:

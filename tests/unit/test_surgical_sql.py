@@ -3,10 +3,13 @@ of a copy, and the missing-rows statement."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from pgdr.errors import UsageError
+from pgdr.errors import DumpExists, UsageError
 from pgdr.surgical import ddl
+from pgdr.surgical.dump import refuse_existing_file
 from pgdr.surgical.names import TableName, default_copy_name, derived, parse_table
 from pgdr.surgical.run import only_its_database
 from tests.fixtures.manifests import manifest
@@ -157,7 +160,9 @@ def test_missing_rows_sql() -> None:
         (["restore", "--data-dir", "/tmp/x", "table", "--table", "t", "--missing-rows"],
          "--data-dir belongs to `pgdr restore`"),
         (["restore", "table", "--table", "t", "--as", "u", "--missing-rows", "--backup", "b"],
-         "one of --as NAME or --missing-rows"),
+         "one of --as NAME, --missing-rows or --dump FILE"),
+        (["restore", "table", "--table", "t", "--dump", "f", "--missing-rows", "--backup", "b"],
+         "one of --as NAME, --missing-rows or --dump FILE"),
         (["restore", "table", "--table", "t", "--missing-rows"], "--time, --lsn or --backup"),
         (["restore", "table", "--table", "t", "--missing-rows", "--time", "yesterday"],
          "not a time"),
@@ -194,3 +199,15 @@ def test_the_sandbox_restores_only_the_tables_database_when_it_can(
     oids: dict[str, str], database: str, expected: list[str]
 ) -> None:
     assert only_its_database(manifest(database_oids=oids), database) == expected
+
+
+def test_dump_file_refusals(tmp_path: Path) -> None:
+    refuse_existing_file(tmp_path / "new.dump")  # fine: nothing there, the directory is
+    (tmp_path / "taken.dump").write_bytes(b"")
+    (tmp_path / "dangling.dump").symlink_to(tmp_path / "nowhere")
+    for name in ("taken.dump", "dangling.dump"):
+        with pytest.raises(DumpExists, match="the file exists; a dump never overwrites"):
+            refuse_existing_file(tmp_path / name)
+    with pytest.raises(UsageError, match="no directory"):
+        refuse_existing_file(tmp_path / "missing" / "t.dump")
+    assert DumpExists.exit_code == 58

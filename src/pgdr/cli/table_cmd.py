@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -64,6 +65,15 @@ def restore_table(
             "Insert into the live table the rows it had and has no longer, by primary key.",
         ),
     ] = False,
+    dump: Annotated[
+        Path | None,
+        typer.Option(
+            "--dump",
+            metavar="FILE",
+            help="Write the table as it was into FILE, a pg_dump custom-format file "
+            "(owner-only; never over an existing file); production is not touched.",
+        ),
+    ] = None,
     dry_run: Annotated[bool, flag("--dry-run", "Say what would happen; change nothing.")] = False,
     pg_host: PgHost = None,
     pg_port: PgPort = None,
@@ -74,8 +84,9 @@ def restore_table(
     Restores the backup into a throw-away sandbox at --time/--lsn (or as --backup holds it),
     then either creates --as NAME in production as a copy of the table then (rows, indexes,
     constraints; default name <table>_restored_<target>), or inserts into the live table only the rows present then and missing now
-    (--missing-rows; the table needs a primary key). One transaction; the sandbox is always
-    removed; the action is audited."""
+    (--missing-rows; the table needs a primary key), or writes it to a pg_dump file (--dump).
+    Only the table's database is restored. One transaction; the sandbox is always removed;
+    the action is audited."""
     from pgdr.drill.settings import drill_settings
     from pgdr.paths import default_state_dir
     from pgdr.restore.plan import Target, check_target
@@ -83,8 +94,8 @@ def restore_table(
     from pgdr.surgical.run import SurgicalEnv, TableRestoreRequest, restore_table
 
     cli = get_context(ctx)
-    if as_name is not None and missing_rows:
-        raise UsageError("give one of --as NAME or --missing-rows")
+    if sum((as_name is not None, missing_rows, dump is not None)) > 1:
+        raise UsageError("give one of --as NAME, --missing-rows or --dump FILE")
     if time and lsn:
         raise UsageError("give one recovery target: --time or --lsn")
     if time:
@@ -102,7 +113,7 @@ def restore_table(
     new = None
     if as_name is not None:
         new = parse_table(as_name, "--as", schema=name.schema)
-    elif not missing_rows:  # the default: a copy beside the table, named after the target
+    elif not missing_rows and dump is None:  # the default: a copy named after the target
         new = default_copy_name(name, target.kind, target.value or backup_id)
     cfg = cli.config
     settings = drill_settings(cfg)
@@ -119,6 +130,12 @@ def restore_table(
         else (lambda _t: None),
     )
     req = TableRestoreRequest(
-        name, database or cfg.postgres.dbname, target, backup_id, new, dry_run
+        name,
+        database or cfg.postgres.dbname,
+        target,
+        backup_id,
+        new,
+        dry_run,
+        dump=dump.absolute() if dump is not None else None,
     )
     emit(cli, restore_table(open_repository(cli.target()), req, env))

@@ -44,6 +44,7 @@ codes in exactly one place (``pgdr.cli.main``); nothing else prints tracebacks.
     ├── TableRestoreError (56)             the table cannot be restored as asked (restore table)
     │   ├── NoPrimaryKey (57)              --missing-rows on a table without a primary key
     │   ├── TableExists (58)               --as names a relation that exists in production
+    │   │   └── DumpExists (58)            --dump names a file that exists
     │   └── RowConflict (59)               a missing row was refused by a constraint; none inserted
     ├── DrillError (60)                    any other drill error
     │   ├── DrillFailed (60)               a drill ran and a check failed
@@ -178,7 +179,13 @@ from pgdr.errors.storage import (
     StorageUnreachable,
     TransientStorageError,
 )
-from pgdr.errors.surgical import NoPrimaryKey, RowConflict, TableExists, TableRestoreError
+from pgdr.errors.surgical import (
+    DumpExists,
+    NoPrimaryKey,
+    RowConflict,
+    TableExists,
+    TableRestoreError,
+)
 
 __all__ = [
     "AlertsFiring",
@@ -202,6 +209,7 @@ __all__ = [
     "DrillError",
     "DrillFailed",
     "DrillNotFound",
+    "DumpExists",
     "ExportDamaged",
     "ExportError",
     "ExportNotFound",

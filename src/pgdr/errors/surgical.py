@@ -33,3 +33,9 @@ class RowConflict(TableRestoreError):
 
     exit_code = 59
     kind = "row-conflict"
+
+
+class DumpExists(TableExists):
+    """`--dump FILE` names a file that exists: a dump never overwrites."""
+
+    kind = "dump-exists"

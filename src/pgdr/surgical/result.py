@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from pgdr.humanize import human
 from pgdr.surgical.copy_as import CopyOutcome
+from pgdr.surgical.dump import DumpOutcome
 from pgdr.surgical.missing import MissingOutcome
 
 
@@ -16,13 +17,14 @@ from pgdr.surgical.missing import MissingOutcome
 class TableRestoreResult:
     table: str
     database: str
-    mode: str  # as | missing-rows
+    mode: str  # as | missing-rows | dump
     target: str
     backup_id: str
     dry_run: bool = False
     plan: list[str] = field(default_factory=list)
     copy: CopyOutcome | None = None
     missing: MissingOutcome | None = None
+    dump: DumpOutcome | None = None
     sandbox: dict[str, object] = field(default_factory=dict)  # dir, removed
     #: What the sandbox restore fetched (only the table's database and the ones PostgreSQL
     #: needs), the databases it left out as files of zeros, and what those weigh.
@@ -47,6 +49,12 @@ class TableRestoreResult:
                 console.print(f"[yellow]not recreated[/]: {escape(s)}")
             if c.not_kept:
                 console.print(f"values copied, default not kept: {escape(', '.join(c.not_kept))}")
+        if self.dump is not None:
+            console.print(
+                f"dumped {head} into {escape(self.dump.file)}: {human(self.dump.bytes)} "
+                f"(pg_dump custom format; pg_restore --dbname DB {escape(self.dump.file)} "
+                "brings it in)"
+            )
         if self.missing is not None:
             m = self.missing
             console.print(

@@ -31,6 +31,7 @@ from pgdr.restore.plan import Target, choose_backup
 from pgdr.restore.run import RestoreSource, restore
 from pgdr.surgical.copy_as import copy_as, refuse_existing
 from pgdr.surgical.ddl import Shape
+from pgdr.surgical.dump import dump_table, refuse_existing_file
 from pgdr.surgical.missing import check_live, insert_missing
 from pgdr.surgical.names import TableName
 from pgdr.surgical.result import TableRestoreResult
@@ -43,11 +44,14 @@ class TableRestoreRequest:
     database: str
     target: Target
     backup: str | None = None
-    new_name: TableName | None = None  # --as; None: --missing-rows
+    new_name: TableName | None = None  # --as; None: --missing-rows (or --dump)
     dry_run: bool = False
+    dump: Path | None = None  # --dump FILE: neither --as nor --missing-rows
 
     @property
     def mode(self) -> str:
+        if self.dump is not None:
+            return "dump"
         return "as" if self.new_name is not None else "missing-rows"
 
 
@@ -87,7 +91,12 @@ def _plan_lines(req: TableRestoreRequest, chosen: BackupManifest) -> list[str]:
     lines = [
         f"restore backup {chosen.id} to {req.target.describe()}{only} into a sandbox and start it",
     ]
-    if req.new_name is not None:
+    if req.dump is not None:
+        lines.append(
+            f"write {req.dump} (owner-only, never over a file): a pg_dump custom-format file "
+            f"of {req.table} in database {req.database} at the target"
+        )
+    elif req.new_name is not None:
         lines.append(
             f"create {req.new_name} in database {req.database} as a copy of {req.table} at the "
             "target (rows, indexes and constraints that do not clash)"
@@ -105,10 +114,16 @@ def restore_table(
     repo: Repository, req: TableRestoreRequest, env: SurgicalEnv
 ) -> TableRestoreResult:
     clock = _Clock()
-    with connect(env.production(req.database), autocommit=True) as prod:
+    with contextlib.ExitStack() as stack:
+        prod: psycopg.Connection[Any] | None = None
+        if req.dump is None:  # a dump never touches production
+            prod = stack.enter_context(connect(env.production(req.database), autocommit=True))
         with clock.step("checks"):
             live: Shape | None = None
-            if req.new_name is not None:
+            if prod is None:
+                assert req.dump is not None
+                refuse_existing_file(req.dump)
+            elif req.new_name is not None:
                 refuse_existing(prod, req.new_name)
             else:  # refused now, not after a restore of the whole cluster
                 live = read_shape(prod, req.table, f"in database {req.database} now")
@@ -145,6 +160,8 @@ def _audit(repo: Repository, r: TableRestoreResult, error: str | None = None) ->
     }
     if r.copy is not None:
         details.update({"as": r.copy.table, "rows": r.copy.rows, "skipped": r.copy.skipped})
+    if r.dump is not None:
+        details.update({"file": r.dump.file, "bytes": r.dump.bytes})
     if r.missing is not None:
         details.update({"inserted": r.missing.inserted, "rows_at_target": r.missing.rows_at_target})
     if error is not None:
@@ -182,7 +199,7 @@ def _in_sandbox(
     env: SurgicalEnv,
     source: RestoreSource,
     chosen: BackupManifest,
-    prod: psycopg.Connection[Any],
+    prod: psycopg.Connection[Any] | None,
     live: Shape | None,
     result: TableRestoreResult,
     clock: _Clock,
@@ -237,13 +254,17 @@ def _in_sandbox(
                 )
             with clock.step("copy"), connect(cluster.conninfo(req.database)) as sb:
                 where = f"in database {req.database} at {req.target.describe()}"
-                at_target = read_shape(sb, req.table, where)
-                if req.new_name is not None:
+                at_target = read_shape(sb, req.table, where)  # exit 56 unless a table
+                if req.dump is not None:
+                    env.say(f"dumping {req.table} into {req.dump}")
+                    result.dump = dump_table(cluster, req.database, req.table, req.dump)
+                elif req.new_name is not None:
                     env.say(f"copying {req.table} into {req.new_name}")
+                    assert prod is not None  # connected unless --dump
                     result.copy = copy_as(sb, prod, at_target, req.new_name)
                 else:
                     env.say(f"inserting the missing rows of {req.table}")
-                    assert live is not None  # read in the checks for --missing-rows
+                    assert prod is not None and live is not None  # read in the checks
                     result.missing = insert_missing(sb, prod, at_target, live)
     finally:
         for made_one in made:
