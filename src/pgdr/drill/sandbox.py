@@ -20,10 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pgdr.drill.state import Marker, owner_alive, process_start, read_markers, write_marker
+from pgdr.errors import PostgresError
 from pgdr.pg import access
 from pgdr.pg.binaries import find_bindir, server_env, tool
 from pgdr.pg.cluster import Cluster
 from pgdr.pg.osuser import chown_tree, free_port, kill_tree, process_in_dir, resolve_runas, run_as
+from pgdr.pg.recovery_watch import exit_error
 
 
 def sandbox_settings(base: Path, shared_buffers: str) -> dict[str, object]:
@@ -117,6 +119,24 @@ class Sandbox:
             write_marker(self.state_dir, self.marker)
         self.cluster.start(timeout=timeout)
         return self.cluster
+
+    def start_recovery(
+        self,
+        settings: dict[str, object],
+        timeout: float,
+        bindir: Path | None,
+        superuser: str,
+        target: str,
+    ) -> Cluster:
+        """``start`` a restored copy; a server that exits during recovery (before it accepts
+        connections) is reported by its FATAL line and the ``target`` it was recovering to."""
+        try:
+            return self.start(settings, timeout, bindir, superuser)
+        except PostgresError:
+            c = self.cluster
+            if c is None or c.is_running():
+                raise
+            raise exit_error(c.log_since(0), "the sandbox", target) from None
 
     def keep(self) -> None:
         self.marker.kept = True

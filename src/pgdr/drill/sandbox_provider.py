@@ -17,9 +17,9 @@ from pgdr.drill.record import DrillRecord
 from pgdr.drill.sandbox import Sandbox, reap, sandbox_settings
 from pgdr.drill.settings import DrillSettings
 from pgdr.drill.steps import StepClock
-from pgdr.errors import IntegrityError, PostgresError
+from pgdr.errors import IntegrityError
 from pgdr.pg.cluster import Cluster
-from pgdr.pg.recovery_watch import exit_error, wait_for_target
+from pgdr.pg.recovery_watch import wait_for_target
 from pgdr.repo.repository import Repository
 from pgdr.restore.commands import hand_over_command
 from pgdr.restore.run import RestoreSource, restore
@@ -111,18 +111,13 @@ class SandboxProvider:
             }
             env.say(f"following timeline {restored.timeline} ({restored.timeline_role})")
         with clock.step("instance creation"):
-            try:
-                cluster = sandbox.start(
-                    sandbox_settings(sandbox.base, settings.shared_buffers),
-                    settings.start_timeout_s,
-                    env.bindir,
-                    env.superuser,
-                )
-            except PostgresError:
-                c = sandbox.cluster
-                if c is None or c.is_running():
-                    raise
-                raise exit_error(c.log_since(0), "the sandbox", choice.target.describe()) from None
+            cluster = sandbox.start_recovery(
+                sandbox_settings(sandbox.base, settings.shared_buffers),
+                settings.start_timeout_s,
+                env.bindir,
+                env.superuser,
+                choice.target.describe(),
+            )
         self.cluster = cluster
         with clock.step("wal replay"):
             wait_for_target(

@@ -22,9 +22,9 @@ from pgdr import audit
 from pgdr.catalog.manifest import BackupManifest
 from pgdr.drill.sandbox import Sandbox, reap, sandbox_settings
 from pgdr.drill.steps import sigterm_ignored, sigterm_interrupts
-from pgdr.errors import PgdrError, PostgresError
+from pgdr.errors import PgdrError
 from pgdr.pg.connect import connect
-from pgdr.pg.recovery_watch import exit_error, wait_for_target
+from pgdr.pg.recovery_watch import wait_for_target
 from pgdr.repo.repository import Repository
 from pgdr.restore.commands import hand_over_command
 from pgdr.restore.plan import Target, choose_backup
@@ -233,18 +233,13 @@ def _in_sandbox(
                 result.left_out = restored.left_out or []
                 result.left_out_bytes = restored.zeroed_bytes
             with clock.step("start"):
-                try:
-                    cluster = sandbox.start(
-                        _settings(sandbox.base, env.shared_buffers),
-                        env.start_timeout,
-                        env.bindir,
-                        env.superuser,
-                    )
-                except PostgresError:
-                    c = sandbox.cluster
-                    if c is None or c.is_running():
-                        raise
-                    raise exit_error(c.log_since(0), "the sandbox", req.target.describe()) from None
+                cluster = sandbox.start_recovery(
+                    _settings(sandbox.base, env.shared_buffers),
+                    env.start_timeout,
+                    env.bindir,
+                    env.superuser,
+                    req.target.describe(),
+                )
                 wait_for_target(
                     cluster,
                     target=req.target.describe(),
