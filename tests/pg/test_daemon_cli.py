@@ -4,12 +4,12 @@ address in use (exit 94), a bad schedule (exit 2) — one line, no traceback."""
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pgdr.pg.osuser import free_port
 from tests.fixtures.pgconfig import postgres_section
 from tests.fixtures.pgdr_run import pgdr
 from tests.pg.serve import Serve
@@ -30,9 +30,7 @@ def config(setup: dict[str, Any], port: int, state: str, extra: str = "") -> Pat
 
 
 def _free() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port()  # outside the ephemeral range: the daemon binds it later
 
 
 def test_refusals(archive_setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import random
 import signal
 import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -162,9 +164,49 @@ def check_traversable(path: str | Path, runas: RunAs) -> None:
             )
 
 
+_handed_out: set[int] = set()
+_handed_lock = threading.Lock()
+
+
+def ephemeral_range(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> tuple[int, int]:
+    """The kernel's range for the local ports of outgoing connections."""
+    try:
+        low, high = (int(x) for x in Path(path).read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def port_candidates(ephemeral: tuple[int, int]) -> range:
+    """Ports to pick from: below the ephemeral range (or above it when it starts low)."""
+    low, high = ephemeral
+    if low > 16384:
+        return range(max(1024, low - 16384), low)
+    if high < 65535 - 4096:
+        return range(high + 1, 65536)
+    return range(0)
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A TCP port on 127.0.0.1 that was free a moment ago, never one this process handed out
+    before, and outside the kernel's ephemeral range: there every outgoing connection (a test's
+    HTTP client, a libpq session) takes its local port, so a port picked there could be taken
+    before the server binds it ("could not bind ... Address already in use")."""
+    rng = random.SystemRandom()
+    candidates = port_candidates(ephemeral_range())
+    for _ in range(200 if len(candidates) else 0):
+        port = rng.choice(candidates)
+        with _handed_lock:
+            if port in _handed_out:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # no quiet range: as before
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
