@@ -5,10 +5,9 @@ same cluster and repository in the same run. Both sides include removing what th
 (above 1: pgdr is faster). Not a test: numbers only, whatever they show; on a shared machine
 only ratios measured in the same run mean anything.
 
-Today the sandbox of `restore table` still restores the whole cluster (fetching only one
-database's files is `restore --database`'s part of issue 18), so the ratio shows what
-`restore table` saves by streaming one table with COPY instead of dump + restore, and by
-doing it in one step; it grows with the cluster's other databases once that lands.
+The sandbox of `restore table` fetches only the table's database (other databases are left
+as sparse zeros, as `restore --database` does); pgbench has one database, so here the ratio
+shows only what streaming one table with COPY, in one step, costs against dump + restore.
 
     .venv/bin/python bench/table_restore.py [--scale 20] [--pgbench-seconds 10]
 
