@@ -9,7 +9,10 @@ random-text filler) it measures
   pg_basebackup --compress=server-zstd:1), then an incremental after pgbench;
 - restore from the restore command until the server, started by `pg_ctl -D DIR -w start` as
   the postgres OS user from the restored directory, is promoted: files phase and
-  start->promoted phase apart (pgdr restore without --start; pgBackRest restore);
+  start->promoted phase apart (pgdr restore without --start; pgBackRest restore), the median
+  of --restore-rounds interleaved rounds, beside the disk's floor (writing and fsyncing as many
+  bytes); every timed backup and restore starts after an untimed `sync`, so no tool flushes
+  what an earlier step left dirty;
 - ms per segment to drain a backlog through archive_command: the command `pgdr setup --apply`
   wrote (sync) and with `--async-spool` (async), vs pgBackRest archive-push sync and async;
   and whether archiving keeps up with pgbench.
@@ -25,6 +28,7 @@ whatever they show; on a shared machine only ratios measured in the same run mea
 
     .venv/bin/python bench/compare.py [--data 50 --data 50:text --data 200:text]
         [--only backup|restore|wal] [--pgbench-seconds 60] [--segments 24]
+        [--restore-rounds 3]
 
 Needs the Debian packages postgresql and pgbackrest (`apt-get install pgbackrest`).
 """
@@ -75,11 +79,34 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None) -> tuple[float, fl
         raise SystemExit(f"{shlex.join(cmd)} failed: {(r.stderr or r.stdout).strip()[-500:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     for line in r.stderr.splitlines():
-        if line.startswith("pgdr: INFO: backup "):
-            print(f"  {line[len('pgdr: INFO: ') :]}", flush=True)
+        if " pgdr: INFO: backup " in f" {line}":
+            print(f"  {line.split('pgdr: INFO: ', 1)[1]}", flush=True)
     if os.environ.get("BENCH_SHOW"):
         print(f"# {shlex.join(cmd)[:160]}\n{r.stdout[-2000:]}{r.stderr[-1000:]}", flush=True)
     return wall, cpu, r.stdout
+
+
+def _median_pair(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(f for f, _ in runs), statistics.median(s for _, s in runs)
+
+
+def disk_floor(work: Path, size: int) -> float:
+    """Seconds to write ``size`` bytes of incompressible data in 1 MiB writes and fsync them:
+    what any restore of that many bytes costs at least on this disk (from a clean cache)."""
+    block = os.urandom(MiB)
+    path = work / "disk-floor"
+    os.sync()
+    t = time.monotonic()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(max(1, size // MiB)):
+            os.write(fd, block)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    wall = time.monotonic() - t
+    path.unlink()
+    return wall
 
 
 def disk_needed(scale: int) -> int:
@@ -202,14 +229,17 @@ class Bench:
 
     def backups(self, incr_seconds: int) -> dict[str, tuple[float, float, int]]:
         out: dict[str, tuple[float, float, int]] = {}
+        os.sync()  # no tool pays for what an earlier step left dirty
         w, c, _ = self.pgdr("-v", "backup", "--type", "full")
         out["pgdr full"] = (w, c, du(self.pgdr_repo / "data"))
         br_before = du(self.br_repo)
         self.archive_first("pgBackRest")
+        os.sync()
         w, c, _ = run([*self.pgbr, "--type=full", "backup"])
         out["pgBackRest full"] = (w, c, du(self.br_repo) - br_before)
         self.archive_idle()
         base = self.work / "basebackup"
+        os.sync()
         w, c, _ = run(
             [
                 str(self.src.bindir / "pg_basebackup"), "-D", str(base), "-Ft", "-X", "fetch",
@@ -222,27 +252,42 @@ class Bench:
         self.pgbench(incr_seconds)
         self.archive_first("pgdr")
         before = du(self.pgdr_repo / "data")
+        os.sync()
         w, c, _ = self.pgdr("-v", "backup", "--type", "incr")
         out["pgdr incr"] = (w, c, du(self.pgdr_repo / "data") - before)
         br_before = du(self.br_repo / "backup")
         self.archive_first("pgBackRest")
+        os.sync()
         w, c, _ = run([*self.pgbr, "--type=incr", "backup"])
         out["pgBackRest incr"] = (w, c, du(self.br_repo / "backup") - br_before)
         self.archive_first("pgdr")
         return out
 
-    def restores(self) -> dict[str, tuple[float, float]]:
-        """(files s, start->promoted s) for each tool; neither restored server archives."""
+    def restores(self, rounds: int) -> dict[str, tuple[float, float]]:
+        """(files s, start->promoted s) for each tool, the median of ``rounds`` interleaved
+        rounds; neither restored server archives. Each timed restore starts with no dirty
+        page in the page cache (an untimed sync): a restore makes its files durable, and
+        flushing what earlier steps (the data load, the other tool) left dirty is not its
+        work. Also the disk's floor: writing and fsyncing as many bytes as pgdr restored."""
         self.switch_and_wait()
-        out = {}
-        dest = self.work / "r-pgdr"
-        files, _, _ = self.pgdr("restore", "--data-dir", str(dest))
-        out["pgdr"] = (files, self.start_until_promoted(dest))
-        dest = self.work / "r-pgbr"
-        dest.mkdir()
-        chown_tree(dest, resolve_runas())
-        files, _, _ = run([*self.pgbr, f"--pg1-path={dest}", "--archive-mode=off", "restore"])
-        out["pgBackRest"] = (files, self.start_until_promoted(dest))
+        runs: dict[str, list[tuple[float, float]]] = {"pgdr": [], "pgBackRest": []}
+        size = 0
+        for _ in range(rounds):
+            dest = self.work / "r-pgdr"
+            os.sync()
+            files, _, _ = self.pgdr("restore", "--data-dir", str(dest))
+            size = du(dest)
+            runs["pgdr"].append((files, self.start_until_promoted(dest)))
+            shutil.rmtree(dest, ignore_errors=True)
+            dest = self.work / "r-pgbr"
+            dest.mkdir()
+            chown_tree(dest, resolve_runas())
+            os.sync()
+            files, _, _ = run([*self.pgbr, f"--pg1-path={dest}", "--archive-mode=off", "restore"])
+            runs["pgBackRest"].append((files, self.start_until_promoted(dest)))
+            shutil.rmtree(dest, ignore_errors=True)
+        out = {k: _median_pair(v) for k, v in runs.items()}
+        out["disk floor (write+fsync of those bytes)"] = (disk_floor(self.work, size), 0.0)
         return out
 
     @staticmethod
@@ -339,9 +384,10 @@ def run_dataset(
                     f"\nfull backup CPU vs pgBackRest {fmt_ratio(cpu)}; incr bytes {fmt_ratio(incr)}"
                 )
         if "restore" in parts:
-            rest = b.restores()
+            rest = b.restores(args.restore_rounds)
             rows2 = [(k, f, s, f + s) for k, (f, s) in rest.items()]
             (pf, ps), (bf, bs) = rest["pgdr"], rest["pgBackRest"]
+            floor = rest["disk floor (write+fsync of those bytes)"][0]
             rows2.append(
                 ("ratio", fmt_ratio(pf / bf), fmt_ratio(ps / bs), fmt_ratio((pf + ps) / (bf + bs)))
             )
@@ -350,6 +396,11 @@ def run_dataset(
                 + table(
                     ("restore until promoted", "files s", "start->promoted s", "total s"), rows2
                 )
+            )
+            print(
+                f"\nfiles vs the disk floor: pgdr {fmt_ratio(ratio(pf, floor))}, "
+                f"pgBackRest {fmt_ratio(ratio(bf, floor))}; the floor is "
+                f"{fmt_ratio(ratio(floor, bf))} of pgBackRest's files"
             )
             m |= {"restore files pgdr": pf, "restore start pgdr": ps}
             m |= {"restore files pgbr": bf, "restore start pgbr": bs}
@@ -403,6 +454,12 @@ def main() -> None:
     ap.add_argument("--only", choices=PARTS, action="append", help="run only this part")
     ap.add_argument("--pgbench-seconds", type=int, default=60)
     ap.add_argument("--segments", type=int, default=24)
+    ap.add_argument(
+        "--restore-rounds",
+        type=int,
+        default=3,
+        help="restores per tool, interleaved; the median is compared",
+    )
     ap.add_argument(
         "--repeat",
         type=int,

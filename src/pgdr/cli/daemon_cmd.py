@@ -7,7 +7,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from psycopg.conninfo import make_conninfo
 
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit, fail_after_result
@@ -46,6 +45,8 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
     if serving:
         from pgdr.daemon.events import make_deliver
         from pgdr.daemon.jobs import DrillDeps, ExpireDeps, JobDeps
+        from psycopg.conninfo import make_conninfo
+
         from pgdr.drill.engine import DrillEnv
         from pgdr.drill.settings import drill_settings
         from pgdr.notify.base import build_notifiers

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from psycopg.conninfo import make_conninfo
 
 from pgdr.cli.context import CliContext
 
@@ -23,6 +22,8 @@ PgData = Annotated[
 def conninfo(
     cli: CliContext, host: str | None, port: int | None, user: str | None, dbname: str | None
 ) -> str:
+    from psycopg.conninfo import make_conninfo  # psycopg is a tenth of the CLI's start
+
     pg = cli.config.postgres
     return make_conninfo(
         host=host or pg.host,
