@@ -43,10 +43,10 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
 
         deps.replicas = replica_links(cfg, list(settings.replicate_to))
     if serving:
-        from pgdr.daemon.events import make_deliver
-        from pgdr.daemon.jobs import DrillDeps, ExpireDeps, JobDeps
         from psycopg.conninfo import make_conninfo
 
+        from pgdr.daemon.events import make_deliver
+        from pgdr.daemon.jobs import DrillDeps, ExpireDeps, JobDeps
         from pgdr.drill.engine import DrillEnv
         from pgdr.drill.settings import drill_settings
         from pgdr.notify.base import build_notifiers
