@@ -40,3 +40,30 @@ def test_drill_to_a_target_past_the_archived_wal_fails_at_once(
     assert "pg_switch_wal()" in rec.message
     assert time.monotonic() - t < 60
     assert not list((root / "sandboxes").glob("pgdr-drill-*"))
+
+
+def test_random_point_after_the_last_commit_promotes_at_the_archives_end(
+    make_cluster: Callable[..., Cluster], archive_setup: dict[str, Any]
+) -> None:
+    """A drill's random point lies between the backup's end and the time production's newest
+    WAL was stored. On a quiet cluster no transaction commits after it, so PostgreSQL replays
+    every archived record without meeting the target and stops (exit 51 before): the drill
+    now promotes at the archive's end, which is the state at that point, and says so."""
+    from tests.pg.archiving import wait_archived
+
+    src = make_cluster(settings={**archiving_settings(archive_setup), "autovacuum": "off"})
+    src.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g")
+    take_backup(open_repo(archive_setup), src.conninfo())
+    time.sleep(1.5)
+    src.sql("CHECKPOINT")  # WAL, no commit: the newest segment is stored after every commit
+    (name,) = src.sql("SELECT pg_walfile_name(pg_switch_wal())")[0]
+    wait_archived(src, str(name), 60)
+    root = Path(archive_setup["root"])
+    st = DrillSettings(state_dir=root / "state", sandbox_dir=root / "sandboxes")
+    rec = drill(archive_setup, st, target="random", seed=1)
+    assert rec.result == "passed", rec.message
+    assert rec.target["kind"] == "time"
+    assert rec.target["reached"] == "archive end (no commit after the random point)"
+    names = [s.name for s in rec.steps]  # two starts; the first stops in either step
+    assert names.count("instance creation") == 2 and names.count("wal replay") in (1, 2)
+    assert not list((root / "sandboxes").glob("pgdr-drill-*"))

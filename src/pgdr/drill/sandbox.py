@@ -58,6 +58,7 @@ class Sandbox:
         self.state_dir = state_dir
         self.marker = marker
         self.cluster: Cluster | None = None
+        self.log_mark = 0  # where the last start's part of the server log begins
 
     @classmethod
     def create(
@@ -114,6 +115,7 @@ class Sandbox:
             bindir=bindir,
             superuser=superuser,
         )
+        self.log_mark = self.cluster.log_size()  # this start's part of the server log
         if not self.cluster.socket_dir.is_relative_to(self.base):  # path too long: under /tmp
             self.marker.extra.append(str(self.cluster.socket_dir))
             write_marker(self.state_dir, self.marker)
@@ -136,7 +138,7 @@ class Sandbox:
             c = self.cluster
             if c is None or c.is_running():
                 raise
-            raise exit_error(c.log_since(0), "the sandbox", target) from None
+            raise exit_error(c.log_since(self.log_mark), "the sandbox", target) from None
 
     def keep(self) -> None:
         self.marker.kept = True
