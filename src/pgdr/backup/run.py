@@ -9,6 +9,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,7 +76,7 @@ def backup_id(when: datetime, backup_type: str, suffix: str | None = None) -> st
 
 
 def take_backup(
-    repo: Repository,
+    repo: Repository | Future[Repository],
     conninfo: str,
     *,
     backup_type: str = "full",
@@ -86,19 +87,19 @@ def take_backup(
     progress: Progress | None = None,
     chunking: Chunking = DEFAULT,
 ) -> BackupResult:
-    """``chunking``: how files are cut into blobs (recorded per file in the manifest)."""
+    """``chunking``: how files are cut into blobs (recorded per file in the manifest).
+    ``repo`` may still be opening (``pgdr.cli.repo_target.open_repository_soon``): a
+    passphrase's KDF then runs beside the catalog snapshot, which needs no key."""
     t0 = time.monotonic()
-    session = BackupSession(conninfo)
+    try:
+        session = BackupSession(conninfo)
+    except BaseException:
+        if isinstance(repo, Future):
+            repo.result()  # a repository that cannot be opened is named first
+        raise
     try:
         facts = session.facts()
-        # another cluster's backup would restore next to this repository's WAL: refuse it
-        cluster.ensure(repo, facts.system_identifier, facts.wal_segment_size, "backup")
-        pgdata = data_dir or facts.data_dir
-        requested = backup_type
-        backup_type = basis.backup_type(repo, requested, facts.system_identifier, facts.timeline)
         started = datetime.now(UTC)
-        bid = backup_id(started, backup_type)
-        label = label or f"pgdr {bid}"
         # Before pg_backup_start, never beside the copy: the snapshot counts rows (count(*) of
         # tables up to 20 M rows), which sets hint bits; after the backup's checkpoint every
         # page's first hint bit is WAL-logged as a full-page image (data checksums), so a
@@ -107,6 +108,17 @@ def take_backup(
         # and every restore replays.
         catalog = session.catalog()
         phases = {"catalog": time.monotonic() - t0}
+        if isinstance(repo, Future):
+            t = time.monotonic()
+            repo = repo.result()
+            phases["unlock wait"] = time.monotonic() - t
+        # another cluster's backup would restore next to this repository's WAL: refuse it
+        cluster.ensure(repo, facts.system_identifier, facts.wal_segment_size, "backup")
+        pgdata = data_dir or facts.data_dir
+        requested = backup_type
+        backup_type = basis.backup_type(repo, requested, facts.system_identifier, facts.timeline)
+        bid = backup_id(started, backup_type)
+        label = label or f"pgdr {bid}"
         locks = LockManager(repo.backend)
         with locks.acquire("shared", "backup") as lock, BlobWriter(repo) as w:
             concurrent = [

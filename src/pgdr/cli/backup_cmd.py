@@ -13,7 +13,7 @@ from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
 from pgdr.cli.pg_options import PgData, PgDb, PgHost, PgPort, PgUser, conninfo
 from pgdr.cli.progress import progress_bar
-from pgdr.cli.repo_target import open_repository
+from pgdr.cli.repo_target import open_repository, open_repository_soon
 from pgdr.cli.restore_options import (
     BackupId,
     Databases,
@@ -62,10 +62,10 @@ def backup(
         if not sep or not k:
             raise UsageError(f"--annotation {a!r}: expected key=value")
         notes[k] = v
-    repo = open_repository(cli.target())
+    opening = open_repository_soon(cli.target())  # its KDF runs beside the catalog snapshot
     with progress_bar(cli, "backup") as bar:
         result = take_backup(
-            repo,
+            opening,
             conninfo(cli, pg_host, pg_port, pg_user, pg_dbname),
             backup_type=backup_type,
             label=label,
@@ -74,6 +74,7 @@ def backup(
             wal_timeout=wal_timeout,
             progress=(lambda d, t: bar("backup", d, t)) if bar else None,
         )
+    repo = opening.result()
     if cli.json:
         emit(cli, result)
     else:
@@ -137,10 +138,6 @@ def restore(
     """Restore a backup into a data directory, to the latest WAL or a point in time.
     `pgdr restore preview` (or --dry-run) says what it would do first; `pgdr restore table`
     brings one table back, through a sandbox."""
-    from pgdr.cli.restore_cmd import run_preview
-    from pgdr.restore.commands import default_archive_command, default_restore_command
-    from pgdr.restore.run import restore as do_restore
-
     if ctx.invoked_subcommand is not None:  # `pgdr restore preview|table ...`: it does the work
         if data_dir is not None:
             raise UsageError(
@@ -150,6 +147,8 @@ def restore(
     cli = get_context(ctx)
     target = parse_target(latest, time, lsn, xid, name, immediate)
     if dry_run:
+        from pgdr.cli.restore_cmd import run_preview
+
         run_preview(ctx, target, timeline, backup_id, database or [])
         return
     if data_dir is None:
@@ -162,6 +161,10 @@ def restore(
         raise UsageError("--start needs --port")
     if archive_mode not in ("off", "repository", "preserve"):
         raise UsageError("--archive-mode must be off, repository or preserve")
+    opening = open_repository_soon(cli.target())  # its KDF runs beside the imports below
+    from pgdr.restore.commands import default_archive_command, default_restore_command
+    from pgdr.restore.run import restore as do_restore
+
     archive_command = None
     if archive_mode == "repository":
         if cli.config.source is None:
@@ -178,7 +181,7 @@ def restore(
         if not sep or not old or not new.startswith("/"):
             raise UsageError(f"--tablespace-map {m!r}: expected OLD=/absolute/new/dir")
         spaces[old] = new
-    repo = open_repository(cli.target())
+    repo = opening.result()
     with progress_bar(cli, "restore") as bar:
         result = do_restore(
             repo,

@@ -20,6 +20,8 @@ from pgdr.storage import StorageOptions, open_backend
 from pgdr.storage.base import Backend
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from pgdr.config import Config, RepositorySettings, RetentionSettings
     from pgdr.replicate.follow import ReplicaLink
 
@@ -86,6 +88,19 @@ def open_repository(target: RepoTarget, *, check_identity: bool = True) -> Repos
     if check_identity:
         identity.check_identity(identity.identity_of(repo))
     return repo
+
+
+def open_repository_soon(target: RepoTarget) -> Future[Repository]:
+    """:func:`open_repository` on a thread: a passphrase's scrypt (0.4-0.8 s, outside the
+    GIL) runs while the command does what needs no key (a backup's catalog snapshot, a
+    restore's imports). ``result()`` raises what opening raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgdr-open")
+    try:
+        return pool.submit(open_repository, target)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
 
 
 def resolve_passphrase(ref: SecretRef) -> str:

@@ -22,7 +22,6 @@ from pgdr.pg.cluster import Cluster
 from pgdr.pg.recovery_watch import wait_for_target
 from pgdr.repo.repository import Repository
 from pgdr.restore.commands import hand_over_command
-from pgdr.restore.plan import Target
 from pgdr.restore.run import RestoreSource, restore
 
 if TYPE_CHECKING:
@@ -111,7 +110,7 @@ class SandboxProvider:
                 "role": restored.timeline_role,
             }
             env.say(f"following timeline {restored.timeline} ({restored.timeline_role})")
-        cluster = self._recover(choice.target, rec, clock)
+        cluster = self._recover(choice.target.describe(), rec, clock)
         rec.reached = _reached(cluster, rec.timeline.get("followed"))
         return Instance(
             conninfo=cluster.conninfo,
@@ -121,7 +120,7 @@ class SandboxProvider:
             default_database=doc.catalog.database or env.default_database,
         )
 
-    def _recover(self, target: Target, rec: DrillRecord, clock: StepClock) -> Cluster:
+    def _recover(self, target: str, rec: DrillRecord, clock: StepClock) -> Cluster:
         """Start the restored copy and wait until it is promoted at ``target``.
 
         A random point in time is chosen between the backup's end and the time production's
@@ -135,7 +134,7 @@ class SandboxProvider:
         assert sandbox is not None
         conf = sandbox_settings(sandbox.base, settings.shared_buffers)
         try:
-            return self._replay(conf, target.describe(), clock)
+            return self._replay(conf, target, clock)
         except RecoveryTargetUnreachable:
             if self.req.target != "random":
                 raise
