@@ -20,12 +20,13 @@ class ExportCollector:
         self,
         open_target: Callable[[], ExportTarget] | None,
         schedule: str,
-        missing: str = "exports not configured: set [exports] url",
+        missing: str = "no [exports] url (where exports go)",
     ) -> None:
         self.open_target = open_target
         self.schedule = Schedule.parse(schedule)
         self.missing = missing
         self._manifests: dict[str, ExportManifest] = {}
+        self._complete: dict[tuple[str, int, int], bool] = {}
 
     def collect(self, now: datetime) -> ExportFact:
         gap = self.schedule.longest_gap(now)
@@ -37,7 +38,9 @@ class ExportCollector:
             target = self.open_target()
             try:
                 url = target.url
-                listed = target.exports()
+                listed = target.exports(self._complete)
+                seen = {e.export_id for e in listed}
+                self._complete = {k: v for k, v in self._complete.items() if k[0] in seen}
                 done = [e for e in listed if e.complete]
                 manifest = self._manifest(target, done[-1].export_id) if done else None
             finally:
