@@ -92,6 +92,13 @@ def test_export_failed_fires_on_a_failed_or_refused_job_and_resolves() -> None:
     assert "no [exports] url" in st["export_failed"].summary
     assert states(facts(repo_jobs=[refused, record("export")]), st)["export_failed"].state == "ok"
     assert states(facts(repo_jobs=[]))["export_failed"].state == "ok"
+    # an export run by hand after the failed job completes the month: resolved
+    assert refused.finished == (NOW - timedelta(hours=1)).isoformat()
+    by_hand = facts(repo_jobs=[refused], exports=export(1 / 48))
+    assert states(by_hand, st)["export_failed"].state == "ok"
+    assert states(facts(repo_jobs=[refused], exports=export(1 / 12)))["export_failed"].state == (
+        "firing"
+    )
 
 
 def samples(f: Facts) -> dict[str, float]:

@@ -183,7 +183,7 @@ def conditions(f: Facts, s: AlertSettings) -> list[Condition]:
         add(c.name, c.active, c.summary)
     # exports: the target's newest complete export and the last export job
     add("export_late", *export_state.lateness(f.exports, now, s.export_grace_s))
-    add("export_failed", *export_state.failure(repo.jobs))
+    add("export_failed", *export_state.failure(repo.jobs, f.exports))
     add("repository_unreachable", not repo.up, cause(repo.error) or f"{repo.url} reachable")
     add("postgres_down", not pg.up, cause(pg.error) or "database reachable")
     return out

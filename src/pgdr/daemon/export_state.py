@@ -4,7 +4,8 @@
 *Late*: the newest complete export is older than the schedule's longest gap between two slots
 plus ``[alerts] export_grace_s`` (monthly ``0 4 1 * *``: 31 days + 2 days). No complete export
 at all is late too (like "no backup"), once the target is configured and the export scheduled.
-*Failed*: the last recorded export job failed (a refusal — no ``[exports]`` — included).
+*Failed*: the last recorded export job failed (a refusal — no ``[exports]`` — included) and
+no complete export finished after it.
 """
 
 from __future__ import annotations
@@ -42,11 +43,16 @@ def last_export_job(jobs: list[JobRecord]) -> JobRecord | None:
     return runs[-1] if runs else None
 
 
-def failure(jobs: list[JobRecord]) -> tuple[bool, str]:
+def failure(jobs: list[JobRecord], e: ExportFact | None = None) -> tuple[bool, str]:
+    """A failed last export job, unless a complete export finished after it (one run by
+    hand with `pgdr export run`): the archive has its export then."""
     last = last_export_job(jobs)
     if last is None:
         return False, "no export job yet"
     if last.status == "failed":
+        done = e.latest_finished if e is not None else None
+        if done is not None and done > datetime.fromisoformat(last.finished):
+            return False, f"export {e.latest_id if e else '?'} completed after the failed job"
         return True, f"export job at {last.finished[:19]} failed: {last.error or '?'}"
     return False, f"export job at {last.finished[:19]} succeeded"
 
@@ -56,7 +62,7 @@ def export_summary(f: Facts, grace_s: float) -> dict[str, Any]:
     complete export's numbers, from its manifest."""
     e = f.exports
     late, late_why = lateness(e, f.time, grace_s)
-    failed, failed_why = failure(f.repo.jobs)
+    failed, failed_why = failure(f.repo.jobs, e)
     if e is None or not e.configured:
         state, detail = "unconfigured", (e.error if e else None) or "exports not configured"
     elif failed:
