@@ -153,3 +153,22 @@ def test_status_panel_numbers() -> None:
     assert last["rows"] == 475000 and last["bytes"] == 42 * GiB // 1024 and last["tables"] == 2
     assert last["age_s"] == 10 * 86400 and last["seconds"] == 300
     assert [t["table"] for t in last["per_table"]] == ["public.users", "public.recalls"]
+
+
+def test_status_text_names_the_export_state() -> None:
+    from rich.console import Console
+
+    for e, want in (
+        (
+            export(10),
+            "exports     ok: last 20261114T115500Z-abc123, 10.0 d old, 2 table(s), 475000 rows",
+        ),
+        (
+            ExportFact(None, False, "no [exports] url (where exports go)"),
+            "unconfigured: no [exports] url",
+        ),
+    ):
+        f = facts(exports=e)
+        console = Console(record=True, width=200)
+        build_status(f, states(f), {"export": "0 4 1 * *"}).render_text(console)
+        assert want in console.export_text(), console.export_text()

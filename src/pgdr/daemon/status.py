@@ -115,14 +115,15 @@ class StatusReport:
 
 def _export_line(e: dict[str, Any]) -> str:
     color = {"ok": "green", "late": "yellow", "failed": "red"}.get(e["state"], "dim")
-    line = f"exports     [{color}]{e['state']}[/]: {escape(e['detail'])}"
+    line = f"exports     [{color}]{e['state']}[/]"
     last = e.get("latest")
-    if last:
-        line += (
-            f"; last {last['id']}, {last['tables']} table(s), {last['rows']} rows, "
-            f"{human(last['bytes'])}"
-        )
-    return line
+    if not last:
+        return f"{line}: {escape(e['detail'])}"
+    line += (
+        f": last {last['id']}, {_age(last['age_s'])} old, {last['tables']} table(s), "
+        f"{last['rows']} rows, {human(last['bytes'])}"
+    )
+    return line if e["state"] == "ok" else f"{line} ({escape(e['detail'])})"
 
 
 def _rds_line(r: dict[str, Any]) -> str:
