@@ -26,14 +26,30 @@ from tests.pg.serve import Serve, archiving_cluster, job, write_config
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
 
-def one_shot_every(lead_min: float = 3, lead_max: float = 8) -> str:
-    """``@every Ns`` (N >= 2 h) whose next slot is lead_min..lead_max seconds from now: the
-    export runs once, soon, and not again during the test (a restart finds it recorded)."""
+def one_shot_every(lead_min: float = 5, lead_max: float = 10) -> tuple[str, float]:
+    """``@every Ns`` (N >= 2 h) whose next slot is lead_min..lead_max seconds from now, and
+    that slot: the export runs once, soon, and not again during the test."""
     now = time.time()
     for n in range(7200, 400_000):
         if lead_min <= n - now % n <= lead_max:
-            return f"@every {n}s"
-    raise AssertionError("no interval found")  # pragma: no cover - 4 s windows are dense
+            return f"@every {n}s", now + n - now % n
+    raise AssertionError("no interval found")  # pragma: no cover - 5 s windows are dense
+
+
+def start_before_the_slot(cfg: Path, port: int, log: Path) -> Serve:
+    """A daemon that started before its export slot (one with no recorded run waits for the
+    first slot after its start): on a machine so loaded that the start took past the slot,
+    stop it and try again with a later slot — never a wait for a slot that will not come."""
+    text = cfg.read_text()
+    for lead in (5.0, 15.0, 40.0):
+        expr, slot = one_shot_every(lead, lead * 2)
+        cfg.write_text(text.replace("EXPORT_SCHEDULE", expr))
+        srv = Serve(cfg, port, log).start()
+        started = datetime.fromisoformat(srv.status()["daemon"]["started"]).timestamp()
+        if started < slot - 0.5:
+            return srv
+        assert srv.stop() == 0
+    raise AssertionError(f"the daemon never started before its slot: {log.read_text()[-2000:]}")
 
 
 def test_daemon_export_job_metrics_dashboard_and_expiry(
@@ -57,7 +73,7 @@ backup_full = "off"
 backup_incr = "off"
 verify = "off"
 drill = "off"
-export = "{one_shot_every()}"
+export = "EXPORT_SCHEDULE"
 
 [drill]
 state_dir = "{root / "drill-state"}"
@@ -76,7 +92,7 @@ shutdown_grace_s = 120
     r = pgdr("--config", cfg, "backup", "--type", "full")
     assert r.returncode == 0, r.stderr
 
-    srv = Serve(cfg, port, root / "serve.log").start()
+    srv = start_before_the_slot(cfg, port, root / "serve.log")
     try:
         before = srv.status()["exports"]
         assert before["configured"] and before["latest"] is None
@@ -143,6 +159,7 @@ def files(d: Path) -> list[Path]:
 
 
 def check_exported(srv: Serve, export_id: str, manifest: dict[str, Any], total: int) -> None:
+    assert srv.status()["exports"]["latest"]["id"] == export_id  # waits for the first facts
     m = srv.metrics()
     finished = datetime.fromisoformat(manifest["finished"]).astimezone(UTC).timestamp()
     assert m["pgdr_export_last_success_timestamp_seconds"] == pytest.approx(finished)
