@@ -20,7 +20,7 @@ import pytest
 
 from pgdr.pg.cluster import Cluster
 from tests.fixtures.pgdr_run import pgdr
-from tests.pg.browser import CHROMIUM, chart_dom, load_dom, svg_attrs
+from tests.pg.browser import CHROMIUM, chart_dom, load_dom, screenshot, svg_attrs
 from tests.pg.serve import Serve, archiving_cluster, job, write_config
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
@@ -190,3 +190,4 @@ def check_panel(port: int, tmp: Path, export_id: str, total: int) -> None:
     assert f">export {export_id}</text>" in text, text
     assert "2 tables · 3700 rows · " in text, text
     assert 'data-clipped="0"' in dom
+    screenshot(port, tmp / "shot", "dashboard-exports.png")
