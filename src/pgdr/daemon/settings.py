@@ -2,7 +2,7 @@
 
 Defaults follow the reference policy: incremental backups daily at 03:00 UTC (Monday to
 Saturday), a full backup Sundays at 03:00, a drill Sundays at 02:00, verify daily at 05:00,
-an export monthly (once exports exist). Like ``[drill]``, these tables stay raw in
+an export monthly (the 1st, 04:00). Like ``[drill]``, these tables stay raw in
 ``pgdr.config.Config`` (keeping the models off the wal-push path) and are validated where
 they are used, by :func:`daemon_sections`, with the same one-line errors.
 """
