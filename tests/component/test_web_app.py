@@ -69,7 +69,9 @@ def test_with_credentials(client: TestClient) -> None:
     st = client.get("/api/status", headers=AUTH).json()
     assert st["backups"]["count"] == 8 and st["firing"] == []
     assert {j["kind"] for j in st["jobs"]} == {"backup_incr", "export"}
-    assert next(j for j in st["jobs"] if j["kind"] == "export")["unavailable"]
+    export = next(j for j in st["jobs"] if j["kind"] == "export")
+    assert "unavailable" not in export and export["next"]  # scheduled like any kind
+    assert st["exports"]["state"] == "ok" and st["exports"]["latest"]["rows"] == 475000
     h = client.get("/api/history", headers=AUTH).json()
     assert len(h["backup_success"]["days"]) == 30 and h["window"]["start"]
     assert client.get("/api/jobs?limit=0", headers=AUTH).json() == {"jobs": []}

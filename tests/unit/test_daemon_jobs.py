@@ -24,6 +24,7 @@ def _no_repo() -> Repository:
         ("expire", "no retention policy"),
         ("drill", "no drill settings"),
         ("rds_drill", "no drill settings"),
+        ("export", r"no \[exports\] url \(where exports go\)"),
     ],
 )
 def test_a_kind_without_its_dependency_refuses(kind: str, message: str) -> None:

@@ -59,7 +59,7 @@ def test_names_carry_units_and_prefix() -> None:
         base = name.split("{")[0]
         assert base.startswith("pgdr_"), base
         assert re.search(
-            r"_(seconds|bytes|total|segments|ratio|up|success|firing|running|pending|info|backups|objects|gaps|standbys|failing)$",
+            r"_(seconds|bytes|total|segments|ratio|up|success|firing|running|pending|info|backups|objects|gaps|standbys|failing|rows|exports)$",
             base,
         ), base
 

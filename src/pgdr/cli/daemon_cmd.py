@@ -37,6 +37,7 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
         web=sections.web,
     )
     deps.rds = _rds_facts(cli)
+    deps.exports = _export_watch(cli, sections.schedule.export)
     _name, settings = cli.repo_settings()
     if settings.replicate_to:
         from pgdr.cli.repo_target import replica_links
@@ -93,8 +94,36 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
             expire_after_backup=sections.schedule.expire_after_backup,
             after_backup=after_backup,
             drill=DrillDeps(drill, env, _rds_drills(cli, env, drill)),
+            export=_export_deps(cli, drill),
         )
     return deps
+
+
+def _export_watch(cli: CliContext, schedule: str) -> Any:
+    """The [exports] target watched for metrics, alerts and the dashboard (its newest
+    complete export's manifest); without [exports] url, the collector says so."""
+    from pgdr.daemon.collect_exports import ExportCollector
+    from pgdr.export.settings import export_section
+    from pgdr.export.target import open_target
+
+    settings = export_section(cli.config)
+    if not settings.url:
+        return ExportCollector(None, schedule)
+    return ExportCollector(lambda: open_target(settings), schedule)
+
+
+def _export_deps(cli: CliContext, drill: Any) -> Any:
+    """The export job's settings when [exports] url is configured (else the job refuses)."""
+    from pgdr.daemon.export_job import ExportDeps
+    from pgdr.export.settings import export_section
+
+    settings = export_section(cli.config)
+    if not settings.url:
+        return None
+    pg = cli.config.postgres
+    return ExportDeps(
+        settings, drill, settings.databases or [pg.dbname], superuser=pg.user, bindir=pg.bin_dir
+    )
 
 
 def _rds_facts(cli: CliContext) -> Any:

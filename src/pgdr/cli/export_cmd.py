@@ -241,3 +241,47 @@ def verify(
                 f"export {export_id}: {len(result.problems)} problem(s): {result.problems[0]}"
             ),
         )
+
+
+@app.command()
+def expire(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, flag("--dry-run", "Show what would be deleted; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete exports past the 7-year rule ([exports.lifecycle] expire_days) and incomplete
+    ones a crashed run left (over a day old); never the newest complete export, nothing under
+    S3 Object Lock retention or a legal hold. Audited in the repository's log."""
+    from datetime import UTC, datetime
+
+    from pgdr.export.expire import bucket_protection, expire_exports
+    from pgdr.export.tiers import lifecycle_settings
+
+    cli = get_context(ctx)
+    settings = export_settings(cli)
+    keep_days = lifecycle_settings(settings).expire_days
+    target = open_export_target(cli)
+    now = datetime.now(UTC)
+    protection, close = bucket_protection(settings, now)
+    try:
+        result = expire_exports(target, keep_days, now=now, dry_run=dry_run, protection=protection)
+    finally:
+        close()
+        target.close()
+    if not dry_run and (result.deleted or result.refused):
+        _audit(cli, result.audit_entry())
+    emit(cli, result)
+
+
+def _audit(cli: CliContext, entry: dict[str, object]) -> None:
+    """Into the configured repository's audit log (§8g), when there is one."""
+    from pgdr import audit
+    from pgdr.cli.repo_target import open_repository
+
+    action = str(entry.pop("action"))
+    repo = open_repository(cli.target())
+    try:
+        audit.record(repo, action, entry)
+    finally:
+        repo.close()

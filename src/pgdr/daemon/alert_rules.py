@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
+from pgdr.daemon import export_state
 from pgdr.daemon.facts import Facts
 from pgdr.daemon.settings import AlertSettings
 from pgdr.drill.events import drill_dedup_key
@@ -43,6 +44,8 @@ RULES: dict[str, tuple[Severity, str]] = {
     "postgres_down": ("critical", "the database cannot be reached"),
     "rds_rpo": ("critical", "the RDS instance's PITR lag is above rds_rpo_max_s (10 min)"),
     "rds_retention": ("warning", "the RDS instance keeps backups fewer days than [rds.policy]"),
+    "export_late": ("warning", "no complete export newer than the export schedule + grace"),
+    "export_failed": ("warning", "the last export job failed (or refused: no [exports])"),
 }
 
 
@@ -178,6 +181,9 @@ def conditions(f: Facts, s: AlertSettings) -> list[Condition]:
         add("verify_failed", bad, cause(v.error) or f"verify at {v.finished} found no damage")
     for c in rds_conditions(f, s):
         add(c.name, c.active, c.summary)
+    # exports: the target's newest complete export and the last export job
+    add("export_late", *export_state.lateness(f.exports, now, s.export_grace_s))
+    add("export_failed", *export_state.failure(repo.jobs, f.exports))
     add("repository_unreachable", not repo.up, cause(repo.error) or f"{repo.url} reachable")
     add("postgres_down", not pg.up, cause(pg.error) or "database reachable")
     return out

@@ -121,6 +121,25 @@ class Schedule:
             return None
         return nxt - last
 
+    def longest_gap(self, at: datetime, slots: int = 32) -> timedelta | None:
+        """The longest gap between consecutive slots among the ``slots`` slots up to ``at``:
+        how far apart two on-time runs may be (``0 4 1 * *``: 31 days; None when off)."""
+        if self.off:
+            return None
+        if self.interval_s is not None:
+            return timedelta(seconds=self.interval_s)
+        t = self.latest(at)
+        gaps: list[timedelta] = []
+        for _ in range(slots):
+            if t is None:
+                break
+            prev = self.latest(t - timedelta(seconds=1))
+            if prev is None or prev >= t:
+                break
+            gaps.append(t - prev)
+            t = prev
+        return max(gaps) if gaps else None
+
 
 def slot_id(slot: datetime) -> str:
     """``20261124T030000Z`` — a slot as it appears in job record ids."""

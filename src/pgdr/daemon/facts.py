@@ -135,6 +135,46 @@ class RdsFact:
         return max(0.0, (now - self.latest_restorable).total_seconds())
 
 
+@dataclass(frozen=True)
+class ExportTableFact:
+    database: str
+    table: str  # schema.table
+    rows: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ExportFact:
+    """The ``[exports]`` target as the newest complete export's ``_manifest.json`` tells it
+    (read from the target, so it survives daemon restarts; docs/design.md §8h)."""
+
+    #: None: ``[exports] url`` is not configured (``error`` says so).
+    url: str | None
+    up: bool
+    error: str | None = None
+    #: The schedule's longest gap between two slots (None: the export is not scheduled).
+    period_s: float | None = None
+    latest_id: str | None = None
+    #: When the newest complete export started / finished, and the moment its data is of.
+    latest_started: datetime | None = None
+    latest_finished: datetime | None = None
+    latest_snapshot: datetime | None = None
+    latest_source: str | None = None
+    tables: tuple[ExportTableFact, ...] = ()
+    complete: int = 0
+    incomplete: int = 0
+
+    @property
+    def configured(self) -> bool:
+        return self.url is not None
+
+    @property
+    def latest_seconds(self) -> float | None:
+        if self.latest_started is None or self.latest_finished is None:
+            return None
+        return max(0.0, (self.latest_finished - self.latest_started).total_seconds())
+
+
 @dataclass
 class Facts:
     time: datetime
@@ -145,6 +185,8 @@ class Facts:
     wal_lag_seconds: float | None = None
     #: RDS mode only ([rds] configured): the instance's PITR state.
     rds: RdsFact | None = None
+    #: The exports target (None: not watched, e.g. facts built by hand).
+    exports: ExportFact | None = None
 
 
 def wal_lag(pg: PgFacts, repo: RepoFacts, now: datetime) -> tuple[int | None, float | None]:

@@ -2,9 +2,10 @@
 
 A kind names its *group* (one job of a group runs at a time: a full and an incremental
 backup never overlap), whether it needs the database, and a function that does the work and
-returns a JSON-able result, or raises a PgdrError. Kinds that exist in the configuration but
-have no implementation in this build (``export``) are listed in ``UNAVAILABLE`` and never
-scheduled — nothing pretends to run them.
+returns a JSON-able result, or raises a PgdrError. A kind whose configuration is missing
+(``export`` without ``[exports] url``) refuses with a one-line reason, recorded as a failed
+run — it never silently does nothing. Kinds that exist in the configuration but have no
+implementation in a build would be listed in ``UNAVAILABLE`` and never scheduled.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pgdr.repo.repository import Repository
 
 if TYPE_CHECKING:
     from pgdr.backup.run import BackupResult
+    from pgdr.daemon.export_job import ExportDeps
     from pgdr.drill.engine import DrillEnv
     from pgdr.drill.provider import InstanceProvider
     from pgdr.drill.settings import DrillSettings
@@ -61,6 +63,8 @@ class JobDeps:
     expire_after_backup: bool = False
     after_backup: AfterBackup | None = None
     drill: DrillDeps | None = None
+    #: None: no [exports] url — the export job refuses, naming it.
+    export: ExportDeps | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ def _expire(ctx: JobContext) -> dict[str, Any]:
 
     deps = ctx.needs(ctx.deps.expire, "retention policy")
     res = ctx.using_repo(lambda repo: expire(repo, deps.policy, gc=deps.gc))
-    return {
+    out: dict[str, Any] = {
         "removed_backups": res.removed_backups,
         "removed_wal_files": res.wal_removed_files,
         "refused_backups": res.refused_backups,
@@ -150,6 +154,18 @@ def _expire(ctx: JobContext) -> dict[str, Any]:
         "bytes_before": res.bytes_before,
         "bytes_after": res.bytes_after,
     }
+    if ctx.kind == "expire" and ctx.deps.export is not None:  # the 7-year rule on exports too
+        from pgdr.daemon.export_job import expire_after_export
+
+        out["exports"] = expire_after_export(ctx, ctx.deps.export.settings)
+    return out
+
+
+def _export(ctx: JobContext) -> dict[str, Any]:
+    from pgdr.daemon.export_job import run_export_job
+
+    deps = ctx.needs(ctx.deps.export, "[exports] url (where exports go)")
+    return run_export_job(ctx, deps)
 
 
 def _verify(ctx: JobContext) -> dict[str, Any]:
@@ -213,10 +229,9 @@ KINDS: tuple[JobKind, ...] = (
     JobKind("drill", "drill", False, _drill, "restore drill into a sandbox"),
     JobKind("rds_drill", "drill", False, _rds_drill, "restore drill of the RDS instance"),
     JobKind("expire", "expire", False, _expire, "retention policy and garbage collection"),
+    JobKind("export", "export", False, _export, "Parquet export of a restored backup"),
 )
 REGISTRY: dict[str, JobKind] = {k.name: k for k in KINDS}
 
 #: Schedulable in the configuration, not implemented in this build: never run.
-UNAVAILABLE: dict[str, str] = {
-    "export": "exports are not implemented in this version of pgdr",
-}
+UNAVAILABLE: dict[str, str] = {}

@@ -74,6 +74,7 @@ def families(v: View) -> Iterator[Metric]:
     yield from _repository(f)
     yield from _drills(f)
     yield from _rds(f)
+    yield from _exports(f)
     yield from _replicas(f)
     free = _g("pgdr_storage_free_bytes", "free bytes on the volume", ["volume", "path"])
     size = _g("pgdr_storage_size_bytes", "size of the volume in bytes", ["volume", "path"])
@@ -168,6 +169,13 @@ def _jobs(f: Facts) -> Iterator[Metric]:
         last_ok.add_metric([kind], ts)
     yield runs
     yield last_ok
+    exports = [j for j in f.repo.jobs if j.kind == "export"]
+    if exports:
+        yield _single(
+            "pgdr_export_last_job_success",
+            "1 when the last export job succeeded (0: it failed or refused)",
+            int(exports[-1].status == "success"),
+        )
     verifies = [j for j in f.repo.jobs if j.kind == "verify"]
     if verifies:
         v = verifies[-1]
@@ -264,6 +272,48 @@ def _drills(f: Facts) -> Iterator[Metric]:
         yield _single("pgdr_drill_last_rto_seconds", "measured recovery time", d.rto_s)
     if d.rpo_s is not None:
         yield _single("pgdr_drill_last_rpo_seconds", "measured recovery point gap", d.rpo_s)
+
+
+def _exports(f: Facts) -> Iterator[Metric]:
+    """From the newest complete export's ``_manifest.json`` on the target (not from memory:
+    the values survive a restart of the daemon)."""
+    e = f.exports
+    if e is None or not e.configured:
+        return
+    yield _single("pgdr_export_target_up", "1 when the exports target can be listed", int(e.up))
+    if not e.up:
+        return
+    yield _by_state("pgdr_exports", "exports at the target", ["state"], e.complete, e.incomplete)
+    if e.latest_finished is None:
+        return
+    yield _single(
+        "pgdr_export_last_success_timestamp_seconds",
+        "when the newest complete export finished",
+        e.latest_finished.timestamp(),
+    )
+    if e.latest_seconds is not None:
+        yield _single(
+            "pgdr_export_last_duration_seconds",
+            "how long the newest complete export took",
+            e.latest_seconds,
+        )
+    rows = _g("pgdr_export_rows", "rows of each table in the newest complete export", LABELS)
+    size = _g("pgdr_export_bytes", "Parquet bytes of each table in the newest export", LABELS)
+    for t in e.tables:
+        rows.add_metric([t.database, t.table], t.rows)
+        size.add_metric([t.database, t.table], t.bytes)
+    yield rows
+    yield size
+
+
+LABELS = ("database", "table")
+
+
+def _by_state(name: str, doc: str, labels: list[str], complete: int, incomplete: int) -> Metric:
+    g = _g(name, doc, labels)
+    g.add_metric(["complete"], complete)
+    g.add_metric(["incomplete"], incomplete)
+    return g
 
 
 class _ViewCollector(Collector):

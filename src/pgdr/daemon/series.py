@@ -8,13 +8,15 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from pgdr.daemon.export_state import export_summary
 from pgdr.daemon.facts import Facts
-from pgdr.daemon.jobs import REGISTRY, UNAVAILABLE
 
 DAYS = 30
 
 
-def dashboard_series(f: Facts, days: int = DAYS) -> dict[str, Any]:
+def dashboard_series(
+    f: Facts, days: int = DAYS, export_grace_s: float = 2 * 86400.0
+) -> dict[str, Any]:
     now = f.time
     since = (now - timedelta(days=days - 1)).date()
     per_day: dict[str, dict[str, int]] = defaultdict(
@@ -93,5 +95,5 @@ def dashboard_series(f: Facts, days: int = DAYS) -> dict[str, Any]:
             }
             for d in f.repo.drills[-52:]
         ],
-        "exports": {"available": "export" in REGISTRY, "detail": UNAVAILABLE.get("export", "")},
+        "exports": export_summary(f, export_grace_s),
     }

@@ -24,6 +24,7 @@ from typing import IO, Any, Protocol
 
 from pgdr.daemon.alert_delivery import AlertBook, Deliver
 from pgdr.daemon.alert_rules import conditions, step
+from pgdr.daemon.collect_exports import ExportCollector
 from pgdr.daemon.collect_repo import RepoCollector
 from pgdr.daemon.cron import Schedule
 from pgdr.daemon.facts import Facts, RdsFact
@@ -70,6 +71,8 @@ class DaemonDeps:
     replicas: list[ReplicaLink] = field(default_factory=list)
     #: RDS mode: the [rds] instance's PITR state, collected every evaluation.
     rds: Callable[[], RdsFact] | None = None
+    #: The [exports] target, watched every evaluation (None: not watched).
+    exports: ExportCollector | None = None
 
 
 def planned_jobs(schedule: ScheduleSettings) -> list[Planned]:
@@ -96,6 +99,7 @@ class Daemon:
             deps.conninfo,
             deps.data_dir,
             deps.rds,
+            deps.exports,
         )
         self.book = AlertBook(self.state_dir / "alerts.json", deps.deliver)
         self.scheduler = Scheduler(
@@ -189,7 +193,7 @@ class Daemon:
     def history(self) -> dict[str, Any] | None:
         if self.facts is None:
             return None
-        out = dashboard_series(self.facts)
+        out = dashboard_series(self.facts, export_grace_s=self.deps.alerts.export_grace_s)
         out["limits"] = {
             "backup_max_age_s": self.deps.alerts.backup_max_age_s,
             "storage_free_min_pct": self.deps.alerts.storage_free_min_pct,
@@ -208,6 +212,7 @@ class Daemon:
             self.book.snapshot(),
             self.deps.schedule.expressions(),
             self.scheduler.snapshot(),
+            self.deps.alerts.export_grace_s,
         )
         report.daemon = {
             "running": True,
@@ -227,11 +232,13 @@ def current_status(deps: DaemonDeps) -> StatusReport:
     handle = RepoHandle(deps.open_repo)
     try:
         repo = RepoCollector(handle, history, deps.repo_url, maintain=False, replicas=deps.replicas)
-        facts = FactCollector(repo, deps.conninfo, deps.data_dir, deps.rds).collect()
+        facts = FactCollector(repo, deps.conninfo, deps.data_dir, deps.rds, deps.exports).collect()
     finally:
         handle.close()
     states, _ = step({}, conditions(facts, deps.alerts), facts.time, 0.0)
-    report = build_status(facts, states, deps.schedule.expressions())
+    report = build_status(
+        facts, states, deps.schedule.expressions(), export_grace_s=deps.alerts.export_grace_s
+    )
     report.daemon = presence(deps.daemon.state_dir or default_state_dir())
     return report
 

@@ -2,7 +2,7 @@
 
 Defaults follow the reference policy: incremental backups daily at 03:00 UTC (Monday to
 Saturday), a full backup Sundays at 03:00, a drill Sundays at 02:00, verify daily at 05:00,
-an export monthly (once exports exist). Like ``[drill]``, these tables stay raw in
+an export monthly (the 1st, 04:00). Like ``[drill]``, these tables stay raw in
 ``pgdr.config.Config`` (keeping the models off the wal-push path) and are validated where
 they are used, by :func:`daemon_sections`, with the same one-line errors.
 """
@@ -77,6 +77,9 @@ class AlertSettings(_M):
     wal_lag_max_s: float = Field(default=600.0, gt=0)
     #: RDS mode: PITR lag (now - LatestRestorableTime) above this fires rds_rpo.
     rds_rpo_max_s: float = Field(default=600.0, gt=0)
+    #: export_late: the newest complete export may be this much older than the export
+    #: schedule's longest gap (monthly: 31 days + 2 days).
+    export_grace_s: float = Field(default=2 * 86400, gt=0)
     #: A condition must hold this long before the alert fires (0: at the first evaluation).
     for_s: float = Field(default=0.0, ge=0)
     #: Alerts not to evaluate, by name (see `pgdr status`).

@@ -1,5 +1,5 @@
 """Collecting one snapshot of facts: database, repository, free space, WAL lag, and in RDS
-mode the instance's PITR state."""
+mode the instance's PITR state, and the exports target."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pgdr.daemon.collect_exports import ExportCollector
 from pgdr.daemon.collect_fs import collect_volumes
 from pgdr.daemon.collect_pg import collect_pg
 from pgdr.daemon.collect_repo import RepoCollector
@@ -20,8 +21,10 @@ class FactCollector:
         conninfo: str,
         data_dir: Path | None,
         rds: Callable[[], RdsFact] | None = None,
+        exports: ExportCollector | None = None,
     ) -> None:
         self.repo = repo
+        self.exports = exports
         self.rds = rds
         self.conninfo = conninfo
         self.data_dir = str(data_dir) if data_dir else None
@@ -36,4 +39,5 @@ class FactCollector:
         volumes = collect_volumes(repo.url, self.data_dir or self._seen_data_dir)
         segments, seconds = wal_lag(pg, repo, now)
         rds = self.rds() if self.rds is not None else None
-        return Facts(now, repo, pg, volumes, segments, seconds, rds)
+        exports = self.exports.collect(now) if self.exports is not None else None
+        return Facts(now, repo, pg, volumes, segments, seconds, rds, exports)

@@ -13,11 +13,14 @@ from rich.table import Table
 
 from pgdr.daemon.alert_rules import RULES, AlertState
 from pgdr.daemon.cron import Schedule
+from pgdr.daemon.export_state import export_summary
 from pgdr.daemon.facts import Facts
 from pgdr.daemon.jobs import REGISTRY, UNAVAILABLE
 from pgdr.humanize import human
 
 _SEV_ORDER = {"critical": 0, "warning": 1}
+#: [alerts] export_grace_s's default (the daemon passes the configured value).
+EXPORT_GRACE_S = 2 * 86400.0
 
 
 @dataclass
@@ -84,6 +87,7 @@ class StatusReport:
         if self.drill:
             d = self.drill
             console.print(f"last drill  {d['id']}: {d['status']} (RTO {d.get('rto_s')} s)")
+        console.print(_export_line(self.exports))
         t = Table("job", "schedule", "last run", "result", "next", title="jobs")
         for j in self.jobs:
             last = j.get("last") or {}
@@ -107,6 +111,19 @@ class StatusReport:
             color = {"firing": "red", "pending": "yellow"}.get(al["state"], "green")
             a.add_row(al["name"], al["severity"], f"[{color}]{al['state']}[/]", al["summary"])
         console.print(a)
+
+
+def _export_line(e: dict[str, Any]) -> str:
+    color = {"ok": "green", "late": "yellow", "failed": "red"}.get(e["state"], "dim")
+    line = f"exports     [{color}]{e['state']}[/]"
+    last = e.get("latest")
+    if not last:
+        return f"{line}: {escape(e['detail'])}"
+    line += (
+        f": last {last['id']}, {_age(last['age_s'])} old, {last['tables']} table(s), "
+        f"{last['rows']} rows, {human(last['bytes'])}"
+    )
+    return line if e["state"] == "ok" else f"{line} ({escape(e['detail'])})"
 
 
 def _rds_line(r: dict[str, Any]) -> str:
@@ -133,6 +150,7 @@ def build_status(
     alerts: dict[str, AlertState],
     schedules: dict[str, str],
     scheduler: list[dict[str, Any]] | None = None,
+    export_grace_s: float = EXPORT_GRACE_S,
 ) -> StatusReport:
     now = f.time
     repo, pg = f.repo, f.pg
@@ -252,7 +270,7 @@ def build_status(
         }
         if drill
         else None,
-        exports={"available": "export" in REGISTRY, "detail": UNAVAILABLE.get("export", "")},
+        exports=export_summary(f, export_grace_s),
         alerts=alert_rows,
         firing=[str(a["name"]) for a in alert_rows if a["state"] == "firing"],
         rds={

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
@@ -157,6 +158,20 @@ class ExportBucket:
         return ObjectState(
             name, str(resp.get("StorageClass") or "STANDARD"), restore_state(resp.get("Restore"))
         )
+
+    def protection(self, name: str, now: datetime) -> str | None:
+        """Why S3 will not let ``name`` be deleted now: a legal hold, or Object Lock
+        retention until a later date (None: deletable)."""
+        try:
+            resp = self._s3.head_object(Bucket=self.loc.bucket, Key=self.key(name))
+        except (ClientError, BotoCoreError) as e:
+            self._fail(e, f"stat {name} in")
+        if resp.get("ObjectLockLegalHoldStatus") == "ON":
+            return "legal hold"
+        until = resp.get("ObjectLockRetainUntilDate")
+        if isinstance(until, datetime) and until > now:
+            return f"Object Lock retention until {until.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+        return None
 
     def get(self, name: str) -> bytes:
         """An object's bytes; :class:`ArchivedObject` when its class needs a restore first

@@ -87,8 +87,10 @@ class ExportTarget:
         except (ExportNotFound, ObjectNotFound):
             return False
 
-    def exports(self) -> list[ExportListing]:
-        """Every export id under the target (complete or not), oldest first."""
+    def exports(self, known: dict[tuple[str, int, int], bool] | None = None) -> list[ExportListing]:
+        """Every export id under the target (complete or not), oldest first. ``known``
+        caches completeness by (id, objects, bytes) across calls (the daemon lists every
+        minute): an export found complete is not read again until its objects change."""
         found: dict[str, list[ObjectInfo]] = {}
         for info in self.backend.list(self.prefix):
             head, _, _ = info.key[len(self.prefix) :].partition("/")
@@ -97,10 +99,14 @@ class ExportTarget:
         out = []
         for export_id, infos in sorted(found.items()):
             times = [i.modified for i in infos if i.modified is not None]
+            sig = (export_id, len(infos), sum(i.size for i in infos))
+            complete = (known or {}).get(sig) or self.is_complete(export_id)
+            if known is not None and complete:
+                known[sig] = True
             out.append(
                 ExportListing(
                     export_id,
-                    self.is_complete(export_id),
+                    complete,
                     len(infos),
                     sum(i.size for i in infos),
                     max(times) if times else None,

@@ -217,14 +217,33 @@
     }
   }
 
-  function drawExports(hist) {
-    const s = svg("c-exports", "exports", 320, 80);
-    const ok = hist.exports.available;
-    el("circle", { class: "mark", cx: 20, cy: 40, r: 9, fill: ok ? C.ok : C.muted }, s);
+  // Exports: the state (ok / late / failed / unconfigured / unknown) and the newest complete
+  // export's numbers, read by the daemon from that export's _manifest.json (/api/status).
+  function drawExports(st) {
+    const e = st.exports;
+    const s = svg("c-exports", "exports", 320, 112);
+    const color = { ok: C.ok, late: C.warn, failed: C.bad }[e.state] || C.muted;
+    s.dataset.state = e.state;
+    el("circle", { class: "mark", cx: 14, cy: 16, r: 8, fill: color }, s);
     mark(s);
-    const label = text(s, 38, 44, ok ? "monthly exports scheduled" : "not available in this version",
-                       { fill: C.ink, "font-size": 13 });
-    el("title", {}, label).textContent = hist.exports.detail || "";
+    const head = text(s, 30, 21, e.state.toUpperCase() + (e.latest ? ", last " + dur(e.latest.age_s) + " ago" : ""),
+                      { fill: C.ink, "font-size": 13, class: "caption" });
+    el("title", {}, head).textContent = e.detail || "";
+    const last = e.latest;
+    if (!last) {
+      text(s, 10, 48, e.configured ? "no complete export yet" : "not configured: [exports] url", { fill: C.ink });
+      text(s, 10, 68, e.detail.length > 52 ? e.detail.slice(0, 51) + "…" : e.detail);
+      return;
+    }
+    s.dataset.export = last.id;
+    s.dataset.rows = String(last.rows);
+    s.dataset.bytes = String(last.bytes);
+    s.dataset.tables = String(last.tables);
+    text(s, 10, 46, "export " + last.id, { fill: C.ink, class: "export-id" });
+    text(s, 10, 64, "finished " + last.finished.slice(0, 19).replace("T", " ") + " UTC (" + dur(last.seconds) + ")");
+    text(s, 10, 86, last.tables + " tables · " + last.rows + " rows · " + human(last.bytes),
+         { fill: C.ink, "font-size": 13, class: "export-numbers" });
+    text(s, 10, 104, e.complete + " complete" + (e.incomplete ? ", " + e.incomplete + " incomplete" : ""));
   }
 
   // Alerts as wrapping HTML (never cut): a dot in the severity colour AND the severity in
@@ -313,7 +332,7 @@
     try {
       const [st, hist] = await Promise.all([getJSON("/api/status"), getJSON("/api/history")]);
       drawAge(st, hist); drawSuccess(hist); drawWindow(hist); drawStorage(hist);
-      drawDrills(hist); drawExports(hist); drawAlerts(st); drawJobs(st);
+      drawDrills(hist); drawExports(st); drawAlerts(st); drawJobs(st);
       const worst = st.alerts.filter((a) => a.state === "firing").map((a) => a.severity);
       const o = document.getElementById("overall");
       o.className = "pill " + (worst.includes("critical") ? "critical" : worst.length ? "warning" : "ok");
