@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pgdr.export.encoding import writer_options
 from pgdr.export.manifest import FileEntry
 from pgdr.export.target import ExportTarget
 
@@ -161,12 +162,13 @@ class TableWriter:
             os.unlink(name)
             self._local = Path(name)
             self._file = HashingFile(self._local)
+            options = writer_options(self._pending[0], self.limits.zstd_level)
             self._writer = pq.ParquetWriter(
                 self._file,
                 self.schema,
                 compression="zstd",
-                compression_level=self.limits.zstd_level,
                 write_statistics=True,
+                **options.kwargs(),  # type: ignore[arg-type]
             )
             self._rows = 0
         table = pa.Table.from_batches(self._pending, schema=self.schema)
