@@ -6,7 +6,9 @@ is right for columns with few distinct values and wrong for the rest: a dictiona
 keys stores every value twice, and PLAIN integers leave a sequence's regularity to zstd. So,
 per top-level column, from at most :data:`SAMPLE_ROWS` rows:
 
-- few distinct values (at most :data:`DICTIONARY_MAX_RATIO` of the sampled rows): dictionary;
+- values that repeat (fewer distinct values than :data:`DELTA_MIN_RATIO` of the sampled
+  rows): a dictionary — a sample understates repetition, so only columns whose values almost
+  never repeat (keys, sequences, timestamps to the microsecond, free text) go without;
 - otherwise integers, dates, times and timestamps: ``DELTA_BINARY_PACKED``; strings and
   binaries: ``DELTA_BYTE_ARRAY`` (shared prefixes stored once);
 - booleans, decimals, UUIDs, floats, enums and nested columns keep Parquet's defaults.
@@ -27,8 +29,9 @@ import pyarrow.compute as pc
 
 #: Rows of the sample the choices are made from.
 SAMPLE_ROWS = 16_384
-#: A column whose sample has at most this share of distinct values gets a dictionary.
-DICTIONARY_MAX_RATIO = 0.5
+#: A column whose sample has at least this share of distinct values gets a delta encoding
+#: instead of a dictionary.
+DELTA_MIN_RATIO = 0.95
 #: A higher zstd level is kept only where it saves at least this share over level 1.
 LEVEL_MIN_GAIN = 0.03
 #: Bytes of a column's sample compressed to judge its level (the first bytes of its values).
@@ -79,10 +82,11 @@ def _delta_kind(t: pa.DataType) -> str | None:
 
 def distinct_ratio(col: pa.Array) -> float:
     """Distinct non-null values per non-null value of ``col`` (0.0 when all are NULL)."""
-    values = len(col) - col.null_count
+    values: int = len(col) - col.null_count
     if values == 0:
         return 0.0
-    return float(pc.count_distinct(col, mode="only_valid").as_py()) / values
+    distinct: int = pc.count_distinct(col, mode="only_valid").as_py()
+    return distinct / values
 
 
 def payload(col: pa.Array) -> bytes:
@@ -118,10 +122,8 @@ def choose_column(col: pa.Array, level: int) -> ColumnChoice:
     kind = _delta_kind(col.type)
     if kind is None:
         return ColumnChoice(True, None, level)
-    dictionary = distinct_ratio(col) <= DICTIONARY_MAX_RATIO
-    return ColumnChoice(
-        dictionary, None if dictionary else kind, level_for(payload(col), level)
-    )
+    dictionary = distinct_ratio(col) < DELTA_MIN_RATIO
+    return ColumnChoice(dictionary, None if dictionary else kind, level_for(payload(col), level))
 
 
 def leaf_paths(field: pa.Field) -> list[str]:
