@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -44,14 +45,24 @@ from pgdr.storage import open_backend
 MiB = 1 << 20
 
 
-def timed(fn: Callable[[], object]) -> tuple[float, object]:
-    t = time.perf_counter()
+def cpu_seconds() -> float:
+    """CPU time of this process and of its waited-for children (pg_dump)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float, object]:
+    """Wall seconds, client CPU seconds (the server's are not counted) and the result."""
+    t, c = time.perf_counter(), cpu_seconds()
     out = fn()
-    return time.perf_counter() - t, out
+    return time.perf_counter() - t, cpu_seconds() - c, out
 
 
-def fastest(fn: Callable[[int], object], repeat: int) -> tuple[float, object]:
-    """The fastest of ``repeat`` runs of ``fn(run number)`` and its result."""
+def fastest(fn: Callable[[int], object], repeat: int) -> tuple[float, float, object]:
+    """The fastest of ``repeat`` runs of ``fn(run number)``."""
     runs = [timed(functools.partial(fn, i)) for i in range(repeat)]
     return min(runs, key=lambda r: r[0])
 
@@ -92,22 +103,25 @@ def compare(
 ) -> None:
     before = load()
     copy_floor(cluster, tables)  # warm the cache once for all three
-    t_copy, copy_b = fastest(lambda _i: copy_floor(cluster, tables), repeat)
-    t_exp, exp_b = fastest(
+    t_copy, c_copy, copy_b = fastest(lambda _i: copy_floor(cluster, tables), repeat)
+    t_exp, c_exp, exp_b = fastest(
         lambda i: export_bytes(cluster, tables, work / f"exp-{name}-{i}", jobs, level), repeat
     )
-    t_dump, dump_b = timed(lambda: pg_dump_bytes(cluster, tables, work / f"dump-{name}" / "d"))
+    t_dump, c_dump, dump_b = timed(
+        lambda: pg_dump_bytes(cluster, tables, work / f"dump-{name}" / "d")
+    )
     assert isinstance(copy_b, int) and isinstance(exp_b, int) and isinstance(dump_b, int)
     print(f"\n== {name}: {', '.join(tables)}")
     print(f"fastest of {repeat} (floor, export); {before} before, {load()} after")
-    print(f"{'':28}{'seconds':>10}{'MiB':>10}")
-    print(f"{'COPY binary (floor)':28}{t_copy:10.2f}{copy_b / MiB:10.1f}")
-    print(f"{f'pgdr export (jobs {jobs}, zstd {level})':28}{t_exp:10.2f}{exp_b / MiB:10.1f}")
-    print(f"{'pg_dump -Fc':28}{t_dump:10.2f}{dump_b / MiB:10.1f}")
+    print(f"{'':28}{'seconds':>10}{'client CPU s':>14}{'MiB':>10}")
+    print(f"{'COPY binary (floor)':28}{t_copy:10.2f}{c_copy:14.2f}{copy_b / MiB:10.1f}")
+    label = f"pgdr export (jobs {jobs}, zstd {level})"
+    print(f"{label:28}{t_exp:10.2f}{c_exp:14.2f}{exp_b / MiB:10.1f}")
+    print(f"{'pg_dump -Fc':28}{t_dump:10.2f}{c_dump:14.2f}{dump_b / MiB:10.1f}")
     print(
         f"export / COPY floor time: {t_exp / t_copy:.2f}x   "
         f"export / pg_dump time: {t_exp / t_dump:.2f}x   "
-        f"export / pg_dump bytes: {exp_b / dump_b:.2f}x"
+        f"export / pg_dump bytes: {exp_b / dump_b:.3f}x"
     )
 
 
@@ -137,8 +151,8 @@ def readers(cluster: Cluster, table: str) -> None:
                     n += 1
         return n
 
-    t_a, rows = timed(with_adbc)
-    t_p, _ = timed(with_psycopg)
+    t_a, _c, rows = timed(with_adbc)
+    t_p, _c, _ = timed(with_psycopg)
     print(f"\n== readers on {table} ({rows:,} rows)")
     print(
         f"ADBC -> Arrow table: {t_a:.2f} s; psycopg COPY BINARY -> rows: {t_p:.2f} s "
