@@ -34,8 +34,8 @@ ROW_GROUP_MAX_BYTES = 64 << 20
 class PartLimits:
     part_bytes: int = 256 << 20
     row_group_rows: int = 122_880
-    #: zstd level of every column chunk (3: as fast as the reader on two cores; higher levels
-    #: trade export time for bytes, §8j)
+    #: zstd level of the column chunks where it pays (``encoding.level_for``: else level 1);
+    #: higher levels trade export time for bytes, §8j
     zstd_level: int = 3
 
 
