@@ -14,7 +14,7 @@ import contextlib
 import fnmatch
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -213,7 +213,8 @@ class WorkerPool:
     per table. Only a worker that read its table to the end is given back; one that failed
     or stopped early is closed (its COPY stream may be half read)."""
 
-    def __init__(self) -> None:
+    def __init__(self, new: Callable[[Snapshot], Worker] | None = None) -> None:
+        self._new: Callable[[Snapshot], Worker] = new or Worker
         self._idle: dict[str, list[Worker]] = {}
         self._lock = threading.Lock()
 
@@ -222,7 +223,7 @@ class WorkerPool:
             idle = self._idle.get(snap.snapshot_id)
             if idle:
                 return idle.pop()
-        return Worker(snap)
+        return self._new(snap)
 
     def give(self, snap: Snapshot, worker: Worker) -> None:
         with self._lock:
