@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import itertools
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -204,6 +205,36 @@ class Worker:
         with contextlib.suppress(Exception):  # the connection is going away either way
             self.conn.rollback()
         self.conn.close()
+
+
+class WorkerPool:
+    """Idle workers of one export, reused across its tables: a worker's connection (and the
+    ADBC driver's type catalog it loads) is set up once per thread that needs one, not once
+    per table. Only a worker that read its table to the end is given back; one that failed
+    or stopped early is closed (its COPY stream may be half read)."""
+
+    def __init__(self, new: Callable[[Snapshot], Worker] | None = None) -> None:
+        self._new: Callable[[Snapshot], Worker] = new or Worker
+        self._idle: dict[str, list[Worker]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, snap: Snapshot) -> Worker:
+        with self._lock:
+            idle = self._idle.get(snap.snapshot_id)
+            if idle:
+                return idle.pop()
+        return self._new(snap)
+
+    def give(self, snap: Snapshot, worker: Worker) -> None:
+        with self._lock:
+            self._idle.setdefault(snap.snapshot_id, []).append(worker)
+
+    def close(self) -> None:
+        with self._lock:
+            workers = [w for idle in self._idle.values() for w in idle]
+            self._idle.clear()
+        for w in workers:
+            w.close()
 
 
 def _snapshot_literal(snapshot_id: str) -> str:

@@ -38,7 +38,7 @@ from pgdr.export.reader import (
     RANGE_MIN_BLOCKS,
     Snapshot,
     TableRef,
-    Worker,
+    WorkerPool,
     choose_tables,
     list_tables,
     plan_table,
@@ -59,6 +59,8 @@ class ExportRequest:
     jobs: int = 2
     limits: PartLimits = field(default_factory=PartLimits)
     work_dir: Path | None = None
+    #: Workers reused across the export's tables (set by run_export).
+    workers: WorkerPool = field(default_factory=WorkerPool)
     #: Tables of at least this many blocks are read in ``jobs`` block ranges in parallel.
     range_min_blocks: int = RANGE_MIN_BLOCKS
 
@@ -131,6 +133,8 @@ def run_export(
                         (snap, ref, plans, table_ranges(conn, ref, req.jobs, req.range_min_blocks))
                     )
             say(f"export {export_id}: {len(jobs)} table(s) from {len(snaps)} database(s)")
+            req = replace(req, workers=WorkerPool())
+            stack.callback(req.workers.close)  # before the snapshots end
             tables = _run_jobs(target, export_id, jobs, req, work, progress)
         source = info.source
         if source.kind == "live" and source.lsn is None:
@@ -298,7 +302,8 @@ def _export_range(
     """Rows of ``ref`` (matching ``where``) as parts; their entries appended to ``written``
     as each part is stored (so a restart can delete them). Returns the Arrow schema."""
     directory = table_directory(ref.database, ref.schema, ref.table)
-    worker = Worker(snap)
+    worker = req.workers.take(snap)
+    reusable = False
     writer: TableWriter | None = None
     try:
         reader = worker.open(ref, plans, req.partition_by, where)
@@ -320,13 +325,17 @@ def _export_range(
                 writer.write(part, key)
             progress.add(rows=out.num_rows)
         writer.finish(empty_part=False)
+        reusable = True
         return schema
     except BaseException:
         if writer is not None:
             writer.abort()
         raise
     finally:
-        worker.close()
+        if reusable:
+            req.workers.give(snap, worker)
+        else:
+            worker.close()
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:

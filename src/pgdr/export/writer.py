@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pgdr.export.encoding import writer_options
 from pgdr.export.manifest import FileEntry
 from pgdr.export.target import ExportTarget
 
@@ -33,8 +34,8 @@ ROW_GROUP_MAX_BYTES = 64 << 20
 class PartLimits:
     part_bytes: int = 256 << 20
     row_group_rows: int = 122_880
-    #: zstd level of every column chunk (3: as fast as the reader on two cores; higher levels
-    #: trade export time for bytes, §8j)
+    #: zstd level of the column chunks where it pays (``encoding.level_for``: else level 1);
+    #: higher levels trade export time for bytes, §8j
     zstd_level: int = 3
 
 
@@ -161,12 +162,13 @@ class TableWriter:
             os.unlink(name)
             self._local = Path(name)
             self._file = HashingFile(self._local)
+            options = writer_options(self._pending[0], self.limits.zstd_level)
             self._writer = pq.ParquetWriter(
                 self._file,
                 self.schema,
                 compression="zstd",
-                compression_level=self.limits.zstd_level,
                 write_statistics=True,
+                **options.kwargs(),  # type: ignore[arg-type]
             )
             self._rows = 0
         table = pa.Table.from_batches(self._pending, schema=self.schema)
