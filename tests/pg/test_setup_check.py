@@ -29,6 +29,10 @@ def test_setup_apply_restart_then_check(
     applied = json.loads(pgdr("--config", cfg, "--json", "setup", "--apply").stdout)
     statuses = {r["name"]: r["status"] for r in applied["rows"]}
     assert statuses["wal_level"] == "restart-needed" and statuses["archive_command"] == "applied"
+    # A key-file repository archives through the resident pusher too (no import of the
+    # repository stack per segment), beside the server's OS user's state
+    command = {r["name"]: r["wanted"] for r in applied["rows"]}["archive_command"]
+    assert " wal-push --spool " in command and command.endswith("/pusher %p"), command
     (entry,) = json.loads(pgdr("--config", cfg, "--json", "audit").stdout)["entries"]
     assert entry["action"] == "setup-apply" and "archive_command" in entry["details"]["changed"]
     c.configure({"max_wal_senders": 4})  # wal_level=replica needs senders > 0 allowed

@@ -276,8 +276,8 @@ def setup(
     if key is not None:
         cmd += f" --key-file {shlex.quote(str(key))}"
     archive_command = f"{cmd} wal-push %p"
-    if key is not None and spool is None:  # synchronous, through a resident pusher
-        archive_command = _pusher_archive_command(cmd, key.parent.parent / "pusher", apply)
+    if spool is None:  # synchronous, through a resident pusher (whatever the key)
+        archive_command = _pusher_archive_command(cmd, _pusher_dir(key), apply)
     if spool is not None:
         from pgdr.pg.osuser import make_dir, resolve_runas
         from pgdr.wal.spool import async_archive_command
@@ -298,15 +298,36 @@ def setup(
         _audit_setup(cli, result)
 
 
+def _pusher_dir(server_key: Path | None) -> Path:
+    """Beside the server key (its OS user's state directory); the same directory when the
+    repository needs no server key (a key file, a KMS key: a KMS ``Decrypt`` per segment
+    otherwise)."""
+    from pgdr.pg.osuser import resolve_runas
+    from pgdr.wal.server_key import default_key_dir
+
+    keys = server_key.parent if server_key is not None else default_key_dir(resolve_runas())
+    return keys.parent / "pusher"
+
+
 def _pusher_archive_command(cmd: str, pusher_dir: Path, apply: bool) -> str:
     """``wal-push --spool DIR %p``: each call hands the segment to a resident pusher in DIR
     (pgdr.wal.pusher) and returns once it is durable, without importing the repository."""
     import shlex
 
-    if apply:  # the server's OS user owns the pusher's socket
+    if apply:  # the server's OS user owns the pusher's socket (and what leads to it)
+        import os
+
+        from pgdr.localfs import private_dir
         from pgdr.pg.osuser import make_dir, resolve_runas
 
-        make_dir(pusher_dir, resolve_runas())
+        runas = resolve_runas()
+
+        def hand_over(p: Path) -> None:
+            if runas.switches:
+                os.chown(p, runas.uid, runas.gid, follow_symlinks=False)
+
+        private_dir(pusher_dir.parent, created=hand_over)
+        make_dir(pusher_dir, runas)
     return f"{cmd} wal-push --spool {shlex.quote(str(pusher_dir))} %p"
 
 
