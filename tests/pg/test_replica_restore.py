@@ -79,7 +79,8 @@ def test_pitr_from_the_replica_after_the_primary_is_destroyed(
     assert res["backup_id"] == backup["backup_id"] and res["in_recovery"] is False
     auto = (dest / "postgresql.auto.conf").read_text()
     assert "--repo dr wal-fetch" in auto  # replay reads the replica, never the lost primary
-    assert "--repo dr wal-push %p" in res["archive_command"]  # and archives into it too
+    assert "--repo dr wal-push --spool " in res["archive_command"]  # and archives into it too,
+    assert res["archive_command"].endswith("/pusher %p")  # through the resident pusher
     restored = Cluster.attach(dest, port=port)
     restored.owned.append(dest)
     try:

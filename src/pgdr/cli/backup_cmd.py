@@ -172,9 +172,10 @@ def restore(
                 "--archive-mode repository needs a config file the postgres user can read "
                 "(the restored server's archive_command names it): pass --config"
             )
-        archive_command = default_archive_command(
-            cli.config.source, cli.repo, server_key_setup.existing(cli)
-        )
+        key = server_key_setup.existing(cli)
+        pusher = _pusher_dir(key)  # the new primary archives as `setup --apply` makes it
+        _make_pusher_dir(pusher)
+        archive_command = default_archive_command(cli.config.source, cli.repo, key, pusher)
     spaces = {}
     for m in tablespace_map or []:
         old, sep, new = m.partition("=")
@@ -309,25 +310,30 @@ def _pusher_dir(server_key: Path | None) -> Path:
     return keys.parent / "pusher"
 
 
+def _make_pusher_dir(pusher_dir: Path) -> None:
+    """The server's OS user owns the pusher's socket directory (and what leads to it)."""
+    import os
+
+    from pgdr.localfs import private_dir
+    from pgdr.pg.osuser import make_dir, resolve_runas
+
+    runas = resolve_runas()
+
+    def hand_over(p: Path) -> None:
+        if runas.switches:
+            os.chown(p, runas.uid, runas.gid, follow_symlinks=False)
+
+    private_dir(pusher_dir.parent, created=hand_over)
+    make_dir(pusher_dir, runas)
+
+
 def _pusher_archive_command(cmd: str, pusher_dir: Path, apply: bool) -> str:
     """``wal-push --spool DIR %p``: each call hands the segment to a resident pusher in DIR
     (pgdr.wal.pusher) and returns once it is durable, without importing the repository."""
     import shlex
 
-    if apply:  # the server's OS user owns the pusher's socket (and what leads to it)
-        import os
-
-        from pgdr.localfs import private_dir
-        from pgdr.pg.osuser import make_dir, resolve_runas
-
-        runas = resolve_runas()
-
-        def hand_over(p: Path) -> None:
-            if runas.switches:
-                os.chown(p, runas.uid, runas.gid, follow_symlinks=False)
-
-        private_dir(pusher_dir.parent, created=hand_over)
-        make_dir(pusher_dir, runas)
+    if apply:
+        _make_pusher_dir(pusher_dir)
     return f"{cmd} wal-push --spool {shlex.quote(str(pusher_dir))} %p"
 
 

@@ -60,9 +60,12 @@ def default_restore_command(
     return f"[ %f = {FIRST_HISTORY} ] && exit 1; {command}"
 
 
-def default_archive_command(config: Path, repo: str | None, key_file: Path | None = None) -> str:
+def default_archive_command(
+    config: Path, repo: str | None, key_file: Path | None = None, pusher: Path | None = None
+) -> str:
     """archive_command that archives into the repository a restore came from (the same
-    ``--config``/``--repo`` it was opened with), as `pgdr setup` writes it."""
+    ``--config``/``--repo`` it was opened with), as `pgdr setup` writes it: through the
+    resident pusher in ``pusher`` when given (``wal-push --spool DIR %p``)."""
     import shutil
 
     exe = shutil.which("pgdr")
@@ -72,4 +75,5 @@ def default_archive_command(config: Path, repo: str | None, key_file: Path | Non
         parts += ["--repo", repo]
     if key_file is not None:
         parts += ["--key-file", str(key_file)]
-    return " ".join(shlex.quote(p) for p in parts) + " wal-push %p"
+    spool = f" --spool {shlex.quote(str(pusher))}" if pusher is not None else ""
+    return " ".join(shlex.quote(p) for p in parts) + f" wal-push{spool} %p"
