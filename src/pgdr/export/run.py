@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -224,41 +225,17 @@ def export_table(
         stop = threading.Event()
         written: list[list[FileEntry]] = [[] for _ in ranges]
         try:
+            # the same table, snapshot and request for every range: each gets its own WHERE
+            # clause and list of written parts
+            run = partial(_export_range, target, export_id, snap, ref, plans, req, work, progress)
             if len(ranges) == 1:
-                schema = _export_range(
-                    target,
-                    export_id,
-                    snap,
-                    ref,
-                    plans,
-                    req,
-                    work,
-                    progress,
-                    ranges[0],
-                    numbers,
-                    written[0],
-                    stop,
-                )
+                schema = run(ranges[0], numbers, written[0], stop)
             else:
                 with ThreadPoolExecutor(
                     len(ranges), thread_name_prefix="pgdr-export-range"
                 ) as pool:
                     futures = [
-                        pool.submit(
-                            _export_range,
-                            target,
-                            export_id,
-                            snap,
-                            ref,
-                            plans,
-                            req,
-                            work,
-                            progress,
-                            where,
-                            numbers,
-                            written[i],
-                            stop,
-                        )
+                        pool.submit(run, where, numbers, written[i], stop)
                         for i, where in enumerate(ranges)
                     ]
                     done, _ = wait(futures, return_when=FIRST_EXCEPTION)
