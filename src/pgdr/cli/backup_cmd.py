@@ -312,18 +312,11 @@ def _pusher_dir(server_key: Path | None) -> Path:
 
 def _make_pusher_dir(pusher_dir: Path) -> None:
     """The server's OS user owns the pusher's socket directory (and what leads to it)."""
-    import os
-
     from pgdr.localfs import private_dir
-    from pgdr.pg.osuser import make_dir, resolve_runas
+    from pgdr.pg.osuser import chown_tree, make_dir, resolve_runas
 
     runas = resolve_runas()
-
-    def hand_over(p: Path) -> None:
-        if runas.switches:
-            os.chown(p, runas.uid, runas.gid, follow_symlinks=False)
-
-    private_dir(pusher_dir.parent, created=hand_over)
+    private_dir(pusher_dir.parent, created=lambda p: chown_tree(p, runas))  # each empty
     make_dir(pusher_dir, runas)
 
 
