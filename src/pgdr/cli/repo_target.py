@@ -94,13 +94,9 @@ def open_repository_soon(target: RepoTarget) -> Future[Repository]:
     """:func:`open_repository` on a thread: a passphrase's scrypt (0.4-0.8 s, outside the
     GIL) runs while the command does what needs no key (a backup's catalog snapshot, a
     restore's imports). ``result()`` raises what opening raised."""
-    from concurrent.futures import ThreadPoolExecutor
+    from pgdr.threads import on_thread
 
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgdr-open")
-    try:
-        return pool.submit(open_repository, target)
-    finally:
-        pool.shutdown(wait=False)  # the thread ends with its one task
+    return on_thread("pgdr-open", open_repository, target)
 
 
 def resolve_passphrase(ref: SecretRef) -> str:

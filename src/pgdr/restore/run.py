@@ -9,7 +9,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,7 @@ from pgdr.restore.start import start_restored
 from pgdr.restore.targets import Targets, append, materialize, place_wal, tablespace_dir, write_new
 from pgdr.restore.window import check_target, wal_end
 from pgdr.safefs import Tree
+from pgdr.threads import on_thread
 
 log = logging.getLogger(__name__)
 
@@ -343,11 +344,7 @@ def _write(
 def _place_wal_meanwhile(repo: Repository, tree: Tree, plan: _Plan) -> Future[int] | None:
     if not plan.seed and not plan.absent:
         return None
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgdr-wal")
-    try:
-        return pool.submit(place_wal, repo, tree, PREFETCH_DIR, plan.seed, plan.absent)
-    finally:
-        pool.shutdown(wait=False)  # the thread ends with its one task
+    return on_thread("pgdr-wal", place_wal, repo, tree, PREFETCH_DIR, plan.seed, plan.absent)
 
 
 def _role(lineage: Lineage, timeline: str) -> str | None:
