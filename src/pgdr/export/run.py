@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -49,6 +49,9 @@ from pgdr.export.reader import (
 from pgdr.export.target import ExportTarget
 from pgdr.export.types import ColumnPlan, fallback, partition_column
 from pgdr.export.writer import NULL_PARTITION, PartLimits, PartNumbers, TableWriter
+
+# a table to export: its snapshot, name, columns, block ranges and estimated rows
+Job = tuple[Snapshot, TableRef, list[ColumnPlan], list[str | None], int]
 
 
 @dataclass
@@ -111,7 +114,7 @@ def run_export(
     try:
         with ExitStack() as stack:
             snaps: list[Snapshot] = []
-            jobs: list[tuple[Snapshot, TableRef, list[ColumnPlan], list[str | None]]] = []
+            jobs: list[Job] = []
             sysid = version = lsn = None
             for db in req.databases:
                 snap, conn = stack.enter_context(snapshot(db, conninfo(db)))
@@ -129,12 +132,12 @@ def run_export(
                             partition_column(plans, req.partition_by)
                         except ValueError as e:
                             raise UsageError(f"--partition-by: {ref.qualified}: {e}") from None
-                    progress.rows_estimate += _estimate(conn, ref)
-                    jobs.append(
-                        (snap, ref, plans, table_ranges(conn, ref, req.jobs, req.range_min_blocks))
-                    )
+                    rows = _estimate(conn, ref)
+                    progress.rows_estimate += rows
+                    ranges = table_ranges(conn, ref, req.jobs, req.range_min_blocks)
+                    jobs.append((snap, ref, plans, ranges, rows))
             say(f"export {export_id}: {len(jobs)} table(s) from {len(snaps)} database(s)")
-            req = replace(req, workers=WorkerPool())
+            req = replace(req, workers=WorkerPool(limit=req.jobs))
             stack.callback(req.workers.close)  # before the snapshots end
             tables = _run_jobs(target, export_id, jobs, req, work, progress)
         source = info.source
@@ -184,82 +187,108 @@ def _estimate(conn: Any, ref: TableRef) -> int:
     return int(row[0] or 0) if row else 0
 
 
+@dataclass
+class _Table:
+    """One table while its ranges are written: what a restart with a fallback mapping
+    starts again from (docs/design.md §8j)."""
+
+    snap: Snapshot
+    ref: TableRef
+    plans: list[ColumnPlan]
+    ranges: list[str | None]
+    rows: int
+    attempts: int = 0
+    numbers: PartNumbers = field(default_factory=PartNumbers)
+    stop: threading.Event = field(default_factory=threading.Event)
+    written: list[list[FileEntry]] = field(default_factory=list)
+    schema: pa.Schema | None = None
+    fallback: str | None = None
+
+    def reset(self) -> None:
+        self.attempts += 1
+        self.numbers, self.stop = PartNumbers(), threading.Event()
+        self.written = [[] for _ in self.ranges]
+        self.schema = self.fallback = None
+
+
 def _run_jobs(
     target: ExportTarget,
     export_id: str,
-    jobs: list[tuple[Snapshot, TableRef, list[ColumnPlan], list[str | None]]],
+    jobs: list[Job],
     req: ExportRequest,
     work: Path,
     progress: Progress,
 ) -> list[TableEntry]:
+    """Every range of every table on one pool of ``req.jobs`` threads, largest tables
+    first: their ranges take the workers before any small table does, and the small tables
+    end the export, each on the first worker a range frees, instead of a big table's last
+    range ending it alone. A table whose values need a column's fallback mapping is
+    restarted once all its ranges have stopped (its parts so far deleted)."""
+    tables = [_Table(*job) for job in jobs]
+    owner: dict[Future[pa.Schema], int] = {}
+    entries: dict[int, TableEntry] = {}
     with ThreadPoolExecutor(max_workers=req.jobs, thread_name_prefix="pgdr-export") as pool:
-        futures: list[Future[TableEntry]] = [
-            pool.submit(export_table, target, export_id, s, r, p, req, work, progress, ranges)
-            for s, r, p, ranges in jobs
-        ]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        for f in done:
-            if f.exception() is not None:
-                for other in futures:
-                    other.cancel()
-                raise f.exception()  # type: ignore[misc]
-        return [f.result() for f in futures]
 
+        def start(i: int) -> None:
+            t = tables[i]
+            if t.attempts > len(t.plans):
+                raise ExportError(
+                    f"{t.ref.database}/{t.ref.qualified}: no mapping holds its values"
+                )
+            t.reset()
+            run = partial(
+                _export_range, target, export_id, t.snap, t.ref, t.plans, req, work, progress
+            )
+            for k, where in enumerate(t.ranges):
+                owner[pool.submit(run, where, t.numbers, t.written[k], t.stop)] = i
 
-def export_table(
-    target: ExportTarget,
-    export_id: str,
-    snap: Snapshot,
-    ref: TableRef,
-    plans: list[ColumnPlan],
-    req: ExportRequest,
-    work: Path,
-    progress: Progress,
-    ranges: list[str | None] | None = None,
-) -> TableEntry:
-    """One table, its block ranges read in parallel (each by its own worker in the shared
-    snapshot); restarted with a column's fallback mapping when a value needs it."""
-    ranges = ranges or [None]
-    for _ in range(len(plans) + 1):
-        numbers = PartNumbers()
-        stop = threading.Event()
-        written: list[list[FileEntry]] = [[] for _ in ranges]
         try:
-            # the same table, snapshot and request for every range: each gets its own WHERE
-            # clause and list of written parts
-            run = partial(_export_range, target, export_id, snap, ref, plans, req, work, progress)
-            if len(ranges) == 1:
-                schema = run(ranges[0], numbers, written[0], stop)
-            else:
-                with ThreadPoolExecutor(
-                    len(ranges), thread_name_prefix="pgdr-export-range"
-                ) as pool:
-                    futures = [
-                        pool.submit(run, where, numbers, written[i], stop)
-                        for i, where in enumerate(ranges)
-                    ]
-                    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                    failed = [f.exception() for f in done if f.exception() is not None]
-                    if failed:
-                        stop.set()
-                        wait(futures)
-                        raise failed[0]  # type: ignore[misc]
-                    schema = futures[0].result()
-            files = sorted((f for w in written for f in w), key=lambda f: f.path)
-            if not files:  # one empty part: a reader globbing the directory finds the schema
-                directory = table_directory(ref.database, ref.schema, ref.table)
-                files = TableWriter(target, export_id, directory, schema, req.limits, work).finish()
-            return _entry(ref, plans, schema, files, req.partition_by)
-        except NeedsFallback as nf:
-            for f in (f for w in written for f in w):
-                target.delete(export_id, f.path)
-            progress.add(rows=-sum(f.rows for w in written for f in w))
-            plans = [fallback(p) if p.name == nf.column else p for p in plans]
-        except Exception as exc:
-            if type(exc).__module__.startswith(("adbc_driver", "pyarrow")):
-                raise ExportError(f"exporting {ref.database}/{ref.qualified}: {exc!r}") from exc
+            for i in sorted(range(len(tables)), key=lambda i: (-len(jobs[i][3]), -jobs[i][4])):
+                start(i)
+            while owner:
+                done, _ = wait(owner, return_when=FIRST_COMPLETED)
+                for f in done:
+                    t = tables[i := owner.pop(f)]
+                    exc = f.exception()
+                    if isinstance(exc, NeedsFallback):
+                        t.stop.set()  # the table's other ranges stop at their next batch
+                        t.fallback = t.fallback or exc.column
+                    elif exc is not None:
+                        if type(exc).__module__.startswith(("adbc_driver", "pyarrow")):
+                            raise ExportError(
+                                f"exporting {t.ref.database}/{t.ref.qualified}: {exc!r}"
+                            ) from exc
+                        raise exc
+                    elif t.schema is None:
+                        t.schema = f.result()
+                    if i in owner.values():
+                        continue  # another range of the table is still running
+                    if t.fallback is not None:
+                        for part in (p for w in t.written for p in w):
+                            target.delete(export_id, part.path)
+                        progress.add(rows=-sum(p.rows for w in t.written for p in w))
+                        t.plans = [fallback(p) if p.name == t.fallback else p for p in t.plans]
+                        start(i)
+                    else:
+                        entries[i] = _finish(t, target, export_id, req, work)
+        except BaseException:
+            for t in tables:
+                t.stop.set()
+            for f in owner:
+                f.cancel()
             raise
-    raise ExportError(f"{ref.database}/{ref.qualified}: no mapping holds its values")
+    return [entries[i] for i in range(len(tables))]
+
+
+def _finish(
+    t: _Table, target: ExportTarget, export_id: str, req: ExportRequest, work: Path
+) -> TableEntry:
+    assert t.schema is not None
+    files = sorted((f for w in t.written for f in w), key=lambda f: f.path)
+    if not files:  # one empty part: a reader globbing the directory finds the schema
+        directory = table_directory(t.ref.database, t.ref.schema, t.ref.table)
+        files = TableWriter(target, export_id, directory, t.schema, req.limits, work).finish()
+    return _entry(t.ref, t.plans, t.schema, files, req.partition_by)
 
 
 def _export_range(
@@ -312,7 +341,7 @@ def _export_range(
         if reusable:
             req.workers.give(snap, worker)
         else:
-            worker.close()
+            req.workers.discard(worker)
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:
