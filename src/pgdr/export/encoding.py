@@ -1,5 +1,5 @@
-"""Per-column Parquet encodings and zstd levels, chosen from a sample of the first rows a part
-gets (docs/design.md §8j "Encodings").
+"""Per-column Parquet encodings and zstd levels, chosen from a sample of the first rows a table
+writes (one choice per table: ``writer.TableOptions``; docs/design.md §8j "Encodings").
 
 Parquet's default (a dictionary for every column, PLAIN once the dictionary outgrows its page)
 is right for columns with few distinct values and wrong for the rest: a dictionary of unique
@@ -48,7 +48,7 @@ class ColumnChoice:
 
 @dataclass(frozen=True)
 class WriterOptions:
-    """Keyword arguments of ``pyarrow.parquet.ParquetWriter`` for one part."""
+    """Keyword arguments of ``pyarrow.parquet.ParquetWriter`` for the parts of one table."""
 
     use_dictionary: list[str]
     column_encoding: dict[str, str]
@@ -137,7 +137,8 @@ def leaf_paths(field: pa.Field) -> list[str]:
 
 
 def writer_options(sample: pa.RecordBatch, level: int) -> WriterOptions:
-    """Options for a part whose first rows are ``sample`` (at most :data:`SAMPLE_ROWS` used)."""
+    """Options for the parts of a table whose first rows are ``sample`` (at most
+    :data:`SAMPLE_ROWS` used)."""
     sample = sample.slice(0, SAMPLE_ROWS)
     use_dictionary: list[str] = []
     encodings: dict[str, str] = {}

@@ -48,7 +48,13 @@ from pgdr.export.reader import (
 )
 from pgdr.export.target import ExportTarget
 from pgdr.export.types import ColumnPlan, fallback, partition_column
-from pgdr.export.writer import NULL_PARTITION, PartLimits, PartNumbers, TableWriter
+from pgdr.export.writer import (
+    NULL_PARTITION,
+    PartLimits,
+    PartNumbers,
+    TableOptions,
+    TableWriter,
+)
 
 # a table to export: its snapshot, name, columns, block ranges and estimated rows
 Job = tuple[Snapshot, TableRef, list[ColumnPlan], list[str | None], int]
@@ -199,6 +205,7 @@ class _Table:
     rows: int
     attempts: int = 0
     numbers: PartNumbers = field(default_factory=PartNumbers)
+    options: TableOptions = field(default_factory=TableOptions)
     stop: threading.Event = field(default_factory=threading.Event)
     written: list[list[FileEntry]] = field(default_factory=list)
     schema: pa.Schema | None = None
@@ -206,7 +213,7 @@ class _Table:
 
     def reset(self) -> None:
         self.attempts += 1
-        self.numbers, self.stop = PartNumbers(), threading.Event()
+        self.numbers, self.options, self.stop = PartNumbers(), TableOptions(), threading.Event()
         self.written = [[] for _ in self.ranges]
         self.schema = self.fallback = None
 
@@ -240,7 +247,7 @@ def _run_jobs(
                 _export_range, target, export_id, t.snap, t.ref, t.plans, req, work, progress
             )
             for k, where in enumerate(t.ranges):
-                owner[pool.submit(run, where, t.numbers, t.written[k], t.stop)] = i
+                owner[pool.submit(run, where, t.numbers, t.options, t.written[k], t.stop)] = i
 
         try:
             for i in sorted(range(len(tables)), key=lambda i: (-len(jobs[i][3]), -jobs[i][4])):
@@ -302,6 +309,7 @@ def _export_range(
     progress: Progress,
     where: str | None,
     numbers: PartNumbers,
+    options: TableOptions,
     written: list[FileEntry],
     stop: threading.Event,
 ) -> pa.Schema:
@@ -320,7 +328,7 @@ def _export_range(
             progress.add(size=f.bytes)
 
         writer = TableWriter(
-            target, export_id, directory, schema, req.limits, work, stored, numbers
+            target, export_id, directory, schema, req.limits, work, stored, numbers, options
         )
         converted = (convert_batch(batch, plans) for batch in reader)
         for out in read_ahead(converted):

@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pgdr.export.encoding import writer_options
+from pgdr.export.encoding import WriterOptions, writer_options
 from pgdr.export.manifest import FileEntry
 from pgdr.export.target import ExportTarget
 
@@ -70,6 +70,23 @@ class HashingFile:
             self.closed = True
 
 
+class TableOptions:
+    """The encodings and zstd levels of one table's parts, chosen once from the first rows
+    any of its writers flushes and shared by its ranges and partitions (choosing reads a
+    sample of every column and compresses it twice: ~40 ms of CPU on the reference
+    ``recalls``, once per part before)."""
+
+    def __init__(self) -> None:
+        self._options: WriterOptions | None = None
+        self._lock = threading.Lock()
+
+    def get(self, sample: pa.RecordBatch, level: int) -> WriterOptions:
+        with self._lock:
+            if self._options is None:
+                self._options = writer_options(sample, level)
+            return self._options
+
+
 class PartNumbers:
     """Part numbers per directory, shared by the writers of one table's ranges."""
 
@@ -97,11 +114,13 @@ class TableWriter:
         work_dir: Path,
         on_part: Callable[[FileEntry], None] = lambda _f: None,
         numbers: PartNumbers | None = None,
+        options: TableOptions | None = None,
     ) -> None:
         self.target, self.export_id, self.directory = target, export_id, directory
         self.schema, self.limits, self.work_dir = schema, limits, work_dir
         self.on_part = on_part
         self.numbers = numbers or PartNumbers()
+        self.options = options or TableOptions()
         self.files: list[FileEntry] = []
         self._partition: str | None = None
         self._pending: list[pa.RecordBatch] = []
@@ -162,7 +181,7 @@ class TableWriter:
             os.unlink(name)
             self._local = Path(name)
             self._file = HashingFile(self._local)
-            options = writer_options(self._pending[0], self.limits.zstd_level)
+            options = self.options.get(self._pending[0], self.limits.zstd_level)
             self._writer = pq.ParquetWriter(
                 self._file,
                 self.schema,
