@@ -63,6 +63,7 @@ def test_apply_then_check_then_drift(moto_endpoint: str, bucket: str) -> None:
 
     applied = pgdr("export", "lifecycle", "apply", "--url", url, "--json")
     assert applied.returncode == 0, applied.stderr
+    assert "warning: export-lifecycle-apply done but not audited" in applied.stderr
     want = build_rule(ExportLifecycle(), "exports")
     assert planned.rule == want
     assert [_normal(r) for r in _rules(moto_endpoint, bucket)] == [FOREIGN, want]

@@ -151,6 +151,8 @@ shutdown_grace_s = 120
     assert log.returncode == 0, log.stderr
     entries = [e for e in json.loads(log.stdout)["entries"] if e["action"] == "export-expire"]
     assert [e["details"]["exports_deleted"] for e in entries] == [[crashed.name], [old.name]]
+    runs = [e["details"] for e in json.loads(log.stdout)["entries"] if e["action"] == "export"]
+    assert [(d["export_id"], d["source"]) for d in runs] == [(export_id, "backup")]
 
 
 def files(d: Path) -> list[Path]:

@@ -119,6 +119,14 @@ def test_export_from_backup_kill_rerun_list_show_verify(
     r = pgdr("--config", cfg, "--json", "export", "list")
     listed = [(e["export_id"], e["complete"]) for e in json.loads(r.stdout)["exports"]]
     assert listed == [(first, True), (second["export_id"], True)]
+    # each complete export is one audit entry; the killed one is none
+    log = pgdr("--config", cfg, "--json", "audit")
+    assert log.returncode == 0, log.stderr
+    audited = [e["details"] for e in json.loads(log.stdout)["entries"] if e["action"] == "export"]
+    assert [(d["export_id"], d["source"], d["backup_id"], d["tables"]) for d in audited] == [
+        (first, "backup", backup.backup_id, 5),
+        (second["export_id"], "live", None, 2),
+    ]
 
     # 4. show and verify; a flipped byte is exit 67 with one line naming the file
     r = pgdr("--config", cfg, "export", "show", first)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pgdr.export.run import Progress
     from pgdr.export.settings import ExportSettings
     from pgdr.export.target import ExportTarget
+    from pgdr.repo.repository import Repository
 
 app = typer.Typer(
     help="Long-term exports: consistent Parquet cuts of chosen tables with integrity manifests.",
@@ -157,25 +158,30 @@ def run(
                 manifest = run_export(
                     target, live_conninfo, SourceInfo(Source("live")), req, progress, say
                 )
+            audit_done(cli, "export", manifest.audit_details(target.url))
         else:
             from pgdr.cli.repo_target import open_repository
             from pgdr.drill.settings import drill_settings
             from pgdr.export.sandbox_source import restored_backup
 
             repo = open_repository(cli.target())
-            with (
-                restored_backup(
-                    repo,
-                    backup,
-                    time,
-                    drill_settings(cfg),
-                    superuser=cfg.postgres.user,
-                    bindir=cfg.postgres.bin_dir,
-                    say=say,
-                ) as (conninfo, info),
-                _progress(cli) as progress,
-            ):
-                manifest = run_export(target, conninfo, info, req, progress, say)
+            try:
+                with (
+                    restored_backup(
+                        repo,
+                        backup,
+                        time,
+                        drill_settings(cfg),
+                        superuser=cfg.postgres.user,
+                        bindir=cfg.postgres.bin_dir,
+                        say=say,
+                    ) as (conninfo, info),
+                    _progress(cli) as progress,
+                ):
+                    manifest = run_export(target, conninfo, info, req, progress, say)
+                audit_done(cli, "export", manifest.audit_details(target.url), repo)
+            finally:
+                repo.close()
         from pgdr.export.results import ExportSummary
 
         emit(cli, ExportSummary(manifest, True, target.url))
@@ -270,18 +276,31 @@ def expire(
         close()
         target.close()
     if not dry_run and (result.deleted or result.refused):
-        _audit(cli, result.audit_entry())
+        entry = result.audit_entry()
+        audit_done(cli, str(entry.pop("action")), entry)
     emit(cli, result)
 
 
-def _audit(cli: CliContext, entry: dict[str, object]) -> None:
-    """Into the configured repository's audit log (§8g), when there is one."""
+def audit_done(
+    cli: CliContext, action: str, details: dict[str, object], repo: Repository | None = None
+) -> None:
+    """One entry in the configured repository's audit log (§8g) for an export command that
+    changed something (``repo``: one the command already opened). The change is made by
+    then: a repository that cannot be opened, or none configured, is a warning naming why,
+    never a failure of the command."""
     from pgdr import audit
     from pgdr.cli.repo_target import open_repository
+    from pgdr.errors import PgdrError
 
-    action = str(entry.pop("action"))
-    repo = open_repository(cli.target())
+    if repo is not None:
+        audit.record(repo, action, details)
+        return
     try:
-        audit.record(repo, action, entry)
+        repo = open_repository(cli.target())
+    except PgdrError as e:
+        cli.err.print(f"pgdr: warning: {action} done but not audited: {e.message}")
+        return
+    try:
+        audit.record(repo, action, details)
     finally:
         repo.close()

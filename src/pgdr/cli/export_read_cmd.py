@@ -48,6 +48,14 @@ def _run(ctx: typer.Context, url: str | None, action: str) -> None:
         "check": tiers.lifecycle_check,
     }[action]
     report = step(settings, lifecycle)
+    if action == "apply" and report.applies and not report.errors and report.rule is not None:
+        from pgdr.cli.export_cmd import audit_done
+
+        audit_done(
+            cli,
+            "export-lifecycle-apply",
+            {"url": report.url, "rule": report.rule, "drift": report.drift},
+        )
     emit(cli, report)
     err = tiers.refusal(report)
     if err is not None:
@@ -174,4 +182,19 @@ def restore(
         result = restore_table(target, settings, req)
     finally:
         target.close()
+    from pgdr.cli.export_cmd import audit_done
+
+    audit_done(
+        cli,
+        "export-restore",
+        {
+            "export_id": result.export_id,
+            "url": target.url,
+            "table": result.source,
+            "into": result.target,
+            "database": result.database,
+            "rows": result.rows,
+            "files": result.files,
+        },
+    )
     emit(cli, result)

@@ -30,6 +30,7 @@ class ExportDeps:
 
 
 def run_export_job(ctx: JobContext, deps: ExportDeps) -> dict[str, Any]:
+    from pgdr import audit
     from pgdr.export.run import ExportRequest, run_export
     from pgdr.export.sandbox_source import restored_backup
     from pgdr.export.target import open_target
@@ -52,6 +53,7 @@ def run_export_job(ctx: JobContext, deps: ExportDeps) -> dict[str, Any]:
                 repo, "latest", "latest", deps.drill, superuser=deps.superuser, bindir=deps.bindir
             ) as (conninfo, info):
                 manifest = run_export(target, conninfo, info, req)
+            audit.record(repo, "export", manifest.audit_details(target.url))
         finally:
             repo.close()
         out: dict[str, Any] = {

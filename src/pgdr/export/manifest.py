@@ -104,6 +104,19 @@ class ExportManifest:
     def total_bytes(self) -> int:
         return sum(t.bytes for t in self.tables)
 
+    def audit_details(self, url: str) -> dict[str, object]:
+        """What the audit log records of a finished export (action ``export``, §8g)."""
+        return {
+            "export_id": self.export_id,
+            "url": url,
+            "source": self.source.kind,
+            "backup_id": self.source.backup_id,
+            "snapshot_time": self.snapshot_time.isoformat(),
+            "tables": len(self.tables),
+            "rows": self.total_rows,
+            "bytes": self.total_bytes,
+        }
+
     def table(self, database: str, qualified: str) -> TableEntry | None:
         for t in self.tables:
             if t.database == database and t.qualified == qualified:
