@@ -65,7 +65,9 @@ def test_a_restore_reads_each_backup_manifest_once(
     stocked: tuple[CountingBackend, Repository], tmp_path: Path
 ) -> None:
     backend, repo = stocked
-    result = restore(repo, tmp_path / "data", target=Target("latest"), restore_command="false")
+    result = restore(
+        repo, tmp_path / "data", target=Target("latest"), restore_command="false", archive=True
+    )
     assert result.backup_id == BACKUPS[-1]
     assert (tmp_path / "data" / "PG_VERSION").read_bytes() == b"15\n"
     assert backend.reads_under(manifest_key("")) == {manifest_key(b): 1 for b in BACKUPS}

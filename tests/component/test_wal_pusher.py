@@ -5,8 +5,10 @@ under a non-WAL name, never answers when it dies mid-push, and exits after being
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,12 +130,21 @@ def test_a_pusher_dying_mid_push_never_answers_durable(
 
     t = threading.Thread(target=run)
     t.start()
-    for _ in range(200):
-        if base.with_suffix(".sock").exists():
-            break
+    deadline = time.monotonic() + 60  # generous: a loaded CI machine starts threads late
+    while not base.with_suffix(".sock").exists() and time.monotonic() < deadline:
         t.join(0.01)
-    assert ask(base, seg) is None
-    t.join(5)
+    assert base.with_suffix(".sock").exists(), "the pusher never listened"
+    # a client of its own with a generous timeout (``ask`` gives up after 2 s without a WAIT,
+    # which a loaded machine can take: then the request is never pushed and nothing dies)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(60)
+        client.connect(str(base.with_suffix(".sock")))
+        client.sendall(f"{seg}\n".encode())
+        got = b""
+        while chunk := client.recv(4096):
+            got += chunk
+    assert got.startswith(b"WAIT ") and b"OK" not in got, got  # closed, never answered
+    t.join(60)
     assert errors and not t.is_alive()
 
 

@@ -68,7 +68,7 @@ def test_wal_gap_is_refused_before_copying(
     repo.backend.delete(victim)
     dest = pg_base_dir / "gap-restore"
     with pytest.raises(WalGap, match=names[1]):
-        restore(repo, dest, target=Target("latest"), restore_command="false")
+        restore(repo, dest, target=Target("latest"), restore_command="false", archive=True)
     assert not dest.exists()
 
 
@@ -145,6 +145,7 @@ def test_restore_beside_production_does_not_archive_its_timeline(
         dest,
         target=Target("latest"),
         restore_command=default_restore_command(archive_setup["cfg"], None),
+        archive=True,
     )
     assert (result.timeline, result.backup_timeline, result.archive_mode) == ("1", "1", "preserve")
     assert "archive_mode = 'off'" not in (dest / "postgresql.auto.conf").read_text()

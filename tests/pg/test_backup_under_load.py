@@ -69,6 +69,7 @@ def test_backup_during_pgbench(
         target=Target("latest"),
         start_port=port,
         restore_command=default_restore_command(archive_setup["cfg"], None),
+        archive=True,
     )
     r = Cluster.attach(dest, port=port)
     r.owned.append(dest)

@@ -47,7 +47,13 @@ def test_delta_rewrites_only_what_differs(
     # diverged further — rows changed, a table dropped, stray files.
     dest = pg_base_dir / f"delta-{time.monotonic_ns()}"
     command = default_restore_command(archive_setup["cfg"], None)
-    restore(open_repo(archive_setup), dest, target=Target("latest"), restore_command=command)
+    restore(
+        open_repo(archive_setup),
+        dest,
+        target=Target("latest"),
+        restore_command=command,
+        archive=True,
+    )
     live = Cluster.attach(dest, port=free_port())
     request.addfinalizer(lambda: live.destroy())
     live.start()
@@ -63,6 +69,7 @@ def test_delta_rewrites_only_what_differs(
             target=Target("time", target.isoformat()),
             restore_command=command,
             delta=True,
+            archive=True,
         )
     live.stop()
     (dest / "base" / "stray-file").write_bytes(b"junk")
@@ -73,6 +80,7 @@ def test_delta_rewrites_only_what_differs(
         target=Target("time", target.isoformat()),
         restore_command=command,
         delta=True,
+        archive=True,
     )
     d = result.delta
     assert d is not None
@@ -106,5 +114,6 @@ def test_delta_refuses_a_directory_that_is_not_pgdata(
             target=Target("latest"),
             restore_command="true",
             delta=True,
+            archive=True,
         )
     assert (dest / "precious.txt").read_text() == "do not delete"

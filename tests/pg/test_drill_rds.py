@@ -87,6 +87,7 @@ def rds(pg_bindir: Path, pg_base_dir: Path) -> Iterator[dict[str, Any]]:
                 dest,
                 target=Target("latest"),
                 restore_command=default_restore_command(setup["cfg"], None),
+                archive=True,
             )
             backing = Cluster.attach(
                 dest, port=free_port(), bindir=pg_bindir, settings={"archive_mode": "off"}

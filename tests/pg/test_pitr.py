@@ -131,6 +131,7 @@ def test_second_pitr_follows_the_timeline_the_first_created(
         target=Target("lsn", log[30][2]),
         start_port=port,
         restore_command=default_restore_command(archive_setup["cfg"], None),
+        archive=True,
     )
     first = Cluster.attach(dest, port=port)
     first.owned.append(dest)
@@ -158,5 +159,6 @@ def test_second_pitr_follows_the_timeline_the_first_created(
             pg_base_dir / "across-the-hole",
             target=Target("latest"),
             restore_command=default_restore_command(archive_setup["cfg"], None),
+            archive=True,
         )
     assert not (pg_base_dir / "across-the-hole").exists()

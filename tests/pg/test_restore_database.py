@@ -63,7 +63,7 @@ def test_restore_one_database_of_three(
     cmd = default_restore_command(archive_setup["cfg"], None)
     with pytest.raises(UsageError, match="no database 'nope'"):
         restore(repo, pg_base_dir / "db-refused", target=Target("latest"), restore_command=cmd,
-                databases=["nope"])  # fmt: skip
+                databases=["nope"], archive=True)  # fmt: skip
     assert not (pg_base_dir / "db-refused").exists()
 
     # The preview (here through `restore --dry-run`) says what will be fetched, writing nothing.

@@ -74,7 +74,13 @@ def test_archive_growing_after_the_restore_is_replayed_to_its_new_end(
     known_end = switch(src)
     command, log = logging_command(archive_setup)
     dest = pg_base_dir / f"growing-{time.monotonic_ns()}"
-    restore(open_repo(archive_setup), dest, target=Target("latest"), restore_command=command)
+    restore(
+        open_repo(archive_setup),
+        dest,
+        target=Target("latest"),
+        restore_command=command,
+        archive=True,
+    )
     # production goes on after the restore wrote the data directory
     for batch in range(3):
         src.sql(
@@ -114,6 +120,7 @@ def test_time_target_with_all_wal_placed_starts_no_pgdr(
     restore(
         open_repo(archive_setup), dest, target=Target("time", target.isoformat()),
         restore_command=command,
+        archive=True,
     )  # fmt: skip
     c = start(dest)
     try:

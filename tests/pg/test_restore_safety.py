@@ -139,7 +139,7 @@ def test_forged_manifests_are_refused_before_anything_is_written(
                 else:  # the same code path in-process: the machine has 2 cores
                     with pytest.raises(UnsafeManifest) as e:
                         restore(repo, into, target=Target("latest"), restore_command="false",
-                                backup=bid, delta=delta)  # fmt: skip
+                                backup=bid, delta=delta, archive=True)  # fmt: skip
                     code, message = e.value.exit_code, e.value.message
                 assert code == 39, (name, case, delta, message)
                 assert repr(entry) in message and "nothing written" in message, (name, case)
@@ -181,7 +181,7 @@ def test_restored_files_are_owner_only_from_the_start(
             seen.append((stat.S_IMODE(st.st_mode), st.st_uid))
 
     restore(repo, dest, target=Target("latest"), restore_command="false", backup=forged,
-            progress=progress)  # fmt: skip
+            progress=progress, archive=True)  # fmt: skip
     owner = runas.uid if runas.switches else os.geteuid()
     assert seen[0] == (0o700, owner)
     assert stat.S_IMODE(dest.stat().st_mode) == 0o700
@@ -212,7 +212,7 @@ def test_a_link_planted_during_the_restore_is_not_followed(
 
     with pytest.raises(UsageError, match="appeared during the restore"):
         restore(repo, dest, target=Target("latest"), restore_command="false", backup=bid,
-                progress=plant)  # fmt: skip
+                progress=plant, archive=True)  # fmt: skip
     assert victim.read_text() == "precious" and not dest.exists()
 
 
@@ -225,7 +225,7 @@ def test_delta_never_writes_through_links_placed_in_the_target(
     _cfg, repo = two_repos["repos"]["unencrypted"]
     bid = two_repos["backups"]["unencrypted"]
     dest = pg_base_dir / f"delta-links-{time.monotonic_ns()}"
-    restore(repo, dest, target=Target("latest"), restore_command="false", backup=bid)
+    restore(repo, dest, target=Target("latest"), restore_command="false", backup=bid, archive=True)
     victim = pg_base_dir / f"victim-{time.monotonic_ns()}"
     victim.write_text("precious file")
     elsewhere = pg_base_dir / f"elsewhere-{time.monotonic_ns()}"
@@ -237,7 +237,15 @@ def test_delta_never_writes_through_links_placed_in_the_target(
     os.symlink(elsewhere, dest / "pg_logical")
     (dest / "recovery.signal").unlink()
 
-    restore(repo, dest, target=Target("latest"), restore_command="false", backup=bid, delta=True)
+    restore(
+        repo,
+        dest,
+        target=Target("latest"),
+        restore_command="false",
+        backup=bid,
+        delta=True,
+        archive=True,
+    )
     assert victim.read_text() == "precious file"
     assert (dest / "PG_VERSION").read_text().strip().isdigit()
     assert os.stat(dest / "PG_VERSION").st_nlink == 1
@@ -259,7 +267,9 @@ def test_a_pg_wal_link_is_restored_as_a_directory_inside_the_target(
 
     forged = forge(repo, two_repos["backups"]["encrypted"], 60, waldir)
     dest = pg_base_dir / f"waldir-{time.monotonic_ns()}"
-    restore(repo, dest, target=Target("latest"), restore_command="false", backup=forged)
+    restore(
+        repo, dest, target=Target("latest"), restore_command="false", backup=forged, archive=True
+    )
     st = os.lstat(dest / "pg_wal")
     assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o700
     assert not production_wal.exists()

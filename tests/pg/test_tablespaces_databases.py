@@ -52,7 +52,13 @@ def test_tablespace_and_databases(
 
     cmd = default_restore_command(archive_setup["cfg"], None)
     with pytest.raises(UsageError, match="--tablespace-map"):  # the source's directory is in use
-        restore(repo, pg_base_dir / "ts-refused", target=Target("latest"), restore_command=cmd)
+        restore(
+            repo,
+            pg_base_dir / "ts-refused",
+            target=Target("latest"),
+            restore_command=cmd,
+            archive=True,
+        )
     assert not (pg_base_dir / "ts-refused").exists()
 
     dest, new_space, port = pg_base_dir / "ts-restored", pg_base_dir / "ts-new", free_port()
@@ -63,6 +69,7 @@ def test_tablespace_and_databases(
         restore_command=cmd,
         start_port=port,
         tablespace_map={str(space): str(new_space)},
+        archive=True,
     )
     c = Cluster.attach(dest, port=port)
     c.owned += [dest, new_space]

@@ -101,6 +101,7 @@ def test_start_with_target_action_shutdown_reports_the_clean_stop(
         restore_command=default_restore_command(archive_setup["cfg"], None),
         start_port=free_port(),
         start_timeout=60,
+        archive=True,
     )
     try:
         assert result.shut_down_at_target and result.port is None
