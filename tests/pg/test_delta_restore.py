@@ -47,13 +47,7 @@ def test_delta_rewrites_only_what_differs(
     # diverged further — rows changed, a table dropped, stray files.
     dest = pg_base_dir / f"delta-{time.monotonic_ns()}"
     command = default_restore_command(archive_setup["cfg"], None)
-    restore(
-        open_repo(archive_setup),
-        dest,
-        target=Target("latest"),
-        restore_command=command,
-        archive=True,
-    )
+    restore(open_repo(archive_setup), dest, target=Target("latest"), restore_command=command)
     live = Cluster.attach(dest, port=free_port())
     request.addfinalizer(lambda: live.destroy())
     live.start()

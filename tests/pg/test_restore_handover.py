@@ -74,13 +74,7 @@ def test_archive_growing_after_the_restore_is_replayed_to_its_new_end(
     known_end = switch(src)
     command, log = logging_command(archive_setup)
     dest = pg_base_dir / f"growing-{time.monotonic_ns()}"
-    restore(
-        open_repo(archive_setup),
-        dest,
-        target=Target("latest"),
-        restore_command=command,
-        archive=True,
-    )
+    restore(open_repo(archive_setup), dest, target=Target("latest"), restore_command=command)
     # production goes on after the restore wrote the data directory
     for batch in range(3):
         src.sql(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pgdr.cli import replica_actions, server_key_setup
+from pgdr.cli.audited import audit_done
 from pgdr.cli.backup_text import render_backup
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit
@@ -331,18 +332,9 @@ def _pusher_archive_command(cmd: str, pusher_dir: Path, apply: bool) -> str:
 
 
 def _audit_setup(cli: CliContext, result: SetupResult) -> None:
-    from pgdr import audit
-    from pgdr.errors import PgdrError
-
     changed = {r.name: r.wanted for r in result.rows if r.status != "ok"}
-    if not changed:
-        return
-    try:
-        repo = open_repository(cli.target())
-    except PgdrError as e:
-        cli.err.print(f"pgdr: warning: setup applied but not audited: {e.message}")
-        return
-    audit.record(repo, "setup-apply", {"changed": changed, "restart": result.restart_needed})
+    if changed:
+        audit_done(cli, "setup-apply", {"changed": changed, "restart": result.restart_needed})
 
 
 def check(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pgdr.cli.audited import audit_done
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.options import flag
 from pgdr.cli.output import emit, fail_after_result
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
     from pgdr.export.run import Progress
     from pgdr.export.settings import ExportSettings
     from pgdr.export.target import ExportTarget
-    from pgdr.repo.repository import Repository
 
 app = typer.Typer(
     help="Long-term exports: consistent Parquet cuts of chosen tables with integrity manifests.",
@@ -279,28 +279,3 @@ def expire(
         entry = result.audit_entry()
         audit_done(cli, str(entry.pop("action")), entry)
     emit(cli, result)
-
-
-def audit_done(
-    cli: CliContext, action: str, details: dict[str, object], repo: Repository | None = None
-) -> None:
-    """One entry in the configured repository's audit log (§8g) for an export command that
-    changed something (``repo``: one the command already opened). The change is made by
-    then: a repository that cannot be opened, or none configured, is a warning naming why,
-    never a failure of the command."""
-    from pgdr import audit
-    from pgdr.cli.repo_target import open_repository
-    from pgdr.errors import PgdrError
-
-    if repo is not None:
-        audit.record(repo, action, details)
-        return
-    try:
-        repo = open_repository(cli.target())
-    except PgdrError as e:
-        cli.err.print(f"pgdr: warning: {action} done but not audited: {e.message}")
-        return
-    try:
-        audit.record(repo, action, details)
-    finally:
-        repo.close()

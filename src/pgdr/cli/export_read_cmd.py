@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from pgdr.cli.audited import audit_done
 from pgdr.cli.context import CliContext, get_context
 from pgdr.cli.output import emit, fail_after_result
 from pgdr.config import section, url_problem
@@ -49,8 +50,6 @@ def _run(ctx: typer.Context, url: str | None, action: str) -> None:
     }[action]
     report = step(settings, lifecycle)
     if action == "apply" and report.applies and not report.errors and report.rule is not None:
-        from pgdr.cli.export_cmd import audit_done
-
         audit_done(
             cli,
             "export-lifecycle-apply",
@@ -182,8 +181,6 @@ def restore(
         result = restore_table(target, settings, req)
     finally:
         target.close()
-    from pgdr.cli.export_cmd import audit_done
-
     audit_done(
         cli,
         "export-restore",
