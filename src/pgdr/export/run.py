@@ -56,9 +56,6 @@ from pgdr.export.writer import (
     TableWriter,
 )
 
-# a table to export: its snapshot, name, columns, block ranges and estimated rows
-Job = tuple[Snapshot, TableRef, list[ColumnPlan], list[str | None], int]
-
 
 @dataclass
 class ExportRequest:
@@ -120,7 +117,7 @@ def run_export(
     try:
         with ExitStack() as stack:
             snaps: list[Snapshot] = []
-            jobs: list[Job] = []
+            jobs: list[_Table] = []
             sysid = version = lsn = None
             for db in req.databases:
                 snap, conn = stack.enter_context(snapshot(db, conninfo(db)))
@@ -141,7 +138,7 @@ def run_export(
                     rows = _estimate(conn, ref)
                     progress.rows_estimate += rows
                     ranges = table_ranges(conn, ref, req.jobs, req.range_min_blocks)
-                    jobs.append((snap, ref, plans, ranges, rows))
+                    jobs.append(_Table(snap, ref, plans, ranges, rows))
             say(f"export {export_id}: {len(jobs)} table(s) from {len(snaps)} database(s)")
             req = replace(req, workers=WorkerPool(limit=req.jobs))
             stack.callback(req.workers.close)  # before the snapshots end
@@ -195,7 +192,8 @@ def _estimate(conn: Any, ref: TableRef) -> int:
 
 @dataclass
 class _Table:
-    """One table while its ranges are written: what a restart with a fallback mapping
+    """One table to export (its snapshot, name, columns, block ranges and the planner's row
+    estimate) and, while its ranges are written, what a restart with a fallback mapping
     starts again from (docs/design.md §8j)."""
 
     snap: Snapshot
@@ -221,7 +219,7 @@ class _Table:
 def _run_jobs(
     target: ExportTarget,
     export_id: str,
-    jobs: list[Job],
+    tables: list[_Table],
     req: ExportRequest,
     work: Path,
     progress: Progress,
@@ -231,7 +229,6 @@ def _run_jobs(
     end the export, each on the first worker a range frees, instead of a big table's last
     range ending it alone. A table whose values need a column's fallback mapping is
     restarted once all its ranges have stopped (its parts so far deleted)."""
-    tables = [_Table(*job) for job in jobs]
     owner: dict[Future[pa.Schema], int] = {}
     entries: dict[int, TableEntry] = {}
     with ThreadPoolExecutor(max_workers=req.jobs, thread_name_prefix="pgdr-export") as pool:
@@ -250,7 +247,9 @@ def _run_jobs(
                 owner[pool.submit(run, where, t.numbers, t.options, t.written[k], t.stop)] = i
 
         try:
-            for i in sorted(range(len(tables)), key=lambda i: (-len(jobs[i][3]), -jobs[i][4])):
+            for i in sorted(
+                range(len(tables)), key=lambda i: (-len(tables[i].ranges), -tables[i].rows)
+            ):
                 start(i)
             while owner:
                 done, _ = wait(owner, return_when=FIRST_COMPLETED)
