@@ -109,10 +109,10 @@ def restore(
 ) -> RestoreResult:
     """Restore into a new or empty ``data_dir`` or, with ``delta``, rewrite only what differs
     in an existing one. Refuses (before touching anything) when the target is unreachable.
-    Archiving is off in the restored server unless ``archive`` (the default, as the CLI's
-    ``--archive-mode off``): a restore made beside a running production (to recover rows)
-    must not archive its own timeline into the repository, where later restores and drills
-    would follow it. ``archive=True`` keeps the backup's own archiving (``preserve``). ``archive_command``
+    By default (``archive=False``, as the CLI's ``--archive-mode off``) archiving is off in
+    the restored server: a restore made beside a running production (to recover rows) must
+    not archive its own timeline into the repository, where later restores and drills would
+    follow it. ``archive=True`` keeps the backup's own archiving (``preserve``). ``archive_command``
     replaces the one that came with the backup (a failover: archive into the repository
     restored from, not into the lost primary's). ``source``: the catalog a caller (a drill)
     already read. ``tablespaces_under``: every tablespace goes to ``DIR/<oid>`` (a drill keeps
