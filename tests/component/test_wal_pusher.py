@@ -130,15 +130,19 @@ def test_a_pusher_dying_mid_push_never_answers_durable(
 
     t = threading.Thread(target=run)
     t.start()
+    # a client of its own, connecting once the pusher listens: its socket file exists from
+    # bind(), a moment before listen() (a connection then is refused: ``ask`` answers None
+    # and nothing is pushed, so nothing dies), and ``ask`` gives up after 2 s without a WAIT
     deadline = time.monotonic() + 60  # generous: a loaded CI machine starts threads late
-    while not base.with_suffix(".sock").exists() and time.monotonic() < deadline:
-        t.join(0.01)
-    assert base.with_suffix(".sock").exists(), "the pusher never listened"
-    # a client of its own with a generous timeout (``ask`` gives up after 2 s without a WAIT,
-    # which a loaded machine can take: then the request is never pushed and nothing dies)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
         client.settimeout(60)
-        client.connect(str(base.with_suffix(".sock")))
+        while True:
+            try:
+                client.connect(str(base.with_suffix(".sock")))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                assert time.monotonic() < deadline, "the pusher never listened"
+                t.join(0.01)
         client.sendall(f"{seg}\n".encode())
         got = b""
         while chunk := client.recv(4096):
