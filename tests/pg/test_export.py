@@ -42,7 +42,7 @@ CREATE TABLE typed (
   t text, vc varchar(5), ch char(3), b bytea, bo boolean,
   d date, tm time, ts timestamp, tstz timestamptz, iv interval, u uuid,
   j json, jb jsonb, ai int[], ta text[], an numeric[], m mood, am mood[], multi int[],
-  tz timetz, ip inet
+  tz timetz, ip inet, au uuid[]
 );
 SET TIME ZONE 'America/St_Johns';
 INSERT INTO typed VALUES
@@ -52,17 +52,20 @@ INSERT INTO typed VALUES
   '2026-02-28', '23:59:59.999999', '2026-01-01 00:00:00.000001', '2026-03-29 01:30:00+02',
   '1 year 2 mons 3 days 04:05:06.7', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
   '{"a": [1, 2] , "b":null}', '{"z": 1, "a": {"k": "v"}}', '{1,NULL,3}', '{"x",NULL,"y z"}',
-  '{1.5,NULL}', 'happy', '{ok,sad}', '{{1,2},{3,4}}', '12:00:00+05:30', '10.0.0.1'),
+  '{1.5,NULL}', 'happy', '{ok,sad}', '{{1,2},{3,4}}', '12:00:00+05:30', '10.0.0.1',
+  '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,NULL}'),
  (2, -32768, -2147483648, -9223372036854775808, -0.0, -1e300,
   -0.001, -0.0000000001, -1e-2, -123456789012345678901234567890.123456789, -1234.56,
   '', '', '', '', false,
   '0001-01-01', '00:00:00', '1970-01-01 00:00:00', '1999-12-31 23:59:59.999999-08',
   '-1 days -00:00:00.000001', '00000000-0000-0000-0000-000000000000',
-  '[]', '[]', '{}', '{}', '{}', 'sad', '{}', '{7}', '00:00:00-12', '::1'),
+  '[]', '[]', '{}', '{}', '{}', 'sad', '{}', '{7}', '00:00:00-12', '::1', '{}'),
  (3, 0, 0, 0, 0, 0, 0, 0, 0, '-Infinity', 0, NULL, NULL, NULL, NULL, NULL,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL),
  (4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL);
 CREATE TABLE events (id bigserial PRIMARY KEY, at timestamptz, day date, payload text);
 INSERT INTO events (at, day, payload)
   SELECT '2025-11-15 12:00+00'::timestamptz + g * interval '37 minutes',
@@ -120,6 +123,7 @@ COMPARE: list[tuple[str, str]] = [
     ("multi::text", "multi"),
     ("tz::text", "tz"),
     ("CASE WHEN ip IS NOT NULL THEN format('%s', ip) END", "ip"),
+    ("au", "au"),
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from pgdr.export.convert import NeedsFallback, convert_batch, interval_struct
+from pgdr.export.convert import NeedsFallback, as_uuid, convert_batch, interval_struct
 from pgdr.export.reader import choose_tables
 from pgdr.export.types import (
     PgColumn,
@@ -178,6 +178,40 @@ def test_interval_struct_of_a_slice() -> None:
         {"months": 4, "days": 5, "microseconds": 6},
         None,
     ]
+
+
+_U1 = bytes(range(16))
+_U2 = bytes(range(16, 32))
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        pa.array([_U1, None, _U2], pa.binary()),  # ADBC before 1.9: opaque binary storage
+        pa.array([_U1, None, _U2], pa.binary(16)),
+        pa.ExtensionArray.from_storage(pa.uuid(), pa.array([_U1, None, _U2], pa.binary(16))),
+    ],
+)
+def test_as_uuid_scalars_from_either_driver(storage: pa.Array) -> None:
+    got = as_uuid(storage.slice(1))
+    assert got.type == pa.uuid()
+    assert got.storage.to_pylist() == [None, _U2]
+
+
+def test_as_uuid_lists_keep_nulls_and_offsets() -> None:
+    col = pa.array([[_U1], None, [_U2, None], []], pa.list_(pa.binary())).slice(1)
+    got = as_uuid(col)
+    assert got.type == pa.list_(pa.uuid())
+    assert [None if v is None else [u and u.bytes for u in v] for v in got.to_pylist()] == [
+        None,
+        [_U2, None],
+        [],
+    ]
+
+
+def test_as_uuid_refuses_values_that_are_not_16_bytes() -> None:
+    with pytest.raises(pa.ArrowInvalid):
+        as_uuid(pa.array([b"short"], pa.binary()))
 
 
 def test_partition_column_must_be_a_date_or_time() -> None:

@@ -7,6 +7,8 @@ a decimal column, a multidimensional array): the caller restarts the table with
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -68,14 +70,35 @@ def unwrap(col: pa.Array) -> pa.Array:
         return col.storage
     value_type = t.value_type if isinstance(t, pa.ListType) else None
     if isinstance(value_type, pa.BaseExtensionType) and not isinstance(value_type, pa.UuidType):
-        mask = col.is_null() if col.null_count else None
-        return pa.ListArray.from_arrays(col.offsets, unwrap(col.values), mask=mask)
+        return _map_list_values(col, unwrap)
+    return col
+
+
+def _map_list_values(col: pa.ListArray, fn: Callable[[pa.Array], pa.Array]) -> pa.ListArray:
+    """``col`` with ``fn`` applied to its values, nulls kept (a slice of a list array too)."""
+    start = col.offsets[0].as_py()
+    end = col.offsets[-1].as_py()
+    offsets = pc.subtract(col.offsets, pa.scalar(start, col.offsets.type))
+    mask = col.is_null() if col.null_count else None
+    return pa.ListArray.from_arrays(offsets, fn(col.values.slice(start, end - start)), mask=mask)
+
+
+def as_uuid(col: pa.Array) -> pa.Array:
+    """UUIDs (or lists of them) as Arrow's uuid type: the ADBC driver before 1.9 yields the
+    16 bytes as an opaque binary (``unwrap`` leaves its storage), later ones the uuid type."""
+    t = col.type
+    if t in (pa.binary(), pa.binary(16)):
+        return pa.ExtensionArray.from_storage(pa.uuid(), col.cast(pa.binary(16)))
+    if isinstance(t, pa.ListType) and t.value_type in (pa.binary(), pa.binary(16)):
+        return _map_list_values(col, as_uuid)
     return col
 
 
 def convert_column(col: pa.Array, plan: ColumnPlan) -> pa.Array:
     c = plan.conversion
     col = unwrap(col)
+    if "uuid" in plan.arrow_type:
+        col = as_uuid(col)
     if c == "decimal":
         if _has_non_finite(col):
             raise NeedsFallback(plan.name)
