@@ -62,19 +62,25 @@ def serve(
         os.ftruncate(lock_fd, 0)
         os.write(lock_fd, f"{os.getpid()}\n".encode())  # who serves (operators, tests)
         sock_path = base.with_suffix(".sock")
-        sock_path.unlink(missing_ok=True)  # a dead pusher's; we hold the lock
+        # bound under a name of its own, published by a rename once it listens: a client
+        # never meets the socket file in the moment between bind() and listen() (refused)
+        new_path = base.with_suffix(".new")  # no longer than .sock (sun_path's limit)
+        for stale in (sock_path, new_path):
+            stale.unlink(missing_ok=True)  # a dead pusher's; we hold the lock
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             old = os.umask(0o177)
             try:
-                srv.bind(str(sock_path))
+                srv.bind(str(new_path))
             finally:
                 os.umask(old)
             srv.listen(8)
+            os.rename(new_path, sock_path)
             srv.settimeout(idle_exit_s)
             return _loop(srv, Path(os.path.realpath(pg_wal)), open_repo, push_timeout_s, followers)
         finally:
-            sock_path.unlink(missing_ok=True)
+            for path in (sock_path, new_path):
+                path.unlink(missing_ok=True)
             srv.close()
     finally:
         os.close(lock_fd)
