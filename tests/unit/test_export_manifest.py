@@ -228,3 +228,24 @@ def test_parse_refuses_duplicate_file() -> None:
 def test_parse_refuses_non_manifest(body: bytes) -> None:
     with pytest.raises(UnsafeExportManifest):
         parse(body)
+
+
+@pytest.mark.parametrize(
+    ("lsn", "says"),
+    [
+        ("0/3000028", "source: backup 20261207T120000Z-full at LSN 0/3000028;"),
+        (None, "source: backup 20261207T120000Z-full;"),
+    ],
+)
+def test_summary_names_the_source_lsn_only_when_known(lsn: str | None, says: str) -> None:
+    import io
+
+    from rich.console import Console
+
+    from pgdr.export.results import ExportSummary
+
+    doc = good()
+    doc["source"]["lsn"] = lsn
+    out = io.StringIO()
+    ExportSummary(parse(raw(doc)), True, "file:///x").render_text(Console(file=out, width=200))
+    assert says in out.getvalue() and "None" not in out.getvalue()

@@ -304,7 +304,11 @@ def _export(base: Path, restored: Cluster, backup_id: str, at: datetime, console
 
     target = ExportTarget(open_backend(f"file://{base}/exports"))
     t = time.monotonic()
-    source = SourceInfo(Source("backup", backup_id=backup_id, target_time=at), snapshot_time=at)
+    # the restored copy's last replayed LSN: where this export's data stands in the WAL
+    (lsn,) = restored.sql("SELECT pg_last_wal_replay_lsn()::text")[0]
+    source = SourceInfo(
+        Source("backup", backup_id=backup_id, lsn=lsn, target_time=at), snapshot_time=at
+    )
     manifest = run_export(target, restored.conninfo, source, ExportRequest(["postgres"]))
     seconds = time.monotonic() - t
     ExportSummary(manifest, target.is_complete(manifest.export_id), target.url).render_text(console)

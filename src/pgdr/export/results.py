@@ -54,8 +54,8 @@ class ExportSummary:
         m = self.manifest
         s = m.source
         what = {
-            "backup": f"backup {s.backup_id} at LSN {s.lsn}",
-            "live": f"live server at LSN {s.lsn}",
+            "backup": f"backup {s.backup_id}" + (f" at LSN {s.lsn}" if s.lsn else ""),
+            "live": "live server" + (f" at LSN {s.lsn}" if s.lsn else ""),
             "rds-snapshot": f"RDS snapshot {s.snapshot}",
         }[s.kind]
         console.print(
