@@ -18,6 +18,9 @@ def run() -> None:
 
     if wants_lean_path(argv):
         sys.exit(main(argv, pusher_asked=req is not None))
+    from pgdr.cli import early_open
+
+    early_open.start(argv)  # backup/restore: the passphrase's KDF beside the imports below
     from pgdr.cli.main import run as full_cli
 
     full_cli(argv)

@@ -4,6 +4,7 @@ source, and the unencrypted opt-in. Shared by every command that touches a repos
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,9 +95,22 @@ def open_repository_soon(target: RepoTarget) -> Future[Repository]:
     """:func:`open_repository` on a thread: a passphrase's scrypt (0.4-0.8 s, outside the
     GIL) runs while the command does what needs no key (a backup's catalog snapshot, a
     restore's imports). ``result()`` raises what opening raised."""
+    from pgdr.cli import early_open
     from pgdr.threads import on_thread
 
+    early = early_open.take(target)  # started by pgdr.entry before the CLI's imports
+    if early is not None:
+        logging.getLogger(__name__).debug("repository: opened before the CLI's imports")
+        return on_thread("pgdr-open", _checked, early)
     return on_thread("pgdr-open", open_repository, target)
+
+
+def _checked(opening: Future[Repository]) -> Repository:
+    """The early opening's repository, once its identity is checked as
+    :func:`open_repository` checks it (here, where logging is set up)."""
+    repo = opening.result()
+    identity.check_identity(identity.identity_of(repo))
+    return repo
 
 
 def resolve_passphrase(ref: SecretRef) -> str:
