@@ -20,7 +20,7 @@ from pgdr.repo.keys import Passphrase
 from pgdr.repo.reader import BlobReader
 from pgdr.repo.repository import Repository
 from pgdr.repo.verify import rebuild_index, verify
-from pgdr.repo.writer import BlobWriter
+from pgdr.repo.writer import INSPECT_BATCH_BYTES, BlobWriter
 from tests.fixtures.keys import PASS
 
 pytestmark = pytest.mark.component
@@ -248,6 +248,7 @@ def test_file_that_shrinks_while_stored_is_kept_as_a_prefix(repo: Repository, tm
         w.commit_manifest("files", "f", {"size": sd.size}, sd.ids)
     back = load(Repository.open(repo.backend, PASS))
     assert len(back) == sd.size
-    assert cut <= sd.size <= (4 << 20) and back == data[: sd.size]  # blocks 0-3 were in flight
-    assert len(seen) == 20  # every block was still read and inspected
+    block = INSPECT_BATCH_BYTES  # an inspected file's blocks
+    assert cut <= sd.size <= 4 * block and back == data[: sd.size]  # blocks 0-3 in flight
+    assert len(seen) == len(data) // block  # every block was still read and inspected
     assert verify(repo, read_data=True).ok
