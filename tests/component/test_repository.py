@@ -252,3 +252,29 @@ def test_file_that_shrinks_while_stored_is_kept_as_a_prefix(repo: Repository, tm
     assert cut <= sd.size <= 4 * block and back == data[: sd.size]  # blocks 0-3 in flight
     assert len(seen) == len(data) // block  # every block was still read and inspected
     assert verify(repo, read_data=True).ok
+
+
+def test_blocks_past_a_shrunk_end_are_read_not_taken_for_holes(tmp_path) -> None:
+    """A block planned after the file shrank lies past its end: lseek(SEEK_DATA) says ENXIO
+    there, as it does in a trailing hole; it must be read (short), not stored as zeros."""
+    from pgdr.repo.writer import _file_blocks
+
+    src = tmp_path / "f"
+    src.write_bytes(b"x" * (4 << 20))
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        blocks = _file_blocks(fd, 1 << 20)
+        assert next(blocks) == (0, 1 << 20, False)
+        os.truncate(src, (1 << 20) + 100)
+        assert [hole for _off, _n, hole in blocks] == [False, False, False]
+    finally:
+        os.close(fd)
+    sparse = tmp_path / "s"  # a real trailing hole is still skipped
+    with open(sparse, "wb") as f:
+        f.write(b"y" * (1 << 20))
+        f.truncate(3 << 20)
+    fd = os.open(sparse, os.O_RDONLY)
+    try:
+        assert [hole for _off, _n, hole in _file_blocks(fd, 1 << 20)] == [False, True, True]
+    finally:
+        os.close(fd)

@@ -68,9 +68,13 @@ def test_gc_with_concurrent_backups_and_wal_pushes_never_loses_data(
         except BaseException as e:
             errors.append(e)
 
+    gc_worked = threading.Event()
+
     def take_backups() -> None:
+        # at least 3 backups, and more (up to 8) until GC and expire had real work beside
+        # them: on a loaded machine three backups can end before a GC run finds garbage
         try:
-            for _ in range(3):
+            while len(backups) < 3 or (not gc_worked.is_set() and len(backups) < 8):
                 b = take_backup(open_repo(archive_setup), src.conninfo(), backup_type="incr")
                 backups.append(b.backup_id)
         except BaseException as e:
@@ -91,13 +95,15 @@ def test_gc_with_concurrent_backups_and_wal_pushes_never_loses_data(
             during += busy
             deleted += r.gc.packs_deleted
             removed += len(r.removed_backups) + r.wal_removed_files
+            if deleted > 0 and removed > 0 and busy:
+                gc_worked.set()
             time.sleep(0.2)
     finally:
         stop.set()
         writer.join()
         backer.join()
     assert not errors, errors
-    assert len(backups) == 3 and runs >= 2 and during >= 2
+    assert 3 <= len(backups) <= 8 and runs >= 2 and during >= 2
     assert deleted > 0 and removed > 0, "GC and expire had real work while backups ran"
 
     src.sql("INSERT INTO t (v, pad) VALUES (-1, 'last')")

@@ -360,7 +360,11 @@ def _file_blocks(fd: int, size: int) -> Iterator[tuple[int, int, bool]]:
         try:
             data_at = os.lseek(fd, pos, os.SEEK_DATA)
         except OSError as e:  # ENXIO: no data after pos; other errors: just read
-            data_at = end if e.errno == errno.ENXIO else pos
+            # ENXIO also means pos is past the end: a file that shrank since the start
+            # (VACUUM truncating a relation) is read, so the block reads short and the stored
+            # stream ends there, never padded with zeros as if it were a hole
+            hole = e.errno == errno.ENXIO and os.fstat(fd).st_size > pos
+            data_at = end if hole else pos
         yield pos, n, data_at >= pos + n
         pos += n
 
