@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from pgdr.export.convert import NeedsFallback, as_uuid, convert_batch, interval_struct
+from pgdr.export.convert import NeedsFallback, convert_batch, interval_struct, unwrap
 from pgdr.export.reader import choose_tables
 from pgdr.export.types import (
     PgColumn,
@@ -184,23 +184,32 @@ _U1 = bytes(range(16))
 _U2 = bytes(range(16, 32))
 
 
+def _opaque(values: list[bytes | None], storage: pa.DataType = pa.binary()) -> pa.Array:
+    return pa.ExtensionArray.from_storage(
+        pa.opaque(storage, "uuid", "PostgreSQL"), pa.array(values, storage)
+    )
+
+
 @pytest.mark.parametrize(
     "storage",
     [
-        pa.array([_U1, None, _U2], pa.binary()),  # ADBC before 1.9: opaque binary storage
-        pa.array([_U1, None, _U2], pa.binary(16)),
+        _opaque([_U1, None, _U2]),  # ADBC before 1.9: opaque binary storage
+        _opaque([_U1, None, _U2], pa.binary(16)),
         pa.ExtensionArray.from_storage(pa.uuid(), pa.array([_U1, None, _U2], pa.binary(16))),
     ],
 )
-def test_as_uuid_scalars_from_either_driver(storage: pa.Array) -> None:
-    got = as_uuid(storage.slice(1))
+def test_uuid_scalars_from_either_driver(storage: pa.Array) -> None:
+    got = unwrap(storage.slice(1))
     assert got.type == pa.uuid()
     assert got.storage.to_pylist() == [None, _U2]
 
 
-def test_as_uuid_lists_keep_nulls_and_offsets() -> None:
-    col = pa.array([[_U1], None, [_U2, None], []], pa.list_(pa.binary())).slice(1)
-    got = as_uuid(col)
+def test_uuid_lists_keep_nulls_and_offsets() -> None:
+    values = _opaque([_U1, _U2, None])
+    col = pa.ListArray.from_arrays(
+        pa.array([0, 1, 1, 3, 3], pa.int32()), values, mask=pa.array([False, True, False, False])
+    ).slice(1)
+    got = unwrap(col)
     assert got.type == pa.list_(pa.uuid())
     assert [None if v is None else [u and u.bytes for u in v] for v in got.to_pylist()] == [
         None,
@@ -209,9 +218,9 @@ def test_as_uuid_lists_keep_nulls_and_offsets() -> None:
     ]
 
 
-def test_as_uuid_refuses_values_that_are_not_16_bytes() -> None:
+def test_uuid_values_that_are_not_16_bytes_are_refused() -> None:
     with pytest.raises(pa.ArrowInvalid):
-        as_uuid(pa.array([b"short"], pa.binary()))
+        unwrap(_opaque([b"short"]))
 
 
 def test_partition_column_must_be_a_date_or_time() -> None:

@@ -64,8 +64,11 @@ def convert_batch(batch: pa.RecordBatch, plans: list[ColumnPlan]) -> pa.RecordBa
 
 def unwrap(col: pa.Array) -> pa.Array:
     """Extension arrays the reader uses for types Arrow lacks (numeric, json: opaque over
-    string) as their storage; lists of them likewise. UUIDs stay (Parquet has UUID)."""
+    string) as their storage; lists of them likewise. UUIDs become or stay Arrow's uuid type
+    (Parquet has UUID): the ADBC driver before 1.9 gives them as an opaque binary."""
     t = col.type
+    if isinstance(t, pa.OpaqueType) and t.type_name == "uuid":  # ADBC before 1.9
+        return pa.ExtensionArray.from_storage(pa.uuid(), col.storage.cast(pa.binary(16)))
     if isinstance(t, pa.BaseExtensionType) and not isinstance(t, pa.UuidType):
         return col.storage
     value_type = t.value_type if isinstance(t, pa.ListType) else None
@@ -83,22 +86,9 @@ def _map_list_values(col: pa.ListArray, fn: Callable[[pa.Array], pa.Array]) -> p
     return pa.ListArray.from_arrays(offsets, fn(col.values.slice(start, end - start)), mask=mask)
 
 
-def as_uuid(col: pa.Array) -> pa.Array:
-    """UUIDs (or lists of them) as Arrow's uuid type: the ADBC driver before 1.9 yields the
-    16 bytes as an opaque binary (``unwrap`` leaves its storage), later ones the uuid type."""
-    t = col.type
-    if t in (pa.binary(), pa.binary(16)):
-        return pa.ExtensionArray.from_storage(pa.uuid(), col.cast(pa.binary(16)))
-    if isinstance(t, pa.ListType) and t.value_type in (pa.binary(), pa.binary(16)):
-        return _map_list_values(col, as_uuid)
-    return col
-
-
 def convert_column(col: pa.Array, plan: ColumnPlan) -> pa.Array:
     c = plan.conversion
     col = unwrap(col)
-    if "uuid" in plan.arrow_type:
-        col = as_uuid(col)
     if c == "decimal":
         if _has_non_finite(col):
             raise NeedsFallback(plan.name)
