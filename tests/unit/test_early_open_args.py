@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pgdr.cli import early_open
+from pgdr.cli.wal_entry import global_options
 
 
 @pytest.mark.parametrize(
@@ -32,7 +33,7 @@ from pgdr.cli import early_open
     ],
 )
 def test_global_options(argv: list[str], command: str | None, values: dict[str, str]) -> None:
-    assert early_open.global_options(argv) == (command, values)
+    assert global_options(argv) == (command, values)
 
 
 @pytest.mark.parametrize(

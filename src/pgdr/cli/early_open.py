@@ -33,36 +33,16 @@ if TYPE_CHECKING:
 COMMANDS = frozenset({"backup", "restore"})
 #: subcommands of those that do not open the repository right away, or only show help
 _NOT = frozenset({"--help", "-h", "preview", "table", "--dry-run"})
-_GLOBAL_WITH_VALUE = ("--config", "--repo", "--key-file")
 
 _early: tuple[RepoTarget, Future[Repository]] | None = None
 _lock = threading.Lock()
 
 
-def global_options(argv: list[str]) -> tuple[str | None, dict[str, str]]:
-    """The command (first word that is not a global option) and the global options with a
-    value given before it (``--config FILE`` or ``--config=FILE``)."""
-    values: dict[str, str] = {}
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        name, eq, value = arg.partition("=")
-        if name in _GLOBAL_WITH_VALUE:
-            if not eq:
-                if i + 1 >= len(argv):
-                    return None, values
-                value = argv[i + 1]
-                i += 1
-            values[name] = value
-        elif not arg.startswith("-"):
-            return arg, values
-        i += 1
-    return None, values
-
-
 def start(argv: list[str]) -> None:
     """Start opening the repository when the command is one of :data:`COMMANDS`."""
     global _early
+    from pgdr.cli.wal_entry import global_options  # pgdr.entry imported it already
+
     command, values = global_options(argv)
     if command not in COMMANDS or _NOT.intersection(argv):
         return

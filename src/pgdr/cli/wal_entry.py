@@ -33,21 +33,34 @@ WAL_COMMANDS = ("wal-push", "wal-fetch", "wal-uploader", "wal-prefetcher", "wal-
 DAMAGED_FETCH_EXIT = 162
 
 
+_GLOBAL_WITH_VALUE = ("--config", "--repo", "--key-file")
+
+
+def global_options(argv: list[str]) -> tuple[str | None, dict[str, str]]:
+    """The command (first word that is not a global option) and the global options with a
+    value given before it (``--config FILE`` or ``--config=FILE``)."""
+    values: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, value = arg.partition("=")
+        if name in _GLOBAL_WITH_VALUE:
+            if not eq:
+                if i + 1 >= len(argv):
+                    return None, values
+                value = argv[i + 1]
+                i += 1
+            values[name] = value
+        elif not arg.startswith("-"):
+            return arg, values
+        i += 1
+    return None, values
+
+
 def wants_lean_path(argv: list[str]) -> bool:
     if "--help" in argv:  # help is rendered by the full CLI, from the same command tree
         return False
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg in ("--config", "--repo", "--key-file"):
-            skip = True
-            continue
-        if arg.startswith("-"):
-            continue
-        return arg in WAL_COMMANDS
-    return False
+    return global_options(argv)[0] in WAL_COMMANDS
 
 
 def _parser() -> argparse.ArgumentParser:
