@@ -25,6 +25,8 @@ def _no_repo() -> Repository:
         ("drill", "no drill settings"),
         ("rds_drill", "no drill settings"),
         ("export", r"no \[exports\] url \(where exports go\)"),
+        ("rds_snapshot", r"job rds_snapshot: no \[rds\] section \(instance to snapshot\)"),
+        ("rds_export", r"job rds_export: no \[rds\] section \(instance to export\)"),
     ],
 )
 def test_a_kind_without_its_dependency_refuses(kind: str, message: str) -> None:
@@ -52,3 +54,24 @@ def test_the_rds_drill_is_scheduled_only_when_asked() -> None:
     weekly = ScheduleSettings(rds_drill="0 2 * * 0")
     (rds,) = [p for p in planned_jobs(weekly) if p.kind.name == "rds_drill"]
     assert rds.kind.group == "drill"  # never at the same time as a sandbox drill
+
+
+def test_the_rds_snapshot_and_export_are_scheduled_only_when_asked() -> None:
+    from pgdr.daemon.service import planned_jobs
+    from pgdr.daemon.settings import ScheduleSettings
+
+    names = {p.kind.name for p in planned_jobs(ScheduleSettings())}
+    assert not names & {"rds_snapshot", "rds_export"}
+    asked = ScheduleSettings(rds_snapshot="0 5 * * *", rds_export="0 6 1 * *")
+    groups = {p.kind.name: p.kind.group for p in planned_jobs(asked)}
+    # one group: an export never starts while the snapshot it would export is being taken
+    assert groups["rds_snapshot"] == groups["rds_export"] == "rds"
+
+
+def test_a_bad_rds_schedule_is_refused_naming_the_key() -> None:
+    from pydantic import ValidationError
+
+    from pgdr.daemon.settings import ScheduleSettings
+
+    with pytest.raises(ValidationError, match="rds_snapshot"):
+        ScheduleSettings(rds_snapshot="every day")

@@ -95,6 +95,7 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
             after_backup=after_backup,
             drill=DrillDeps(drill, env, _rds_drills(cli, env, drill)),
             export=_export_deps(cli, drill),
+            rds=_rds_jobs(cli),
         )
     return deps
 
@@ -142,6 +143,19 @@ def _rds_facts(cli: CliContext) -> Any:
         return dict(got["DBInstances"][0])
 
     return lambda: collect_rds(describe, s.instance, s.policy.retention_days)
+
+
+def _rds_jobs(cli: CliContext) -> Any:
+    """The rds_snapshot and rds_export jobs' [rds] settings when configured (else they
+    refuse, naming the section); a fresh AWS client per job."""
+    if not cli.config.rds:
+        return None
+    from pgdr.config_rds import require_rds
+    from pgdr.daemon.jobs import RdsJobDeps
+    from pgdr.rds.client import Aws
+
+    s = require_rds(cli.config)
+    return RdsJobDeps(s, lambda: Aws(endpoint_url=s.endpoint_url))
 
 
 def _rds_drills(cli: CliContext, env: Any, drill: Any) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,6 +22,7 @@ from pgdr.repo.repository import Repository
 
 if TYPE_CHECKING:
     from pgdr.backup.run import BackupResult
+    from pgdr.config_rds import RdsSettings
     from pgdr.daemon.export_job import ExportDeps
     from pgdr.drill.engine import DrillEnv
     from pgdr.drill.provider import InstanceProvider
@@ -55,6 +56,22 @@ class DrillDeps:
 
 
 @dataclass(frozen=True)
+class RdsJobDeps:
+    """What the rds_snapshot and rds_export jobs need: the validated [rds] section and how to
+    reach AWS (``pgdr.rds.client.Aws``, built by the CLI for each job)."""
+
+    settings: RdsSettings
+    aws: Callable[[], Any]
+    #: Seconds to wait for the snapshot and each copy, or for the export task.
+    snapshot_timeout_s: float = 7200.0
+    export_timeout_s: float = 6 * 3600.0
+    #: The export id for a job started at a time (default: ``pgdr.rds.export.new_export_id``).
+    export_id: Callable[[datetime], str] | None = None
+    #: The time a job starts at: names the snapshot and export, anchors snapshot retention.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
 class JobDeps:
     """What the kinds need beyond the repository and the database, wired by the CLI from
     the configuration. A kind whose dependency is missing refuses to run."""
@@ -65,6 +82,8 @@ class JobDeps:
     drill: DrillDeps | None = None
     #: None: no [exports] url — the export job refuses, naming it.
     export: ExportDeps | None = None
+    #: None: no [rds] section — the rds_snapshot and rds_export jobs refuse, naming it.
+    rds: RdsJobDeps | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +241,80 @@ def _drill_with(
     }
 
 
+def _rds_snapshot(ctx: JobContext) -> dict[str, Any]:
+    """`pgdr rds snapshot` on schedule: snapshot, copies to the DR regions, retention. What
+    retention deleted is audited in the repository, as the command does."""
+    from pgdr.rds.snapshot import take
+    from pgdr.rds.wait import Waiting
+
+    deps = ctx.needs(ctx.deps.rds, "[rds] section (instance to snapshot)")
+    s = deps.settings
+    res = take(
+        deps.aws(),
+        s,
+        now=deps.clock(),
+        waiting=Waiting(timeout_s=deps.snapshot_timeout_s),
+    )
+    out: dict[str, Any] = {
+        "instance": res.instance,
+        "region": res.region,
+        "identifier": res.identifier,
+        "copies": [
+            {"region": c.region, "identifier": c.identifier, "kms_key_id": c.kms_key_id}
+            for c in res.copies
+        ],
+        "kept": sorted(f"{v.region}:{v.identifier}" for v in res.retention if v.keep),
+        "deleted": res.deleted,
+    }
+    if res.deleted:
+        _rds_audit(
+            ctx, out, "rds-snapshot-expire", {"instance": s.instance, "deleted": res.deleted}
+        )
+    return out
+
+
+def _rds_export(ctx: JobContext) -> dict[str, Any]:
+    """`pgdr rds export` on schedule: the newest pgdr snapshot exported and normalised into
+    pgdr's export format; audited in the repository, as the command does."""
+    from pgdr.rds.export import run_export
+    from pgdr.rds.wait import Waiting
+
+    deps = ctx.needs(ctx.deps.rds, "[rds] section (instance to export)")
+    s = deps.settings
+    now = deps.clock()
+    res = run_export(
+        deps.aws(),
+        s,
+        now=now,
+        waiting=Waiting(timeout_s=deps.export_timeout_s),
+        export_id=deps.export_id(now) if deps.export_id else None,
+    )
+    out: dict[str, Any] = {
+        "export_id": res.export_id,
+        "snapshot": res.snapshot,
+        "task": res.task,
+        "location": res.location,
+        "tables": res.tables,
+        "rows": res.rows,
+        "bytes": res.bytes,
+    }
+    details = {"instance": s.instance, "export_id": res.export_id, "snapshot": res.snapshot}
+    _rds_audit(ctx, out, "rds-export", details)
+    return out
+
+
+def _rds_audit(ctx: JobContext, out: dict[str, Any], action: str, details: dict[str, Any]) -> None:
+    """The change happened on AWS already: an unreachable repository is a warning in the
+    job's result (the job stands), as `pgdr rds …` prints one."""
+    from pgdr import audit
+    from pgdr.errors import PgdrError
+
+    try:
+        ctx.using_repo(lambda repo: audit.record(repo, action, details))
+    except PgdrError as e:
+        out["warning"] = f"{action} done but not audited: {e.message}"
+
+
 KINDS: tuple[JobKind, ...] = (
     JobKind("backup_full", "backup", True, _backup("full"), "full base backup"),
     JobKind("backup_incr", "backup", True, _backup("incr"), "incremental base backup"),
@@ -230,6 +323,8 @@ KINDS: tuple[JobKind, ...] = (
     JobKind("rds_drill", "drill", False, _rds_drill, "restore drill of the RDS instance"),
     JobKind("expire", "expire", False, _expire, "retention policy and garbage collection"),
     JobKind("export", "export", False, _export, "Parquet export of a restored backup"),
+    JobKind("rds_snapshot", "rds", False, _rds_snapshot, "RDS manual snapshot, DR copies"),
+    JobKind("rds_export", "rds", False, _rds_export, "RDS snapshot export to Parquet"),
 )
 REGISTRY: dict[str, JobKind] = {k.name: k for k in KINDS}
 

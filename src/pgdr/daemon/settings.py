@@ -31,6 +31,13 @@ class ScheduleSettings(_M):
     #: The RDS drill (`pgdr drill --rds`: a point-in-time restore of [rds] instance); off
     #: unless scheduled, e.g. "0 2 * * 0" on RDS (weekly, Sundays 02:00 UTC).
     rds_drill: str = "off"
+    #: RDS mode: a tagged manual snapshot copied to each DR region, then [rds.snapshots]
+    #: retention (`pgdr rds snapshot`); off unless scheduled, e.g. "0 5 * * *" (daily, after
+    #: the 03:00-04:00 backup window).
+    rds_snapshot: str = "off"
+    #: RDS mode: a snapshot export to [rds.exports] (`pgdr rds export`); off unless
+    #: scheduled, e.g. "0 6 1 * *" (monthly).
+    rds_export: str = "off"
     verify: str = "0 5 * * *"
     export: str = "0 4 1 * *"
     #: A separate retention schedule; by default retention runs after each backup instead.
@@ -41,7 +48,15 @@ class ScheduleSettings(_M):
     verify_read_data: bool = False
 
     @field_validator(
-        "backup_full", "backup_incr", "drill", "rds_drill", "verify", "export", "expire"
+        "backup_full",
+        "backup_incr",
+        "drill",
+        "rds_drill",
+        "rds_snapshot",
+        "rds_export",
+        "verify",
+        "export",
+        "expire",
     )
     @classmethod
     def _expr(cls, v: str) -> str:
@@ -54,6 +69,8 @@ class ScheduleSettings(_M):
             "backup_incr": self.backup_incr,
             "drill": self.drill,
             "rds_drill": self.rds_drill,
+            "rds_snapshot": self.rds_snapshot,
+            "rds_export": self.rds_export,
             "verify": self.verify,
             "export": self.export,
             "expire": self.expire,

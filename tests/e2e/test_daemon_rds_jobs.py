@@ -1,0 +1,75 @@
+"""`pgdr serve` with [rds] and `[schedule] rds_snapshot` runs the scheduled RDS snapshot as
+the daemon's own job (wired by the CLI from the config): recorded in /api/jobs, one per slot,
+each snapshot taken in moto over real HTTP and copied to the DR region. No PostgreSQL is
+needed: the job speaks only to AWS and the repository."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import boto3
+import pytest
+
+from pgdr.pg.osuser import free_port
+from tests.e2e.cli import pgdr
+from tests.pg.serve import Serve, job
+
+pytestmark = pytest.mark.e2e
+
+PRIMARY, DR = "us-east-1", "eu-west-1"
+
+
+def test_serve_runs_the_scheduled_rds_snapshot(tmp_path: Path, moto_endpoint: str) -> None:
+    instance = f"pgdr-serve{os.getpid()}"
+    boto3.client("rds", endpoint_url=moto_endpoint, region_name=PRIMARY).create_db_instance(
+        DBInstanceIdentifier=instance,
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="postgres",
+        MasterUserPassword="password1",
+        AllocatedStorage=20,
+    )
+    dr_key = boto3.client("kms", endpoint_url=moto_endpoint, region_name=DR).create_key()[
+        "KeyMetadata"
+    ]["Arn"]
+    port = free_port()
+    cfg = tmp_path / "pgdr.toml"
+    cfg.write_text(
+        f'[repositories.main]\nurl = "file://{tmp_path}/repo"\nunencrypted = true\n\n'
+        f'[postgres]\nhost = "{tmp_path}"\nport = {free_port()}\n\n'
+        f'[web]\nlisten = "127.0.0.1:{port}"\ntoken = "env:PGDR_TEST_WEB_TOKEN"\n\n'
+        f'[daemon]\nstate_dir = "{tmp_path}/state"\neval_interval_s = 1\nretry_s = 1\n\n'
+        '[schedule]\nbackup_full = "off"\nbackup_incr = "off"\ndrill = "off"\n'
+        'verify = "off"\nexport = "off"\nrds_snapshot = "@every 2s"\n\n'
+        f'[rds]\ninstance = "{instance}"\nregion = "{PRIMARY}"\nendpoint_url = "{moto_endpoint}"\n'
+        f'[[rds.policy.copy_regions]]\nregion = "{DR}"\nkms_key_id = "{dr_key}"\n'
+    )
+    cfg.chmod(0o600)
+    r = pgdr("--config", cfg, "repo", "init")
+    assert r.returncode == 0, r.stderr
+
+    srv = Serve(cfg, port, tmp_path / "serve.log").start()
+    try:
+        srv.wait_for(
+            "two scheduled RDS snapshots", lambda st: job(st, "rds_snapshot").get("runs", 0) >= 2
+        )
+        recs = json.loads(srv.get("/api/jobs?kind=rds_snapshot"))["jobs"]
+        assert srv.stop() == 0
+    finally:
+        srv.kill()
+    assert all(r["status"] == "success" for r in recs), recs
+    assert len({r["slot"] for r in recs}) == len(recs)  # one per slot
+    taken = {r["result"]["identifier"] for r in recs}
+    assert len(taken) == len(recs)
+    for r in recs:
+        assert r["result"]["instance"] == instance
+        assert [c["region"] for c in r["result"]["copies"]] == [DR]
+    for region in (PRIMARY, DR):
+        client = boto3.client("rds", endpoint_url=moto_endpoint, region_name=region)
+        there = {
+            x["DBSnapshotIdentifier"]
+            for x in client.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+        }
+        assert taken <= there, (region, taken, there)
