@@ -1,12 +1,14 @@
 """`pgdr serve` with [rds] and `[schedule] rds_snapshot` runs the scheduled RDS snapshot as
 the daemon's own job (wired by the CLI from the config): recorded in /api/jobs, one per slot,
 each snapshot taken in moto over real HTTP and copied to the DR region. No PostgreSQL is
-needed: the job speaks only to AWS and the repository."""
+needed: the job speaks only to AWS and the repository. The dashboard, in headless Chromium,
+shows the instance's card (RDS mode only) with what /api/status says of it."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import boto3
@@ -14,6 +16,7 @@ import pytest
 
 from pgdr.pg.osuser import free_port
 from tests.e2e.cli import pgdr
+from tests.pg.browser import CHROMIUM, load_dom
 from tests.pg.serve import Serve, job
 
 pytestmark = pytest.mark.e2e
@@ -30,6 +33,7 @@ def test_serve_runs_the_scheduled_rds_snapshot(tmp_path: Path, moto_endpoint: st
         MasterUsername="postgres",
         MasterUserPassword="password1",
         AllocatedStorage=20,
+        BackupRetentionPeriod=7,  # [rds.policy] asks 35 (its default): rds_retention fires
     )
     dr_key = boto3.client("kms", endpoint_url=moto_endpoint, region_name=DR).create_key()[
         "KeyMetadata"
@@ -56,6 +60,8 @@ def test_serve_runs_the_scheduled_rds_snapshot(tmp_path: Path, moto_endpoint: st
             "two scheduled RDS snapshots", lambda st: job(st, "rds_snapshot").get("runs", 0) >= 2
         )
         recs = json.loads(srv.get("/api/jobs?kind=rds_snapshot"))["jobs"]
+        status = srv.status()
+        dom = load_dom(port, tmp_path / "chromium") if Path(CHROMIUM).exists() else None
         assert srv.stop() == 0
     finally:
         srv.kill()
@@ -73,3 +79,16 @@ def test_serve_runs_the_scheduled_rds_snapshot(tmp_path: Path, moto_endpoint: st
             for x in client.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
         }
         assert taken <= there, (region, taken, there)
+
+    r = status["rds"]
+    assert r["instance"] == instance and r["up"] and r["pitr_lag_s"] is not None
+    if dom is None:
+        pytest.skip("chromium is not installed (scripts/install-system-deps installs it)")
+    card = re.search(r'<ul class="rds (\w+)" data-chart="rds"[^>]*>(.*?)</ul>', dom, re.S)
+    assert card, dom[-3000:]
+    firing = {a["name"] for a in status["alerts"] if a["state"] == "firing"}
+    assert "rds_retention" in firing and "rds_rpo" not in firing
+    assert card.group(1) == "warn"  # restorable, but kept fewer days than the policy asks
+    assert f"{instance}: restorable to " in card.group(2) and " ago<" in card.group(2)
+    assert "automated backups kept 7 day(s); [rds.policy] asks 35" in card.group(2)
+    assert '<main class="rds-mode">' in dom and 'data-clipped="0"' in dom

@@ -322,6 +322,33 @@
     });
   }
 
+  // RDS mode ([rds] configured): the instance's point-in-time state as `pgdr status` says
+  // it, coloured by its two alerts; the card and its grid row exist only in RDS mode.
+  function drawRds(st) {
+    const r = st.rds, card = document.getElementById("rds-card");
+    card.hidden = !r;
+    document.querySelector("main").classList.toggle("rds-mode", Boolean(r));
+    if (!r) return;
+    const firing = (name) => st.alerts.some((a) => a.name === name && a.state === "firing");
+    const level = !r.up || r.pitr_lag_s === null || firing("rds_rpo") ? "bad" : firing("rds_retention") ? "warn" : "ok";
+    const ul = htmlChart("c-rds", "ul", "rds " + level, "rds", 1);
+    ul.dataset.instance = r.instance;
+    ul.dataset.level = level;
+    const head = html(ul, "li", "head");
+    html(head, "span", "dot", "").setAttribute("aria-hidden", "true");
+    if (!r.up) {
+      html(head, "span", "what", r.instance + ": unreachable");
+      html(ul, "li", "error", r.error || "");
+      return;
+    }
+    html(head, "span", "what", r.instance + ": " + (r.pitr_lag_s === null
+      ? "no restorable time (automated backups off)" : "restorable to " + dur(r.pitr_lag_s) + " ago"));
+    if (r.latest_restorable) {
+      html(ul, "li", "latest", "latest restorable time " + r.latest_restorable.slice(0, 19).replace("T", " ") + " UTC");
+    }
+    html(ul, "li", "retention", "automated backups kept " + r.retention_days + " day(s); [rds.policy] asks " + r.policy_days);
+  }
+
   async function getJSON(path) {
     const r = await fetch(location.origin + path, { credentials: "same-origin", cache: "no-store" });
     if (!r.ok) throw new Error(path + ": HTTP " + r.status);
@@ -332,7 +359,7 @@
     try {
       const [st, hist] = await Promise.all([getJSON("/api/status"), getJSON("/api/history")]);
       drawAge(st, hist); drawSuccess(hist); drawWindow(hist); drawStorage(hist);
-      drawDrills(hist); drawExports(st); drawAlerts(st); drawJobs(st);
+      drawDrills(hist); drawExports(st); drawAlerts(st); drawJobs(st); drawRds(st);
       const worst = st.alerts.filter((a) => a.state === "firing").map((a) => a.severity);
       const o = document.getElementById("overall");
       o.className = "pill " + (worst.includes("critical") ? "critical" : worst.length ? "warning" : "ok");
