@@ -130,12 +130,12 @@ def load_dom(port: int, tmp: Path) -> str:
     return dom
 
 
-def screenshot(port: int, tmp: Path, name: str) -> Path:
+def screenshot(port: int, tmp: Path, name: str, size: str = "1400,1300") -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / name
     shot.unlink(missing_ok=True)
     url = f"http://ops:{TOKEN}@127.0.0.1:{port}/"
-    r = chromium(tmp, url, f"--screenshot={shot}", "--window-size=1400,1300", "--hide-scrollbars")
+    r = chromium(tmp, url, f"--screenshot={shot}", f"--window-size={size}", "--hide-scrollbars")
     assert shot.exists(), r.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     return shot

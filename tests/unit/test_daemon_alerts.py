@@ -32,7 +32,7 @@ def test_a_healthy_server_fires_nothing() -> None:
     ("f", "name"),
     [
         (facts(repo_backups=[backup(27)]), "backup_age"),
-        (facts(repo_backups=[]), "backup_age"),
+        (facts(repo_backups=[], rds=None), "backup_age"),
         (
             facts(
                 repo_backups=[backup(72, n=3), backup(48, n=2), backup(30, n=1), backup(1, 3 * GiB)]
@@ -262,6 +262,19 @@ def _rds(**kw: object) -> RdsFact:
 def test_rds_alerts(rds: RdsFact | None, rpo: bool | None, retention: bool | None) -> None:
     got = active(facts(rds=rds))
     assert (got["rds_rpo"], got["rds_retention"]) == (rpo, retention)
+
+
+def test_an_empty_repository_is_normal_in_rds_mode() -> None:
+    """AWS takes an RDS instance's backups: no pgdr backup is not an outage there (rds_rpo
+    says whether the instance is protected); outside RDS mode it stays critical."""
+    by_name = {c.name: c for c in conditions(facts(repo_backups=[], rds=_rds()), S)}
+    assert not by_name["backup_age"].active and not by_name["backup_size"].active
+    assert by_name["backup_age"].summary == "RDS mode: AWS takes the backups (see rds_rpo)"
+    lagging = facts(repo_backups=[], rds=_rds(latest_restorable=NOW - timedelta(hours=1)))
+    assert active(lagging)["rds_rpo"] and not active(lagging)["backup_age"]
+    assert active(facts(repo_backups=[], rds=None))["backup_age"]
+    # a repository that does hold backups (from before a move to RDS) is judged as ever
+    assert active(facts(repo_backups=[backup(27)], rds=_rds()))["backup_age"]
 
 
 def test_rds_rpo_threshold_and_summary() -> None:

@@ -107,6 +107,11 @@ def conditions(f: Facts, s: AlertSettings) -> list[Condition]:
     if not repo.up:
         add("backup_age", None, "repository unreachable")
         add("backup_size", None, "repository unreachable")
+    elif not repo.backups and f.rds is not None:
+        # RDS mode: AWS takes the backups (pgdr cannot read an RDS instance's files), so an
+        # empty repository is the normal state; rds_rpo and rds_retention watch the backups
+        add("backup_age", False, "RDS mode: AWS takes the backups (see rds_rpo)")
+        add("backup_size", False, "RDS mode: no pgdr backups")
     elif not repo.backups:
         add("backup_age", True, "no backup in the repository")
         add("backup_size", False, "no backup yet")

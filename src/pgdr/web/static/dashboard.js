@@ -95,6 +95,11 @@
                           stroke: color, "stroke-width": width, "stroke-linecap": "round" }, s);
     };
     arc(1, C.grid, 18);
+    if (!latest && st.rds) {  // RDS mode: AWS takes the backups (the RDS card has their lag)
+      text(s, cx, cy - 20, "AWS takes the backups", { "text-anchor": "middle", "font-size": 18, fill: C.muted });
+      text(s, cx, cy + 8, "see the RDS instance below", { "text-anchor": "middle" });
+      return;
+    }
     if (!latest) {
       text(s, cx, cy - 20, "no backup", { "text-anchor": "middle", "font-size": 22, fill: C.bad });
       return;
@@ -134,9 +139,10 @@
     text(s, x1, 166, bs.failed + " failed", { "text-anchor": "end", "font-size": 10, fill: bs.failed ? C.bad : C.muted });
   }
 
-  function drawWindow(hist) {
+  function drawWindow(st, hist) {
     const s = svg("c-window", "pitr-window", 680, 90);
     const w = hist.window;
+    if (!w.start && st.rds) { text(s, 340, 45, "no pgdr backups: the RDS instance's window is in its card", { "text-anchor": "middle", fill: C.muted, "font-size": 14 }); return; }
     if (!w.start) { text(s, 340, 45, "nothing restorable yet", { "text-anchor": "middle", fill: C.bad, "font-size": 16 }); return; }
     const a = t(w.start), b = t(w.end), now = t(hist.time);
     const lo = Math.min(a, ...w.backups.map(t)), hi = Math.max(b, now);
@@ -358,7 +364,7 @@
   async function refresh() {
     try {
       const [st, hist] = await Promise.all([getJSON("/api/status"), getJSON("/api/history")]);
-      drawAge(st, hist); drawSuccess(hist); drawWindow(hist); drawStorage(hist);
+      drawAge(st, hist); drawSuccess(hist); drawWindow(st, hist); drawStorage(hist);
       drawDrills(hist); drawExports(st); drawAlerts(st); drawJobs(st); drawRds(st);
       const worst = st.alerts.filter((a) => a.state === "firing").map((a) => a.severity);
       const o = document.getElementById("overall");
