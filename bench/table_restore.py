@@ -153,7 +153,7 @@ def main() -> None:
                                  "--database", DB, "--time", at, "--as", f"{table}_back")  # fmt: skip
                 doc = json.loads(out)
                 ours[table] = secs
-                print(f"pgdr restore table {table}: {secs:.1f} s ({doc['copy']['rows']} rows; "
+                print(f"pgdr restore table {table}: {secs:.1f} s ({doc['copies'][0]['rows']} rows; "
                       f"steps {doc['steps']})", flush=True)  # fmt: skip
             restore_s, dumps = peers_way(src, cfg, work, at)
             print(f"whole-cluster restore until promoted, and its removal: {restore_s:.1f} s")

@@ -10,6 +10,9 @@ changed, later unrelated rows are written, a table is dropped. Then:
 - `--dump FILE` writes an owner-only pg_dump file that pg_restore turns into the table at T,
   and never overwrites a file (exit 58);
 - a dropped table comes back with `--as`;
+- two tables whose rows a cascading delete took come back together with `--missing-rows`
+  (given children first, inserted parents first, one transaction, one sandbox), and `--as`
+  with two tables is refused;
 - a table without a primary key is refused for `--missing-rows` with the reason (exit 57), a
   deleted row whose unique key a later row took is refused with nothing inserted (exit 59),
   an `--as` name that exists is refused (exit 58), and `--dry-run` changes nothing.
@@ -58,6 +61,14 @@ CREATE TABLE loose (a int, b text);
 CREATE TABLE doomed (id int PRIMARY KEY, v text NOT NULL);
 CREATE TABLE tags (id int PRIMARY KEY, label text UNIQUE);
 INSERT INTO tags VALUES (1, 'a'), (2, 'b');
+CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL);
+CREATE TABLE orders (
+    id int PRIMARY KEY,
+    account_id int NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    total numeric NOT NULL
+);
+INSERT INTO accounts SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 40) g;
+INSERT INTO orders SELECT g, 1 + g % 40, g * 1.5 FROM generate_series(1, 200) g;
 INSERT INTO parents SELECT g, 'parent ' || g FROM generate_series(1, 20) g;
 INSERT INTO loose SELECT g, 'x' || g FROM generate_series(1, 50) g;
 INSERT INTO doomed SELECT g, 'doomed ' || g FROM generate_series(1, 300) g;
@@ -123,7 +134,7 @@ def scene(pg_bindir: Path, pg_base_dir: Path) -> Iterator[dict[str, Any]]:
         with src.connect(DB) as conn:
             conn.execute(TOASTY.format(lo=401, hi=440))  # type: ignore[arg-type]
             conn.execute(PLAIN.format(lo=441, hi=600))  # type: ignore[arg-type]
-        at_t = {t: table_hash(src, t) for t in ("items", "doomed", "parents")}
+        at_t = {t: table_hash(src, t) for t in ("items", "doomed", "parents", "accounts", "orders")}
         at_t["deleted"] = table_hash(src, "(SELECT * FROM items WHERE id % 3 = 0)")
         at_t["unchanged"] = table_hash(src, "(SELECT * FROM items WHERE id <> 1)")
         (toasted,) = src.sql(
@@ -140,6 +151,8 @@ def scene(pg_bindir: Path, pg_base_dir: Path) -> Iterator[dict[str, Any]]:
             conn.execute("DROP TABLE doomed")
             conn.execute("DELETE FROM tags WHERE id = 2")  # its label is taken again:
             conn.execute("INSERT INTO tags VALUES (3, 'b')")
+            # Accounts deleted by mistake take their orders with them (ON DELETE CASCADE).
+            conn.execute("DELETE FROM accounts WHERE id % 4 = 0")
         switch_and_wait(src)
         yield {"src": src, "cfg": cfg, "root": root, "t": t, "at_t": at_t, "setup": setup,
                "other_bytes": other_bytes, "whole_bytes": int(whole_bytes)}  # fmt: skip
@@ -163,10 +176,11 @@ def test_missing_rows_brings_back_exactly_the_deleted_rows(scene: dict[str, Any]
             "--time", scene["t"], "--missing-rows")  # fmt: skip
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["missing"]["inserted"] == len(deleted)
-    assert out["missing"]["rows_at_target"] == 600
-    assert out["missing"]["rows_before"] == before
-    assert out["missing"]["rows_after"] == before + len(deleted)
+    (missing,) = out["missing"]
+    assert missing["inserted"] == len(deleted)
+    assert missing["rows_at_target"] == 600
+    assert missing["rows_before"] == before
+    assert missing["rows_after"] == before + len(deleted)
     assert out["sandbox"]["removed"] is True
     assert sandboxes_left(scene["root"]) == []
     # Only the table's database was fetched: `other` was left out as files of zeros.
@@ -207,10 +221,11 @@ def test_as_creates_an_equal_copy_with_toast_indexes_and_foreign_key(
             "--time", scene["t"], "--as", "items_at_t")  # fmt: skip
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["copy"]["rows"] == 600
+    (copy,) = out["copies"]
+    assert copy["rows"] == 600 and copy["source"] == '"public"."items"'
     assert table_hash(src, "items_at_t") == scene["at_t"]["items"]
-    assert out["copy"]["skipped"] == []
-    assert out["copy"]["not_kept"] == ["id (sequence default)"]
+    assert copy["skipped"] == []
+    assert copy["not_kept"] == ["id (sequence default)"]
     indexes = dict(
         src.sql(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'items_at_t'", dbname=DB
@@ -248,7 +263,7 @@ def test_as_creates_an_equal_copy_with_toast_indexes_and_foreign_key(
             "--time", scene["t"], "--dump", str(dump))  # fmt: skip
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["mode"] == "dump" and out["copy"] is None and out["missing"] is None
+    assert out["mode"] == "dump" and out["copies"] == [] and out["missing"] == []
     assert out["dump"] == {"file": str(dump), "bytes": dump.stat().st_size}
     assert dump.stat().st_mode & 0o777 == 0o600 and dump.stat().st_uid == os.geteuid()
     assert sandboxes_left(scene["root"]) == []
@@ -283,6 +298,52 @@ def test_a_dropped_table_comes_back_with_as(scene: dict[str, Any]) -> None:
     assert src.sql(
         "SELECT conname FROM pg_constraint WHERE conrelid = 'doomed'::regclass", dbname=DB
     ) == [("doomed_doomed_pkey",)]
+
+
+def test_tables_a_cascade_emptied_come_back_together_parents_first(
+    scene: dict[str, Any],
+) -> None:
+    src: Cluster = scene["src"]
+    cfg, t = scene["cfg"], scene["t"]
+    # --as names one copy: with two tables it is refused before anything is restored
+    r = cli(cfg, "restore", "table", "--table", "orders", "--table", "accounts",
+            "--database", DB, "--time", t, "--as", "x")  # fmt: skip
+    assert r.returncode == 2 and "--as names one copy" in r.stderr, r.stderr
+    # the dry run says the order: accounts (pointed at) before orders
+    r = cli(cfg, "restore", "table", "--table", "orders", "--table", "accounts",
+            "--database", DB, "--time", t, "--missing-rows", "--dry-run")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)["plan"]
+    assert [line.split(" the rows")[0] for line in plan[1:3]] == [
+        f'insert into "public"."accounts" in database {DB}',
+        f'insert into "public"."orders" in database {DB}',
+    ]
+    assert plan[3] == "all in one transaction, in this order"
+    before = {
+        n: src.sql(f"SELECT count(*) FROM {n}", dbname=DB)[0][0] for n in ("accounts", "orders")
+    }
+    assert before["accounts"] == 30 and before["orders"] < 200  # the cascade took orders too
+
+    # children given first: the orders would fail their foreign key if they went first
+    r = cli(cfg, "restore", "table", "--table", "public.orders", "--table", "public.accounts",
+            "--database", DB, "--time", t, "--missing-rows")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["tables"] == ['"public"."accounts"', '"public"."orders"']
+    got = {m["table"]: (m["inserted"], m["rows_at_target"]) for m in out["missing"]}
+    assert got == {
+        '"public"."accounts"': (10, 40),
+        '"public"."orders"': (200 - before["orders"], 200),
+    }
+    assert [m["table"] for m in out["missing"]] == out["tables"]  # in the order they went in
+    for n in ("accounts", "orders"):
+        assert table_hash(src, n) == scene["at_t"][n]  # both exactly as at T
+    assert out["sandbox"]["removed"] is True and sandboxes_left(scene["root"]) == []
+    log = json.loads(cli(cfg, "audit").stdout)
+    mine = [e["details"] for e in log["entries"] if e["action"] == "restore-table"]
+    last = {d["table"]: d for d in mine[-2:]}
+    assert last['"public"."accounts"']["with"] == ['"public"."orders"']
+    assert last['"public"."orders"']["inserted"] == 200 - before["orders"]
 
 
 def test_refusals_and_dry_run(scene: dict[str, Any]) -> None:

@@ -138,7 +138,7 @@ def restore(
 ) -> None:
     """Restore a backup into a data directory, to the latest WAL or a point in time.
     `pgdr restore preview` (or --dry-run) says what it would do first; `pgdr restore table`
-    brings one table back, through a sandbox."""
+    brings tables back, through a sandbox."""
     if ctx.invoked_subcommand is not None:  # `pgdr restore preview|table ...`: it does the work
         if data_dir is not None:
             raise UsageError(

@@ -66,7 +66,7 @@ for _name, _group in GROUPS:
     app.add_typer(_group, name=_name, hidden=_name in HIDDEN_GROUPS)
 # Top-level commands of the backup/restore story.
 app.command("backup")(backup_cmd.backup)
-# `pgdr restore table`: one table back through a sandbox (§8m).
+# `pgdr restore table`: tables back through a sandbox (§8m).
 restore_cmd.app.command("table")(table_cmd.restore_table)
 app.command("info")(backup_cmd.info)
 app.command("setup")(backup_cmd.setup)

@@ -1,4 +1,4 @@
-"""`pgdr restore table`: one table back from a point in time (docs/design.md §8m)."""
+"""`pgdr restore table`: tables back from a point in time (docs/design.md §8m)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,13 @@ def _production(cli: CliContext, host: str | None, port: int | None, user: str |
 def restore_table(
     ctx: typer.Context,
     table: Annotated[
-        str, typer.Option("--table", metavar="SCHEMA.NAME", help="The table to bring back.")
+        list[str],
+        typer.Option(
+            "--table",
+            metavar="SCHEMA.NAME",
+            help="A table to bring back; repeat it for several tables of one database, "
+            "restored from one sandbox.",
+        ),
     ],
     database: Annotated[
         str | None,
@@ -55,14 +61,15 @@ def restore_table(
             "--as",
             metavar="[SCHEMA.]NAME",
             help="Create the table as it was under this new name (never overwrites; the "
-            "default: <table>_restored_<target>).",
+            "default: <table>_restored_<target>; one --table only).",
         ),
     ] = None,
     missing_rows: Annotated[
         bool,
         flag(
             "--missing-rows",
-            "Insert into the live table the rows it had and has no longer, by primary key.",
+            "Insert into the live table the rows it had and has no longer, by primary key "
+            "(several tables: parents first, one transaction).",
         ),
     ] = False,
     dump: Annotated[
@@ -79,18 +86,20 @@ def restore_table(
     pg_port: PgPort = None,
     pg_user: PgUser = None,
 ) -> None:
-    """Bring one table back from a point in time, through a sandbox.
+    """Bring tables back from a point in time, through a sandbox.
 
     Restores the backup into a throw-away sandbox at --time/--lsn (or as --backup holds it),
     then either creates --as NAME in production as a copy of the table then (rows, indexes,
-    constraints; default name <table>_restored_<target>), or inserts into the live table only the rows present then and missing now
-    (--missing-rows; the table needs a primary key), or writes it to a pg_dump file (--dump).
-    Only the table's database is restored. One transaction; the sandbox is always removed;
+    constraints; default name <table>_restored_<target>), or inserts into the live table only
+    the rows present then and missing now (--missing-rows; the table needs a primary key), or
+    writes it to a pg_dump file (--dump). Repeat --table for several tables of one database
+    (rows deleted through a cascade): one sandbox, and the missing rows go back parents first.
+    Only the tables' database is restored. One transaction; the sandbox is always removed;
     the action is audited."""
     from pgdr.drill.settings import drill_settings
     from pgdr.paths import default_state_dir
     from pgdr.restore.plan import Target, check_target
-    from pgdr.surgical.names import default_copy_name, parse_table
+    from pgdr.surgical.names import TableName, default_copy_name, parse_table
     from pgdr.surgical.run import SurgicalEnv, TableRestoreRequest, restore_table
 
     cli = get_context(ctx)
@@ -109,12 +118,21 @@ def restore_table(
             "give --time, --lsn or --backup: the latest state is the one with the accident in it"
         )
     check_target(target)
-    name = parse_table(table)
-    new = None
+    names = tuple(parse_table(t) for t in table)
+    if len(set(names)) != len(names):
+        raise UsageError("each --table once")
+    new: tuple[TableName, ...] = ()
     if as_name is not None:
-        new = parse_table(as_name, "--as", schema=name.schema)
-    elif not missing_rows and dump is None:  # the default: a copy named after the target
-        new = default_copy_name(name, target.kind, target.value or backup_id)
+        if len(names) > 1:
+            raise UsageError(
+                "--as names one copy: give one --table, or leave --as out for the default "
+                "names (<table>_restored_<target>)"
+            )
+        new = (parse_table(as_name, "--as", schema=names[0].schema),)
+    elif not missing_rows and dump is None:  # the default: copies named after the target
+        new = tuple(default_copy_name(n, target.kind, target.value or backup_id) for n in names)
+        if len(set(new)) != len(new):
+            raise UsageError("two tables' default copy names coincide: restore them one by one")
     cfg = cli.config
     settings = drill_settings(cfg)
     env = SurgicalEnv(
@@ -130,7 +148,7 @@ def restore_table(
         else (lambda _t: None),
     )
     req = TableRestoreRequest(
-        name,
+        names,
         database or cfg.postgres.dbname,
         target,
         backup_id,

@@ -259,7 +259,7 @@ def _missing_rows(
     )
     was = prod.sql(counts)[0]
     req = TableRestoreRequest(
-        TableName("public", "recalls"), "postgres", Target("time", before.isoformat())
+        (TableName("public", "recalls"),), "postgres", Target("time", before.isoformat())
     )
     env = SurgicalEnv(production=prod.conninfo, state_dir=base / "drill-state", sandbox_dir=base)
     result = restore_table(repo, req, env)
@@ -270,8 +270,7 @@ def _missing_rows(
     ):
         table.add_row(label, f"{a:,}", f"{c:,}")
     console.print(table)
-    m = result.missing
-    assert m is not None  # --missing-rows
+    (m,) = result.missing  # --missing-rows of one table
     console.print(
         f"   {m.rows_at_target:,} rows at the target; {m.inserted:,} missing rows inserted by "
         f"primary key in one transaction; sandbox {'removed' if result.sandbox.get('removed') else 'NOT removed'}; "

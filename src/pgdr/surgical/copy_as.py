@@ -22,6 +22,7 @@ class CopyOutcome:
     recreated: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "what: why"
     not_kept: list[str] = field(default_factory=list)  # defaults, identity, generation
+    source: str = ""  # the table it is a copy of, as it was at the target
 
 
 def refuse_existing(prod: psycopg.Connection[Any], new: TableName) -> None:
@@ -49,7 +50,7 @@ def copy_as(
     (a name taken, a foreign key production refuses) is skipped and named, the rest stay.
     ``prod`` is a connection outside a transaction; everything commits together or not at
     all."""
-    out = CopyOutcome(str(new), 0, not_kept=ddl.dropped_defaults(shape))
+    out = CopyOutcome(str(new), 0, not_kept=ddl.dropped_defaults(shape), source=str(shape.table))
     with prod.transaction():
         refuse_existing(prod, new)
         prod.execute(ddl.create_table(new, shape))  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""``--dump FILE``: the table as it was at the target, as a ``pg_dump --format=custom`` file.
+"""``--dump FILE``: the table(s) as they were at the target, as a ``pg_dump --format=custom`` file.
 
 pg_dump runs as the sandbox's OS user (as every tool pgdr runs against a cluster it
 started) and writes to its stdout; pgdr opens FILE itself, as the invoking user, owner-only
@@ -37,8 +37,11 @@ def refuse_existing_file(path: Path) -> None:
         raise UsageError(f"--dump {path}: no directory {path.parent}")
 
 
-def dump_table(cluster: Cluster, database: str, table: TableName, path: Path) -> DumpOutcome:
-    """``pg_dump --format=custom`` of ``table`` in ``database`` on ``cluster`` into ``path``."""
+def dump_tables(
+    cluster: Cluster, database: str, tables: list[TableName], path: Path
+) -> DumpOutcome:
+    """``pg_dump --format=custom`` of ``tables`` in ``database`` on ``cluster`` into ``path``
+    (one file: pg_restore brings them back together)."""
     try:
         fd = os.open(path, _FLAGS, 0o600)
     except FileExistsError:
@@ -52,8 +55,8 @@ def dump_table(cluster: Cluster, database: str, table: TableName, path: Path) ->
             "pg_dump",
             "--format=custom",
             "--strict-names",
-            # The table exactly: a quoted pattern matches its characters literally.
-            f"--table={table}",
+            # The tables exactly: a quoted pattern matches its characters literally.
+            *(f"--table={t}" for t in tables),
             # A conninfo, so that no database name is ever read as one.
             f"--dbname={make_conninfo(dbname=database)}",
             stdout=fd,

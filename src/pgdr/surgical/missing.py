@@ -45,7 +45,10 @@ def insert_missing(
     prod: psycopg.Connection[Any],
     at_target: ddl.Shape,
     live: ddl.Shape,
+    staged: str = STAGED,
 ) -> MissingOutcome:
+    """``staged``: the temporary table's name — one per table when several tables go back
+    in one enclosing transaction (each is dropped at its commit)."""
     check_live(live)
     gone = ddl.live_columns_missing(at_target, [c.name for c in live.columns])
     if gone:
@@ -64,14 +67,14 @@ def insert_missing(
     columns = [c.name for c in at_target.columns if c.name not in generated]
     overriding = any(c.identity == "a" for c in live.columns if c.name in columns)
     with prod.transaction():
-        prod.execute(ddl.staged_table(STAGED, at_target, columns))  # type: ignore[arg-type]
-        at_t = copy_rows(sandbox, at_target.table, prod, f"pg_temp.{quote(STAGED)}", columns)
+        prod.execute(ddl.staged_table(staged, at_target, columns))  # type: ignore[arg-type]
+        at_t = copy_rows(sandbox, at_target.table, prod, f"pg_temp.{quote(staged)}", columns)
         # Staged first, then writers wait only for the anti-join and the insert: a key
         # written meanwhile cannot slip in between them and fail the insert.
         prod.execute("SET LOCAL lock_timeout = '60s'")
         prod.execute(f"LOCK TABLE {live.table} IN SHARE ROW EXCLUSIVE MODE")  # type: ignore[arg-type]
         before = count_rows(prod, live.table)
-        sql = ddl.insert_missing(live.table, STAGED, columns, live.primary_key, overriding)
+        sql = ddl.insert_missing(live.table, staged, columns, live.primary_key, overriding)
         try:
             with prod.transaction():
                 inserted = prod.execute(sql).rowcount  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""What a table restore did (or, with --dry-run, would do), as the CLI shows it."""
+"""What a table restore did (or, with --dry-run, would do), as the CLI shows it: one entry
+per table in ``copies`` (--as) or ``missing`` (--missing-rows, in the order they went back)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,16 @@ from pgdr.surgical.missing import MissingOutcome
 
 @dataclass
 class TableRestoreResult:
-    table: str
+    #: The tables restored (for --missing-rows in the order their rows went back).
+    tables: list[str]
     database: str
     mode: str  # as | missing-rows | dump
     target: str
     backup_id: str
     dry_run: bool = False
     plan: list[str] = field(default_factory=list)
-    copy: CopyOutcome | None = None
-    missing: MissingOutcome | None = None
+    copies: list[CopyOutcome] = field(default_factory=list)
+    missing: list[MissingOutcome] = field(default_factory=list)
     dump: DumpOutcome | None = None
     sandbox: dict[str, object] = field(default_factory=dict)  # dir, removed
     #: What the sandbox restore fetched (only the table's database and the ones PostgreSQL
@@ -39,10 +41,11 @@ class TableRestoreResult:
             for line in self.plan:
                 console.print(f"  would {escape(line)}")
             return
-        head = f"{escape(self.table)} in database {escape(self.database)} at {self.target}"
-        if self.copy is not None:
-            c = self.copy
-            console.print(f"copied {head} into {escape(c.table)}: {c.rows} rows")
+        where = f"in database {escape(self.database)} at {self.target}"
+        for c in self.copies:
+            console.print(
+                f"copied {escape(c.source)} {where} into {escape(c.table)}: {c.rows} rows"
+            )
             if c.recreated:
                 console.print(f"recreated: {escape(', '.join(c.recreated))}")
             for s in c.skipped:
@@ -51,16 +54,20 @@ class TableRestoreResult:
                 console.print(f"values copied, default not kept: {escape(', '.join(c.not_kept))}")
         if self.dump is not None:
             console.print(
-                f"dumped {head} into {escape(self.dump.file)}: {human(self.dump.bytes)} "
+                f"dumped {escape(', '.join(self.tables))} {where} into {escape(self.dump.file)}: "
+                f"{human(self.dump.bytes)} "
                 f"(pg_dump custom format; pg_restore --dbname DB {escape(self.dump.file)} "
                 "brings it in)"
             )
-        if self.missing is not None:
-            m = self.missing
+        for m in self.missing:
             console.print(
-                f"{head}: {m.rows_at_target} rows at the target; inserted {m.inserted} "
+                f"{escape(m.table)} {where}: {m.rows_at_target} rows at the target; inserted {m.inserted} "
                 f"missing by primary key ({escape(', '.join(m.key))}); the live table went "
                 f"from {m.rows_before} to {m.rows_after} rows"
+            )
+        if len(self.missing) > 1:
+            console.print(
+                "all in one transaction, each table after those its foreign keys point at"
             )
         if self.fetched_bytes is not None:
             skipped = (

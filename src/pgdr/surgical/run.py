@@ -1,6 +1,8 @@
-"""One table restore: refuse early what production already shows is impossible, choose the
-backup, restore it into a drill-style sandbox at the target, start it, then copy the table
-(``--as``) or its missing rows (``--missing-rows``) into production. The sandbox is always
+"""A table restore — one table or several from one sandbox: refuse early what production
+already shows is impossible, choose the backup, restore it into a drill-style sandbox at the
+target, start it, then copy the tables (``--as``) or their missing rows (``--missing-rows``,
+parents before the tables whose foreign keys point at them) into production in one
+transaction, or dump them into one file (``--dump``). The sandbox is always
 removed — on success, on failure, on Ctrl-C and on SIGTERM; a SIGKILLed run's sandbox is
 reaped by the next table restore or drill (they share the sandbox markers)."""
 
@@ -31,28 +33,42 @@ from pgdr.restore.plan import Target, choose_backup
 from pgdr.restore.run import RestoreSource, restore
 from pgdr.surgical.copy_as import copy_as, refuse_existing
 from pgdr.surgical.ddl import Shape
-from pgdr.surgical.dump import dump_table, refuse_existing_file
-from pgdr.surgical.missing import check_live, insert_missing
+from pgdr.surgical.dump import dump_tables, refuse_existing_file
+from pgdr.surgical.missing import STAGED, check_live, insert_missing
 from pgdr.surgical.names import TableName
+from pgdr.surgical.order import parents_first
 from pgdr.surgical.result import TableRestoreResult
-from pgdr.surgical.shape import read_shape
+from pgdr.surgical.shape import foreign_keys, read_shape
 
 
 @dataclass(frozen=True)
 class TableRestoreRequest:
-    table: TableName
+    #: The tables to bring back, all of one database, from one sandbox.
+    tables: tuple[TableName, ...]
     database: str
     target: Target
     backup: str | None = None
-    new_name: TableName | None = None  # --as; None: --missing-rows (or --dump)
+    #: --as (or the default names): the copy of each table, in the order of ``tables``;
+    #: empty: --missing-rows (or --dump).
+    new_names: tuple[TableName, ...] = ()
     dry_run: bool = False
     dump: Path | None = None  # --dump FILE: neither --as nor --missing-rows
+
+    def __post_init__(self) -> None:
+        if not self.tables or len(set(self.tables)) != len(self.tables):
+            raise ValueError("a table restore needs its tables, each once")
+        if self.new_names and len(self.new_names) != len(self.tables):
+            raise ValueError("one new name per table")
 
     @property
     def mode(self) -> str:
         if self.dump is not None:
             return "dump"
-        return "as" if self.new_name is not None else "missing-rows"
+        return "as" if self.new_names else "missing-rows"
+
+    @property
+    def named(self) -> str:
+        return ", ".join(str(t) for t in self.tables)
 
 
 @dataclass
@@ -82,7 +98,9 @@ class _Clock:
             self.steps[name] = round(time.monotonic() - t, 3)
 
 
-def _plan_lines(req: TableRestoreRequest, chosen: BackupManifest) -> list[str]:
+def _plan_lines(
+    req: TableRestoreRequest, chosen: BackupManifest, order: list[TableName]
+) -> list[str]:
     only = (
         f" (database {req.database} only: the others are not fetched)"
         if only_its_database(chosen, req.database)
@@ -94,18 +112,23 @@ def _plan_lines(req: TableRestoreRequest, chosen: BackupManifest) -> list[str]:
     if req.dump is not None:
         lines.append(
             f"write {req.dump} (owner-only, never over a file): a pg_dump custom-format file "
-            f"of {req.table} in database {req.database} at the target"
+            f"of {req.named} in database {req.database} at the target"
         )
-    elif req.new_name is not None:
-        lines.append(
-            f"create {req.new_name} in database {req.database} as a copy of {req.table} at the "
-            "target (rows, indexes and constraints that do not clash)"
-        )
+    elif req.new_names:
+        lines += [
+            f"create {new} in database {req.database} as a copy of {table} at the target "
+            "(rows, indexes and constraints that do not clash)"
+            for table, new in zip(req.tables, req.new_names, strict=True)
+        ]
+        if len(req.tables) > 1:
+            lines.append("all the copies in one transaction")
     else:
-        lines.append(
-            f"insert into {req.table} in database {req.database} the rows it had at the target "
-            "and has no longer, by primary key, in one transaction"
-        )
+        lines += [
+            f"insert into {table} in database {req.database} the rows it had at the target "
+            "and has no longer, by primary key"
+            for table in order
+        ]
+        lines.append("all in one transaction" + (", in this order" if len(order) > 1 else ""))
     lines.append("remove the sandbox")
     return lines
 
@@ -119,27 +142,31 @@ def restore_table(
         if req.dump is None:  # a dump never touches production
             prod = stack.enter_context(connect(env.production(req.database), autocommit=True))
         with clock.step("checks"):
-            live: Shape | None = None
+            live: dict[TableName, Shape] = {}
+            order = list(req.tables)
             if prod is None:
                 assert req.dump is not None
                 refuse_existing_file(req.dump)
-            elif req.new_name is not None:
-                refuse_existing(prod, req.new_name)
+            elif req.new_names:
+                for new in req.new_names:
+                    refuse_existing(prod, new)
             else:  # refused now, not after a restore of the whole cluster
-                live = read_shape(prod, req.table, f"in database {req.database} now")
-                check_live(live)
+                for table in req.tables:
+                    live[table] = read_shape(prod, table, f"in database {req.database} now")
+                    check_live(live[table])
+                order = parents_first(order, foreign_keys(prod, order))
             source = RestoreSource.read(repo)
             chosen = choose_backup(
                 source.backups.manifests, req.target, req.backup, source.backups.damaged
             )
         result = TableRestoreResult(
-            str(req.table), req.database, req.mode, req.target.describe(), chosen.id,
-            dry_run=req.dry_run, plan=_plan_lines(req, chosen),
+            [str(t) for t in order], req.database, req.mode, req.target.describe(), chosen.id,
+            dry_run=req.dry_run, plan=_plan_lines(req, chosen, order),
         )  # fmt: skip
         if req.dry_run:
             return result
         try:
-            _in_sandbox(repo, req, env, source, chosen, prod, live, result, clock)
+            _in_sandbox(repo, req, env, source, chosen, prod, live, order, result, clock)
         except PgdrError as e:
             _audit(repo, result, error=f"{e.kind}: {e.message}")
             raise
@@ -150,23 +177,29 @@ def restore_table(
 
 
 def _audit(repo: Repository, r: TableRestoreResult, error: str | None = None) -> None:
-    details: dict[str, Any] = {
-        "table": r.table,
-        "database": r.database,
-        "mode": r.mode,
-        "target": r.target,
-        "backup": r.backup_id,
-        "sandbox_removed": r.sandbox.get("removed"),
-    }
-    if r.copy is not None:
-        details.update({"as": r.copy.table, "rows": r.copy.rows, "skipped": r.copy.skipped})
-    if r.dump is not None:
-        details.update({"file": r.dump.file, "bytes": r.dump.bytes})
-    if r.missing is not None:
-        details.update({"inserted": r.missing.inserted, "rows_at_target": r.missing.rows_at_target})
-    if error is not None:
-        details["error"] = error
-    audit.record(repo, "restore-table", details)
+    """One entry per table (what was done to it), each naming the others restored with it."""
+    copies = {c.source: c for c in r.copies}
+    missing = {m.table: m for m in r.missing}
+    for table in r.tables:
+        details: dict[str, Any] = {
+            "table": table,
+            "database": r.database,
+            "mode": r.mode,
+            "target": r.target,
+            "backup": r.backup_id,
+            "sandbox_removed": r.sandbox.get("removed"),
+        }
+        if len(r.tables) > 1:
+            details["with"] = [t for t in r.tables if t != table]
+        if (c := copies.get(table)) is not None:
+            details.update({"as": c.table, "rows": c.rows, "skipped": c.skipped})
+        if r.dump is not None:
+            details.update({"file": r.dump.file, "bytes": r.dump.bytes})
+        if (m := missing.get(table)) is not None:
+            details.update({"inserted": m.inserted, "rows_at_target": m.rows_at_target})
+        if error is not None:
+            details["error"] = error
+        audit.record(repo, "restore-table", details)
 
 
 def only_its_database(chosen: BackupManifest, database: str) -> list[str]:
@@ -200,7 +233,8 @@ def _in_sandbox(
     source: RestoreSource,
     chosen: BackupManifest,
     prod: psycopg.Connection[Any] | None,
-    live: Shape | None,
+    live: dict[TableName, Shape],
+    order: list[TableName],
     result: TableRestoreResult,
     clock: _Clock,
 ) -> None:
@@ -249,18 +283,26 @@ def _in_sandbox(
                 )
             with clock.step("copy"), connect(cluster.conninfo(req.database)) as sb:
                 where = f"in database {req.database} at {req.target.describe()}"
-                at_target = read_shape(sb, req.table, where)  # exit 56 unless a table
+                # exit 56 unless each is an ordinary table there
+                at_target = {t: read_shape(sb, t, where) for t in order}
                 if req.dump is not None:
-                    env.say(f"dumping {req.table} into {req.dump}")
-                    result.dump = dump_table(cluster, req.database, req.table, req.dump)
-                elif req.new_name is not None:
-                    env.say(f"copying {req.table} into {req.new_name}")
+                    env.say(f"dumping {req.named} into {req.dump}")
+                    result.dump = dump_tables(cluster, req.database, order, req.dump)
+                elif req.new_names:
                     assert prod is not None  # connected unless --dump
-                    result.copy = copy_as(sb, prod, at_target, req.new_name)
+                    with prod.transaction():  # every copy, or none
+                        for table, new in zip(req.tables, req.new_names, strict=True):
+                            env.say(f"copying {table} into {new}")
+                            result.copies.append(copy_as(sb, prod, at_target[table], new))
                 else:
-                    env.say(f"inserting the missing rows of {req.table}")
-                    assert prod is not None and live is not None  # read in the checks
-                    result.missing = insert_missing(sb, prod, at_target, live)
+                    assert prod is not None  # connected unless --dump
+                    with prod.transaction():  # every table's rows, or none
+                        for i, table in enumerate(order):
+                            env.say(f"inserting the missing rows of {table}")
+                            staged = STAGED if len(order) == 1 else f"{STAGED}_{i}"
+                            result.missing.append(
+                                insert_missing(sb, prod, at_target[table], live[table], staged)
+                            )
     finally:
         for made_one in made:
             with clock.step("cleanup"), sigterm_ignored():
