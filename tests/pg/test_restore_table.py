@@ -345,6 +345,25 @@ def test_tables_a_cascade_emptied_come_back_together_parents_first(
     assert last['"public"."accounts"']["with"] == ['"public"."orders"']
     assert last['"public"."orders"']["inserted"] == 200 - before["orders"]
 
+    # --dump with both: one pg_dump file that pg_restore turns into both tables at T
+    dump = scene["root"] / "accounts-orders.dump"
+    r = cli(cfg, "restore", "table", "--table", "orders", "--table", "accounts",
+            "--database", DB, "--time", t, "--dump", str(dump))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["dump"]["bytes"] == dump.stat().st_size
+    src.sql("CREATE DATABASE scratch2")
+    try:
+        with dump.open("rb") as f:
+            restored = src.run_tool("pg_restore", "--dbname=scratch2", "--exit-on-error",
+                                    check=False, stdin=f, text=False)  # fmt: skip
+        assert restored.returncode == 0, restored.stderr
+        for n in ("accounts", "orders"):
+            (row,) = src.sql(HASH.format(table=n, key="id"), dbname="scratch2")
+            assert (int(row[0]), str(row[1])) == scene["at_t"][n]
+    finally:
+        src.sql("DROP DATABASE scratch2 WITH (FORCE)")
+    assert sandboxes_left(scene["root"]) == []
+
 
 def test_refusals_and_dry_run(scene: dict[str, Any]) -> None:
     cfg, t = scene["cfg"], scene["t"]
