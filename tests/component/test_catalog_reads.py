@@ -137,6 +137,31 @@ def test_a_verify_lists_the_wal_and_reads_each_history_once(
     assert result["ok"] and result["checked"]["backup"] == len(BACKUPS)
     assert backend.lists["wal/"] == 1
     assert backend.reads_under(key) == {key: 1}
+    # the backups' WAL coverage is judged from the manifests verify read: once each
+    assert backend.reads_under(manifest_key("")) == {manifest_key(b): 1 for b in BACKUPS}
+
+
+def test_a_verify_judges_coverage_from_the_manifests_it_read(
+    stocked: tuple[CountingBackend, Repository],
+) -> None:
+    """`pgdr repo verify`'s path: an unusable manifest and a backup whose WAL is gone are
+    both reported, each manifest read once."""
+    from pgdr.catalog.load import CatalogBuilder
+    from pgdr.repo.verify import verify
+    from pgdr.restore.coverage import check_coverage
+
+    backend, repo = stocked
+    repo.put_manifest(KIND, "X", {"id": "X", "stop_time": "2026-11-27T03:00:00+00:00"})
+    backend.delete(wal_key(seg(3)))  # the second backup's own WAL
+    backend.gets.clear()
+    backups = CatalogBuilder(refs_budget=0)
+    rep = verify(repo, seen=backups.seen)
+    catalog = backups.done()
+    assert [m.id for m in catalog.manifests] == list(BACKUPS) and not catalog._stored
+    check_coverage(repo, catalog, rep)
+    flagged = {p.object for p in rep.problems}
+    assert manifest_key("X") in flagged and manifest_key(BACKUPS[1]) in flagged
+    assert backend.reads_under(manifest_key("")) == {manifest_key(b): 1 for b in (*BACKUPS, "X")}
 
 
 def test_the_daemon_reads_each_history_file_once_across_collections(

@@ -53,23 +53,47 @@ def read_backup(repo: Repository, backup_id: str) -> tuple[BackupManifest, Manif
         raise ManifestError(f"{manifest_key(backup_id)}: {e}") from None
 
 
+class CatalogBuilder:
+    """A catalog from stored manifests as they are read — by ``load_backups``, or by a verify
+    that reads every manifest anyway (``pgdr.repo.verify``'s ``seen``): each is parsed here
+    once, and its reference table kept only within ``refs_budget`` (0: none, as for a verify
+    that no restore follows)."""
+
+    def __init__(self, refs_budget: int = REFS_BUDGET) -> None:
+        self.catalog = BackupCatalog([])
+        self._budget = refs_budget
+        self._kept = 0
+
+    def add(self, bid: str, stored: Manifest) -> None:
+        try:
+            manifest = BackupManifest.from_doc(stored.doc, bid)
+        except ManifestError as e:
+            self.catalog.damaged[bid] = self.catalog.unusable[bid] = f"{manifest_key(bid)}: {e}"
+            return
+        self.catalog.manifests.append(manifest)
+        if self._kept + len(stored.refs) <= self._budget:
+            self.catalog._stored[bid] = stored
+            self._kept += len(stored.refs)
+
+    def seen(self, kind: str, mid: str, stored: Manifest) -> None:
+        """The ``seen`` callback of ``pgdr.repo.verify.verify``: backup manifests only."""
+        if kind == KIND:
+            self.add(mid, stored)
+
+    def done(self) -> BackupCatalog:
+        self.catalog.manifests.sort(key=lambda m: m.stop_time)
+        return self.catalog
+
+
 def load_backups(repo: Repository, refs_budget: int = REFS_BUDGET) -> BackupCatalog:
-    out = BackupCatalog([])
-    kept = 0
+    out = CatalogBuilder(refs_budget)
     for bid in repo.list_manifests(KIND):
         try:
-            manifest, stored = read_backup(repo, bid)
+            stored = repo.get_manifest(KIND, bid)
         except ObjectNotFound:
             continue  # deleted since the listing (expire)
         except PgdrError as e:
-            out.damaged[bid] = e.message
+            out.catalog.damaged[bid] = e.message
             continue
-        except ManifestError as e:
-            out.damaged[bid] = out.unusable[bid] = str(e)
-            continue
-        out.manifests.append(manifest)
-        if kept + len(stored.refs) <= refs_budget:
-            out._stored[bid] = stored
-            kept += len(stored.refs)
-    out.manifests.sort(key=lambda m: m.stop_time)
-    return out
+        out.add(bid, stored)
+    return out.done()

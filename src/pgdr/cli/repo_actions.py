@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from pgdr import audit
-from pgdr.catalog.load import load_backups
+from pgdr.catalog.load import CatalogBuilder
 from pgdr.cli.repo_target import RepoTarget, backend, key_source, open_repository
 from pgdr.cli.results import (
     InitResult,
@@ -159,8 +159,9 @@ def run_verify(
             "old_index_files": r.old_index_files,
             "damaged_packs": r.damaged_packs,
         }
-    rep = verify(repo, read_data=read_data, progress=progress)
-    check_coverage(repo, load_backups(repo), rep)  # backups a restore would refuse for WAL
+    backups = CatalogBuilder(refs_budget=0)  # from the manifests verify reads anyway
+    rep = verify(repo, read_data=read_data, progress=progress, seen=backups.seen)
+    check_coverage(repo, backups.done(), rep)  # backups a restore would refuse for WAL
     result = VerifyResult(
         url=repo.backend.url,
         ok=rep.ok,

@@ -188,13 +188,14 @@ def _export(ctx: JobContext) -> dict[str, Any]:
 
 
 def _verify(ctx: JobContext) -> dict[str, Any]:
-    from pgdr.catalog.load import load_backups
+    from pgdr.catalog.load import CatalogBuilder
     from pgdr.repo.verify import VerifyReport, damage_found, verify
     from pgdr.restore.coverage import check_coverage
 
     def work(repo: Repository) -> VerifyReport:
-        rep = verify(repo, read_data=ctx.verify_read_data)
-        check_coverage(repo, load_backups(repo), rep)
+        backups = CatalogBuilder(refs_budget=0)  # from the manifests verify reads anyway
+        rep = verify(repo, read_data=ctx.verify_read_data, seen=backups.seen)
+        check_coverage(repo, backups.done(), rep)
         return rep
 
     rep = ctx.using_repo(work)

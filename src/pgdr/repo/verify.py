@@ -22,7 +22,7 @@ from pgdr.repo.index import BlobIndex, IndexFile, Location
 from pgdr.repo.keys import decode_slot
 from pgdr.repo.leftovers import stale_locks, temp_files
 from pgdr.repo.pack import pack_id_of, scan_pack
-from pgdr.repo.repository import Repository, active_index_ids
+from pgdr.repo.repository import Manifest, Repository, active_index_ids
 from pgdr.storage.base import ObjectInfo
 
 Progress = Callable[[str, int, int], None]
@@ -68,8 +68,14 @@ def damage_found(problems: Sequence[Problem]) -> VerifyFailed:
 
 
 def verify(
-    repo: Repository, *, read_data: bool = False, progress: Progress | None = None
+    repo: Repository,
+    *,
+    read_data: bool = False,
+    progress: Progress | None = None,
+    seen: Callable[[str, str, Manifest], None] | None = None,
 ) -> VerifyReport:
+    """``seen(kind, id, manifest)`` gets every manifest this verify read and authenticated,
+    so a caller that also judges the backups (WAL coverage) does not read them again."""
     rep = VerifyReport(read_data=read_data)
     b = repo.backend
     # config
@@ -172,6 +178,8 @@ def verify(
             except PgdrError as e:
                 rep.add(key, e)
                 continue
+            if seen is not None:
+                seen(kind, mid, m)
             refs = np.unique(np.frombuffer(m.refs, dtype="S32"))
             missing = _not_in(known, refs)
             if len(missing) and not relisted:
