@@ -26,7 +26,6 @@ region = "eu-central-1"
 kms_key_id = "arn:aws:kms:eu-central-1:111122223333:key/…"
 
 [rds.snapshots]
-schedule = "0 3 * * *"
 keep_days = 35
 keep_count = 7
 tags = { team = "recalls" }
@@ -124,10 +123,12 @@ class RdsPolicy(_M):
 
 
 class RdsSnapshots(_M):
-    """Manual snapshots: when the daemon takes them, and how long they are kept (judged by
-    the same pure policy as repository backups, pgdr.retention.policy)."""
+    """Manual snapshots: how long they are kept (judged by the same pure policy as
+    repository backups, pgdr.retention.policy), and their tags."""
 
-    schedule: str = "0 3 * * *"
+    #: When the daemon takes them: the same as ``[schedule] rds_snapshot``, which wins when
+    #: both are given (pgdr.daemon.settings.daemon_sections); unset: that one alone decides.
+    schedule: str | None = None
     keep_days: int = Field(default=35, ge=1, le=3650)
     #: Also keep the newest N snapshots (per region), even past keep_days.
     keep_count: int = Field(default=0, ge=0, le=10000)

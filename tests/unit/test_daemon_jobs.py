@@ -75,3 +75,37 @@ def test_a_bad_rds_schedule_is_refused_naming_the_key() -> None:
 
     with pytest.raises(ValidationError, match="rds_snapshot"):
         ScheduleSettings(rds_snapshot="every day")
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("", "off"),
+        ('[rds]\ninstance = "db1"\nregion = "eu-west-1"\n', "off"),
+        # [rds.snapshots] schedule, where RDS mode first put it, schedules the job
+        ('[rds]\ninstance = "db1"\nregion = "eu-west-1"\n[rds.snapshots]\nschedule = "0 4 * * *"\n',
+         "0 4 * * *"),
+        # [schedule] rds_snapshot wins when both are given
+        ('[schedule]\nrds_snapshot = "@daily"\n[rds]\ninstance = "db1"\nregion = "eu-west-1"\n'
+         '[rds.snapshots]\nschedule = "0 4 * * *"\n', "@daily"),
+    ],
+)  # fmt: skip
+def test_the_rds_snapshot_schedule_comes_from_either_section(toml: str, expected: str) -> None:
+    from pathlib import Path
+
+    from pgdr.config import parse_config
+    from pgdr.daemon.settings import daemon_sections
+
+    assert daemon_sections(parse_config(toml, Path("t.toml"))).schedule.rds_snapshot == expected
+
+
+def test_a_bad_rds_snapshots_schedule_is_one_config_error() -> None:
+    from pathlib import Path
+
+    from pgdr.config import parse_config
+    from pgdr.daemon.settings import daemon_sections
+    from pgdr.errors import ConfigError
+
+    toml = '[rds]\ninstance = "db1"\nregion = "eu-west-1"\n[rds.snapshots]\nschedule = "daily"\n'
+    with pytest.raises(ConfigError, match=r"\[rds.snapshots\] schedule = 'daily'"):
+        daemon_sections(parse_config(toml, Path("t.toml")))

@@ -164,8 +164,20 @@ def daemon_sections(config: Any) -> DaemonSections:
     """The validated daemon sections of a :class:`pgdr.config.Config`."""
     from pgdr.config import section
 
+    schedule: ScheduleSettings = section(config, "schedule", ScheduleSettings)
+    # [rds.snapshots] schedule (where RDS mode first documented it) schedules the snapshot
+    # job too, unless [schedule] rds_snapshot is given: [schedule] wins.
+    legacy = (getattr(config, "rds", None) or {}).get("snapshots", {}).get("schedule")
+    if legacy is not None and "rds_snapshot" not in (getattr(config, "schedule", None) or {}):
+        try:
+            Schedule.parse(str(legacy))
+        except ValueError as e:
+            from pgdr.errors import ConfigError
+
+            raise ConfigError(f"[rds.snapshots] schedule = {legacy!r}: {e}") from None
+        schedule = schedule.model_copy(update={"rds_snapshot": str(legacy)})
     return DaemonSections(
-        schedule=section(config, "schedule", ScheduleSettings),
+        schedule=schedule,
         alerts=section(config, "alerts", AlertSettings),
         daemon=section(config, "daemon", DaemonSettings),
         web=section(config, "web", WebSettings),
