@@ -1,21 +1,32 @@
 """`pgdr serve` with [rds] and `[schedule] rds_snapshot` runs the scheduled RDS snapshot as
 the daemon's own job (wired by the CLI from the config): recorded in /api/jobs, one per slot,
 each snapshot taken in moto over real HTTP and copied to the DR region. No PostgreSQL is
-needed: the job speaks only to AWS and the repository. The dashboard, in headless Chromium,
-shows the instance's card (RDS mode only) with what /api/status says of it."""
+needed: the job speaks only to AWS and the repository. Without [exports] url the daemon
+watches where `pgdr rds export` writes ([rds.exports]): an RDS export made before it started
+is its newest complete export, on time against [schedule] rds_export. The dashboard, in
+headless Chromium, shows the instance's card (RDS mode only) with what /api/status says of
+it."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
 
 from pgdr.pg.osuser import free_port
+from pgdr.config import load_config
+from pgdr.config_rds import require_rds
+from pgdr.rds.client import Aws
+from pgdr.rds.export import run_export, task_id
+from pgdr.rds.snapshot import take
+from pgdr.rds.wait import Waiting
 from tests.e2e.cli import pgdr
+from tests.fixtures.rds_export_files import export_objects
 from tests.pg.browser import CHROMIUM, load_dom, screenshot
 from tests.pg.serve import Serve, job
 
@@ -38,6 +49,8 @@ def test_serve_runs_the_scheduled_rds_snapshot(tmp_path: Path, moto_endpoint: st
     dr_key = boto3.client("kms", endpoint_url=moto_endpoint, region_name=DR).create_key()[
         "KeyMetadata"
     ]["Arn"]
+    bucket = f"pgdr-serve-exports-{os.getpid()}"
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name=PRIMARY).create_bucket(Bucket=bucket)
     port = free_port()
     cfg = tmp_path / "pgdr.toml"
     cfg.write_text(
@@ -46,13 +59,26 @@ def test_serve_runs_the_scheduled_rds_snapshot(tmp_path: Path, moto_endpoint: st
         f'[web]\nlisten = "127.0.0.1:{port}"\ntoken = "env:PGDR_TEST_WEB_TOKEN"\n\n'
         f'[daemon]\nstate_dir = "{tmp_path}/state"\neval_interval_s = 1\nretry_s = 1\n\n'
         '[schedule]\nbackup_full = "off"\nbackup_incr = "off"\ndrill = "off"\n'
-        'verify = "off"\nexport = "off"\nrds_snapshot = "@every 2s"\n\n'
+        'verify = "off"\nexport = "off"\nrds_snapshot = "@every 2s"\nrds_export = "@monthly"\n\n'
         f'[rds]\ninstance = "{instance}"\nregion = "{PRIMARY}"\nendpoint_url = "{moto_endpoint}"\n'
         f'[[rds.policy.copy_regions]]\nregion = "{DR}"\nkms_key_id = "{dr_key}"\n'
+        f'[rds.exports]\nbucket = "{bucket}"\n'
+        'iam_role_arn = "arn:aws:iam::123456789012:role/pgdr-rds-export"\n'
+        f'kms_key_id = "arn:aws:kms:{PRIMARY}:123456789012:key/export"\n'
     )
     cfg.chmod(0o600)
     r = pgdr("--config", cfg, "repo", "init")
     assert r.returncode == 0, r.stderr
+    # an RDS export before the daemon starts (moto writes no export files: staged here)
+    rds_settings = require_rds(load_config(cfg))
+    aws = Aws(endpoint_url=moto_endpoint)
+    take(aws, rds_settings, now=datetime.now(UTC), waiting=Waiting(timeout_s=30), expire=False)
+    export_id = "20261208T060000Z-0e0e0e"
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=PRIMARY)
+    for rel, data in export_objects(task_id(export_id)).items():
+        s3.put_object(Bucket=bucket, Key=f"rds-export-staging/{rel}", Body=data)
+    run_export(aws, rds_settings, now=datetime.now(UTC), waiting=Waiting(timeout_s=30),
+               export_id=export_id)  # fmt: skip
 
     srv = Serve(cfg, port, tmp_path / "serve.log").start()
     try:
@@ -82,6 +108,10 @@ def test_serve_runs_the_scheduled_rds_snapshot(tmp_path: Path, moto_endpoint: st
             for x in client.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
         }
         assert taken <= there, (region, taken, there)
+
+    e = status["exports"]
+    assert (e["state"], e["complete"], e["latest"]["id"]) == ("ok", 1, export_id), e
+    assert e["url"].startswith(f"s3://{bucket}") and e["period_s"] == 31 * 86400
 
     r = status["rds"]
     assert r["instance"] == instance and r["up"] and r["pitr_lag_s"] is not None

@@ -91,6 +91,14 @@ def test_export_failed_fires_on_a_failed_or_refused_job_and_resolves() -> None:
     assert st["export_failed"].state == "firing"
     assert "no [exports] url" in st["export_failed"].summary
     assert states(facts(repo_jobs=[refused, record("export")]), st)["export_failed"].state == "ok"
+    # RDS mode: the rds_export job's failure is an export failure too, its success resolves it
+    rds_failed = replace(record("rds_export", "failed"), error="export task ended in 'FAILED'")
+    rds = states(facts(repo_jobs=[record("export"), rds_failed]))
+    assert rds["export_failed"].state == "firing" and "FAILED" in rds["export_failed"].summary
+    assert (
+        states(facts(repo_jobs=[rds_failed, record("rds_export")]), rds)["export_failed"].state
+        == "ok"
+    )
     assert states(facts(repo_jobs=[]))["export_failed"].state == "ok"
     # an export run by hand after the failed job completes the month: resolved
     assert refused.finished == (NOW - timedelta(hours=1)).isoformat()

@@ -37,7 +37,7 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
         web=sections.web,
     )
     deps.rds = _rds_facts(cli)
-    deps.exports = _export_watch(cli, sections.schedule.export)
+    deps.exports = _export_watch(cli, sections.schedule)
     _name, settings = cli.repo_settings()
     if settings.replicate_to:
         from pgdr.cli.repo_target import replica_links
@@ -100,17 +100,37 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
     return deps
 
 
-def _export_watch(cli: CliContext, schedule: str) -> Any:
+def _export_watch(cli: CliContext, schedule: Any) -> Any:
     """The [exports] target watched for metrics, alerts and the dashboard (its newest
-    complete export's manifest); without [exports] url, the collector says so."""
+    complete export's manifest), late against [schedule] export. In RDS mode without
+    [exports] url: where `pgdr rds export` writes ([rds.exports] bucket and prefix, reached
+    as the RDS commands reach AWS), late against [schedule] rds_export. Neither: the
+    collector says so."""
     from pgdr.daemon.collect_exports import ExportCollector
     from pgdr.export.settings import export_section
     from pgdr.export.target import open_target
 
     settings = export_section(cli.config)
-    if not settings.url:
-        return ExportCollector(None, schedule)
-    return ExportCollector(lambda: open_target(settings), schedule)
+    if settings.url:
+        return ExportCollector(lambda: open_target(settings), schedule.export)
+    if cli.config.rds:
+        from pgdr.config import S3Settings
+        from pgdr.config_rds import require_rds
+        from pgdr.export.settings import ExportSettings
+
+        rds = require_rds(cli.config)
+        if rds.exports.bucket:
+            where = ExportSettings(
+                url=f"s3://{rds.exports.bucket}",
+                prefix=rds.exports.prefix,
+                s3=S3Settings(
+                    endpoint=rds.endpoint_url,
+                    region=rds.region,
+                    path_style=rds.endpoint_url is not None,  # a local endpoint has no DNS
+                ),
+            )
+            return ExportCollector(lambda: open_target(where), schedule.rds_export)
+    return ExportCollector(None, schedule.export)
 
 
 def _export_deps(cli: CliContext, drill: Any) -> Any:

@@ -4,8 +4,8 @@
 *Late*: the newest complete export is older than the schedule's longest gap between two slots
 plus ``[alerts] export_grace_s`` (monthly ``0 4 1 * *``: 31 days + 2 days). No complete export
 at all is late too (like "no backup"), once the target is configured and the export scheduled.
-*Failed*: the last recorded export job failed (a refusal — no ``[exports]`` — included) and
-no complete export finished after it.
+*Failed*: the last recorded export job (``export``, or ``rds_export`` in RDS mode) failed (a
+refusal — no ``[exports]`` — included) and no complete export finished after it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def lateness(e: ExportFact | None, now: datetime, grace_s: float) -> tuple[bool 
     if not e.configured:
         return False, e.error or "exports not configured"
     if e.period_s is None:
-        return False, "the export is not scheduled ([schedule] export = off)"
+        return False, "the export is not scheduled ([schedule] export or rds_export = off)"
     if not e.up:
         return None, f"exports target unreadable: {e.error}"
     limit = e.period_s + grace_s
@@ -38,8 +38,12 @@ def lateness(e: ExportFact | None, now: datetime, grace_s: float) -> tuple[bool 
     return age > limit, f"newest complete export {e.latest_id} is {_d(age)} old (limit {_d(limit)})"
 
 
+#: The jobs that write exports: pgdr's own, and RDS snapshot exports (RDS mode).
+EXPORT_JOBS = ("export", "rds_export")
+
+
 def last_export_job(jobs: list[JobRecord]) -> JobRecord | None:
-    runs = [j for j in jobs if j.kind == "export"]
+    runs = [j for j in jobs if j.kind in EXPORT_JOBS]
     return runs[-1] if runs else None
 
 
