@@ -18,9 +18,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from pgdr.pg.osuser import free_port
 from pgdr.config import load_config
 from pgdr.config_rds import require_rds
+from pgdr.pg.osuser import free_port
 from pgdr.rds.client import Aws
 from pgdr.rds.export import run_export, task_id
 from pgdr.rds.snapshot import take
