@@ -126,3 +126,26 @@ def test_serve_runs_the_scheduled_rds_snapshot(tmp_path: Path, moto_endpoint: st
     assert f"{instance}: restorable to " in card.group(2) and " ago<" in card.group(2)
     assert "automated backups kept 7 day(s); [rds.policy] asks 35" in card.group(2)
     assert '<main class="rds-mode">' in dom and 'data-clipped="0"' in dom
+
+
+def test_exports_where_rds_exports_land_are_late_against_the_rds_export(
+    tmp_path: Path, moto_endpoint: str
+) -> None:
+    """[exports] url set to where RDS exports land (RdsExports' advice) while pgdr's own
+    export is off: `pgdr status` judges the exports against [schedule] rds_export."""
+    (tmp_path / "exports").mkdir()
+    cfg = tmp_path / "pgdr.toml"
+    cfg.write_text(
+        f'[repositories.main]\nurl = "file://{tmp_path}/repo"\nunencrypted = true\n\n'
+        f'[postgres]\nhost = "{tmp_path}"\nport = {free_port()}\n\n'
+        f'[daemon]\nstate_dir = "{tmp_path}/state"\n\n'
+        f'[exports]\nurl = "file://{tmp_path}/exports"\n\n'
+        '[schedule]\nexport = "off"\nrds_export = "0 6 1 * *"\n\n'
+        f'[rds]\ninstance = "pgdr-none"\nregion = "{PRIMARY}"\nendpoint_url = "{moto_endpoint}"\n'
+    )
+    cfg.chmod(0o600)
+    assert pgdr("--config", cfg, "repo", "init").returncode == 0
+    r = pgdr("--config", cfg, "--json", "status")
+    e = json.loads(r.stdout)["exports"]
+    assert e["period_s"] == 31 * 86400 and e["configured"], e
+    assert e["state"] == "late" and "no complete export" in e["detail"], e

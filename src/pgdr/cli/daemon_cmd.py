@@ -102,7 +102,8 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
 
 def _export_watch(cli: CliContext, schedule: Any) -> Any:
     """The [exports] target watched for metrics, alerts and the dashboard (its newest
-    complete export's manifest), late against [schedule] export. In RDS mode without
+    complete export's manifest), late against [schedule] export (in RDS mode with that off:
+    [schedule] rds_export). In RDS mode without
     [exports] url: where `pgdr rds export` writes ([rds.exports] bucket and prefix, reached
     as the RDS commands reach AWS), late against [schedule] rds_export. Neither: the
     collector says so."""
@@ -112,7 +113,14 @@ def _export_watch(cli: CliContext, schedule: Any) -> Any:
 
     settings = export_section(cli.config)
     if settings.url:
-        return ExportCollector(lambda: open_target(settings), schedule.export)
+        # [exports] url where RDS exports land too (RdsExports' advice): late against
+        # whichever export is scheduled, pgdr's own first
+        from pgdr.daemon.cron import Schedule
+
+        every = schedule.export
+        if cli.config.rds and Schedule.parse(schedule.export).off:
+            every = schedule.rds_export
+        return ExportCollector(lambda: open_target(settings), every)
     if cli.config.rds:
         from pgdr.config import S3Settings
         from pgdr.config_rds import require_rds
