@@ -222,11 +222,13 @@ def test_runbook_commands_carry_this_deployments_names() -> None:
     assert region[-1].startswith(
         "pgdr --config /etc/pgdr/pgdr.toml --repo replica restore --data-dir /var/lib/pgdr/restore/region-failure"
     )
-    side = code_blocks(md, "accidental-deletion")
-    assert side[1] == "install -d -m 755 /var/lib/pgdr/restore"
-    assert '--time "$TARGET_TIME"' in side[2] and "--port 5433" in side[2]
-    assert "-t users -t recalls" in side[3] and "-d safety" in side[3]
-    assert code_blocks(md, "accidental-deletion", "cleanup") == [
-        "runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D /var/lib/pgdr/restore/accidental-deletion stop -m fast"
-    ]
+    deletion = code_blocks(md, "accidental-deletion")
+    assert deletion[1] == (
+        "pgdr --config /etc/pgdr/pgdr.toml restore table --table users --table recalls "
+        '--database safety --time "$TARGET_TIME" --missing-rows'
+    )
+    (check,) = code_blocks(md, "accidental-deletion", "check")
+    assert check.startswith("psql -h /var/run/postgresql -p 5432 -U postgres -d safety -Atc")
+    assert code_blocks(md, "accidental-deletion", "cleanup") == []  # the sandbox goes by itself
+    assert "--port 5433" in md  # the side server, to look around first
     assert code_blocks(md, "application-failure") == []

@@ -67,29 +67,37 @@ def _count_sql(d: Deployment) -> str:
 
 
 def accidental_deletion(d: Deployment) -> Scenario:
-    side = _dir(d, "accidental-deletion")
-    dump = f"{side}.sql"
-    tables = " ".join(f"-t {_q(t)}" for t in d.tables) or "-t TABLE"
+    tables = " ".join(f"--table {_q(t)}" for t in d.tables) or "--table SCHEMA.TABLE"
+    named = ", ".join(d.tables) or "the tables"
     return Scenario(
         "accidental-deletion",
         "Accidental deletion (rows or a table dropped by mistake)",
-        "A DELETE, UPDATE, TRUNCATE or DROP removed data that must come back; the rest of "
-        "production is fine and keeps running.",
+        "A DELETE (a cascade included), UPDATE, TRUNCATE or DROP removed data that must come "
+        "back; the rest of production is fine and keeps running.",
         commands=[
             TIME_GUARD,
-            _mkroot(d),
-            f'{d.pgdr} restore --data-dir {_q(side)} --time "$TARGET_TIME" '
-            f"--archive-mode off --start --port {d.side_port}",
-            f"pg_dump -h {_q(side + '.run')} -p {d.side_port} -U {_q(d.superuser)} "
-            f"-d {_q(d.database)} --data-only {tables} -f {_q(dump)}",
+            f"{d.pgdr} restore table {tables} --database {_q(d.database)} "
+            '--time "$TARGET_TIME" --missing-rows',
         ],
-        check=[_psql(d, side, d.side_port, _count_sql(d)), f"grep -c '^COPY ' {_q(dump)}"],
-        cleanup=[_stop(d, side)],
+        check=[
+            f"psql -h {_q(d.host)} -p {d.port} -U {_q(d.superuser)} -d {_q(d.database)} "
+            f"-Atc {_q(_count_sql(d))}"
+        ],
         notes=[
-            f"The side server (port {d.side_port}) holds database {d.database} as it was at "
-            f"$TARGET_TIME; {dump} holds the rows of {', '.join(d.tables) or 'the tables'}. "
-            "Load what is missing into production (into a staging table first), then stop "
-            "the side server.",
+            f"One throw-away sandbox restores database {d.database} as it was at "
+            f"$TARGET_TIME; the rows {named} had then and lack now go back into production by "
+            "primary key, in one transaction, each table after the tables its foreign keys "
+            "point at; rows written since stay as they are. The sandbox is removed (also on "
+            "failure or SIGTERM) and the action is in the audit log. Name only the tables "
+            "that lost rows; `--dry-run` first says what would happen.",
+            "A table dropped: `--as NAME` (its own name is free again) instead of "
+            "`--missing-rows`. Rows changed rather than deleted: `--as NAME` beside the live "
+            "table, then compare and update by hand. `--dump FILE` writes them to a pg_dump "
+            "file instead, production untouched.",
+            "To look around first, a side server of the whole database as it was: "
+            f"`{d.pgdr} restore --data-dir {_q(_dir(d, 'accidental-deletion'))} --time "
+            f'"$TARGET_TIME" --archive-mode off --start --port {d.side_port}` (stop it with '
+            f"`{_stop(d, _dir(d, 'accidental-deletion'))}`).",
         ],
     )
 
