@@ -27,6 +27,7 @@ from pgdr.errors import StorageUnreachable
 from pgdr.rds.client import Aws
 from pgdr.rds.export import task_id
 from pgdr.repo.repository import Repository
+from tests.fixtures.moto_server import make_kms_key, make_rds_instance
 from tests.fixtures.rds_export_files import TABLES, export_objects
 
 pytestmark = pytest.mark.component
@@ -36,19 +37,8 @@ PRIMARY, DR = "us-east-1", "eu-west-1"
 
 @pytest.fixture
 def rds(moto_endpoint: str) -> RdsSettings:
-    instance = f"pgdr-job{os.getpid()}-{os.urandom(2).hex()}"
-    boto3.client("rds", endpoint_url=moto_endpoint, region_name=PRIMARY).create_db_instance(
-        DBInstanceIdentifier=instance,
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="postgres",
-        MasterUserPassword="password1",
-        AllocatedStorage=20,
-        BackupRetentionPeriod=35,
-    )
-    dr_key = boto3.client("kms", endpoint_url=moto_endpoint, region_name=DR).create_key()[
-        "KeyMetadata"
-    ]["Arn"]
+    instance = make_rds_instance(moto_endpoint, f"pgdr-job{os.getpid()}-{os.urandom(2).hex()}", 35)
+    dr_key = make_kms_key(moto_endpoint, DR)
     bucket = f"pgdr-job-exports-{os.getpid()}-{os.urandom(2).hex()}"
     boto3.client("s3", endpoint_url=moto_endpoint, region_name=PRIMARY).create_bucket(Bucket=bucket)
     text = f"""

@@ -8,10 +8,10 @@ import json
 import os
 from pathlib import Path
 
-import boto3
 import pytest
 
 from tests.e2e.cli import one_line_error, pgdr
+from tests.fixtures.moto_server import make_rds_instance
 
 pytestmark = pytest.mark.e2e
 PASS = {"PGDR_PASSPHRASE": "correct horse battery"}
@@ -40,16 +40,7 @@ storage_encrypted = false
 @pytest.fixture(scope="module")
 def setup(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     tmp = tmp_path_factory.mktemp("rds-cli")
-    instance = f"pgdr-cli{os.getpid()}"
-    boto3.client("rds", endpoint_url=moto_endpoint, region_name="us-east-1").create_db_instance(
-        DBInstanceIdentifier=instance,
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="postgres",
-        MasterUserPassword="password1",
-        AllocatedStorage=20,
-        BackupRetentionPeriod=1,
-    )
+    instance = make_rds_instance(moto_endpoint, f"pgdr-cli{os.getpid()}", retention_days=1)
     repo = f"file://{tmp}/repo"
     assert pgdr("--repo", repo, "repo", "init", env=PASS).returncode == 0
     return _config(tmp / "pgdr.toml", moto_endpoint, instance, repo), instance

@@ -26,6 +26,7 @@ from pgdr.rds.export import run_export, task_id
 from pgdr.rds.snapshot import take
 from pgdr.rds.wait import Waiting
 from tests.e2e.cli import pgdr
+from tests.fixtures.moto_server import make_kms_key, make_rds_instance
 from tests.fixtures.rds_export_files import export_objects
 from tests.pg.browser import CHROMIUM, load_dom, screenshot
 from tests.pg.serve import Serve, job
@@ -36,19 +37,9 @@ PRIMARY, DR = "us-east-1", "eu-west-1"
 
 
 def test_serve_runs_the_scheduled_rds_snapshot(tmp_path: Path, moto_endpoint: str) -> None:
-    instance = f"pgdr-serve{os.getpid()}"
-    boto3.client("rds", endpoint_url=moto_endpoint, region_name=PRIMARY).create_db_instance(
-        DBInstanceIdentifier=instance,
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="postgres",
-        MasterUserPassword="password1",
-        AllocatedStorage=20,
-        BackupRetentionPeriod=7,  # [rds.policy] asks 35 (its default): rds_retention fires
-    )
-    dr_key = boto3.client("kms", endpoint_url=moto_endpoint, region_name=DR).create_key()[
-        "KeyMetadata"
-    ]["Arn"]
+    # [rds.policy] asks 35 days (its default): rds_retention fires
+    instance = make_rds_instance(moto_endpoint, f"pgdr-serve{os.getpid()}", retention_days=7)
+    dr_key = make_kms_key(moto_endpoint, DR)
     bucket = f"pgdr-serve-exports-{os.getpid()}"
     boto3.client("s3", endpoint_url=moto_endpoint, region_name=PRIMARY).create_bucket(Bucket=bucket)
     port = free_port()

@@ -9,26 +9,17 @@ import json
 import os
 from pathlib import Path
 
-import boto3
 import pytest
 
 from tests.e2e.cli import pgdr
+from tests.fixtures.moto_server import make_rds_instance
 
 pytestmark = pytest.mark.e2e
 PASS = {"PGDR_PASSPHRASE": "correct horse battery"}
 
 
 def test_status_reports_rds_pitr_lag_and_retention(moto_endpoint: str, tmp_path: Path) -> None:
-    instance = f"pgdr-status{os.getpid()}"
-    boto3.client("rds", endpoint_url=moto_endpoint, region_name="us-east-1").create_db_instance(
-        DBInstanceIdentifier=instance,
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="postgres",
-        MasterUserPassword="password1",
-        AllocatedStorage=20,
-        BackupRetentionPeriod=1,
-    )
+    instance = make_rds_instance(moto_endpoint, f"pgdr-status{os.getpid()}", retention_days=1)
     repo = f"file://{tmp_path}/repo"
     assert pgdr("--repo", repo, "repo", "init", env=PASS).returncode == 0
     cfg = tmp_path / "pgdr.toml"
