@@ -345,6 +345,28 @@ def test_tables_a_cascade_emptied_come_back_together_parents_first(
     assert last['"public"."accounts"']["with"] == ['"public"."orders"']
     assert last['"public"."orders"']["inserted"] == 200 - before["orders"]
 
+    # without --as or --missing-rows: both copied beside the live tables (default names),
+    # the copy of orders keyed to the copy of accounts, not to the live table
+    r = cli(cfg, "restore", "table", "--table", "orders", "--table", "accounts",
+            "--database", DB, "--time", t)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    names = {
+        n: default_copy_name(TableName("public", n), "time", t).name for n in ("accounts", "orders")
+    }
+    assert [c["table"] for c in out["copies"]] == [
+        f'"public"."{names[n]}"' for n in ("accounts", "orders")
+    ]
+    assert all(c["skipped"] == [] for c in out["copies"]), out["copies"]
+    for n in ("accounts", "orders"):  # the names hold a capital T: quoted
+        assert table_hash(src, f'"{names[n]}"') == scene["at_t"][n]
+    (fk,) = src.sql(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND conrelid = %s::regclass",
+        (f'"{names["orders"]}"',),
+        dbname=DB,
+    )[0]
+    assert fk == f'FOREIGN KEY (account_id) REFERENCES "{names["accounts"]}"(id) ON DELETE CASCADE'
+
     # --dump with both: one pg_dump file that pg_restore turns into both tables at T
     dump = scene["root"] / "accounts-orders.dump"
     r = cli(cfg, "restore", "table", "--table", "orders", "--table", "accounts",

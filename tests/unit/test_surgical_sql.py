@@ -139,6 +139,33 @@ def test_copy_statements_order_names_and_what_is_left_out() -> None:
     ]
 
 
+def test_a_foreign_key_to_a_table_restored_beside_it_points_at_that_copy() -> None:
+    parents, copy_of_parents = TableName("public", "parents"), TableName("public", "parents_back")
+    fk = ddl.Constraint(
+        "items_parent_fkey",
+        "f",
+        "FOREIGN KEY (n) REFERENCES parents(id) ON DELETE CASCADE",
+        references=parents,
+        references_sql="parents",
+    )
+    sql = ddl.constraint_on(fk, COPY, {parents: copy_of_parents, ITEMS: COPY})
+    assert sql.endswith(
+        'FOREIGN KEY (n) REFERENCES "public"."parents_back"(id) ON DELETE CASCADE'
+    ), sql
+    # restored alone, or pointing at a table not restored: the live table, as before
+    assert ddl.constraint_on(fk, COPY).endswith("REFERENCES parents(id) ON DELETE CASCADE")
+    assert ddl.constraint_on(fk, COPY, {ITEMS: COPY}).endswith(
+        "REFERENCES parents(id) ON DELETE CASCADE"
+    )
+    # a schema-qualified print (the table off the search path) is matched as printed
+    other = ddl.Constraint(
+        "k", "f", "FOREIGN KEY (n) REFERENCES app.parents(id)",
+        references=TableName("app", "parents"), references_sql="app.parents",
+    )  # fmt: skip
+    moved = ddl.constraint_on(other, COPY, {TableName("app", "parents"): copy_of_parents})
+    assert moved.endswith('REFERENCES "public"."parents_back"(id)'), moved
+
+
 def test_missing_rows_sql() -> None:
     assert ddl.live_columns_missing(SHAPE, ["id", "note", "n", "extra"]) == ["twice"]
     assert ddl.staged_table("st", SHAPE, ["id", "note"]) == (

@@ -3,6 +3,7 @@ beside the live one — in one transaction, never over an existing relation."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,7 @@ def copy_as(
     prod: psycopg.Connection[Any],
     shape: ddl.Shape,
     new: TableName,
+    copies: Mapping[TableName, TableName] | None = None,
 ) -> CopyOutcome:
     """Create ``new`` in production from ``shape`` (read from the sandbox), stream the rows,
     then recreate each index and constraint under a savepoint of its own: one that clashes
@@ -55,7 +57,7 @@ def copy_as(
         refuse_existing(prod, new)
         prod.execute(ddl.create_table(new, shape))  # type: ignore[arg-type]
         out.rows = copy_rows(sandbox, shape.table, prod, str(new), [c.name for c in shape.columns])
-        todo, left_out = ddl.copy_statements(shape, new)
+        todo, left_out = ddl.copy_statements(shape, new, copies)
         out.skipped += left_out
         for st in todo:
             try:

@@ -10,7 +10,7 @@ that one, named), except foreign keys that reference the original table itself."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pgdr.surgical.names import TableName, derived, quote
@@ -39,6 +39,11 @@ class Constraint:
     type: str  # p u f c x (pg_constraint.contype)
     definition: str  # pg_get_constraintdef(oid)
     self_reference: bool = False  # a foreign key to the table itself
+    #: A foreign key's referenced table, and its name as ``definition`` prints it
+    #: (``confrelid::regclass``: qualified only when not on the search path, like the
+    #: definition); None for other constraints.
+    references: TableName | None = None
+    references_sql: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,14 +109,27 @@ def index_on(ix: Index, shape: Shape, new: TableName) -> str | None:
     return None
 
 
-def constraint_on(con: Constraint, new: TableName) -> str:
-    return f"ALTER TABLE {new} ADD CONSTRAINT {quote(derived(new.name, con.name))} {con.definition}"
+def constraint_on(
+    con: Constraint, new: TableName, copies: Mapping[TableName, TableName] | None = None
+) -> str:
+    """``con`` on the copy ``new``; a foreign key to a table restored beside it (in
+    ``copies``: original -> copy) points at that table's copy instead."""
+    definition = con.definition
+    target = copies.get(con.references) if copies and con.references is not None else None
+    if target is not None and con.references_sql is not None:
+        printed = f" REFERENCES {con.references_sql}("
+        if printed in definition:
+            definition = definition.replace(printed, f" REFERENCES {target}(", 1)
+    return f"ALTER TABLE {new} ADD CONSTRAINT {quote(derived(new.name, con.name))} {definition}"
 
 
-def copy_statements(shape: Shape, new: TableName) -> tuple[list[Statement], list[str]]:
+def copy_statements(
+    shape: Shape, new: TableName, copies: Mapping[TableName, TableName] | None = None
+) -> tuple[list[Statement], list[str]]:
     """The indexes and constraints to recreate on the copy, in an order that works (keys
     before the foreign keys of other tables could need them; checks last), and what is left
-    out and why."""
+    out and why. ``copies`` (original -> copy) are the tables restored with it: their
+    foreign keys point at each other's copies."""
     todo: list[Statement] = []
     left_out: list[str] = []
     order = {"p": 0, "u": 1, "x": 2, "f": 3, "c": 4}
@@ -119,7 +137,7 @@ def copy_statements(shape: Shape, new: TableName) -> tuple[list[Statement], list
         if con.self_reference:
             left_out.append(f"constraint {con.name}: a foreign key to the original table itself")
             continue
-        todo.append(Statement(f"constraint {con.name}", constraint_on(con, new)))
+        todo.append(Statement(f"constraint {con.name}", constraint_on(con, new, copies)))
     for ix in sorted(shape.indexes, key=lambda i: i.name):
         sql = index_on(ix, shape, new)
         if sql is None:

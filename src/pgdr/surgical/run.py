@@ -24,7 +24,7 @@ from pgdr import audit
 from pgdr.catalog.manifest import BackupManifest
 from pgdr.drill.sandbox import Sandbox, reap, sandbox_settings
 from pgdr.drill.steps import sigterm_ignored, sigterm_interrupts
-from pgdr.errors import PgdrError
+from pgdr.errors import PgdrError, TableRestoreError
 from pgdr.pg.connect import connect
 from pgdr.pg.recovery_watch import wait_for_target
 from pgdr.repo.repository import Repository
@@ -121,7 +121,10 @@ def _plan_lines(
             for table, new in zip(req.tables, req.new_names, strict=True)
         ]
         if len(req.tables) > 1:
-            lines.append("all the copies in one transaction")
+            lines.append(
+                "all the copies in one transaction, their foreign keys to each other pointing "
+                "at the copies"
+            )
     else:
         lines += [
             f"insert into {table} in database {req.database} the rows it had at the target "
@@ -290,10 +293,24 @@ def _in_sandbox(
                     result.dump = dump_tables(cluster, req.database, order, req.dump)
                 elif req.new_names:
                     assert prod is not None  # connected unless --dump
+                    copies = dict(zip(req.tables, req.new_names, strict=True))
+                    # the copies' foreign keys point at each other: the referenced first
+                    keys = [
+                        (t, c.references)
+                        for t, shape in at_target.items()
+                        for c in shape.constraints
+                        if c.references is not None
+                    ]
+                    try:
+                        copy_order = parents_first(list(req.tables), keys)
+                    except TableRestoreError:  # keys in a cycle: one of them is named skipped
+                        copy_order = list(req.tables)
                     with prod.transaction():  # every copy, or none
-                        for table, new in zip(req.tables, req.new_names, strict=True):
-                            env.say(f"copying {table} into {new}")
-                            result.copies.append(copy_as(sb, prod, at_target[table], new))
+                        for table in copy_order:
+                            env.say(f"copying {table} into {copies[table]}")
+                            result.copies.append(
+                                copy_as(sb, prod, at_target[table], copies[table], copies)
+                            )
                 else:
                     assert prod is not None  # connected unless --dump
                     with prod.transaction():  # every table's rows, or none

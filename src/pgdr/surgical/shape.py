@@ -37,9 +37,12 @@ WHERE i.indrelid = %s
 ORDER BY ic.relname
 """
 _CONSTRAINTS = """
-SELECT conname, contype::text, pg_get_constraintdef(oid), confrelid = conrelid
-FROM pg_constraint WHERE conrelid = %s AND contype IN ('p', 'u', 'f', 'c', 'x')
-ORDER BY conname
+SELECT k.conname, k.contype::text, pg_get_constraintdef(k.oid), k.confrelid = k.conrelid,
+       rn.nspname, r.relname, CASE WHEN k.contype = 'f' THEN k.confrelid::regclass::text END
+FROM pg_constraint k
+LEFT JOIN pg_class r ON r.oid = k.confrelid LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
+WHERE k.conrelid = %s AND k.contype IN ('p', 'u', 'f', 'c', 'x')
+ORDER BY k.conname
 """
 
 _FOREIGN_KEYS = """
@@ -81,8 +84,15 @@ def read_shape(conn: psycopg.Connection[Any], table: TableName, where: str) -> S
     key = tuple(str(r[0]) for r in _rows(conn, _PRIMARY_KEY, (oid,)))
     indexes = tuple(Index(str(a), str(b), str(c)) for a, b, c in _rows(conn, _INDEXES, (oid,)))
     constraints = tuple(
-        Constraint(str(n), str(t), str(d), bool(selfref))
-        for n, t, d, selfref in _rows(conn, _CONSTRAINTS, (oid,))
+        Constraint(
+            str(n),
+            str(t),
+            str(d),
+            bool(selfref),
+            TableName(str(rs), str(rt)) if t == "f" and rs is not None else None,
+            str(printed) if printed is not None else None,
+        )
+        for n, t, d, selfref, rs, rt, printed in _rows(conn, _CONSTRAINTS, (oid,))
     )
     return Shape(table, table_sql, columns, key, indexes, constraints)
 
