@@ -38,7 +38,7 @@ from pgdr.surgical.missing import STAGED, check_live, insert_missing
 from pgdr.surgical.names import TableName
 from pgdr.surgical.order import parents_first
 from pgdr.surgical.result import TableRestoreResult
-from pgdr.surgical.shape import foreign_keys, read_shape
+from pgdr.surgical.shape import read_shape
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def restore_table(
                 for table in req.tables:
                     live[table] = read_shape(prod, table, f"in database {req.database} now")
                     check_live(live[table])
-                order = parents_first(order, foreign_keys(prod, order))
+                order = parents_first(order, _keys(live))
             source = RestoreSource.read(repo)
             chosen = choose_backup(
                 source.backups.manifests, req.target, req.backup, source.backups.damaged
@@ -203,6 +203,13 @@ def _audit(repo: Repository, r: TableRestoreResult, error: str | None = None) ->
         if error is not None:
             details["error"] = error
         audit.record(repo, "restore-table", details)
+
+
+def _keys(shapes: dict[TableName, Shape]) -> list[tuple[TableName, TableName]]:
+    """``(table, the table it points at)`` for every foreign key the shapes carry."""
+    return [
+        (t, c.references) for t, shape in shapes.items() for c in shape.constraints if c.references
+    ]
 
 
 def only_its_database(chosen: BackupManifest, database: str) -> list[str]:
@@ -294,15 +301,8 @@ def _in_sandbox(
                 elif req.new_names:
                     assert prod is not None  # connected unless --dump
                     copies = dict(zip(req.tables, req.new_names, strict=True))
-                    # the copies' foreign keys point at each other: the referenced first
-                    keys = [
-                        (t, c.references)
-                        for t, shape in at_target.items()
-                        for c in shape.constraints
-                        if c.references is not None
-                    ]
-                    try:
-                        copy_order = parents_first(list(req.tables), keys)
+                    try:  # the copies' foreign keys point at each other: the referenced first
+                        copy_order = parents_first(list(req.tables), _keys(at_target))
                     except TableRestoreError:  # keys in a cycle: one of them is named skipped
                         copy_order = list(req.tables)
                     with prod.transaction():  # every copy, or none

@@ -45,14 +45,6 @@ WHERE k.conrelid = %s AND k.contype IN ('p', 'u', 'f', 'c', 'x')
 ORDER BY k.conname
 """
 
-_FOREIGN_KEYS = """
-SELECT cn.nspname, c.relname, pn.nspname, p.relname
-FROM pg_constraint k
-JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
-JOIN pg_class p ON p.oid = k.confrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace
-WHERE k.contype = 'f' AND k.conrelid = ANY(%s) AND k.confrelid = ANY(%s)
-"""
-
 
 def _rows(conn: psycopg.Connection[Any], query: str, params: tuple[object, ...]) -> list[Any]:
     return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
@@ -95,17 +87,6 @@ def read_shape(conn: psycopg.Connection[Any], table: TableName, where: str) -> S
         for n, t, d, selfref, rs, rt, printed in _rows(conn, _CONSTRAINTS, (oid,))
     )
     return Shape(table, table_sql, columns, key, indexes, constraints)
-
-
-def foreign_keys(
-    conn: psycopg.Connection[Any], tables: list[TableName]
-) -> list[tuple[TableName, TableName]]:
-    """``(child, parent)`` for every foreign key between two of ``tables`` (either way)."""
-    oids = [rel[0] for t in tables if (rel := relation(conn, t)) is not None]
-    return [
-        (TableName(str(a), str(b)), TableName(str(c), str(d)))
-        for a, b, c, d in _rows(conn, _FOREIGN_KEYS, (oids, oids))
-    ]
 
 
 def count_rows(conn: psycopg.Connection[Any], table: TableName) -> int:
