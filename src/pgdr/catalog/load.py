@@ -47,8 +47,13 @@ def read_backup(repo: Repository, backup_id: str) -> tuple[BackupManifest, Manif
     ``get_manifest`` raises (ObjectNotFound, IntegrityError, StorageError...) or
     ManifestError for an authentic object that is not a usable backup manifest."""
     stored = repo.get_manifest(KIND, backup_id)
+    return parse_backup(backup_id, stored), stored
+
+
+def parse_backup(backup_id: str, stored: Manifest) -> BackupManifest:
+    """A stored backup manifest parsed; ManifestError naming its key when unusable."""
     try:
-        return BackupManifest.from_doc(stored.doc, backup_id), stored
+        return BackupManifest.from_doc(stored.doc, backup_id)
     except ManifestError as e:
         raise ManifestError(f"{manifest_key(backup_id)}: {e}") from None
 
@@ -66,9 +71,9 @@ class CatalogBuilder:
 
     def add(self, bid: str, stored: Manifest) -> None:
         try:
-            manifest = BackupManifest.from_doc(stored.doc, bid)
+            manifest = parse_backup(bid, stored)
         except ManifestError as e:
-            self.catalog.damaged[bid] = self.catalog.unusable[bid] = f"{manifest_key(bid)}: {e}"
+            self.catalog.damaged[bid] = self.catalog.unusable[bid] = str(e)
             return
         self.catalog.manifests.append(manifest)
         if self._kept + len(stored.refs) <= self._budget:
