@@ -103,10 +103,9 @@ def _deps(cli: CliContext, *, serving: bool = False) -> DaemonDeps:
 def _export_watch(cli: CliContext, schedule: Any) -> Any:
     """The [exports] target watched for metrics, alerts and the dashboard (its newest
     complete export's manifest), late against [schedule] export (in RDS mode with that off:
-    [schedule] rds_export). In RDS mode without
-    [exports] url: where `pgdr rds export` writes ([rds.exports] bucket and prefix, reached
-    as the RDS commands reach AWS), late against [schedule] rds_export. Neither: the
-    collector says so."""
+    [schedule] rds_export). In RDS mode without [exports] url: where `pgdr rds export`
+    writes ([rds.exports] bucket and prefix, reached as the RDS commands reach AWS), late
+    against [schedule] rds_export. Neither: the collector says so."""
     from pgdr.daemon.collect_exports import ExportCollector
     from pgdr.export.settings import export_section
     from pgdr.export.target import open_target
